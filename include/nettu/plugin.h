@@ -1,0 +1,248 @@
+/* nettu plugin ABI: the only header a plugin includes.
+ *
+ * A plugin is a shared object exporting one function, nt_plugin_entry(), that returns a
+ * static const descriptor. The host checks the descriptor (magic, ABI version, size) before
+ * calling anything, then hands the plugin one const table of host functions. Plugins never
+ * link against host symbols; everything they need is in nt_host_api.
+ *
+ * Versioning: NT_ABI_MAJOR changes when anything is removed or changes meaning;
+ * NT_ABI_MINOR changes when something is appended at the end of a struct. A host admits a
+ * plugin with the same major and a minor not newer than its own.
+ *
+ * Ownership words used below:
+ *   borrowed  valid until the moment named; never free it.
+ *   copied    the callee keeps its own copy; the caller may free its argument at once.
+ *   taken     the callee now owns it (for JSON: a stolen reference).
+ */
+#ifndef NETTU_PLUGIN_H
+#define NETTU_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
+#define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
+#define NT_ABI_MINOR 0           /* bump when something is appended */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define NT_EXPORT __attribute__((visibility("default")))
+#define NT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define NT_EXPORT
+#define NT_PRINTF(fmt, args)
+#endif
+
+/* Result codes. 0 is success, failures are negative. The host maps them to HTTP. */
+enum {
+    NT_OK = 0,
+    NT_ERR = -1,       /* internal error: 500 */
+    NT_EINVAL = -2,    /* bad client data: 400 */
+    NT_EUNAUTH = -3,   /* unauthorized: 401 */
+    NT_ENOTFOUND = -4, /* not found: 404 */
+    NT_ECONFLICT = -5, /* conflict, e.g. a unique constraint: 409 */
+    NT_ETOOBIG = -6,   /* payload too large: 413 */
+    NT_ENOMEM = -7,    /* out of memory: 500 */
+    NT_EUNAVAIL = -8   /* storage unavailable (read-only, full, locked): 503 */
+};
+
+/* Text forms of a UUID need 36 characters plus the terminating NUL. */
+#define NT_UUID_LEN 36
+#define NT_UUID_BUF 37
+
+typedef enum nt_log_level {
+    NT_LOG_ERROR = 0, /* an operator must act */
+    NT_LOG_WARN = 1,  /* degraded */
+    NT_LOG_INFO = 2,  /* lifecycle */
+    NT_LOG_DEBUG = 3  /* per request */
+} nt_log_level;
+
+/* Authentication classes of a route (API.md A4). */
+typedef enum nt_auth_kind {
+    NT_AUTH_PUBLIC = 0,         /* no credentials looked at */
+    NT_AUTH_ADMIN = 1,          /* x-api-key of an account */
+    NT_AUTH_USER = 2,           /* nettu-account + Authorization: Bearer <jwt> */
+    NT_AUTH_ADMIN_OR_USER = 3,  /* admin when x-api-key is present, else user */
+    NT_AUTH_PUBLIC_ACCOUNT = 4  /* nettu-account alone, else admin (free/busy) */
+} nt_auth_kind;
+
+struct json_t; /* jansson */
+
+typedef struct nt_plugin nt_plugin; /* a loaded plugin; host-owned, valid until fini returns */
+typedef struct nt_req nt_req;       /* one request; valid until the handler returns */
+typedef struct nt_config nt_config; /* this plugin's INI section; valid until fini returns */
+typedef struct nt_db nt_db;         /* one storage connection (one per worker thread) */
+typedef struct nt_stmt nt_stmt;     /* a prepared statement on one nt_db */
+
+/* A route handler. Return a 2xx status and set *out to the reply body (taken by the host;
+ * NULL means an empty JSON object), or a negative NT_E* code, usually through
+ * `return api->fail(req, NT_EINVAL, "...")`. A negative code without a fail() message is
+ * answered with the storage error of the request (if any) or a generic message.
+ * Runs on a worker thread; must be reentrant. */
+typedef int (*nt_handler_fn)(nt_req *req, void *state, struct json_t **out);
+
+typedef struct nt_route {
+    uint32_t size;             /* sizeof(nt_route) in the plugin's build */
+    const char *method;        /* "GET", "POST", "PUT", "DELETE", "PATCH" */
+    const char *path;          /* e.g. "/api/v1/calendar/{calendarId}" */
+    nt_auth_kind auth;         /* checked by the host before the handler runs */
+    const char *const *perms;  /* NULL-terminated permissions a user needs; NULL for none */
+    nt_handler_fn handler;     /* required */
+    void *state;               /* owned by the plugin; passed to handler; shared by workers */
+} nt_route;
+
+/* One migration step of a plugin: applied once, in ascending version order, inside a
+ * transaction, before the plugin's start(). The SQL may hold several statements. */
+typedef struct nt_migration {
+    uint32_t size;   /* sizeof(nt_migration) in the plugin's build */
+    int version;     /* >= 1, strictly increasing within a plugin */
+    const char *sql; /* copied by the host */
+} nt_migration;
+
+typedef struct nt_host_api {
+    uint32_t size; /* sizeof(nt_host_api) in the host's build */
+    uint16_t abi_major, abi_minor;
+
+    /* --- logging (any thread) ------------------------------------------------------- */
+    /* Writes one log line prefixed with the plugin's name. Never pass secrets. */
+    void (*log)(nt_plugin *p, nt_log_level lvl, const char *fmt, ...) NT_PRINTF(3, 4);
+    /* Records why init/start failed; the host prints it with the plugin's file. */
+    void (*init_error)(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
+
+    /* --- configuration (init and start only, main thread) ----------------------------- */
+    /* The raw value of `key` in the plugin's section, after the NETTU_<SECTION>_<KEY>
+     * environment override; NULL when absent. Borrowed until fini returns. */
+    const char *(*cfg_get)(const nt_config *c, const char *key);
+    /* Parses `key` as an integer in [min, max]; absent gives dflt. On a bad value it reports
+     * "file:line: [section] key: expected ..." through init_error and returns NT_EINVAL. */
+    int (*cfg_int)(nt_plugin *p, const nt_config *c, const char *key, long long dflt,
+                   long long min, long long max, long long *out);
+    /* Parses `key` as a boolean (true/false/yes/no/on/off/1/0); same error reporting. */
+    int (*cfg_bool)(nt_plugin *p, const nt_config *c, const char *key, int dflt, int *out);
+    /* Reports every key of the section that is not in the NULL-terminated `known` list,
+     * naming file and line; returns NT_EINVAL if there was one, else NT_OK. */
+    int (*cfg_check_keys)(nt_plugin *p, const nt_config *c, const char *const *known);
+
+    /* --- registration (init only, main thread) --------------------------------------- */
+    /* Adds a route; the route struct and its strings are copied (perms too), state is kept
+     * by pointer. NT_ECONFLICT if the method and path are taken. */
+    int (*route_add)(nt_plugin *p, const nt_route *r);
+    /* Adds a migration of this plugin; copied. */
+    int (*migration_add)(nt_plugin *p, const nt_migration *m);
+    /* Provides a named service. `ops` is kept by pointer (make it static const) and must
+     * start with a uint32_t size; state is kept by pointer. NT_ECONFLICT if taken. */
+    int (*service_provide)(nt_plugin *p, const char *kind, const char *name, uint32_t version,
+                           const void *ops, void *state);
+    /* Looks up a service (from start on). Returns its ops (borrowed until fini) and sets
+     * *state, or NULL when no such service is provided. name NULL means the one chosen in
+     * the [services] section for `kind`, or else the only one of that kind. */
+    const void *(*service_lookup)(nt_plugin *p, const char *kind, const char *name,
+                                  uint32_t version, void **state);
+
+    /* --- request (handler and authenticator only; pointers borrowed until it returns) -- */
+    const char *(*req_method)(nt_req *r);
+    const char *(*req_param)(nt_req *r, const char *name); /* a {param} path segment */
+    /* A decoded query parameter ("+" is a space), NULL if absent. */
+    const char *(*req_query)(nt_req *r, const char *name);
+    const char *(*req_header)(nt_req *r, const char *name); /* case-insensitive name */
+    /* The parsed JSON body (an object or array; `{}` when the request had none), borrowed. */
+    struct json_t *(*req_body)(nt_req *r);
+    /* Scratch memory freed with the request; NULL when out of memory. */
+    void *(*req_alloc)(nt_req *r, size_t n);
+    /* The storage connection of the request's worker. */
+    nt_db *(*req_db)(nt_req *r);
+    /* Sets who the request acts for (authenticators only). Strings are copied; policy is
+     * taken (may be NULL). user_id NULL means an account admin. */
+    int (*req_set_principal)(nt_req *r, const char *account_id, const char *user_id,
+                             struct json_t *policy);
+    /* The principal set by the authenticator: account id, user id (NULL for admins) and
+     * policy (NULL when none). Borrowed until the handler returns. */
+    const char *(*req_account)(nt_req *r);
+    const char *(*req_user)(nt_req *r);
+    struct json_t *(*req_policy)(nt_req *r);
+    /* Sets the error message for a failing reply and returns `code` unchanged. */
+    int (*fail)(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
+
+    /* --- storage (SQL with $1..$n; a statement is used by one thread at a time) -------- */
+    /* The main-thread connection, valid from start until stop returns. */
+    nt_db *(*host_db)(nt_plugin *p);
+    /* Prepares (or takes from the connection's cache) a statement. NULL on error; the
+     * error is kept on the connection (db_errmsg). Finalize it before the request ends. */
+    nt_stmt *(*db_prepare)(nt_db *db, const char *sql);
+    int (*db_bind_text)(nt_stmt *s, int i, const char *v); /* 1-based; copied; NULL binds null */
+    int (*db_bind_int64)(nt_stmt *s, int i, int64_t v);
+    int (*db_bind_null)(nt_stmt *s, int i);
+    int (*db_step)(nt_stmt *s);                      /* 1 row, 0 done, < 0 NT_E* */
+    const char *(*db_col_text)(nt_stmt *s, int col); /* borrowed until the next step; NULL if null */
+    int64_t (*db_col_int64)(nt_stmt *s, int col);
+    int (*db_col_is_null)(nt_stmt *s, int col);
+    int64_t (*db_changes)(nt_stmt *s);   /* rows changed by the last step of this statement */
+    void (*db_finalize)(nt_stmt *s);     /* returns it to the cache; NULL is fine */
+    int (*db_exec)(nt_db *db, const char *sql); /* statements without parameters or rows */
+    int (*db_begin)(nt_db *db);                 /* a write transaction */
+    int (*db_commit)(nt_db *db);
+    int (*db_rollback)(nt_db *db); /* NT_OK also when there was none */
+    const char *(*db_errmsg)(nt_db *db); /* last storage error; borrowed until the next call */
+
+    /* --- helpers ------------------------------------------------------------------------ */
+    /* Writes a new random version-4 UUID (lower case) into out[NT_UUID_BUF]. */
+    int (*uuid_new)(char out[NT_UUID_BUF]);
+    /* 1 when s is a UUID in 8-4-4-4-12 hex form (any case), else 0. */
+    int (*uuid_valid)(const char *s);
+    /* Fills buf with n cryptographically random bytes. */
+    int (*random_bytes)(void *buf, size_t n);
+    /* Milliseconds since the epoch, wall clock. */
+    int64_t (*now_ms)(void);
+
+    /* --- JSON field readers (request bodies; messages name the field) ------------------ */
+    /* Each reads obj[key] (obj may be NULL, read as empty). Absent or JSON null: *present = 0
+     * (present may be NULL) and NT_OK, or NT_EINVAL "key: required" when required. A value
+     * of the wrong type: NT_EINVAL with "key: expected ..." set through fail(). Values are
+     * borrowed from obj. */
+    int (*json_get_int)(nt_req *r, const struct json_t *obj, const char *key, int required,
+                        int64_t *out, int *present);
+    int (*json_get_str)(nt_req *r, const struct json_t *obj, const char *key, int required,
+                        const char **out, int *present);
+    int (*json_get_bool)(nt_req *r, const struct json_t *obj, const char *key, int required,
+                         int *out, int *present);
+    /* A metadata object: every value a string (API.md A9.8). */
+    int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key,
+                             int required, struct json_t **out, int *present);
+} nt_host_api;
+
+typedef struct nt_plugin_desc {
+    uint32_t magic;                /* NT_ABI_MAGIC */
+    uint16_t abi_major, abi_minor; /* the header's values when the plugin was built */
+    uint32_t size;                 /* sizeof(nt_plugin_desc) in the plugin's build */
+    const char *name;              /* its entry in [plugins] load = */
+    const char *version;           /* the plugin's own version, e.g. "1.0.0" */
+    /* Reads the section, allocates state, adds routes, migrations and services. On failure
+     * it frees what it made and returns a negative code; the host drops its registrations
+     * and fini is not called. Main thread. */
+    int (*init)(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **state);
+    int (*start)(void *state); /* optional; after every init and the migrations */
+    void (*stop)(void *state); /* optional; only if start succeeded; reverse order */
+    void (*fini)(void *state); /* optional; only if init succeeded; reverse order */
+} nt_plugin_desc;
+
+#define NT_PLUGIN_HEADER                                                                        \
+    .magic = NT_ABI_MAGIC, .abi_major = NT_ABI_MAJOR, .abi_minor = NT_ABI_MINOR,                \
+    .size = sizeof(nt_plugin_desc)
+
+#define NT_PLUGIN_ENTRY_SYMBOL "nt_plugin_entry"
+
+#define NT_PLUGIN_DEFINE(desc)                                                                  \
+    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void);                                      \
+    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void)                                       \
+    {                                                                                           \
+        return &(desc);                                                                         \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETTU_PLUGIN_H */

@@ -1,0 +1,102 @@
+/* nettu service interfaces: the ops tables plugins provide to each other and to the host
+ * through service_provide()/service_lookup(). Every ops struct starts with its size so it
+ * can grow at its end (a minor ABI bump). Ops tables are static const in the provider.
+ */
+#ifndef NETTU_SERVICES_H
+#define NETTU_SERVICES_H
+
+#include <nettu/plugin.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- "store" v1: a storage backend (store_sqlite). Used by the host only; plugins use the
+ * db_* functions of nt_host_api, which forward here. `conn` and `stmt` are the backend's
+ * own objects, seen by everyone else as nt_db and nt_stmt. */
+#define NT_SERVICE_STORE "store"
+#define NT_STORE_V1 1
+typedef struct nt_store_v1 {
+    uint32_t size;
+    /* Opens a connection for one thread; NULL on failure with a message in err. */
+    nt_db *(*conn_open)(void *state, char *err, size_t errlen);
+    void (*conn_close)(nt_db *db); /* finalizes cached statements; NULL is fine */
+    nt_stmt *(*prepare)(nt_db *db, const char *sql);
+    int (*bind_text)(nt_stmt *s, int i, const char *v);
+    int (*bind_int64)(nt_stmt *s, int i, int64_t v);
+    int (*bind_null)(nt_stmt *s, int i);
+    int (*step)(nt_stmt *s);
+    const char *(*col_text)(nt_stmt *s, int col);
+    int64_t (*col_int64)(nt_stmt *s, int col);
+    int (*col_is_null)(nt_stmt *s, int col);
+    int64_t (*changes)(nt_stmt *s);
+    void (*finalize)(nt_stmt *s);
+    int (*exec)(nt_db *db, const char *sql);
+    int (*begin)(nt_db *db);
+    int (*commit)(nt_db *db);
+    int (*rollback)(nt_db *db);
+    const char *(*errmsg)(nt_db *db);
+    /* The NT_E* code of the last failure on this connection (NT_OK after clear_error). */
+    int (*errcode)(nt_db *db);
+    void (*clear_error)(nt_db *db);
+} nt_store_v1;
+
+/* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
+#define NT_SERVICE_AUTHENTICATOR "authenticator"
+#define NT_AUTHENTICATOR_V1 1
+typedef struct nt_authenticator_v1 {
+    uint32_t size;
+    /* Authenticates `req` for a route of class `need` (never NT_AUTH_PUBLIC). On success it
+     * calls req_set_principal() and returns NT_OK; otherwise NT_EUNAUTH (or NT_EINVAL for a
+     * malformed nettu-account on NT_AUTH_PUBLIC_ACCOUNT), with a message set by fail().
+     * Worker thread; reentrant. */
+    int (*authenticate)(void *state, nt_req *req, nt_auth_kind need);
+} nt_authenticator_v1;
+
+/* ---- "policy" v1: the allow/reject permission policy of end-user tokens (API.md A6). */
+#define NT_SERVICE_POLICY "policy"
+#define NT_POLICY_V1 1
+typedef struct nt_policy_v1 {
+    uint32_t size;
+    /* NT_OK when `policy` (a token's schedulerPolicy; NULL or JSON null = default policy) is
+     * well formed: an object whose optional "allow"/"reject" are arrays of known permission
+     * strings. NT_EINVAL otherwise. policy is borrowed. */
+    int (*validate)(void *state, const struct json_t *policy);
+    /* NT_OK when the policy grants every permission of the NULL-terminated `required`
+     * (NULL = none), NT_EUNAUTH when it does not. */
+    int (*check)(void *state, const struct json_t *policy, const char *const *required);
+} nt_policy_v1;
+
+/* ---- "accounts" v1: account lookups for authenticators (provided by `account`). */
+#define NT_SERVICE_ACCOUNTS "accounts"
+#define NT_ACCOUNTS_V1 1
+typedef struct nt_accounts_v1 {
+    uint32_t size;
+    /* Finds the account whose secret API key is `api_key` (compared as a SHA-256 hash, in
+     * constant time) and writes its id. NT_ENOTFOUND when none; other NT_E* on storage
+     * errors. */
+    int (*find_by_api_key)(void *state, nt_db *db, const char *api_key,
+                           char account_id[NT_UUID_BUF]);
+    /* Reads the account's public-key version: a number that changes whenever the key is
+     * set or removed, and 0 while it has none. NT_ENOTFOUND when there is no account. */
+    int (*key_version)(void *state, nt_db *db, const char *account_id, int64_t *version);
+    /* Reads the account's PEM public key and its version. *pem is malloc'd (the caller
+     * frees it) or NULL when the account has no key. NT_ENOTFOUND when no account. */
+    int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem,
+                      int64_t *version);
+} nt_accounts_v1;
+
+/* ---- "users" v1: user lookups for authenticators (provided by `user`). */
+#define NT_SERVICE_USERS "users"
+#define NT_USERS_V1 1
+typedef struct nt_users_v1 {
+    uint32_t size;
+    /* NT_OK when `user_id` is a user of `account_id`, NT_ENOTFOUND when not. */
+    int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
+} nt_users_v1;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NETTU_SERVICES_H */
