@@ -1,0 +1,603 @@
+/* The host function table. Every function a plugin can call is defined here (or forwarded
+ * from here to the store backend); plugins never see core symbols.
+ */
+#include "hostapi.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "loader.h"
+#include "log.h"
+#include "request.h"
+#include "service.h"
+#include "settings.h"
+#include "util.h"
+
+static router *host_router;
+static cfg *host_cfg;
+static const nt_store_v1 *host_store;
+static void *host_store_state;
+static nt_db *host_main_db;
+
+router *
+hostapi_router(void)
+{
+    if (host_router == NULL)
+        host_router = router_new();
+    return host_router;
+}
+
+void
+hostapi_set_config(cfg *c)
+{
+    host_cfg = c;
+}
+
+void
+hostapi_set_store(const nt_store_v1 *ops, void *state, nt_db *main_db)
+{
+    host_store = ops;
+    host_store_state = state;
+    host_main_db = main_db;
+}
+
+const nt_store_v1 *
+hostapi_store(void)
+{
+    return host_store;
+}
+
+void *
+hostapi_store_state(void)
+{
+    return host_store_state;
+}
+
+void
+hostapi_shutdown(void)
+{
+    router_free(host_router);
+    host_router = NULL;
+    host_store = NULL;
+    host_store_state = NULL;
+    host_main_db = NULL;
+}
+
+/* ---- logging --------------------------------------------------------------------------- */
+
+static void
+h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vmsg(lvl, p != NULL ? p->name : NULL, fmt, ap);
+    va_end(ap);
+}
+
+static void
+h_init_error(nt_plugin *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p == NULL)
+        return;
+    va_start(ap, fmt);
+    loader_set_error(p, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- configuration --------------------------------------------------------------------- */
+
+static const char *
+h_cfg_get(const nt_config *c, const char *key)
+{
+    cfg_value v;
+
+    return cfg_lookup(c->cfg, c->section, key, &v) ? v.text : NULL;
+}
+
+static int
+h_cfg_int(nt_plugin *p, const nt_config *c, const char *key, long long dflt, long long min,
+          long long max, long long *out)
+{
+    (void)p;
+    return cfg_read_int(c->cfg, c->section, key, dflt, min, max, out);
+}
+
+static int
+h_cfg_bool(nt_plugin *p, const nt_config *c, const char *key, int dflt, int *out)
+{
+    (void)p;
+    return cfg_read_bool(c->cfg, c->section, key, dflt, out);
+}
+
+static int
+h_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
+{
+    (void)p;
+    return cfg_report_unknown(c->cfg, c->section, known) > 0 ? NT_EINVAL : NT_OK;
+}
+
+/* ---- registration ---------------------------------------------------------------------- */
+
+static int
+h_route_add(nt_plugin *p, const nt_route *r)
+{
+    char err[512];
+    int rc;
+
+    if (r == NULL || r->size < sizeof(nt_route)) {
+        h_init_error(p, "route_add: route struct too short");
+        return NT_EINVAL;
+    }
+    rc = router_add(hostapi_router(), p, r, err, sizeof(err));
+    if (rc != NT_OK)
+        h_init_error(p, "route_add: %s", err);
+    return rc;
+}
+
+static int
+h_migration_add(nt_plugin *p, const nt_migration *m)
+{
+    loader_migration *grown;
+
+    if (m == NULL || m->size < sizeof(nt_migration) || m->sql == NULL || m->version < 1) {
+        h_init_error(p, "migration_add: needs a version >= 1 and SQL");
+        return NT_EINVAL;
+    }
+    if (p->nmigs > 0 && m->version <= p->migs[p->nmigs - 1].version) {
+        h_init_error(p, "migration_add: version %d after %d; versions must increase",
+                     m->version, p->migs[p->nmigs - 1].version);
+        return NT_EINVAL;
+    }
+    if (p->nmigs == p->migcap) {
+        size_t cap = p->migcap ? p->migcap * 2 : 4;
+        grown = realloc(p->migs, cap * sizeof(*grown));
+        if (grown == NULL)
+            return NT_ENOMEM;
+        p->migs = grown;
+        p->migcap = cap;
+    }
+    p->migs[p->nmigs].sql = strdup(m->sql);
+    if (p->migs[p->nmigs].sql == NULL)
+        return NT_ENOMEM;
+    p->migs[p->nmigs].version = m->version;
+    p->nmigs++;
+    return NT_OK;
+}
+
+static int
+h_service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
+                  const void *ops, void *state)
+{
+    int rc = service_provide(p, kind, name, version, ops, state);
+
+    if (rc == NT_ECONFLICT)
+        h_init_error(p, "service %s '%s' is already provided by another plugin", kind, name);
+    else if (rc != NT_OK)
+        h_init_error(p, "service %s '%s': bad ops table", kind != NULL ? kind : "(null)",
+                     name != NULL ? name : "(null)");
+    return rc;
+}
+
+static const void *
+h_service_lookup(nt_plugin *p, const char *kind, const char *name, uint32_t version,
+                 void **state)
+{
+    (void)p;
+    if (name == NULL && host_cfg != NULL)
+        name = settings_service_choice(host_cfg, kind);
+    return service_lookup(kind, name, version, state);
+}
+
+/* ---- request --------------------------------------------------------------------------- */
+
+static const char *
+h_req_method(nt_req *r)
+{
+    return r->method;
+}
+
+static const char *
+h_req_param(nt_req *r, const char *name)
+{
+    if (r->route == NULL)
+        return NULL;
+    for (int i = 0; i < r->route->nparams; i++)
+        if (strcmp(r->route->params[i], name) == 0)
+            return r->values[i];
+    return NULL;
+}
+
+static const char *
+h_req_query(nt_req *r, const char *name)
+{
+    if (r->query_parsed == 0) {
+        r->query_parsed = 1;
+        if (r->query_raw != NULL && evhttp_parse_query_str(r->query_raw, &r->query) != 0)
+            r->query_parsed = -1;
+    }
+    if (r->query_parsed < 0)
+        return NULL;
+    /* Query names are case-sensitive (evhttp_find_header is not). */
+    for (struct evkeyval *kv = r->query.tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        if (strcmp(kv->key, name) == 0)
+            return kv->value;
+    return NULL;
+}
+
+static const char *
+h_req_header(nt_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+}
+
+static json_t *
+h_req_body(nt_req *r)
+{
+    if (r->body == NULL)
+        r->body = json_object();
+    return r->body;
+}
+
+static void *
+h_req_alloc(nt_req *r, size_t n)
+{
+    req_block *b = r->blocks;
+    size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
+
+    if (b == NULL || b->cap - b->used < need) {
+        size_t cap = need > 512 ? need : 512;
+        b = malloc(sizeof(*b) + cap * sizeof(max_align_t));
+        if (b == NULL)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = r->blocks;
+        r->blocks = b;
+    }
+    b->used += need;
+    return b->data + (b->used - need);
+}
+
+static nt_db *
+h_req_db(nt_req *r)
+{
+    return r->db;
+}
+
+static int
+h_req_set_principal(nt_req *r, const char *account_id, const char *user_id, json_t *policy)
+{
+    int rc = NT_EINVAL;
+
+    if (account_id == NULL || strlen(account_id) >= sizeof(r->account) ||
+        (user_id != NULL && strlen(user_id) >= sizeof(r->user)))
+        goto out;
+    memcpy(r->account, account_id, strlen(account_id) + 1);
+    r->has_account = 1;
+    r->has_user = user_id != NULL;
+    if (user_id != NULL)
+        memcpy(r->user, user_id, strlen(user_id) + 1);
+    json_decref(r->policy);
+    r->policy = policy;
+    policy = NULL;
+    rc = NT_OK;
+out:
+    json_decref(policy);
+    return rc;
+}
+
+static const char *
+h_req_account(nt_req *r)
+{
+    return r->has_account ? r->account : NULL;
+}
+
+static const char *
+h_req_user(nt_req *r)
+{
+    return r->has_user ? r->user : NULL;
+}
+
+static json_t *
+h_req_policy(nt_req *r)
+{
+    return r->policy;
+}
+
+static int
+h_fail(nt_req *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    r->has_msg = 1;
+    return code;
+}
+
+/* ---- storage: forwarded to the chosen backend ------------------------------------------- */
+
+static nt_db *
+h_host_db(nt_plugin *p)
+{
+    (void)p;
+    return host_main_db;
+}
+
+static nt_stmt *
+h_db_prepare(nt_db *db, const char *sql)
+{
+    return db != NULL && sql != NULL ? host_store->prepare(db, sql) : NULL;
+}
+
+static int
+h_db_bind_text(nt_stmt *s, int i, const char *v)
+{
+    if (s == NULL)
+        return NT_EINVAL;
+    return v != NULL ? host_store->bind_text(s, i, v) : host_store->bind_null(s, i);
+}
+
+static int
+h_db_bind_int64(nt_stmt *s, int i, int64_t v)
+{
+    return s != NULL ? host_store->bind_int64(s, i, v) : NT_EINVAL;
+}
+
+static int
+h_db_bind_null(nt_stmt *s, int i)
+{
+    return s != NULL ? host_store->bind_null(s, i) : NT_EINVAL;
+}
+
+static int
+h_db_step(nt_stmt *s)
+{
+    return s != NULL ? host_store->step(s) : NT_EINVAL;
+}
+
+static const char *
+h_db_col_text(nt_stmt *s, int col)
+{
+    return s != NULL ? host_store->col_text(s, col) : NULL;
+}
+
+static int64_t
+h_db_col_int64(nt_stmt *s, int col)
+{
+    return s != NULL ? host_store->col_int64(s, col) : 0;
+}
+
+static int
+h_db_col_is_null(nt_stmt *s, int col)
+{
+    return s != NULL ? host_store->col_is_null(s, col) : 1;
+}
+
+static int64_t
+h_db_changes(nt_stmt *s)
+{
+    return s != NULL ? host_store->changes(s) : 0;
+}
+
+static void
+h_db_finalize(nt_stmt *s)
+{
+    if (s != NULL)
+        host_store->finalize(s);
+}
+
+static int
+h_db_exec(nt_db *db, const char *sql)
+{
+    return db != NULL && sql != NULL ? host_store->exec(db, sql) : NT_EINVAL;
+}
+
+static int
+h_db_begin(nt_db *db)
+{
+    return db != NULL ? host_store->begin(db) : NT_EINVAL;
+}
+
+static int
+h_db_commit(nt_db *db)
+{
+    return db != NULL ? host_store->commit(db) : NT_EINVAL;
+}
+
+static int
+h_db_rollback(nt_db *db)
+{
+    return db != NULL ? host_store->rollback(db) : NT_OK;
+}
+
+static const char *
+h_db_errmsg(nt_db *db)
+{
+    return db != NULL ? host_store->errmsg(db) : "no storage connection";
+}
+
+/* ---- JSON field readers ------------------------------------------------------------------ */
+
+/* Shared front part: finds obj[key] and handles absent/null/required. Returns 1 when a
+ * value is there to check, 0 when absent (with *rc set). */
+static int
+h_json_field(nt_req *r, const json_t *obj, const char *key, int required, int *present,
+             json_t **v, int *rc)
+{
+    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+    if (present != NULL)
+        *present = 0;
+    *rc = NT_OK;
+    if (*v == NULL || json_is_null(*v)) {
+        if (required)
+            *rc = h_fail(r, NT_EINVAL, "%s: required", key);
+        return 0;
+    }
+    if (present != NULL)
+        *present = 1;
+    return 1;
+}
+
+static int
+h_json_get_int(nt_req *r, const json_t *obj, const char *key, int required, int64_t *out,
+               int *present)
+{
+    json_t *v;
+    int rc;
+
+    if (!h_json_field(r, obj, key, required, present, &v, &rc))
+        return rc;
+    if (!json_is_integer(v))
+        return h_fail(r, NT_EINVAL, "%s: expected an integer", key);
+    *out = json_integer_value(v);
+    return NT_OK;
+}
+
+static int
+h_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, const char **out,
+               int *present)
+{
+    json_t *v;
+    int rc;
+
+    if (!h_json_field(r, obj, key, required, present, &v, &rc))
+        return rc;
+    if (!json_is_string(v))
+        return h_fail(r, NT_EINVAL, "%s: expected a string", key);
+    *out = json_string_value(v);
+    return NT_OK;
+}
+
+static int
+h_json_get_bool(nt_req *r, const json_t *obj, const char *key, int required, int *out,
+                int *present)
+{
+    json_t *v;
+    int rc;
+
+    if (!h_json_field(r, obj, key, required, present, &v, &rc))
+        return rc;
+    if (!json_is_boolean(v))
+        return h_fail(r, NT_EINVAL, "%s: expected true or false", key);
+    *out = json_is_true(v);
+    return NT_OK;
+}
+
+static int
+h_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required, json_t **out,
+                    int *present)
+{
+    json_t *v, *val;
+    const char *k;
+    int rc;
+
+    if (!h_json_field(r, obj, key, required, present, &v, &rc))
+        return rc;
+    if (!json_is_object(v))
+        return h_fail(r, NT_EINVAL, "%s: expected an object of strings", key);
+    json_object_foreach(v, k, val)
+    {
+        if (!json_is_string(val))
+            return h_fail(r, NT_EINVAL, "%s: the value of '%.100s' must be a string", key, k);
+    }
+    *out = v;
+    return NT_OK;
+}
+
+static const nt_host_api host_table = {
+    .size = sizeof(nt_host_api),
+    .abi_major = NT_ABI_MAJOR,
+    .abi_minor = NT_ABI_MINOR,
+    .log = h_log,
+    .init_error = h_init_error,
+    .cfg_get = h_cfg_get,
+    .cfg_int = h_cfg_int,
+    .cfg_bool = h_cfg_bool,
+    .cfg_check_keys = h_cfg_check_keys,
+    .route_add = h_route_add,
+    .migration_add = h_migration_add,
+    .service_provide = h_service_provide,
+    .service_lookup = h_service_lookup,
+    .req_method = h_req_method,
+    .req_param = h_req_param,
+    .req_query = h_req_query,
+    .req_header = h_req_header,
+    .req_body = h_req_body,
+    .req_alloc = h_req_alloc,
+    .req_db = h_req_db,
+    .req_set_principal = h_req_set_principal,
+    .req_account = h_req_account,
+    .req_user = h_req_user,
+    .req_policy = h_req_policy,
+    .fail = h_fail,
+    .host_db = h_host_db,
+    .db_prepare = h_db_prepare,
+    .db_bind_text = h_db_bind_text,
+    .db_bind_int64 = h_db_bind_int64,
+    .db_bind_null = h_db_bind_null,
+    .db_step = h_db_step,
+    .db_col_text = h_db_col_text,
+    .db_col_int64 = h_db_col_int64,
+    .db_col_is_null = h_db_col_is_null,
+    .db_changes = h_db_changes,
+    .db_finalize = h_db_finalize,
+    .db_exec = h_db_exec,
+    .db_begin = h_db_begin,
+    .db_commit = h_db_commit,
+    .db_rollback = h_db_rollback,
+    .db_errmsg = h_db_errmsg,
+    .uuid_new = util_uuid_new,
+    .uuid_valid = util_uuid_valid,
+    .random_bytes = util_random_bytes,
+    .now_ms = util_now_ms,
+    .json_get_int = h_json_get_int,
+    .json_get_str = h_json_get_str,
+    .json_get_bool = h_json_get_bool,
+    .json_get_metadata = h_json_get_metadata,
+};
+
+const nt_host_api *
+hostapi_table(void)
+{
+    return &host_table;
+}
+
+void
+request_init(nt_req *r, struct evhttp_request *ev, nt_db *db)
+{
+    memset(r, 0, sizeof(*r));
+    r->ev = ev;
+    r->db = db;
+    r->query.tqh_first = NULL;
+    r->query.tqh_last = &r->query.tqh_first;
+}
+
+void
+request_fini(nt_req *r)
+{
+    req_block *b = r->blocks, *next;
+
+    if (r->query_parsed > 0)
+        evhttp_clear_headers(&r->query);
+    json_decref(r->body);
+    json_decref(r->policy);
+    for (; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
+    r->blocks = NULL;
+    r->body = NULL;
+    r->policy = NULL;
+}

@@ -1,0 +1,261 @@
+/* nettu-server: reads the INI file, loads and starts the plugins, serves HTTP until SIGINT
+ * or SIGTERM, then shuts down in reverse order.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "health.h"
+#include "hostapi.h"
+#include "loader.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+#include "service.h"
+#include "settings.h"
+#include "util.h"
+
+typedef struct app {
+    cfg *cfg;
+    settings s;
+    loader l;
+    server_deps deps;
+    nt_db *main_db;
+    server *srv;
+} app;
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: nettu-server [-c FILE] [--check-config] [--version] [--help]\n"
+               "  -c, --config FILE   the INI file (default etc/nettu.ini)\n"
+               "  --check-config      load and validate the config and every plugin, print\n"
+               "                      what is wrong, exit non-zero on any error\n"
+               "  --version           print the version\n"
+               "Every key can be overridden by NETTU_<SECTION>_<KEY> in the environment.\n");
+}
+
+/* Checks one [services] entry: the named service must be provided. */
+static void
+check_service_choice(void *arg, const char *kind, const char *name, int line)
+{
+    cfg *c = arg;
+
+    if (service_lookup(kind, name, 0, NULL) == NULL)
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'",
+                  cfg_path(c), line, kind, name, kind, name);
+}
+
+/* Finds the services the host itself needs and checks the routes can be served. */
+static int
+resolve_services(app *a)
+{
+    int need_auth = 0, need_policy = 0;
+    const router *r = hostapi_router();
+
+    cfg_foreach(a->cfg, "services", check_service_choice, a->cfg);
+    for (size_t i = 0; i < router_count(r); i++) {
+        nt_auth_kind k = router_get(r, i)->auth;
+        need_auth |= k != NT_AUTH_PUBLIC;
+        need_policy |= k == NT_AUTH_USER || k == NT_AUTH_ADMIN_OR_USER;
+    }
+    a->deps.store = service_lookup(NT_SERVICE_STORE,
+                                   settings_service_choice(a->cfg, NT_SERVICE_STORE),
+                                   NT_STORE_V1, &a->deps.store_state);
+    a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
+                                  settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
+                                  NT_AUTHENTICATOR_V1, &a->deps.auth_state);
+    a->deps.policy =
+        service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
+                       NT_POLICY_V1, &a->deps.policy_state);
+    if (a->deps.store == NULL)
+        cfg_error(a->cfg, "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
+                          "one with [services] store = NAME",
+                  cfg_path(a->cfg));
+    else if (a->deps.store->size < sizeof(nt_store_v1))
+        cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
+    if (need_auth && a->deps.auth == NULL)
+        cfg_error(a->cfg,
+                  "%s: routes need authentication but no authenticator service is loaded "
+                  "(e.g. auth_nettu), or [services] authenticator is ambiguous",
+                  cfg_path(a->cfg));
+    if (need_policy && a->deps.policy == NULL)
+        cfg_error(a->cfg, "%s: user routes need the policy service (load the policy plugin)",
+                  cfg_path(a->cfg));
+    a->deps.router = r;
+    return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
+}
+
+/* Reads the config and loads and inits every plugin. */
+static int
+app_load(app *a, const char *path)
+{
+    char *const *names;
+
+    a->cfg = cfg_load(path);
+    if (a->cfg == NULL)
+        return NT_ENOMEM;
+    if (cfg_error_count(a->cfg) > 0)
+        return NT_EINVAL;
+    hostapi_set_config(a->cfg);
+    if (settings_read(a->cfg, &a->s) != NT_OK && a->s.nplugins == 0)
+        return NT_EINVAL;
+    log_setup((nt_log_level)a->s.log_level, a->s.access_log);
+    if (health_register(hostapi_router()) != NT_OK)
+        return NT_ENOMEM;
+    names = a->s.plugins;
+    loader_load_all(&a->l, a->cfg, a->s.plugin_dir, names, a->s.nplugins);
+    resolve_services(a);
+    return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    got_signal = (sig_atomic_t)sig;
+    event_base_loopbreak(arg);
+}
+
+/* Waits for SIGINT or SIGTERM on the main thread. */
+static int
+wait_for_signal(void)
+{
+    struct event_base *base = event_base_new();
+    struct event *ei = NULL, *et = NULL;
+    int rc = NT_ERR;
+
+    if (base == NULL)
+        goto out;
+    ei = evsignal_new(base, SIGINT, on_signal, base);
+    et = evsignal_new(base, SIGTERM, on_signal, base);
+    if (ei == NULL || et == NULL || evsignal_add(ei, NULL) != 0 || evsignal_add(et, NULL) != 0)
+        goto out;
+    event_base_dispatch(base);
+    rc = NT_OK;
+out:
+    if (ei != NULL)
+        event_free(ei);
+    if (et != NULL)
+        event_free(et);
+    if (base != NULL)
+        event_base_free(base);
+    return rc;
+}
+
+/* Opens storage, migrates, starts plugins and serves until a signal. */
+static int
+app_run(app *a)
+{
+    char err[512] = "";
+    int rc;
+
+    a->main_db = a->deps.store->conn_open(a->deps.store_state, err, sizeof(err));
+    if (a->main_db == NULL) {
+        log_msg(NT_LOG_ERROR, NULL, "cannot open storage: %s", err);
+        return NT_EUNAVAIL;
+    }
+    hostapi_set_store(a->deps.store, a->deps.store_state, a->main_db);
+    if ((rc = migrate_run(a->deps.store, a->main_db, &a->l)) != NT_OK)
+        return rc;
+    if ((rc = loader_start_all(&a->l)) != NT_OK)
+        return rc;
+    if ((rc = router_compile(hostapi_router())) != NT_OK)
+        return rc;
+    a->srv = server_new(&a->s, &a->deps);
+    if (a->srv == NULL)
+        return NT_ERR;
+    if ((rc = server_start(a->srv)) != NT_OK)
+        return rc;
+    log_msg(NT_LOG_INFO, NULL, "nettu %s listening on %s port %d with %d workers",
+            NETTU_VERSION, a->s.listen, server_port(a->srv), a->s.workers);
+    rc = wait_for_signal();
+    log_msg(NT_LOG_INFO, NULL, "signal %d: shutting down", (int)got_signal);
+    return rc;
+}
+
+static void
+app_shutdown(app *a)
+{
+    server_stop(a->srv);
+    loader_stop_all(&a->l);
+    server_free(a->srv);
+    a->srv = NULL;
+    if (a->main_db != NULL)
+        a->deps.store->conn_close(a->main_db);
+    a->main_db = NULL;
+    loader_unload_all(&a->l);
+    service_clear();
+    hostapi_shutdown();
+    settings_fini(&a->s);
+    cfg_free(a->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"check-config", no_argument, NULL, 'k'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = "etc/nettu.ini";
+    int check = 0, opt, rc;
+    app a;
+
+    while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'k':
+            check = 1;
+            break;
+        case 'V':
+            printf("nettu-server %s (plugin ABI %d.%d)\n", NETTU_VERSION, NT_ABI_MAJOR,
+                   NT_ABI_MINOR);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "nettu-server: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    memset(&a, 0, sizeof(a));
+    signal(SIGPIPE, SIG_IGN);
+    if (evthread_use_pthreads() != 0) {
+        fprintf(stderr, "nettu-server: libevent has no pthreads support\n");
+        return 1;
+    }
+    rc = app_load(&a, path);
+    if (a.cfg != NULL && cfg_error_count(a.cfg) > 0) {
+        cfg_print_errors(a.cfg);
+        rc = NT_EINVAL;
+    }
+    if (check) {
+        if (rc == NT_OK)
+            printf("%s: OK (%d plugins, %zu routes)\n", path, a.l.n,
+                   router_count(hostapi_router()));
+        app_shutdown(&a);
+        return rc == NT_OK ? 0 : 1;
+    }
+    if (rc == NT_OK)
+        rc = app_run(&a);
+    app_shutdown(&a);
+    return rc == NT_OK ? 0 : 1;
+}

@@ -1,0 +1,441 @@
+/* HTTP serving on evhttp. Workers share one non-blocking listening socket; each worker has
+ * its own evconnlistener on it (without close-on-free, the socket is the server's).
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/listener.h>
+
+#include "hostapi.h"
+#include "log.h"
+#include "reply.h"
+#include "request.h"
+#include "util.h"
+
+typedef struct worker {
+    pthread_t thread;
+    int running;
+    struct event_base *base;
+    struct evhttp *http;
+    struct evconnlistener *listener;
+    nt_db *db;
+    server *srv;
+} worker;
+
+struct server {
+    const settings *s;
+    server_deps deps;
+    int fd;
+    int port;
+    worker *workers;
+    int nworkers;
+};
+
+static const char *
+method_name(enum evhttp_cmd_type cmd)
+{
+    switch (cmd) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    case EVHTTP_REQ_TRACE:
+        return "TRACE";
+    case EVHTTP_REQ_CONNECT:
+        return "CONNECT";
+    default:
+        return "UNKNOWN";
+    }
+}
+
+/* A path parameter named like "calendarId" must be a UUID (API.md A1). */
+static int
+param_is_id(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 2 && strcmp(name + n - 2, "Id") == 0;
+}
+
+/* Answers the request's failure `code` with the handler's message, or else the storage
+ * error, or else a generic message. Returns the status sent. */
+static int
+pipeline_fail(worker *w, nt_req *r, int code)
+{
+    const nt_store_v1 *st = w->srv->deps.store;
+    int status = reply_status_of(code);
+    char msg[600];
+
+    if (r->has_msg) {
+        snprintf(msg, sizeof(msg), "%s", r->msg);
+    } else if (w->db != NULL && st->errcode(w->db) != NT_OK) {
+        snprintf(msg, sizeof(msg), "storage: %s", st->errmsg(w->db));
+        status = reply_status_of(st->errcode(w->db));
+    } else if (status == 401) {
+        snprintf(msg, sizeof(msg), "unauthorized");
+    } else {
+        snprintf(msg, sizeof(msg), "internal error");
+    }
+    if (status >= 500)
+        log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL,
+                "%s failed (%d): %s", r->method, code, msg);
+    reply_error(r->ev, status, msg);
+    return status;
+}
+
+/* Reads the JSON body of a POST/PUT/PATCH/DELETE into r->body. Returns NT_OK or a code
+ * with r->msg set. An empty body is {}. */
+static int
+pipeline_body(worker *w, nt_req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
+    size_t len = evbuffer_get_length(in);
+    json_error_t jerr;
+    const char *data;
+
+    if ((long long)len > w->srv->s->max_body_bytes) {
+        snprintf(r->msg, sizeof(r->msg), "request body is %zu bytes; the limit is %lld", len,
+                 w->srv->s->max_body_bytes);
+        r->has_msg = 1;
+        return NT_ETOOBIG;
+    }
+    if (len == 0)
+        return NT_OK; /* req_body() gives {} */
+    data = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+    if (data == NULL)
+        return NT_ENOMEM;
+    r->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (r->body == NULL) {
+        snprintf(r->msg, sizeof(r->msg), "invalid JSON body: %s (line %d, column %d)",
+                 jerr.text, jerr.line, jerr.column);
+        r->has_msg = 1;
+        return NT_EINVAL;
+    }
+    if (!json_is_object(r->body)) {
+        snprintf(r->msg, sizeof(r->msg), "the request body must be a JSON object");
+        r->has_msg = 1;
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
+/* Authentication and policy for the matched route. */
+static int
+pipeline_auth(worker *w, nt_req *r)
+{
+    const server_deps *d = &w->srv->deps;
+    const route_entry *rt = r->route;
+    int rc;
+
+    if (rt->auth == NT_AUTH_PUBLIC)
+        return NT_OK;
+    if (d->auth == NULL) {
+        snprintf(r->msg, sizeof(r->msg), "no authenticator is configured");
+        r->has_msg = 1;
+        return NT_ERR;
+    }
+    rc = d->auth->authenticate(d->auth_state, r, rt->auth);
+    if (rc != NT_OK)
+        return rc;
+    if (!r->has_account) {
+        snprintf(r->msg, sizeof(r->msg), "unauthorized");
+        r->has_msg = 1;
+        return NT_EUNAUTH;
+    }
+    if (!r->has_user)
+        return NT_OK; /* admins are never subject to a policy */
+    if (d->policy == NULL) {
+        snprintf(r->msg, sizeof(r->msg), "no policy service is configured");
+        r->has_msg = 1;
+        return NT_ERR;
+    }
+    rc = d->policy->check(d->policy_state, r->policy, (const char *const *)rt->perms);
+    if (rc != NT_OK) {
+        snprintf(r->msg, sizeof(r->msg), "the token's policy does not allow %s",
+                 rt->perms != NULL && rt->perms[0] != NULL ? rt->perms[0] : "this action");
+        r->has_msg = 1;
+        return NT_EUNAUTH;
+    }
+    return NT_OK;
+}
+
+/* Runs one request through the pipeline; returns the status sent. */
+static int
+pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
+{
+    router_result m;
+    json_t *out = NULL;
+    size_t scratchlen = strlen(path) + ROUTER_MAX_SEGS + 1;
+    char *scratch = scratchlen <= 8192 ? hostapi_table()->req_alloc(r, scratchlen) : NULL;
+    int rc, status;
+
+    if (cmd == EVHTTP_REQ_OPTIONS) {
+        reply_preflight(r->ev);
+        return 204;
+    }
+    if (scratch == NULL ||
+        router_match(w->srv->deps.router, r->method, path, scratch, scratchlen, &m) != NT_OK) {
+        hostapi_table()->fail(r, NT_ENOTFOUND, "no route for %s %.200s", r->method, path);
+        return pipeline_fail(w, r, NT_ENOTFOUND);
+    }
+    r->route = m.route;
+    r->values = m.values;
+    for (int i = 0; i < m.route->nparams; i++) {
+        if (param_is_id(m.route->params[i]) && !util_uuid_valid(m.values[i])) {
+            hostapi_table()->fail(r, NT_ENOTFOUND, "%s: '%.60s' is not a valid id",
+                                  m.route->params[i], m.values[i]);
+            return pipeline_fail(w, r, NT_ENOTFOUND);
+        }
+    }
+    if (cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH ||
+        cmd == EVHTTP_REQ_DELETE) {
+        if ((rc = pipeline_body(w, r)) != NT_OK)
+            return pipeline_fail(w, r, rc);
+    }
+    if (w->db != NULL)
+        w->srv->deps.store->clear_error(w->db);
+    if ((rc = pipeline_auth(w, r)) != NT_OK)
+        return pipeline_fail(w, r, rc);
+    status = m.route->handler(r, m.route->state, &out);
+    if (status < 0 || status < 200 || status > 299) {
+        json_decref(out);
+        if (w->db != NULL)
+            w->srv->deps.store->rollback(w->db); /* never leave a transaction open */
+        return pipeline_fail(w, r, status < 0 ? status : NT_ERR);
+    }
+    reply_json(r->ev, status, out);
+    json_decref(out);
+    return status;
+}
+
+static void
+on_request(struct evhttp_request *ev, void *arg)
+{
+    worker *w = arg;
+    int64_t t0 = util_mono_us();
+    enum evhttp_cmd_type cmd = evhttp_request_get_command(ev);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    nt_req r;
+    int status;
+
+    request_init(&r, ev, w->db);
+    r.method = method_name(cmd);
+    if (path == NULL || *path == '\0')
+        path = "/";
+    r.query_raw = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+    status = pipeline_run(w, &r, cmd, path);
+    log_access(r.method, path, status, util_mono_us() - t0);
+    request_fini(&r);
+}
+
+/* Opens the shared listening socket. */
+static int
+server_listen(server *srv)
+{
+    struct addrinfo hints, *res = NULL;
+    char port[16];
+    int fd = -1, one = 1, rc;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    snprintf(port, sizeof(port), "%d", srv->s->port);
+    rc = getaddrinfo(srv->s->listen, port, &hints, &res);
+    if (rc != 0) {
+        log_msg(NT_LOG_ERROR, NULL, "listen address %s: %s", srv->s->listen, gai_strerror(rc));
+        return NT_ERR;
+    }
+    fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+        log_msg(NT_LOG_ERROR, NULL, "cannot listen on %s port %d: %s", srv->s->listen,
+                srv->s->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return NT_ERR;
+    }
+    freeaddrinfo(res);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    srv->fd = fd;
+    return NT_OK;
+}
+
+/* Creates one worker's loop, HTTP server, listener and storage connection. */
+static int
+worker_init(server *srv, worker *w)
+{
+    char err[512] = "";
+
+    w->srv = srv;
+    w->base = event_base_new();
+    w->http = w->base != NULL ? evhttp_new(w->base) : NULL;
+    if (w->http == NULL)
+        return NT_ENOMEM;
+    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(w->http, srv->s->hard_body_bytes);
+    evhttp_set_max_headers_size(w->http, srv->s->max_header_bytes);
+    evhttp_set_timeout(w->http, srv->s->read_timeout_s);
+    evhttp_set_default_content_type(w->http, "application/json");
+    evhttp_set_gencb(w->http, on_request, w);
+    w->listener = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, -1, srv->fd);
+    if (w->listener == NULL || evhttp_bind_listener(w->http, w->listener) == NULL)
+        return NT_ERR;
+    w->db = srv->deps.store->conn_open(srv->deps.store_state, err, sizeof(err));
+    if (w->db == NULL) {
+        log_msg(NT_LOG_ERROR, NULL, "storage connection for a worker: %s", err);
+        return NT_EUNAVAIL;
+    }
+    return NT_OK;
+}
+
+server *
+server_new(const settings *s, const server_deps *deps)
+{
+    server *srv = calloc(1, sizeof(*srv));
+
+    if (srv == NULL)
+        return NULL;
+    srv->s = s;
+    srv->deps = *deps;
+    srv->fd = -1;
+    if (server_listen(srv) != NT_OK)
+        goto fail;
+    srv->workers = calloc((size_t)s->workers, sizeof(worker));
+    if (srv->workers == NULL)
+        goto fail;
+    srv->nworkers = s->workers;
+    for (int i = 0; i < srv->nworkers; i++)
+        if (worker_init(srv, &srv->workers[i]) != NT_OK)
+            goto fail;
+    return srv;
+fail:
+    server_free(srv);
+    return NULL;
+}
+
+static void *
+worker_main(void *arg)
+{
+    worker *w = arg;
+
+    event_base_dispatch(w->base);
+    return NULL;
+}
+
+int
+server_start(server *srv)
+{
+    sigset_t all, old;
+    int rc = NT_OK;
+
+    /* Workers never take signals; the main thread handles them. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) !=
+            0) {
+            log_msg(NT_LOG_ERROR, NULL, "cannot start worker %d", i);
+            rc = NT_ERR;
+            break;
+        }
+        srv->workers[i].running = 1;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+/* Runs on the worker's thread: stop accepting, then let the loop run out the grace time. */
+static void
+worker_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+    struct timeval grace;
+
+    (void)fd;
+    (void)what;
+    evconnlistener_disable(w->listener);
+    grace.tv_sec = w->srv->s->shutdown_grace_ms / 1000;
+    grace.tv_usec = (w->srv->s->shutdown_grace_ms % 1000) * 1000;
+    event_base_loopexit(w->base, &grace);
+}
+
+void
+server_stop(server *srv)
+{
+    struct timeval now = {0, 0};
+
+    if (srv == NULL)
+        return;
+    for (int i = 0; i < srv->nworkers; i++)
+        if (srv->workers[i].running)
+            event_base_once(srv->workers[i].base, -1, EV_TIMEOUT, worker_stop_cb,
+                            &srv->workers[i], &now);
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (srv->workers[i].running)
+            pthread_join(srv->workers[i].thread, NULL);
+        srv->workers[i].running = 0;
+    }
+}
+
+void
+server_free(server *srv)
+{
+    if (srv == NULL)
+        return;
+    for (int i = 0; srv->workers != NULL && i < srv->nworkers; i++) {
+        worker *w = &srv->workers[i];
+        if (w->http != NULL)
+            evhttp_free(w->http); /* frees the bound listener too */
+        else if (w->listener != NULL)
+            evconnlistener_free(w->listener);
+        if (w->db != NULL)
+            srv->deps.store->conn_close(w->db);
+        if (w->base != NULL)
+            event_base_free(w->base);
+    }
+    free(srv->workers);
+    if (srv->fd >= 0)
+        close(srv->fd);
+    free(srv);
+}
+
+int
+server_port(const server *srv)
+{
+    return srv->port;
+}

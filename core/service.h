@@ -1,0 +1,30 @@
+/* Named services: (kind, name, version) -> ops table + state, provided by plugins at init and
+ * looked up from start on. Registration happens on the main thread before workers start;
+ * afterwards the table is read-only.
+ */
+#ifndef NETTU_SERVICE_H
+#define NETTU_SERVICE_H
+
+#include <stdint.h>
+
+#include <nettu/plugin.h>
+
+/* Registers a service; ops and state are kept by pointer, strings copied. NT_ECONFLICT when
+ * (kind, name) is taken, NT_EINVAL when ops is NULL or its size field is 0. */
+int service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
+                    const void *ops, void *state);
+
+/* Finds a service of `kind` with at least `version`. name NULL: the only one of that kind
+ * (NULL when there are several or none). Returns ops and sets *state. */
+const void *service_lookup(const char *kind, const char *name, uint32_t version, void **state);
+
+/* Counts the services of a kind. */
+int service_count(const char *kind);
+
+/* Drops every service p provided. */
+void service_remove_plugin(nt_plugin *p);
+
+/* Drops every service (at shutdown). */
+void service_clear(void);
+
+#endif

@@ -1,0 +1,192 @@
+/* Validation of the host sections of the INI file. */
+#include "settings.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "log.h"
+
+static const char *const server_keys[] = {"listen",         "port",          "workers",
+                                          "max_body_bytes", "hard_body_bytes",
+                                          "max_header_bytes", "read_timeout_s",
+                                          "shutdown_grace_ms", "access_log", "log_level", NULL};
+static const char *const plugins_keys[] = {"dir", "load", NULL};
+
+/* A plugin name: lower-case letters, digits and '_' only (it becomes a file name). */
+static int
+settings_plugin_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+/* Splits the comma-separated load list into s->plugins. */
+static int
+settings_read_load(cfg *c, settings *s)
+{
+    cfg_value v;
+    const char *p;
+
+    if (!cfg_lookup(c, "plugins", "load", &v)) {
+        cfg_error(c, "%s: [plugins] load: required (a comma-separated list of plugins)",
+                  cfg_path(c));
+        return NT_EINVAL;
+    }
+    for (p = v.text; *p != '\0';) {
+        const char *start, *end;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        start = p;
+        while (*p != '\0' && *p != ',')
+            p++;
+        end = p;
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        if (!settings_plugin_name_ok(start, (size_t)(end - start))) {
+            cfg_error(c, "%s: [plugins] load: '%.*s' is not a plugin name (a-z, 0-9, _)",
+                      v.origin, (int)(end - start), start);
+            return NT_EINVAL;
+        }
+        for (int i = 0; i < s->nplugins; i++) {
+            if (strlen(s->plugins[i]) == (size_t)(end - start) &&
+                strncmp(s->plugins[i], start, (size_t)(end - start)) == 0) {
+                cfg_error(c, "%s: [plugins] load: '%s' is listed twice", v.origin,
+                          s->plugins[i]);
+                return NT_EINVAL;
+            }
+        }
+        if (s->nplugins == SETTINGS_MAX_PLUGINS) {
+            cfg_error(c, "%s: [plugins] load: more than %d plugins", v.origin,
+                      SETTINGS_MAX_PLUGINS);
+            return NT_EINVAL;
+        }
+        s->plugins[s->nplugins] = strndup(start, (size_t)(end - start));
+        if (s->plugins[s->nplugins] == NULL)
+            return NT_ENOMEM;
+        s->nplugins++;
+    }
+    if (s->nplugins == 0) {
+        cfg_error(c, "%s: [plugins] load: the list is empty", v.origin);
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
+static int
+settings_read_server(cfg *c, settings *s)
+{
+    cfg_value v;
+    long long n;
+    int rc = NT_OK, ncpu;
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    snprintf(s->listen, sizeof(s->listen), "127.0.0.1");
+    if (cfg_lookup(c, "server", "listen", &v)) {
+        if (inet_pton(AF_INET, v.text, &a4) != 1 && inet_pton(AF_INET6, v.text, &a6) != 1) {
+            cfg_error(c, "%s: [server] listen: expected an IPv4 or IPv6 address, got '%s'",
+                      v.origin, v.text);
+            rc = NT_EINVAL;
+        } else {
+            snprintf(s->listen, sizeof(s->listen), "%s", v.text);
+        }
+    }
+    if (cfg_read_int(c, "server", "port", 5000, 1, 65535, &n) == NT_OK)
+        s->port = (int)n;
+    else
+        rc = NT_EINVAL;
+    ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    s->workers = ncpu > 0 ? ncpu : 1;
+    if (cfg_lookup(c, "server", "workers", &v) && strcmp(v.text, "auto") != 0) {
+        if (cfg_read_int(c, "server", "workers", 1, 1, 256, &n) == NT_OK)
+            s->workers = (int)n;
+        else
+            rc = NT_EINVAL;
+    }
+    if (cfg_read_int(c, "server", "max_body_bytes", 2 * 1024 * 1024, 1024, 1LL << 30, &n) ==
+        NT_OK)
+        s->max_body_bytes = n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "hard_body_bytes", 4 * s->max_body_bytes, s->max_body_bytes,
+                     1LL << 32, &n) == NT_OK)
+        s->hard_body_bytes = n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "max_header_bytes", 16384, 1024, 1 << 20, &n) == NT_OK)
+        s->max_header_bytes = n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "read_timeout_s", 30, 1, 3600, &n) == NT_OK)
+        s->read_timeout_s = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "shutdown_grace_ms", 2000, 0, 60000, &n) == NT_OK)
+        s->shutdown_grace_ms = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_bool(c, "server", "access_log", 1, &s->access_log) != NT_OK)
+        rc = NT_EINVAL;
+    s->log_level = NT_LOG_INFO;
+    if (cfg_lookup(c, "server", "log_level", &v)) {
+        s->log_level = log_level_parse(v.text);
+        if (s->log_level < 0) {
+            cfg_error(c, "%s: [server] log_level: expected error, warn, info or debug, got '%s'",
+                      v.origin, v.text);
+            s->log_level = NT_LOG_INFO;
+            rc = NT_EINVAL;
+        }
+    }
+    cfg_report_unknown(c, "server", server_keys);
+    return rc;
+}
+
+int
+settings_read(cfg *c, settings *s)
+{
+    cfg_value v;
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    rc = settings_read_server(c, s);
+    snprintf(s->plugin_dir, sizeof(s->plugin_dir), "build/plugins");
+    if (cfg_lookup(c, "plugins", "dir", &v)) {
+        if (strlen(v.text) == 0 || strlen(v.text) >= sizeof(s->plugin_dir)) {
+            cfg_error(c, "%s: [plugins] dir: expected a directory path", v.origin);
+            rc = NT_EINVAL;
+        } else {
+            snprintf(s->plugin_dir, sizeof(s->plugin_dir), "%s", v.text);
+        }
+    }
+    if (settings_read_load(c, s) != NT_OK)
+        rc = NT_EINVAL;
+    cfg_report_unknown(c, "plugins", plugins_keys);
+    return cfg_error_count(c) > 0 ? NT_EINVAL : rc;
+}
+
+void
+settings_fini(settings *s)
+{
+    for (int i = 0; i < s->nplugins; i++)
+        free(s->plugins[i]);
+    s->nplugins = 0;
+}
+
+const char *
+settings_service_choice(cfg *c, const char *kind)
+{
+    cfg_value v;
+
+    return cfg_lookup(c, "services", kind, &v) ? v.text : NULL;
+}
