@@ -1,0 +1,160 @@
+/* store_sqlite statement cache: a small hash table per connection keyed by SQL text.
+ * prepare() hands out an idle statement for the same text or prepares a new one; finalize()
+ * resets it and makes it idle again. Nested use of one text gets extra statements; at most
+ * SQ_CACHE_MAX are kept (least recently used idle ones are dropped first).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite_int.h"
+
+/* FNV-1a hash of a NUL-terminated string. */
+static uint32_t
+sq_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Unlinks s from its bucket and frees it with its SQLite statement. */
+static void
+sq_stmt_free(nt_stmt *s)
+{
+    nt_stmt **pp = &s->db->buckets[s->hash & (SQ_BUCKETS - 1)];
+
+    while (*pp != NULL && *pp != s)
+        pp = &(*pp)->next;
+    if (*pp == s)
+        *pp = s->next;
+    if (s->cached)
+        s->db->ncached--;
+    sqlite3_finalize(s->st);
+    free(s->sql);
+    free(s);
+}
+
+/* Drops the least recently used idle cached statement; 0 if there was one, -1 if not. */
+static int
+sq_evict(nt_db *db)
+{
+    nt_stmt *lru = NULL, *s;
+    size_t b;
+
+    for (b = 0; b < SQ_BUCKETS; b++) {
+        for (s = db->buckets[b]; s != NULL; s = s->next) {
+            if (s->cached && !s->in_use && (lru == NULL || s->used < lru->used))
+                lru = s;
+        }
+    }
+    if (lru == NULL)
+        return -1;
+    sq_stmt_free(lru);
+    return 0;
+}
+
+/* Compiles sql (exactly one statement) into a new, linked, in-use statement. NULL on error,
+ * recorded on db. */
+static nt_stmt *
+sq_stmt_new(nt_db *db, const char *sql, uint32_t hash)
+{
+    nt_stmt *s = calloc(1, sizeof(*s));
+    const char *tail = NULL;
+    unsigned flags = 0;
+    int rc;
+
+    if (s == NULL || (s->sql = strdup(sql)) == NULL) {
+        sq_fail(db, SQLITE_NOMEM, "prepare", NULL);
+        goto fail;
+    }
+    if (db->ncached < SQ_CACHE_MAX || sq_evict(db) == 0) {
+        s->cached = 1;
+        flags = SQLITE_PREPARE_PERSISTENT;
+    }
+    rc = sqlite3_prepare_v3(db->db, sql, -1, flags, &s->st, &tail);
+    if (rc != SQLITE_OK) {
+        sq_fail_db(db, "prepare");
+        goto fail;
+    }
+    if (s->st == NULL) {
+        sq_fail(db, SQLITE_ERROR, "prepare", "no statement in the SQL text");
+        goto fail;
+    }
+    tail += strspn(tail, " \t\r\n;");
+    if (*tail != '\0') {
+        sq_fail(db, SQLITE_ERROR, "prepare", "more than one statement; use exec");
+        goto fail;
+    }
+    s->db = db;
+    s->hash = hash;
+    s->in_use = 1;
+    s->next = db->buckets[hash & (SQ_BUCKETS - 1)];
+    db->buckets[hash & (SQ_BUCKETS - 1)] = s;
+    if (s->cached)
+        db->ncached++;
+    return s;
+fail:
+    if (s != NULL) {
+        sqlite3_finalize(s->st);
+        free(s->sql);
+        free(s);
+    }
+    return NULL;
+}
+
+/* Returns an in-use statement for sql, from the cache or new; NULL on error (recorded on
+ * db). The statement belongs to db; give it back with sq_finalize. */
+nt_stmt *
+sq_prepare(nt_db *db, const char *sql)
+{
+    uint32_t hash;
+    nt_stmt *s;
+
+    if (db == NULL || sql == NULL) {
+        sq_fail(db, SQLITE_MISUSE, "prepare", "no connection or no SQL text");
+        return NULL;
+    }
+    hash = sq_hash(sql);
+    for (s = db->buckets[hash & (SQ_BUCKETS - 1)]; s != NULL; s = s->next) {
+        if (!s->in_use && s->cached && s->hash == hash && strcmp(s->sql, sql) == 0)
+            break;
+    }
+    if (s == NULL && (s = sq_stmt_new(db, sql, hash)) == NULL)
+        return NULL;
+    s->in_use = 1;
+    s->used = ++db->tick;
+    s->changes = 0;
+    return s;
+}
+
+/* Resets s, clears its bindings and makes it idle in the cache (or frees it when it is not
+ * cached). s must not be used afterwards. NULL is fine. */
+void
+sq_finalize(nt_stmt *s)
+{
+    if (s == NULL || !s->in_use)
+        return;
+    /* reset repeats the error of the last step, which is already recorded */
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+    s->in_use = 0;
+    s->changes = 0;
+    if (!s->cached)
+        sq_stmt_free(s);
+}
+
+/* Frees every statement of db, in use or not (for conn_close). */
+void
+sq_cache_clear(nt_db *db)
+{
+    size_t b;
+
+    for (b = 0; b < SQ_BUCKETS; b++) {
+        while (db->buckets[b] != NULL)
+            sq_stmt_free(db->buckets[b]);
+    }
+}

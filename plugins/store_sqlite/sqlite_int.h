@@ -1,0 +1,88 @@
+/* store_sqlite internals: the plugin state (its [store_sqlite] settings), the connection
+ * (struct nt_db) with its statement cache, and the statement (struct nt_stmt). Private to the
+ * plugin's sources and its unit test.
+ */
+#ifndef SQLITE_INT_H
+#define SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <nettu/services.h>
+
+#define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
+#define SQ_CACHE_MAX 128 /* cached statements per connection; the least recently used go */
+#define SQ_ERRLEN 512    /* room for the last error message of a connection */
+
+/* The plugin state: settings read in init, read-only afterwards (shared by all threads). */
+struct sq_cfg {
+    const nt_host_api *api;
+    nt_plugin *plugin;
+    char *path;              /* database file; malloc'd */
+    const char *synchronous; /* "NORMAL", "FULL" or "OFF" (static) */
+    long long busy_timeout_ms;
+    long long cache_kib;
+    char *fault_file; /* test hook, see sqlite_fault.c; malloc'd, NULL when off */
+};
+
+/* One statement. Every live statement is linked in its connection's hash table; `cached`
+ * ones stay there after finalize, the others are freed by it. */
+struct nt_stmt {
+    struct nt_db *db;
+    sqlite3_stmt *st;
+    char *sql; /* malloc'd copy, the cache key */
+    uint32_t hash;
+    int in_use;      /* between prepare and finalize */
+    int cached;      /* counted in db->ncached; kept for reuse */
+    uint64_t used;   /* db->tick at the last prepare, for LRU eviction */
+    int64_t changes; /* sqlite3_changes after the last step that finished */
+    struct nt_stmt *next;
+};
+
+/* One connection, used by one thread at a time. */
+struct nt_db {
+    const struct sq_cfg *cfg;
+    sqlite3 *db;
+    struct nt_stmt *buckets[SQ_BUCKETS];
+    int ncached;
+    uint64_t tick;
+    int errcode; /* NT_E* of the last failure, NT_OK after clear_error */
+    char errmsg[SQ_ERRLEN];
+    int fault;           /* injected fault (sqlite primary code) or 0; see sqlite_fault.c */
+    int fault_checked;   /* fault_at holds a valid time */
+    int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
+};
+
+/* sqlite_conn.c: connections, scripts and transactions. */
+nt_db *sq_conn_open(void *state, char *err, size_t errlen);
+void sq_conn_close(nt_db *db);
+int sq_exec(nt_db *db, const char *sql);
+int sq_begin(nt_db *db);
+int sq_commit(nt_db *db);
+int sq_rollback(nt_db *db);
+
+/* sqlite_cache.c: the per-connection statement cache. */
+nt_stmt *sq_prepare(nt_db *db, const char *sql);
+void sq_finalize(nt_stmt *s);
+void sq_cache_clear(nt_db *db);
+
+/* sqlite_stmt.c: binding, stepping and reading columns. */
+int sq_bind_text(nt_stmt *s, int i, const char *v);
+int sq_bind_int64(nt_stmt *s, int i, int64_t v);
+int sq_bind_null(nt_stmt *s, int i);
+int sq_step(nt_stmt *s);
+const char *sq_col_text(nt_stmt *s, int col);
+int64_t sq_col_int64(nt_stmt *s, int col);
+int sq_col_is_null(nt_stmt *s, int col);
+int64_t sq_changes(nt_stmt *s);
+
+/* sqlite_error.c: SQLite result codes to NT_E* codes and the connection's last error. */
+int sq_code(int ext);
+int sq_fail(nt_db *db, int ext, const char *what, const char *detail);
+int sq_fail_db(nt_db *db, const char *what);
+const char *sq_errmsg(nt_db *db);
+int sq_errcode(nt_db *db);
+void sq_clear_error(nt_db *db);
+
+/* sqlite_fault.c: the fault_file test hook. */
+int sq_fault(nt_db *db);
+
+#endif /* SQLITE_INT_H */

@@ -1,0 +1,153 @@
+/* store_sqlite: the plugin entry. init reads the [store_sqlite] section and provides the
+ * "store" service (name "sqlite"); it opens nothing, so `--check-config` never touches the
+ * disk. Connections are opened later by the host through conn_open (sqlite_conn.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sqlite_int.h"
+
+static const nt_store_v1 sq_ops = {
+    .size = sizeof(nt_store_v1),
+    .conn_open = sq_conn_open,
+    .conn_close = sq_conn_close,
+    .prepare = sq_prepare,
+    .bind_text = sq_bind_text,
+    .bind_int64 = sq_bind_int64,
+    .bind_null = sq_bind_null,
+    .step = sq_step,
+    .col_text = sq_col_text,
+    .col_int64 = sq_col_int64,
+    .col_is_null = sq_col_is_null,
+    .changes = sq_changes,
+    .finalize = sq_finalize,
+    .exec = sq_exec,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .errmsg = sq_errmsg,
+    .errcode = sq_errcode,
+    .clear_error = sq_clear_error,
+};
+
+/* Frees the plugin state and its strings; NULL is fine. */
+static void
+sq_cfg_free(void *state)
+{
+    struct sq_cfg *c = state;
+
+    if (c == NULL)
+        return;
+    free(c->path);
+    free(c->fault_file);
+    free(c);
+}
+
+/* Reads `path`: default var/nettu.db. Every worker opens its own connection to the same
+ * database, so a private in-memory database (":memory:", "" or a URI) cannot work. */
+static int
+sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
+{
+    const char *v = c->api->cfg_get(cfg, "path");
+
+    if (v == NULL)
+        v = "var/nettu.db";
+    if (v[0] == '\0' || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0) {
+        c->api->init_error(c->plugin,
+                           "[store_sqlite] path: expected a database file name, got '%s' "
+                           "(in-memory databases and URIs are not supported: every worker "
+                           "must open the same database)",
+                           v);
+        return NT_EINVAL;
+    }
+    c->path = strdup(v);
+    return c->path != NULL ? NT_OK : NT_ENOMEM;
+}
+
+/* Reads `synchronous`. In WAL mode, NORMAL syncs only at checkpoints: a process crash loses
+ * nothing, but a power loss or OS crash may lose the last committed transactions (the
+ * database stays consistent). FULL also syncs the WAL at every commit and survives both, at
+ * the price of one fsync per write transaction. OFF never syncs: a power loss may corrupt
+ * the database; for throwaway data only. */
+static int
+sq_cfg_sync(struct sq_cfg *c, const nt_config *cfg)
+{
+    static const char *const names[] = {"normal", "full", "off"};
+    static const char *const pragmas[] = {"NORMAL", "FULL", "OFF"};
+    const char *v = c->api->cfg_get(cfg, "synchronous");
+    size_t i;
+
+    if (v == NULL)
+        v = "normal";
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcasecmp(v, names[i]) == 0) {
+            c->synchronous = pragmas[i];
+            return NT_OK;
+        }
+    }
+    c->api->init_error(c->plugin,
+                       "[store_sqlite] synchronous: expected normal, full or off, got '%s'", v);
+    return NT_EINVAL;
+}
+
+/* Reads `fault_file`, a test hook (sqlite_fault.c); empty or absent means off. */
+static int
+sq_cfg_fault(struct sq_cfg *c, const nt_config *cfg)
+{
+    const char *v = c->api->cfg_get(cfg, "fault_file");
+
+    if (v == NULL || v[0] == '\0')
+        return NT_OK;
+    c->fault_file = strdup(v);
+    return c->fault_file != NULL ? NT_OK : NT_ENOMEM;
+}
+
+/* Reads and checks the whole section into a new state (*out, freed by sq_cfg_free). */
+static int
+sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
+{
+    static const char *const known[] = {"path",      "synchronous", "busy_timeout_ms",
+                                        "cache_kib", "fault_file",  NULL};
+    struct sq_cfg *c = calloc(1, sizeof(*c));
+    int rc = NT_ENOMEM;
+
+    if (c == NULL)
+        goto fail;
+    c->api = api;
+    c->plugin = p;
+    if (sqlite3_threadsafe() == 0) {
+        api->init_error(p, "the SQLite library was built without thread support");
+        rc = NT_ERR;
+        goto fail;
+    }
+    if ((rc = api->cfg_check_keys(p, cfg, known)) != NT_OK)
+        goto fail;
+    if ((rc = sq_cfg_path(c, cfg)) != NT_OK || (rc = sq_cfg_sync(c, cfg)) != NT_OK)
+        goto fail;
+    rc = api->cfg_int(p, cfg, "busy_timeout_ms", 5000, 0, 600000, &c->busy_timeout_ms);
+    if (rc != NT_OK)
+        goto fail;
+    if ((rc = api->cfg_int(p, cfg, "cache_kib", 2048, 64, 1048576, &c->cache_kib)) != NT_OK)
+        goto fail;
+    if ((rc = sq_cfg_fault(c, cfg)) != NT_OK)
+        goto fail;
+    rc = api->service_provide(p, NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &sq_ops, c);
+    if (rc != NT_OK) {
+        api->init_error(p, "cannot provide the store service 'sqlite'");
+        goto fail;
+    }
+    *out = c;
+    return NT_OK;
+fail:
+    if (rc == NT_ENOMEM)
+        api->init_error(p, "out of memory");
+    sq_cfg_free(c);
+    return rc;
+}
+
+static const nt_plugin_desc sq_desc = {
+    NT_PLUGIN_HEADER, .name = "store_sqlite", .version = "0.1.0",
+    .init = sq_init,  .fini = sq_cfg_free,
+};
+NT_PLUGIN_DEFINE(sq_desc)
