@@ -226,8 +226,7 @@ cfg_parse(const char *name, FILE *f, const char *text)
     else if (rc < 0)
         cfg_error(c, "%s: out of memory while parsing", c->path);
     if (r.too_long)
-        cfg_error(c, "%s:%d: line too long (at most %d characters)", c->path, r.too_long,
-                  r.max);
+        cfg_error(c, "%s:%d: line too long (at most %d characters)", c->path, r.too_long, r.max);
     return c;
 }
 
@@ -382,8 +381,7 @@ cfg_report_unknown(cfg *c, const char *section, const char *const *known)
             s->kv[i].used = 1;
             continue;
         }
-        cfg_error(c, "%s:%d: [%s] %s: unknown key", c->path, s->kv[i].line, section,
-                  s->kv[i].key);
+        cfg_error(c, "%s:%d: [%s] %s: unknown key", c->path, s->kv[i].line, section, s->kv[i].key);
         s->kv[i].used = 1; /* report once */
         unknown++;
     }

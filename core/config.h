@@ -49,12 +49,10 @@ int cfg_has_section(const cfg *c, const char *section);
 
 /* Calls fn for every key of `section` in file order (borrowed strings). */
 void cfg_foreach(cfg *c, const char *section,
-                 void (*fn)(void *arg, const char *key, const char *value, int line),
-                 void *arg);
+                 void (*fn)(void *arg, const char *key, const char *value, int line), void *arg);
 
 /* Calls fn for every section name in file order. */
-void cfg_foreach_section(cfg *c, void (*fn)(void *arg, const char *section, int line),
-                         void *arg);
+void cfg_foreach_section(cfg *c, void (*fn)(void *arg, const char *section, int line), void *arg);
 
 /* Records an error for every key of `section` that was never looked up and is not in the
  * NULL-terminated `known` list (NULL = none known). Marks the reported keys so they are

@@ -154,8 +154,8 @@ h_migration_add(nt_plugin *p, const nt_migration *m)
         return NT_EINVAL;
     }
     if (p->nmigs > 0 && m->version <= p->migs[p->nmigs - 1].version) {
-        h_init_error(p, "migration_add: version %d after %d; versions must increase",
-                     m->version, p->migs[p->nmigs - 1].version);
+        h_init_error(p, "migration_add: version %d after %d; versions must increase", m->version,
+                     p->migs[p->nmigs - 1].version);
         return NT_EINVAL;
     }
     if (p->nmigs == p->migcap) {
@@ -189,8 +189,7 @@ h_service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t ver
 }
 
 static const void *
-h_service_lookup(nt_plugin *p, const char *kind, const char *name, uint32_t version,
-                 void **state)
+h_service_lookup(nt_plugin *p, const char *kind, const char *name, uint32_t version, void **state)
 {
     (void)p;
     if (name == NULL && host_cfg != NULL)
@@ -433,8 +432,8 @@ h_db_errmsg(nt_db *db)
 /* Shared front part: finds obj[key] and handles absent/null/required. Returns 1 when a
  * value is there to check, 0 when absent (with *rc set). */
 static int
-h_json_field(nt_req *r, const json_t *obj, const char *key, int required, int *present,
-             json_t **v, int *rc)
+h_json_field(nt_req *r, const json_t *obj, const char *key, int required, int *present, json_t **v,
+             int *rc)
 {
     *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
     if (present != NULL)
@@ -481,8 +480,7 @@ h_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, cons
 }
 
 static int
-h_json_get_bool(nt_req *r, const json_t *obj, const char *key, int required, int *out,
-                int *present)
+h_json_get_bool(nt_req *r, const json_t *obj, const char *key, int required, int *out, int *present)
 {
     json_t *v;
     int rc;

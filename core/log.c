@@ -102,8 +102,8 @@ log_access(const char *method, const char *path, int status, int64_t micros)
     if (!log_access_on)
         return;
     len = log_stamp(line, sizeof(line));
-    n = snprintf(line + len, sizeof(line) - len - 1, " ACCESS %s %.700s %d %lldus", method,
-                 path, status, (long long)micros);
+    n = snprintf(line + len, sizeof(line) - len - 1, " ACCESS %s %.700s %d %lldus", method, path,
+                 status, (long long)micros);
     if (n > 0)
         len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n : sizeof(line) - len - 2;
     line[len++] = '\n';

@@ -48,8 +48,8 @@ check_service_choice(void *arg, const char *kind, const char *name, int line)
     cfg *c = arg;
 
     if (service_lookup(kind, name, 0, NULL) == NULL)
-        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'",
-                  cfg_path(c), line, kind, name, kind, name);
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'", cfg_path(c),
+                  line, kind, name, kind, name);
 }
 
 /* Finds the services the host itself needs and checks the routes can be served. */
@@ -65,9 +65,9 @@ resolve_services(app *a)
         need_auth |= k != NT_AUTH_PUBLIC;
         need_policy |= k == NT_AUTH_USER || k == NT_AUTH_ADMIN_OR_USER;
     }
-    a->deps.store = service_lookup(NT_SERVICE_STORE,
-                                   settings_service_choice(a->cfg, NT_SERVICE_STORE),
-                                   NT_STORE_V1, &a->deps.store_state);
+    a->deps.store =
+        service_lookup(NT_SERVICE_STORE, settings_service_choice(a->cfg, NT_SERVICE_STORE),
+                       NT_STORE_V1, &a->deps.store_state);
     a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
                                   settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
                                   NT_AUTHENTICATOR_V1, &a->deps.auth_state);
@@ -75,8 +75,9 @@ resolve_services(app *a)
         service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
                        NT_POLICY_V1, &a->deps.policy_state);
     if (a->deps.store == NULL)
-        cfg_error(a->cfg, "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
-                          "one with [services] store = NAME",
+        cfg_error(a->cfg,
+                  "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
+                  "one with [services] store = NAME",
                   cfg_path(a->cfg));
     else if (a->deps.store->size < sizeof(nt_store_v1))
         cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
@@ -175,8 +176,8 @@ app_run(app *a)
         return NT_ERR;
     if ((rc = server_start(a->srv)) != NT_OK)
         return rc;
-    log_msg(NT_LOG_INFO, NULL, "nettu %s listening on %s port %d with %d workers",
-            NETTU_VERSION, a->s.listen, server_port(a->srv), a->s.workers);
+    log_msg(NT_LOG_INFO, NULL, "nettu %s listening on %s port %d with %d workers", NETTU_VERSION,
+            a->s.listen, server_port(a->srv), a->s.workers);
     rc = wait_for_signal();
     log_msg(NT_LOG_INFO, NULL, "signal %d: shutting down", (int)got_signal);
     return rc;

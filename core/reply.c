@@ -124,8 +124,7 @@ reply_json(struct evhttp_request *ev, int status, const json_t *body)
     struct evbuffer *buf = evhttp_request_get_output_buffer(ev);
 
     reply_cors(ev);
-    evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type",
-                      "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", "application/json");
     if (body == NULL || json_dump_callback(body, reply_dump_cb, buf, JSON_COMPACT) != 0) {
         evbuffer_drain(buf, evbuffer_get_length(buf));
         evbuffer_add(buf, "{}", 2);

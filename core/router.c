@@ -118,8 +118,7 @@ route_parse_path(route_entry *e, char *err, size_t errlen)
             p++;
         end = p;
         if (++segs > ROUTER_MAX_SEGS) {
-            snprintf(err, errlen, "path '%s' has more than %d segments", e->path,
-                     ROUTER_MAX_SEGS);
+            snprintf(err, errlen, "path '%s' has more than %d segments", e->path, ROUTER_MAX_SEGS);
             return NT_EINVAL;
         }
         if (end > start && *start == '{') {
@@ -352,8 +351,7 @@ split_path(const char *path, char *scratch, size_t len, const char **segs)
 }
 
 static const route_entry *
-match_node(const rnode *n, const char **segs, int i, int nsegs, int m, const char **vals,
-           int nvals)
+match_node(const rnode *n, const char **segs, int i, int nsegs, int m, const char **vals, int nvals)
 {
     const route_entry *found;
 

@@ -102,8 +102,8 @@ pipeline_fail(worker *w, nt_req *r, int code)
         snprintf(msg, sizeof(msg), "internal error");
     }
     if (status >= 500)
-        log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL,
-                "%s failed (%d): %s", r->method, code, msg);
+        log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL, "%s failed (%d): %s",
+                r->method, code, msg);
     reply_error(r->ev, status, msg);
     return status;
 }
@@ -131,8 +131,8 @@ pipeline_body(worker *w, nt_req *r)
         return NT_ENOMEM;
     r->body = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (r->body == NULL) {
-        snprintf(r->msg, sizeof(r->msg), "invalid JSON body: %s (line %d, column %d)",
-                 jerr.text, jerr.line, jerr.column);
+        snprintf(r->msg, sizeof(r->msg), "invalid JSON body: %s (line %d, column %d)", jerr.text,
+                 jerr.line, jerr.column);
         r->has_msg = 1;
         return NT_EINVAL;
     }
@@ -277,8 +277,8 @@ server_listen(server *srv)
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        log_msg(NT_LOG_ERROR, NULL, "cannot listen on %s port %d: %s", srv->s->listen,
-                srv->s->port, strerror(errno));
+        log_msg(NT_LOG_ERROR, NULL, "cannot listen on %s port %d: %s", srv->s->listen, srv->s->port,
+                strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(res);
@@ -367,8 +367,7 @@ server_start(server *srv)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     for (int i = 0; i < srv->nworkers; i++) {
-        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) !=
-            0) {
+        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
             log_msg(NT_LOG_ERROR, NULL, "cannot start worker %d", i);
             rc = NT_ERR;
             break;
@@ -403,8 +402,8 @@ server_stop(server *srv)
         return;
     for (int i = 0; i < srv->nworkers; i++)
         if (srv->workers[i].running)
-            event_base_once(srv->workers[i].base, -1, EV_TIMEOUT, worker_stop_cb,
-                            &srv->workers[i], &now);
+            event_base_once(srv->workers[i].base, -1, EV_TIMEOUT, worker_stop_cb, &srv->workers[i],
+                            &now);
     for (int i = 0; i < srv->nworkers; i++) {
         if (srv->workers[i].running)
             pthread_join(srv->workers[i].thread, NULL);

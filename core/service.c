@@ -16,8 +16,8 @@ static service *svc;
 static size_t nsvc, capsvc;
 
 int
-service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
-                const void *ops, void *state)
+service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version, const void *ops,
+                void *state)
 {
     service *grown;
 

@@ -11,10 +11,17 @@
 
 #include "log.h"
 
-static const char *const server_keys[] = {"listen",         "port",          "workers",
-                                          "max_body_bytes", "hard_body_bytes",
-                                          "max_header_bytes", "read_timeout_s",
-                                          "shutdown_grace_ms", "access_log", "log_level", NULL};
+static const char *const server_keys[] = {"listen",
+                                          "port",
+                                          "workers",
+                                          "max_body_bytes",
+                                          "hard_body_bytes",
+                                          "max_header_bytes",
+                                          "read_timeout_s",
+                                          "shutdown_grace_ms",
+                                          "access_log",
+                                          "log_level",
+                                          NULL};
 static const char *const plugins_keys[] = {"dir", "load", NULL};
 
 /* A plugin name: lower-case letters, digits and '_' only (it becomes a file name). */
@@ -54,15 +61,14 @@ settings_read_load(cfg *c, settings *s)
         while (end > start && (end[-1] == ' ' || end[-1] == '\t'))
             end--;
         if (!settings_plugin_name_ok(start, (size_t)(end - start))) {
-            cfg_error(c, "%s: [plugins] load: '%.*s' is not a plugin name (a-z, 0-9, _)",
-                      v.origin, (int)(end - start), start);
+            cfg_error(c, "%s: [plugins] load: '%.*s' is not a plugin name (a-z, 0-9, _)", v.origin,
+                      (int)(end - start), start);
             return NT_EINVAL;
         }
         for (int i = 0; i < s->nplugins; i++) {
             if (strlen(s->plugins[i]) == (size_t)(end - start) &&
                 strncmp(s->plugins[i], start, (size_t)(end - start)) == 0) {
-                cfg_error(c, "%s: [plugins] load: '%s' is listed twice", v.origin,
-                          s->plugins[i]);
+                cfg_error(c, "%s: [plugins] load: '%s' is listed twice", v.origin, s->plugins[i]);
                 return NT_EINVAL;
             }
         }
@@ -114,8 +120,7 @@ settings_read_server(cfg *c, settings *s)
         else
             rc = NT_EINVAL;
     }
-    if (cfg_read_int(c, "server", "max_body_bytes", 2 * 1024 * 1024, 1024, 1LL << 30, &n) ==
-        NT_OK)
+    if (cfg_read_int(c, "server", "max_body_bytes", 2 * 1024 * 1024, 1024, 1LL << 30, &n) == NT_OK)
         s->max_body_bytes = n;
     else
         rc = NT_EINVAL;

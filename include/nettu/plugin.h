@@ -62,11 +62,11 @@ typedef enum nt_log_level {
 
 /* Authentication classes of a route (API.md A4). */
 typedef enum nt_auth_kind {
-    NT_AUTH_PUBLIC = 0,         /* no credentials looked at */
-    NT_AUTH_ADMIN = 1,          /* x-api-key of an account */
-    NT_AUTH_USER = 2,           /* nettu-account + Authorization: Bearer <jwt> */
-    NT_AUTH_ADMIN_OR_USER = 3,  /* admin when x-api-key is present, else user */
-    NT_AUTH_PUBLIC_ACCOUNT = 4  /* nettu-account alone, else admin (free/busy) */
+    NT_AUTH_PUBLIC = 0,        /* no credentials looked at */
+    NT_AUTH_ADMIN = 1,         /* x-api-key of an account */
+    NT_AUTH_USER = 2,          /* nettu-account + Authorization: Bearer <jwt> */
+    NT_AUTH_ADMIN_OR_USER = 3, /* admin when x-api-key is present, else user */
+    NT_AUTH_PUBLIC_ACCOUNT = 4 /* nettu-account alone, else admin (free/busy) */
 } nt_auth_kind;
 
 struct json_t; /* jansson */
@@ -85,13 +85,13 @@ typedef struct nt_stmt nt_stmt;     /* a prepared statement on one nt_db */
 typedef int (*nt_handler_fn)(nt_req *req, void *state, struct json_t **out);
 
 typedef struct nt_route {
-    uint32_t size;             /* sizeof(nt_route) in the plugin's build */
-    const char *method;        /* "GET", "POST", "PUT", "DELETE", "PATCH" */
-    const char *path;          /* e.g. "/api/v1/calendar/{calendarId}" */
-    nt_auth_kind auth;         /* checked by the host before the handler runs */
-    const char *const *perms;  /* NULL-terminated permissions a user needs; NULL for none */
-    nt_handler_fn handler;     /* required */
-    void *state;               /* owned by the plugin; passed to handler; shared by workers */
+    uint32_t size;            /* sizeof(nt_route) in the plugin's build */
+    const char *method;       /* "GET", "POST", "PUT", "DELETE", "PATCH" */
+    const char *path;         /* e.g. "/api/v1/calendar/{calendarId}" */
+    nt_auth_kind auth;        /* checked by the host before the handler runs */
+    const char *const *perms; /* NULL-terminated permissions a user needs; NULL for none */
+    nt_handler_fn handler;    /* required */
+    void *state;              /* owned by the plugin; passed to handler; shared by workers */
 } nt_route;
 
 /* One migration step of a plugin: applied once, in ascending version order, inside a
@@ -118,8 +118,8 @@ typedef struct nt_host_api {
     const char *(*cfg_get)(const nt_config *c, const char *key);
     /* Parses `key` as an integer in [min, max]; absent gives dflt. On a bad value it reports
      * "file:line: [section] key: expected ..." through init_error and returns NT_EINVAL. */
-    int (*cfg_int)(nt_plugin *p, const nt_config *c, const char *key, long long dflt,
-                   long long min, long long max, long long *out);
+    int (*cfg_int)(nt_plugin *p, const nt_config *c, const char *key, long long dflt, long long min,
+                   long long max, long long *out);
     /* Parses `key` as a boolean (true/false/yes/no/on/off/1/0); same error reporting. */
     int (*cfg_bool)(nt_plugin *p, const nt_config *c, const char *key, int dflt, int *out);
     /* Reports every key of the section that is not in the NULL-terminated `known` list,
@@ -175,16 +175,17 @@ typedef struct nt_host_api {
     int (*db_bind_text)(nt_stmt *s, int i, const char *v); /* 1-based; copied; NULL binds null */
     int (*db_bind_int64)(nt_stmt *s, int i, int64_t v);
     int (*db_bind_null)(nt_stmt *s, int i);
-    int (*db_step)(nt_stmt *s);                      /* 1 row, 0 done, < 0 NT_E* */
-    const char *(*db_col_text)(nt_stmt *s, int col); /* borrowed until the next step; NULL if null */
+    int (*db_step)(nt_stmt *s); /* 1 row, 0 done, < 0 NT_E* */
+    const char *(*db_col_text)(nt_stmt *s,
+                               int col); /* borrowed until the next step; NULL if null */
     int64_t (*db_col_int64)(nt_stmt *s, int col);
     int (*db_col_is_null)(nt_stmt *s, int col);
-    int64_t (*db_changes)(nt_stmt *s);   /* rows changed by the last step of this statement */
-    void (*db_finalize)(nt_stmt *s);     /* returns it to the cache; NULL is fine */
+    int64_t (*db_changes)(nt_stmt *s); /* rows changed by the last step of this statement */
+    void (*db_finalize)(nt_stmt *s);   /* returns it to the cache; NULL is fine */
     int (*db_exec)(nt_db *db, const char *sql); /* statements without parameters or rows */
     int (*db_begin)(nt_db *db);                 /* a write transaction */
     int (*db_commit)(nt_db *db);
-    int (*db_rollback)(nt_db *db); /* NT_OK also when there was none */
+    int (*db_rollback)(nt_db *db);       /* NT_OK also when there was none */
     const char *(*db_errmsg)(nt_db *db); /* last storage error; borrowed until the next call */
 
     /* --- helpers ------------------------------------------------------------------------ */
@@ -209,8 +210,8 @@ typedef struct nt_host_api {
     int (*json_get_bool)(nt_req *r, const struct json_t *obj, const char *key, int required,
                          int *out, int *present);
     /* A metadata object: every value a string (API.md A9.8). */
-    int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key,
-                             int required, struct json_t **out, int *present);
+    int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key, int required,
+                             struct json_t **out, int *present);
 } nt_host_api;
 
 typedef struct nt_plugin_desc {
@@ -228,17 +229,17 @@ typedef struct nt_plugin_desc {
     void (*fini)(void *state); /* optional; only if init succeeded; reverse order */
 } nt_plugin_desc;
 
-#define NT_PLUGIN_HEADER                                                                        \
-    .magic = NT_ABI_MAGIC, .abi_major = NT_ABI_MAJOR, .abi_minor = NT_ABI_MINOR,                \
+#define NT_PLUGIN_HEADER                                                                           \
+    .magic = NT_ABI_MAGIC, .abi_major = NT_ABI_MAJOR, .abi_minor = NT_ABI_MINOR,                   \
     .size = sizeof(nt_plugin_desc)
 
 #define NT_PLUGIN_ENTRY_SYMBOL "nt_plugin_entry"
 
-#define NT_PLUGIN_DEFINE(desc)                                                                  \
-    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void);                                      \
-    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void)                                       \
-    {                                                                                           \
-        return &(desc);                                                                         \
+#define NT_PLUGIN_DEFINE(desc)                                                                     \
+    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void);                                         \
+    NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void)                                          \
+    {                                                                                              \
+        return &(desc);                                                                            \
     }
 
 #ifdef __cplusplus

@@ -82,8 +82,7 @@ typedef struct nt_accounts_v1 {
     int (*key_version)(void *state, nt_db *db, const char *account_id, int64_t *version);
     /* Reads the account's PEM public key and its version. *pem is malloc'd (the caller
      * frees it) or NULL when the account has no key. NT_ENOTFOUND when no account. */
-    int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem,
-                      int64_t *version);
+    int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem, int64_t *version);
 } nt_accounts_v1;
 
 /* ---- "users" v1: user lookups for authenticators (provided by `user`). */

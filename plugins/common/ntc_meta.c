@@ -70,8 +70,7 @@ ntc_meta_store(const nt_host_api *api, nt_db *db, const char *table, const char 
         return NT_OK;
 
     snprintf(sql, sizeof(sql),
-             "INSERT INTO %s (entity_id, account_id, key, value) VALUES ($1, $2, $3, $4)",
-             table);
+             "INSERT INTO %s (entity_id, account_id, key, value) VALUES ($1, $2, $3, $4)", table);
     json_object_foreach((json_t *)metadata, key, value)
     {
         st = api->db_prepare(db, sql);

@@ -50,8 +50,7 @@ ntc_tz_valid(const char *name)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    if (read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
-        memcmp(magic, "TZif", 4) == 0)
+    if (read(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) && memcmp(magic, "TZif", 4) == 0)
         ok = 1;
     close(fd);
     return ok;

@@ -1,0 +1,253 @@
+/* Unit tests of plugin admission and lifecycle, with fixture plugins built to be broken in
+ * one way each, and of migrations through the real store_sqlite plugin. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nettu/services.h>
+
+#include "config.h"
+#include "hostapi.h"
+#include "loader.h"
+#include "migrate.h"
+#include "router.h"
+#include "service.h"
+
+static char *
+fixture(const char *name)
+{
+    static char path[1024];
+
+    snprintf(path, sizeof(path), "%s/%s.so", NETTU_TEST_FIXTURE_DIR, name);
+    return path;
+}
+
+static const struct {
+    const char *name, *expect1, *expect2;
+} refusals[] = {
+    {"fx_badmagic", "bad descriptor magic 0xdeadbeef (expected 0x4e54504c)", NULL},
+    {"fx_major", "built for plugin ABI 2.0, this server speaks ABI 1.0", "major versions"},
+    {"fx_minor", "built for plugin ABI 1.1, newer than this server's ABI 1.0", NULL},
+    {"fx_short", "descriptor too short: 8 bytes", "plugin ABI 1.0"},
+    {"fx_noentry", "no entry symbol nt_plugin_entry", NULL},
+    {"fx_missing", "plugin file not found", NULL},
+};
+
+START_TEST(test_refused)
+{
+    nt_plugin *p = NULL;
+    char err[1024] = "";
+    const char *file = fixture(refusals[_i].name);
+
+    ck_assert_int_eq(loader_admit(file, refusals[_i].name, &p, err, sizeof(err)), NT_EINVAL);
+    ck_assert_ptr_null(p);
+    ck_assert_msg(strstr(err, file) != NULL, "message must name the file: %s", err);
+    ck_assert_msg(strstr(err, refusals[_i].expect1) != NULL, "got: %s", err);
+    if (refusals[_i].expect2 != NULL)
+        ck_assert_msg(strstr(err, refusals[_i].expect2) != NULL, "got: %s", err);
+}
+END_TEST
+
+START_TEST(test_admitted)
+{
+    nt_plugin *p = NULL;
+    char err[1024] = "";
+
+    ck_assert_int_eq(loader_admit(fixture("fx_good"), "fx_good", &p, err, sizeof(err)), NT_OK);
+    ck_assert_str_eq(p->desc->name, "fx_good");
+    loader_plugin_free(p);
+    /* The name in the descriptor must be the name it was loaded as. */
+    ck_assert_int_eq(loader_admit(fixture("fx_good"), "other", &p, err, sizeof(err)), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "calls itself 'fx_good', expected 'other'"));
+}
+END_TEST
+
+START_TEST(test_world_writable_refused)
+{
+    char tmpl[] = "/tmp/nettu-fx-XXXXXX", file[1200], cmd[2600], err[1024] = "";
+    nt_plugin *p = NULL;
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(file, sizeof(file), "%s/fx_good.so", tmpl);
+    snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", fixture("fx_good"), file);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(chmod(file, 0666), 0);
+    ck_assert_int_eq(loader_admit(file, "fx_good", &p, err, sizeof(err)), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "world-writable"));
+    unlink(file);
+    rmdir(tmpl);
+}
+END_TEST
+
+static void
+errors_to(cfg *c, char *buf, size_t n)
+{
+    FILE *f = fmemopen(buf, n, "w");
+    FILE *saved = stderr;
+
+    stderr = f;
+    cfg_print_errors(c);
+    stderr = saved;
+    fclose(f);
+}
+
+START_TEST(test_init_failure_drops_registrations)
+{
+    cfg *c = cfg_load_string("t.ini", "[plugins]\nload = x\n");
+    char *names[] = {"fx_initfail", "fx_good"};
+    loader l = {0};
+    char buf[2048] = "";
+
+    ck_assert_int_eq(loader_load_all(&l, c, NETTU_TEST_FIXTURE_DIR, names, 2), NT_EINVAL);
+    ck_assert_int_eq(l.n, 1); /* only fx_good */
+    ck_assert_str_eq(l.plugins[0]->name, "fx_good");
+    /* fx_initfail's route was dropped; fx_good's stays. */
+    ck_assert_uint_eq(router_count(hostapi_router()), 1);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "fx_initfail.so: init failed"));
+    ck_assert_ptr_nonnull(strstr(buf, "fixture refuses to start"));
+    loader_unload_all(&l);
+    ck_assert_uint_eq(router_count(hostapi_router()), 0);
+    hostapi_shutdown();
+    cfg_free(c);
+}
+END_TEST
+
+START_TEST(test_unknown_plugin_key)
+{
+    cfg *c = cfg_load_string("k.ini", "[plugins]\nload = x\n[fx_good]\ngreting = hi\n");
+    char *names[] = {"fx_good"};
+    loader l = {0};
+    char buf[2048] = "";
+
+    ck_assert_int_eq(loader_load_all(&l, c, NETTU_TEST_FIXTURE_DIR, names, 1), NT_EINVAL);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "k.ini:4: [fx_good] greting: unknown key"));
+    loader_unload_all(&l);
+    hostapi_shutdown();
+    cfg_free(c);
+}
+END_TEST
+
+/* Loads store_sqlite and fx_good, runs migrations twice (the second run applies nothing),
+ * and checks the fixture's table and the migrations table. */
+START_TEST(test_migrations)
+{
+    char tmpl[] = "/tmp/nettu-mig-XXXXXX", ini[2048], buf[2048] = "", err[256];
+    char *names[] = {"store_sqlite", "fx_good"};
+    loader l = {0}, l2 = {0};
+    const nt_store_v1 *st;
+    void *state;
+    nt_db *db;
+    nt_stmt *s;
+    cfg *c;
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(ini, sizeof(ini), "[plugins]\nload = x\n[store_sqlite]\npath = %s/db.sqlite\n", tmpl);
+    c = cfg_load_string("m.ini", ini);
+    hostapi_set_config(c);
+    /* store_sqlite lives in the plugin dir, fx_good in the fixture dir: load one by one. */
+    ck_assert_int_eq(loader_load_all(&l, c, NETTU_TEST_PLUGIN_DIR, names, 1), NT_OK);
+    ck_assert_int_eq(loader_load_all(&l2, c, NETTU_TEST_FIXTURE_DIR, names + 1, 1), NT_OK);
+    errors_to(c, buf, sizeof(buf));
+    st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &state);
+    ck_assert_ptr_nonnull(st);
+    db = st->conn_open(state, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_int_eq(migrate_run(st, db, &l2), NT_OK);
+    ck_assert_int_eq(migrate_run(st, db, &l2), NT_OK); /* idempotent */
+    s = st->prepare(db, "SELECT COUNT(*) FROM fx_things");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_int_eq(st->col_int64(s, 0), 1); /* the INSERT ran once */
+    st->finalize(s);
+    s = st->prepare(db, "SELECT plugin, version FROM nettu_migrations");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_str_eq(st->col_text(s, 0), "fx_good");
+    ck_assert_int_eq(st->col_int64(s, 1), 1);
+    ck_assert_int_eq(st->step(s), 0);
+    st->finalize(s);
+    st->conn_close(db);
+    loader_unload_all(&l2);
+    loader_unload_all(&l);
+    service_clear();
+    hostapi_shutdown();
+    cfg_free(c);
+    snprintf(ini, sizeof(ini), "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(ini), 0);
+}
+END_TEST
+
+/* A migration whose SQL fails is rolled back entirely and not recorded. */
+START_TEST(test_failing_migration_rolls_back)
+{
+    char tmpl[] = "/tmp/nettu-mig-XXXXXX", ini[2048], err[256];
+    char *names[] = {"store_sqlite"};
+    loader l = {0};
+    const nt_store_v1 *st;
+    void *state;
+    nt_db *db;
+    nt_stmt *s;
+    cfg *c;
+    nt_plugin fake;
+    loader lf = {0};
+    nt_plugin *arr[1];
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(ini, sizeof(ini), "[plugins]\nload = x\n[store_sqlite]\npath = %s/db.sqlite\n", tmpl);
+    c = cfg_load_string("m.ini", ini);
+    ck_assert_int_eq(loader_load_all(&l, c, NETTU_TEST_PLUGIN_DIR, names, 1), NT_OK);
+    st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &state);
+    db = st->conn_open(state, err, sizeof(err));
+    ck_assert_ptr_nonnull(db);
+    memset(&fake, 0, sizeof(fake));
+    snprintf(fake.name, sizeof(fake.name), "fake");
+    loader_migration m = {1, (char *)"CREATE TABLE fake_a (x INTEGER); THIS IS NOT SQL;"};
+    fake.migs = &m;
+    fake.nmigs = 1;
+    arr[0] = &fake;
+    lf.plugins = arr;
+    lf.n = 1;
+    ck_assert_int_ne(migrate_run(st, db, &lf), NT_OK);
+    s = st->prepare(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'fake_a'");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_int_eq(st->col_int64(s, 0), 0);
+    st->finalize(s);
+    s = st->prepare(db, "SELECT COUNT(*) FROM nettu_migrations");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_int_eq(st->col_int64(s, 0), 0);
+    st->finalize(s);
+    st->conn_close(db);
+    loader_unload_all(&l);
+    service_clear();
+    hostapi_shutdown();
+    cfg_free(c);
+    snprintf(ini, sizeof(ini), "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(ini), 0);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("loader");
+    TCase *tc = tcase_create("loader");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_loop_test(tc, test_refused, 0, (int)(sizeof(refusals) / sizeof(refusals[0])));
+    tcase_add_test(tc, test_admitted);
+    tcase_add_test(tc, test_world_writable_refused);
+    tcase_add_test(tc, test_init_failure_drops_registrations);
+    tcase_add_test(tc, test_unknown_plugin_key);
+    tcase_add_test(tc, test_migrations);
+    tcase_add_test(tc, test_failing_migration_rolls_back);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
