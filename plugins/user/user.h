@@ -1,0 +1,66 @@
+/* user plugin: private declarations shared by its files (state, wire object, storage of
+ * user_users and its metadata side table, routes and service).
+ */
+#ifndef USER_H
+#define USER_H
+
+#include "ntc.h"
+
+#include <jansson.h>
+#include <nettu/plugin.h>
+
+/* The plugin state: set by init, read-only afterwards. */
+struct usr {
+    nt_plugin *self;
+    const nt_host_api *api;
+};
+
+/* ---- user_json.c ------------------------------------------------------------------------ */
+
+/* The User wire object {id, metadata} (API.md A9.2) of a stored row: `metadata_text` is the
+ * row's JSON text (NULL or bad text read as {}). Both borrowed. New reference, or NULL when
+ * out of memory. */
+json_t *usr_json(const char *id, const char *metadata_text);
+
+/* Wraps `value` (taken) as {name: value} into a new object. NULL when out of memory (value
+ * is released then too). */
+json_t *usr_wrap(const char *name, json_t *value);
+
+/* ---- user_store.c: SQL over user_users and user_metadata ------------------------------ */
+
+/* Reads the user `id` of `account` into *out (a User, new reference). NT_ENOTFOUND when
+ * there is none in that account, a storage error, or NT_ENOMEM. */
+int usr_store_get(const nt_host_api *api, nt_db *db, const char *account, const char *id,
+                  json_t **out);
+
+/* Inserts a user with `metadata` (an object of strings, borrowed; NULL = {}) and its side
+ * table rows. Run it inside a write transaction. NT_OK, NT_ENOMEM or a storage error. */
+int usr_store_insert(const nt_host_api *api, nt_db *db, const char *account, const char *id,
+                     const json_t *metadata, int64_t created);
+
+/* Replaces the metadata of a user of `account` (row and side table). Run it inside a write
+ * transaction. NT_ENOTFOUND when the user is not in the account. */
+int usr_store_set_metadata(const nt_host_api *api, nt_db *db, const char *account, const char *id,
+                           const json_t *metadata);
+
+/* Deletes a user of `account`; the foreign keys cascade to everything it owns.
+ * NT_ENOTFOUND when the user is not in the account. */
+int usr_store_delete(const nt_host_api *api, nt_db *db, const char *account, const char *id);
+
+/* Sets *out to a new array of the account's users whose metadata has q->key = q->value,
+ * ordered by creation, paged by q->skip and q->limit. NT_OK, NT_ENOMEM or a storage error. */
+int usr_store_query(const nt_host_api *api, nt_db *db, const char *account, const ntc_meta_query *q,
+                    json_t **out);
+
+/* NT_OK when `id` is a user of `account`, NT_ENOTFOUND when not, or a storage error. */
+int usr_store_exists(const nt_host_api *api, nt_db *db, const char *account, const char *id);
+
+/* ---- user_routes.c / user.c --------------------------------------------------------- */
+
+/* Registers the user routes (API.md A11.1-A11.6) with state `u`. NT_OK or the host's error. */
+int usr_routes_add(struct usr *u);
+
+/* Provides the "users" service named "nettu". NT_OK or the host's error. */
+int usr_service_add(struct usr *u);
+
+#endif /* USER_H */

@@ -1,0 +1,1493 @@
+/* Tests of the real account.so and user.so under a fake host: both plugins are loaded with
+ * dlopen, get a fake nt_host_api that records routes, migrations and services and serves an
+ * in-memory SQLite database, and their handlers and services are called directly
+ * (API.md A10, A11.1-A11.6, A2 default account).
+ */
+#include <check.h>
+#include <dlfcn.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nettu/plugin.h>
+#include <nettu/services.h>
+
+#define SECRET "open-sesame"
+#define NO_SUCH "cccccccc-0000-4000-8000-000000000000"
+
+/* ---- the fake host ----------------------------------------------------------------------- */
+
+struct fake_route {
+    char method[8], path[96];
+    nt_auth_kind auth;
+    const char *const *perms;
+    nt_handler_fn handler;
+    void *state;
+};
+
+struct fake_service {
+    char kind[32], name[32];
+    uint32_t version;
+    const void *ops;
+    void *state;
+};
+
+struct fake_req {
+    const char *param_name, *param_value;
+    const char *query[4][2];
+    json_t *body;
+    const char *account, *user;
+    int fail_code;
+    char msg[512];
+};
+
+/* A loaded plugin: its handle, descriptor and state. */
+struct fake_plugin {
+    void *dl;
+    const nt_plugin_desc *desc;
+    void *state;
+    int inited;
+};
+
+static sqlite3 *db;
+static struct fake_route routes[32];
+static int nroutes;
+static char *migrations[8];
+static int nmigrations;
+static struct fake_service services[4];
+static int nservices;
+static int64_t clock_ms;
+static struct fake_plugin acct_plugin, user_plugin;
+static const char *config[8][2]; /* the [account] section */
+static char logbuf[8192];        /* every log and init_error line */
+static const char *fail_sql;     /* db_prepare fails on SQL containing this */
+
+static void
+fake_vlog(const char *prefix, const char *fmt, va_list ap)
+{
+    size_t n = strlen(logbuf);
+
+    snprintf(logbuf + n, sizeof(logbuf) - n, "%s", prefix);
+    n = strlen(logbuf);
+    vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
+    n = strlen(logbuf);
+    snprintf(logbuf + n, sizeof(logbuf) - n, "\n");
+}
+
+static void
+fake_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
+{
+    static const char *const names[] = {"ERROR ", "WARN ", "INFO ", "DEBUG "};
+    va_list ap;
+
+    (void)p;
+    va_start(ap, fmt);
+    fake_vlog(names[lvl], fmt, ap);
+    va_end(ap);
+}
+
+static void
+fake_init_error(nt_plugin *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)p;
+    va_start(ap, fmt);
+    fake_vlog("INIT_ERROR ", fmt, ap);
+    va_end(ap);
+}
+
+static const char *
+fake_cfg_get(const nt_config *c, const char *key)
+{
+    (void)c;
+    for (int i = 0; i < 8 && config[i][0] != NULL; i++)
+        if (strcmp(config[i][0], key) == 0)
+            return config[i][1];
+    return NULL;
+}
+
+static int
+fake_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
+{
+    int rc = NT_OK;
+
+    (void)c;
+    if (p != (nt_plugin *)&acct_plugin)
+        return NT_OK;
+    for (int i = 0; i < 8 && config[i][0] != NULL; i++) {
+        int ok = 0;
+        for (int k = 0; known[k] != NULL; k++)
+            ok |= strcmp(known[k], config[i][0]) == 0;
+        if (!ok) {
+            fake_init_error(p, "[account] %s: unknown key", config[i][0]);
+            rc = NT_EINVAL;
+        }
+    }
+    return rc;
+}
+
+static int
+fake_route_add(nt_plugin *p, const nt_route *r)
+{
+    struct fake_route *f = &routes[nroutes++];
+
+    ck_assert_int_le(nroutes, 32);
+    ck_assert_uint_eq(r->size, sizeof(nt_route));
+    snprintf(f->method, sizeof(f->method), "%s", r->method);
+    snprintf(f->path, sizeof(f->path), "%s", r->path);
+    f->auth = r->auth;
+    f->perms = r->perms;
+    f->handler = r->handler;
+    f->state = r->state;
+    return NT_OK;
+}
+
+static int
+fake_migration_add(nt_plugin *p, const nt_migration *m)
+{
+    ck_assert_uint_eq(m->size, sizeof(nt_migration));
+    ck_assert_int_ge(m->version, 1);
+    ck_assert_int_lt(nmigrations, 8);
+    migrations[nmigrations++] = strdup(m->sql);
+    return NT_OK;
+}
+
+static int
+fake_service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
+                     const void *ops, void *state)
+{
+    struct fake_service *s = &services[nservices++];
+
+    ck_assert_int_le(nservices, 4);
+    snprintf(s->kind, sizeof(s->kind), "%s", kind);
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    s->version = version;
+    s->ops = ops;
+    s->state = state;
+    return NT_OK;
+}
+
+static const char *
+fake_req_param(nt_req *r, const char *name)
+{
+    struct fake_req *q = (struct fake_req *)r;
+
+    return q->param_name != NULL && strcmp(q->param_name, name) == 0 ? q->param_value : NULL;
+}
+
+static const char *
+fake_req_query(nt_req *r, const char *name)
+{
+    struct fake_req *q = (struct fake_req *)r;
+
+    for (int i = 0; i < 4 && q->query[i][0] != NULL; i++)
+        if (strcmp(q->query[i][0], name) == 0)
+            return q->query[i][1];
+    return NULL;
+}
+
+static json_t *
+fake_req_body(nt_req *r)
+{
+    return ((struct fake_req *)r)->body;
+}
+
+static nt_db *
+fake_req_db(nt_req *r)
+{
+    (void)r;
+    return (nt_db *)db;
+}
+
+static nt_db *
+fake_host_db(nt_plugin *p)
+{
+    (void)p;
+    return (nt_db *)db;
+}
+
+static const char *
+fake_req_account(nt_req *r)
+{
+    return ((struct fake_req *)r)->account;
+}
+
+static const char *
+fake_req_user(nt_req *r)
+{
+    return ((struct fake_req *)r)->user;
+}
+
+static int
+fake_fail(nt_req *r, int code, const char *fmt, ...)
+{
+    struct fake_req *q = (struct fake_req *)r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(q->msg, sizeof(q->msg), fmt, ap);
+    va_end(ap);
+    q->fail_code = code;
+    return code;
+}
+
+/* $N parameters become ?N, which SQLite binds by number. */
+static nt_stmt *
+fake_db_prepare(nt_db *d, const char *sql)
+{
+    char buf[2048];
+    sqlite3_stmt *st = NULL;
+    size_t n = strlen(sql);
+
+    if (fail_sql != NULL && strstr(sql, fail_sql) != NULL)
+        return NULL;
+    ck_assert_uint_lt(n, sizeof(buf));
+    for (size_t i = 0; i <= n; i++)
+        buf[i] = sql[i] == '$' ? '?' : sql[i];
+    ck_assert_msg(sqlite3_prepare_v2((sqlite3 *)d, buf, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+                  sqlite3_errmsg((sqlite3 *)d));
+    return (nt_stmt *)st;
+}
+
+static int
+fake_rc(int rc)
+{
+    return rc == SQLITE_OK ? NT_OK : (rc & 0xff) == SQLITE_CONSTRAINT ? NT_ECONFLICT : NT_ERR;
+}
+
+static int
+fake_bind_text(nt_stmt *s, int i, const char *v)
+{
+    return fake_rc(sqlite3_bind_text((sqlite3_stmt *)s, i, v, -1, SQLITE_TRANSIENT));
+}
+
+static int
+fake_bind_int64(nt_stmt *s, int i, int64_t v)
+{
+    return fake_rc(sqlite3_bind_int64((sqlite3_stmt *)s, i, v));
+}
+
+static int
+fake_bind_null(nt_stmt *s, int i)
+{
+    return fake_rc(sqlite3_bind_null((sqlite3_stmt *)s, i));
+}
+
+static int
+fake_step(nt_stmt *s)
+{
+    int rc = sqlite3_step((sqlite3_stmt *)s);
+
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return fake_rc(rc);
+}
+
+static const char *
+fake_col_text(nt_stmt *s, int col)
+{
+    return (const char *)sqlite3_column_text((sqlite3_stmt *)s, col);
+}
+
+static int64_t
+fake_col_int64(nt_stmt *s, int col)
+{
+    return sqlite3_column_int64((sqlite3_stmt *)s, col);
+}
+
+static int
+fake_col_is_null(nt_stmt *s, int col)
+{
+    return sqlite3_column_type((sqlite3_stmt *)s, col) == SQLITE_NULL;
+}
+
+static int64_t
+fake_changes(nt_stmt *s)
+{
+    return sqlite3_changes(sqlite3_db_handle((sqlite3_stmt *)s));
+}
+
+static void
+fake_finalize(nt_stmt *s)
+{
+    sqlite3_finalize((sqlite3_stmt *)s);
+}
+
+static int
+fake_exec(nt_db *d, const char *sql)
+{
+    return fake_rc(sqlite3_exec((sqlite3 *)d, sql, NULL, NULL, NULL));
+}
+
+static int
+fake_begin(nt_db *d)
+{
+    return fake_exec(d, "BEGIN IMMEDIATE");
+}
+
+static int
+fake_commit(nt_db *d)
+{
+    return fake_exec(d, "COMMIT");
+}
+
+static int
+fake_rollback(nt_db *d)
+{
+    return sqlite3_get_autocommit((sqlite3 *)d) ? NT_OK : fake_exec(d, "ROLLBACK");
+}
+
+static const char *
+fake_errmsg(nt_db *d)
+{
+    return sqlite3_errmsg((sqlite3 *)d);
+}
+
+static int
+fake_random_bytes(void *buf, size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? NT_OK : NT_ERR;
+}
+
+static int
+fake_uuid_new(char out[NT_UUID_BUF])
+{
+    unsigned char b[16];
+
+    ck_assert_int_eq(fake_random_bytes(b, sizeof(b)), NT_OK);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, NT_UUID_BUF,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+    return NT_OK;
+}
+
+static int
+fake_uuid_valid(const char *s)
+{
+    static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+    if (s == NULL || strlen(s) != NT_UUID_LEN)
+        return 0;
+    for (int i = 0; i < NT_UUID_LEN; i++) {
+        if (form[i] == '-' ? s[i] != '-' : strchr("0123456789abcdefABCDEF", s[i]) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+static int64_t
+fake_now_ms(void)
+{
+    return ++clock_ms;
+}
+
+static int
+fake_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, const char **out,
+                  int *present)
+{
+    json_t *v = json_object_get(obj, key);
+
+    if (present != NULL)
+        *present = 0;
+    if (v == NULL || json_is_null(v))
+        return required ? fake_fail(r, NT_EINVAL, "%s: required", key) : NT_OK;
+    if (!json_is_string(v))
+        return fake_fail(r, NT_EINVAL, "%s: expected a string", key);
+    *out = json_string_value(v);
+    if (present != NULL)
+        *present = 1;
+    return NT_OK;
+}
+
+static int
+fake_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required, json_t **out,
+                       int *present)
+{
+    json_t *v = json_object_get(obj, key), *item;
+    const char *k;
+
+    if (present != NULL)
+        *present = 0;
+    if (v == NULL || json_is_null(v))
+        return required ? fake_fail(r, NT_EINVAL, "%s: required", key) : NT_OK;
+    if (!json_is_object(v))
+        return fake_fail(r, NT_EINVAL, "%s: expected an object of strings", key);
+    json_object_foreach(v, k, item)
+    {
+        if (!json_is_string(item))
+            return fake_fail(r, NT_EINVAL, "%s.%s: expected a string", key, k);
+    }
+    *out = v;
+    if (present != NULL)
+        *present = 1;
+    return NT_OK;
+}
+
+static const nt_host_api fake_api = {
+    .size = sizeof(nt_host_api),
+    .abi_major = NT_ABI_MAJOR,
+    .abi_minor = NT_ABI_MINOR,
+    .log = fake_log,
+    .init_error = fake_init_error,
+    .cfg_get = fake_cfg_get,
+    .cfg_check_keys = fake_cfg_check_keys,
+    .route_add = fake_route_add,
+    .migration_add = fake_migration_add,
+    .service_provide = fake_service_provide,
+    .req_param = fake_req_param,
+    .req_query = fake_req_query,
+    .req_body = fake_req_body,
+    .req_db = fake_req_db,
+    .req_account = fake_req_account,
+    .req_user = fake_req_user,
+    .fail = fake_fail,
+    .host_db = fake_host_db,
+    .db_prepare = fake_db_prepare,
+    .db_bind_text = fake_bind_text,
+    .db_bind_int64 = fake_bind_int64,
+    .db_bind_null = fake_bind_null,
+    .db_step = fake_step,
+    .db_col_text = fake_col_text,
+    .db_col_int64 = fake_col_int64,
+    .db_col_is_null = fake_col_is_null,
+    .db_changes = fake_changes,
+    .db_finalize = fake_finalize,
+    .db_exec = fake_exec,
+    .db_begin = fake_begin,
+    .db_commit = fake_commit,
+    .db_rollback = fake_rollback,
+    .db_errmsg = fake_errmsg,
+    .uuid_new = fake_uuid_new,
+    .uuid_valid = fake_uuid_valid,
+    .random_bytes = fake_random_bytes,
+    .now_ms = fake_now_ms,
+    .json_get_str = fake_json_get_str,
+    .json_get_metadata = fake_json_get_metadata,
+};
+
+/* ---- plugin lifecycle -------------------------------------------------------------------- */
+
+/* dlopens <name>.so and checks its descriptor. */
+static void
+plugin_open(struct fake_plugin *pl, const char *name)
+{
+    const nt_plugin_desc *(*entry)(void);
+    char path[512];
+
+    snprintf(path, sizeof(path), "%s/%s.so", NETTU_TEST_PLUGIN_DIR, name);
+    pl->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg(pl->dl != NULL, "dlopen %s: %s", path, dlerror());
+    *(void **)&entry = dlsym(pl->dl, NT_PLUGIN_ENTRY_SYMBOL);
+    ck_assert(entry != NULL);
+    pl->desc = entry();
+    ck_assert_uint_eq(pl->desc->magic, NT_ABI_MAGIC);
+    ck_assert_uint_eq(pl->desc->abi_major, NT_ABI_MAJOR);
+    ck_assert_str_eq(pl->desc->name, name);
+    pl->inited = 0;
+}
+
+/* Runs init; on success applies the new migrations. Returns init's result. */
+static int
+plugin_init(struct fake_plugin *pl)
+{
+    int first = nmigrations, rc;
+
+    rc = pl->desc->init((nt_plugin *)pl, &fake_api, NULL, &pl->state);
+    if (rc != NT_OK)
+        return rc;
+    pl->inited = 1;
+    for (int i = first; i < nmigrations; i++) {
+        char *err = NULL;
+        ck_assert_msg(sqlite3_exec(db, migrations[i], NULL, NULL, &err) == SQLITE_OK, "%s", err);
+    }
+    return NT_OK;
+}
+
+static int
+plugin_start(struct fake_plugin *pl)
+{
+    return pl->desc->start != NULL ? pl->desc->start(pl->state) : NT_OK;
+}
+
+static void
+plugin_close(struct fake_plugin *pl)
+{
+    if (pl->inited && pl->desc->fini != NULL)
+        pl->desc->fini(pl->state);
+    pl->inited = 0;
+    if (pl->dl != NULL)
+        dlclose(pl->dl);
+    pl->dl = NULL;
+}
+
+/* Forgets every registration (as the host does between two runs). */
+static void
+registry_reset(void)
+{
+    for (int i = 0; i < nmigrations; i++)
+        free(migrations[i]);
+    nmigrations = nroutes = nservices = 0;
+}
+
+/* ---- fixture ----------------------------------------------------------------------------- */
+
+static void
+setup(void)
+{
+    ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON;", NULL, NULL, NULL), SQLITE_OK);
+    memset(config, 0, sizeof(config));
+    config[0][0] = "create_account_secret";
+    config[0][1] = SECRET;
+    logbuf[0] = '\0';
+    fail_sql = NULL;
+    clock_ms = 1000;
+    registry_reset();
+    plugin_open(&acct_plugin, "account");
+    plugin_open(&user_plugin, "user");
+    ck_assert_int_eq(plugin_init(&acct_plugin), NT_OK);
+    ck_assert_int_eq(plugin_init(&user_plugin), NT_OK);
+    ck_assert_int_eq(plugin_start(&acct_plugin), NT_OK);
+    ck_assert_int_eq(plugin_start(&user_plugin), NT_OK);
+}
+
+static void
+teardown(void)
+{
+    plugin_close(&user_plugin);
+    plugin_close(&acct_plugin);
+    registry_reset();
+    sqlite3_close(db);
+    db = NULL;
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+static const struct fake_route *
+route(const char *method, const char *path)
+{
+    for (int i = 0; i < nroutes; i++)
+        if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, path) == 0)
+            return &routes[i];
+    ck_abort_msg("no route %s %s", method, path);
+    return NULL;
+}
+
+static const struct fake_service *
+service(const char *kind)
+{
+    for (int i = 0; i < nservices; i++)
+        if (strcmp(services[i].kind, kind) == 0)
+            return &services[i];
+    ck_abort_msg("no service %s", kind);
+    return NULL;
+}
+
+/* A request to make through call(). */
+struct call {
+    const char *method, *path;
+    const char *account, *user; /* the principal */
+    const char *param;          /* the {userId} of the path, or NULL */
+    const char *body;           /* JSON text, NULL = {} */
+    const char *query[4][2];    /* query parameters */
+};
+
+/* Calls the handler of c->method + c->path. Returns the status or code; *out gets the
+ * reply and msg (512 bytes, may be NULL) the fail() message. */
+static int
+call(const struct call *c, json_t **out, char *msg)
+{
+    const struct fake_route *r = route(c->method, c->path);
+    struct fake_req q = {0};
+    int rc;
+
+    q.param_name = c->param != NULL ? "userId" : NULL;
+    q.param_value = c->param;
+    q.account = c->account;
+    q.user = c->user;
+    memcpy(q.query, c->query, sizeof(q.query));
+    q.body = c->body != NULL ? json_loads(c->body, JSON_ALLOW_NUL, NULL) : json_object();
+    ck_assert_msg(q.body != NULL, "bad test body %s", c->body);
+    *out = NULL;
+    rc = r->handler((nt_req *)&q, r->state, out);
+    json_decref(q.body);
+    if (rc < 0) {
+        ck_assert_msg(*out == NULL, "%s %s: a reply with an error", c->method, c->path);
+        ck_assert_msg(q.fail_code == rc || fail_sql != NULL, "%s %s: %d without fail()", c->method,
+                      c->path, rc);
+    } else {
+        ck_assert_msg(*out != NULL, "%s %s: no reply", c->method, c->path);
+    }
+    if (msg != NULL)
+        snprintf(msg, 512, "%s", q.msg);
+    ck_assert_int_eq(sqlite3_get_autocommit(db), 1); /* no transaction left open */
+    return rc;
+}
+
+static int64_t
+count(const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* Text of the first column of the first row of sql (malloc'd; NULL for SQL NULL). */
+static char *
+scalar(const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    char *s = NULL;
+
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+    if (sqlite3_column_type(st, 0) != SQLITE_NULL)
+        s = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* Hex SHA-256 of s into out[65]. */
+static void
+sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+
+    ck_assert_int_eq(EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL), 1);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Creates an account through POST /account; writes its id and key. */
+static void
+create_account(char id[NT_UUID_BUF], char key[64])
+{
+    struct call c = {
+        .method = "POST", .path = "/api/v1/account", .body = "{\"code\": \"" SECRET "\"}"};
+    json_t *out;
+
+    ck_assert_int_eq(call(&c, &out, NULL), 201);
+    snprintf(id, NT_UUID_BUF, "%s",
+             json_string_value(json_object_get(json_object_get(out, "account"), "id")));
+    snprintf(key, 64, "%s", json_string_value(json_object_get(out, "secretApiKey")));
+    json_decref(out);
+}
+
+/* Creates a user of `account` with the metadata JSON text (NULL: none); writes its id. */
+static void
+create_user(const char *account, const char *metadata, char id[NT_UUID_BUF])
+{
+    char body[512];
+    struct call c = {.method = "POST", .path = "/api/v1/user", .account = account, .body = body};
+    json_t *out;
+
+    snprintf(body, sizeof(body), "{\"metadata\": %s}", metadata != NULL ? metadata : "null");
+    ck_assert_int_eq(call(&c, &out, NULL), 201);
+    snprintf(id, NT_UUID_BUF, "%s",
+             json_string_value(json_object_get(json_object_get(out, "user"), "id")));
+    json_decref(out);
+}
+
+/* Checks that `got` equals the JSON text `want`. */
+static void
+expect_json(const json_t *got, const char *want_text)
+{
+    json_t *want = json_loads(want_text, 0, NULL);
+    char *text = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+
+    ck_assert_msg(want != NULL, "bad expected JSON %s", want_text);
+    ck_assert_msg(json_equal(got, want), "got %s, want %s", text, want_text);
+    free(text);
+    json_decref(want);
+}
+
+/* An RSA public key as SPKI PEM ("PUBLIC KEY") and PKCS#1 PEM, and an EC key's PEM. */
+static char *
+key_pem(const char *kind)
+{
+    EVP_PKEY *k = strcmp(kind, "ec") == 0 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL, *copy;
+    long n;
+
+    ck_assert(k != NULL && bio != NULL);
+    if (strcmp(kind, "pkcs1") == 0) {
+        unsigned char *der = NULL;
+        int len = i2d_PublicKey(k, &der);
+        ck_assert_int_gt(PEM_write_bio(bio, "RSA PUBLIC KEY", "", der, len), 0);
+        OPENSSL_free(der);
+    } else if (strcmp(kind, "private") == 0) {
+        ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), 1);
+    } else {
+        ck_assert_int_eq(PEM_write_bio_PUBKEY(bio, k), 1);
+    }
+    n = BIO_get_mem_data(bio, &data);
+    copy = strndup(data, (size_t)n);
+    BIO_free(bio);
+    EVP_PKEY_free(k);
+    return copy;
+}
+
+/* Writes {"publicJwtKey": <the len bytes of pem as a JSON string>} into body. */
+static void
+set_key_body(char *body, size_t size, const char *pem, size_t len)
+{
+    json_t *str = json_stringn(pem, len);
+    char *enc = json_dumps(str, JSON_ENCODE_ANY);
+
+    ck_assert_ptr_nonnull(enc);
+    snprintf(body, size, "{\"publicJwtKey\": %s}", enc);
+    free(enc);
+    json_decref(str);
+}
+
+/* ---- account tests ----------------------------------------------------------------------- */
+
+START_TEST(test_registrations)
+{
+    static const struct {
+        const char *method, *path;
+        nt_auth_kind auth;
+    } want[] = {
+        {"POST", "/api/v1/account", NT_AUTH_PUBLIC},
+        {"GET", "/api/v1/account", NT_AUTH_ADMIN},
+        {"PUT", "/api/v1/account/pubkey", NT_AUTH_ADMIN},
+        {"PUT", "/api/v1/account/webhook", NT_AUTH_ADMIN},
+        {"DELETE", "/api/v1/account/webhook", NT_AUTH_ADMIN},
+        {"POST", "/api/v1/user", NT_AUTH_ADMIN},
+        {"GET", "/api/v1/user/meta", NT_AUTH_ADMIN},
+        {"GET", "/api/v1/user/{userId}", NT_AUTH_ADMIN},
+        {"PUT", "/api/v1/user/{userId}", NT_AUTH_ADMIN},
+        {"DELETE", "/api/v1/user/{userId}", NT_AUTH_ADMIN},
+        {"GET", "/api/v1/me", NT_AUTH_USER},
+    };
+    const struct fake_service *s;
+
+    ck_assert_int_eq(nroutes, (int)(sizeof(want) / sizeof(want[0])));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const struct fake_route *r = route(want[i].method, want[i].path);
+        ck_assert_int_eq(r->auth, want[i].auth);
+        ck_assert(r->perms == NULL || r->perms[0] == NULL);
+    }
+    s = service(NT_SERVICE_ACCOUNTS);
+    ck_assert_str_eq(s->name, "nettu");
+    ck_assert_uint_eq(s->version, NT_ACCOUNTS_V1);
+    ck_assert_uint_eq(((const nt_accounts_v1 *)s->ops)->size, sizeof(nt_accounts_v1));
+    s = service(NT_SERVICE_USERS);
+    ck_assert_str_eq(s->name, "nettu");
+    ck_assert_uint_eq(s->version, NT_USERS_V1);
+    ck_assert_int_eq(nmigrations, 2);
+    /* A configured secret is not logged. */
+    ck_assert_ptr_null(strstr(logbuf, SECRET));
+}
+END_TEST
+
+START_TEST(test_account_create)
+{
+    struct call c = {.method = "POST", .path = "/api/v1/account"};
+    char msg[512], hash[65], sql[256], *stored;
+    const char *key;
+    json_t *out;
+
+    c.body = "{}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "code"));
+    c.body = "{\"code\": null}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    c.body = "{\"code\": 42}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    c.body = "{\"code\": \"wrong\"}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EUNAUTH);
+    ck_assert_ptr_nonnull(strstr(msg, "code"));
+    c.body = "{\"code\": \"" SECRET "x\"}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EUNAUTH);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 0);
+
+    c.body = "{\"code\": \"" SECRET "\", \"extra\": 1}";
+    ck_assert_int_eq(call(&c, &out, msg), 201);
+    ck_assert_int_eq(json_object_size(out), 2);
+    key = json_string_value(json_object_get(out, "secretApiKey"));
+    ck_assert_ptr_nonnull(key);
+    ck_assert_uint_eq(strlen(key), 33);
+    ck_assert_int_eq(strncmp(key, "sk_", 3), 0);
+    ck_assert_uint_eq(strspn(key + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789"),
+                      30);
+    {
+        json_t *acc = json_object_get(out, "account");
+        const char *id = json_string_value(json_object_get(acc, "id"));
+        char want[256];
+        ck_assert(fake_uuid_valid(id));
+        snprintf(want, sizeof(want),
+                 "{\"id\": \"%s\", \"publicJwtKey\": null, \"settings\": {\"webhook\": null}}", id);
+        expect_json(acc, want);
+    }
+    /* Only the hash is stored. */
+    sha256_hex(key, hash);
+    snprintf(sql, sizeof(sql), "SELECT api_key_hash FROM account_accounts");
+    stored = scalar(sql);
+    ck_assert_str_eq(stored, hash);
+    free(stored);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM account_accounts WHERE api_key_hash = '%s' OR id = '%s' "
+             "OR webhook_key = '%s' OR public_jwt_key = '%s'",
+             key, key, key, key);
+    ck_assert_int_eq(count(sql), 0);
+    json_decref(out);
+
+    /* Two accounts get different ids and keys. */
+    {
+        char id1[NT_UUID_BUF], key1[64], id2[NT_UUID_BUF], key2[64];
+        create_account(id1, key1);
+        create_account(id2, key2);
+        ck_assert_str_ne(id1, id2);
+        ck_assert_str_ne(key1, key2);
+    }
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 3);
+}
+END_TEST
+
+START_TEST(test_account_service)
+{
+    const struct fake_service *s = service(NT_SERVICE_ACCOUNTS);
+    const nt_accounts_v1 *ops = s->ops;
+    char id[NT_UUID_BUF], key[64], found[NT_UUID_BUF], other[NT_UUID_BUF], okey[64];
+    char *pem = (char *)"x";
+    int64_t version = -1;
+
+    create_account(id, key);
+    create_account(other, okey);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, key, found), NT_OK);
+    ck_assert_str_eq(found, id);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, okey, found), NT_OK);
+    ck_assert_str_eq(found, other);
+    key[10] ^= 1;
+    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, key, found), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, "", found), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, NULL, found), NT_ENOTFOUND);
+
+    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, id, &version), NT_OK);
+    ck_assert_int_eq(version, 0);
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &version), NT_OK);
+    ck_assert_ptr_null(pem);
+    ck_assert_int_eq(version, 0);
+    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, NO_SUCH, &version), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, NO_SUCH, &pem, &version), NT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_account_get)
+{
+    char id[NT_UUID_BUF], key[64], want[256], msg[512];
+    struct call c = {.method = "GET", .path = "/api/v1/account"};
+    json_t *out;
+
+    create_account(id, key);
+    c.account = id;
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    snprintf(want, sizeof(want),
+             "{\"account\": {\"id\": \"%s\", \"publicJwtKey\": null, "
+             "\"settings\": {\"webhook\": null}}}",
+             id);
+    expect_json(out, want);
+    json_decref(out);
+
+    c.account = NO_SUCH;
+    ck_assert_int_eq(call(&c, &out, msg), NT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(msg, "account"));
+}
+END_TEST
+
+START_TEST(test_account_pubkey)
+{
+    const struct fake_service *s = service(NT_SERVICE_ACCOUNTS);
+    const nt_accounts_v1 *ops = s->ops;
+    char id[NT_UUID_BUF], key[64], msg[512], body[4096];
+    char *spki = key_pem("spki"), *pkcs1 = key_pem("pkcs1"), *ec = key_pem("ec");
+    char *priv = key_pem("private"), *pem = NULL;
+    struct call c = {.method = "PUT", .path = "/api/v1/account/pubkey", .body = body};
+    int64_t v1, v2, v3, v4, v;
+    json_t *out;
+
+    create_account(id, key);
+    c.account = id;
+
+    /* Set an SPKI key: stored and answered verbatim. */
+    set_key_body(body, sizeof(body), spki, strlen(spki));
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(out, "account"), "publicJwtKey")), spki);
+    json_decref(out);
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v1), NT_OK);
+    ck_assert_str_eq(pem, spki);
+    free(pem);
+    ck_assert_int_gt(v1, 0);
+    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, id, &v), NT_OK);
+    ck_assert_int_eq(v, v1);
+
+    /* Refused keys keep the old one and its version. */
+    {
+        const char *bad[] = {ec, priv, "", "not a key",
+                             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"};
+        char nul[4096];
+        size_t n = (size_t)snprintf(nul, sizeof(nul) - 2, "%s", spki);
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+            set_key_body(body, sizeof(body), bad[i], strlen(bad[i]));
+            ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+            ck_assert_ptr_nonnull(strstr(msg, "publicJwtKey"));
+        }
+        snprintf(body, sizeof(body), "{\"publicJwtKey\": 17}");
+        ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+        /* The valid key followed by "\u0000x". */
+        nul[n] = '\0';
+        nul[n + 1] = 'x';
+        set_key_body(body, sizeof(body), nul, n + 2);
+        ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    }
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v), NT_OK);
+    ck_assert_str_eq(pem, spki);
+    ck_assert_int_eq(v, v1);
+    free(pem);
+
+    /* Remove with {} and with null: no key, version 0, stored counter moves on. */
+    snprintf(body, sizeof(body), "{}");
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    ck_assert(json_is_null(json_object_get(json_object_get(out, "account"), "publicJwtKey")));
+    json_decref(out);
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v), NT_OK);
+    ck_assert_ptr_null(pem);
+    ck_assert_int_eq(v, 0);
+    v2 = count("SELECT key_version FROM account_accounts");
+    ck_assert_int_gt(v2, v1);
+    snprintf(body, sizeof(body), "{\"publicJwtKey\": null}");
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    json_decref(out);
+    v3 = count("SELECT key_version FROM account_accounts");
+    ck_assert_int_gt(v3, v2);
+
+    /* A PKCS#1 key: a version never used before. */
+    set_key_body(body, sizeof(body), pkcs1, strlen(pkcs1));
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    json_decref(out);
+    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v4), NT_OK);
+    ck_assert_str_eq(pem, pkcs1);
+    free(pem);
+    ck_assert_int_gt(v4, v3);
+    ck_assert_int_ne(v4, v1);
+
+    free(spki);
+    free(pkcs1);
+    free(ec);
+    free(priv);
+}
+END_TEST
+
+START_TEST(test_account_webhook)
+{
+    char id[NT_UUID_BUF], key[64], msg[512], whkey[64];
+    struct call put = {.method = "PUT", .path = "/api/v1/account/webhook"};
+    struct call del = {.method = "DELETE", .path = "/api/v1/account/webhook"};
+    json_t *out, *wh;
+
+    create_account(id, key);
+    put.account = del.account = id;
+
+    put.body = "{}";
+    ck_assert_int_eq(call(&put, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "webhookUrl"));
+    put.body = "{\"webhookUrl\": 5}";
+    ck_assert_int_eq(call(&put, &out, msg), NT_EINVAL);
+    put.body = "{\"webhookUrl\": \"ftp://example.com\"}";
+    ck_assert_int_eq(call(&put, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "webhookUrl"));
+    put.body = "{\"webhookUrl\": \"example.com/hook\"}";
+    ck_assert_int_eq(call(&put, &out, msg), NT_EINVAL);
+    put.body = "{\"webhookUrl\": \"https://example.com\\u0000junk\"}";
+    ck_assert_int_eq(call(&put, &out, msg), NT_EINVAL);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts WHERE webhook_url IS NULL"), 1);
+
+    put.body = "{\"webhookUrl\": \"https://example.com/hook\"}";
+    ck_assert_int_eq(call(&put, &out, NULL), 200);
+    wh = json_object_get(json_object_get(json_object_get(out, "account"), "settings"), "webhook");
+    ck_assert_str_eq(json_string_value(json_object_get(wh, "url")), "https://example.com/hook");
+    snprintf(whkey, sizeof(whkey), "%s", json_string_value(json_object_get(wh, "key")));
+    ck_assert_uint_eq(strlen(whkey), 33);
+    ck_assert_int_eq(strncmp(whkey, "sk_", 3), 0);
+    ck_assert_str_ne(whkey, key);
+    json_decref(out);
+
+    /* A second PUT keeps the key. */
+    put.body = "{\"webhookUrl\": \"http://127.0.0.1:9000/other\"}";
+    ck_assert_int_eq(call(&put, &out, NULL), 200);
+    wh = json_object_get(json_object_get(json_object_get(out, "account"), "settings"), "webhook");
+    ck_assert_str_eq(json_string_value(json_object_get(wh, "url")), "http://127.0.0.1:9000/other");
+    ck_assert_str_eq(json_string_value(json_object_get(wh, "key")), whkey);
+    json_decref(out);
+
+    ck_assert_int_eq(call(&del, &out, NULL), 200);
+    ck_assert(json_is_null(
+        json_object_get(json_object_get(json_object_get(out, "account"), "settings"), "webhook")));
+    json_decref(out);
+    ck_assert_int_eq(call(&del, &out, NULL), 200);
+    json_decref(out);
+
+    /* After a delete the next webhook gets a new key. */
+    put.body = "{\"webhookUrl\": \"https://example.com/hook\"}";
+    ck_assert_int_eq(call(&put, &out, NULL), 200);
+    wh = json_object_get(json_object_get(json_object_get(out, "account"), "settings"), "webhook");
+    ck_assert_str_ne(json_string_value(json_object_get(wh, "key")), whkey);
+    json_decref(out);
+
+    put.account = del.account = NO_SUCH;
+    ck_assert_int_eq(call(&put, &out, msg), NT_ENOTFOUND);
+    ck_assert_int_eq(call(&del, &out, msg), NT_ENOTFOUND);
+}
+END_TEST
+
+/* Re-runs both plugins' init and start against the same database with the current config.
+ * Returns the account plugin's init or start result. */
+static int
+restart(void)
+{
+    int rc;
+
+    plugin_close(&user_plugin);
+    plugin_close(&acct_plugin);
+    registry_reset();
+    logbuf[0] = '\0';
+    plugin_open(&acct_plugin, "account");
+    plugin_open(&user_plugin, "user");
+    /* The host applies each migration once: drop them on the second run. */
+    rc = acct_plugin.desc->init((nt_plugin *)&acct_plugin, &fake_api, NULL, &acct_plugin.state);
+    if (rc != NT_OK)
+        return rc;
+    acct_plugin.inited = 1;
+    rc = user_plugin.desc->init((nt_plugin *)&user_plugin, &fake_api, NULL, &user_plugin.state);
+    ck_assert_int_eq(rc, NT_OK);
+    user_plugin.inited = 1;
+    return plugin_start(&acct_plugin);
+}
+
+START_TEST(test_default_account)
+{
+    const struct fake_service *s;
+    char *spki = key_pem("spki"), escaped[4096], *w = escaped, found[NT_UUID_BUF], *pem = NULL;
+    int64_t v;
+    json_t *out;
+    struct call get = {.method = "GET", .path = "/api/v1/account"};
+
+    for (const char *r = spki; *r != '\0'; r++) {
+        if (*r == '\n') {
+            *w++ = '\\';
+            *w++ = 'n';
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    config[1][0] = "default_api_key";
+    config[1][1] = "sk_default_key_1";
+    config[2][0] = "default_account_id";
+    config[2][1] = "0B1E7C1E-5D0A-4F3E-9F40-2A5C0C4B8F11";
+    config[3][0] = "default_webhook_url";
+    config[3][1] = "https://example.com/default";
+    config[4][0] = "default_public_key";
+    config[4][1] = escaped;
+    ck_assert_int_eq(restart(), NT_OK);
+    ck_assert_ptr_nonnull(strstr(logbuf, "created the default account"));
+    ck_assert_ptr_null(strstr(logbuf, "sk_default_key_1"));
+    s = service(NT_SERVICE_ACCOUNTS);
+    ck_assert_int_eq(((const nt_accounts_v1 *)s->ops)
+                         ->find_by_api_key(s->state, (nt_db *)db, "sk_default_key_1", found),
+                     NT_OK);
+    ck_assert_str_eq(found, "0b1e7c1e-5d0a-4f3e-9f40-2a5c0c4b8f11");
+    ck_assert_int_eq(
+        ((const nt_accounts_v1 *)s->ops)->public_key(s->state, (nt_db *)db, found, &pem, &v),
+        NT_OK);
+    ck_assert_str_eq(pem, spki);
+    ck_assert_int_gt(v, 0);
+    free(pem);
+    get.account = found;
+    ck_assert_int_eq(call(&get, &out, NULL), 200);
+    expect_json(json_object_get(json_object_get(out, "account"), "settings"),
+                "{\"webhook\": {\"url\": \"https://example.com/default\", \"key\": \"\"}}");
+    json_decref(out);
+
+    /* A second start finds it and creates nothing. */
+    ck_assert_int_eq(restart(), NT_OK);
+    ck_assert_ptr_nonnull(strstr(logbuf, "already exists"));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
+
+    /* Another key with the same id: start fails with a message naming the key. */
+    config[1][1] = "sk_default_key_2";
+    ck_assert_int_ne(restart(), NT_OK);
+    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_account_id"));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
+
+    /* A bad id is ignored with a warning; a bad key is ignored with a warning. */
+    config[1][1] = "sk_default_key_3";
+    config[2][1] = "not-a-uuid";
+    config[4][1] = "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n";
+    ck_assert_int_eq(restart(), NT_OK);
+    ck_assert_ptr_nonnull(strstr(logbuf, "WARN default_account_id"));
+    ck_assert_ptr_nonnull(strstr(logbuf, "WARN default_public_key"));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 2);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts WHERE public_jwt_key IS NULL "
+                           "AND key_version = 0"),
+                     1);
+    free(spki);
+}
+END_TEST
+
+START_TEST(test_config_errors)
+{
+    /* A default key that is not visible ASCII. */
+    config[1][0] = "default_api_key";
+    config[1][1] = "sk key";
+    ck_assert_int_eq(restart(), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_api_key"));
+
+    /* A bad default webhook URL. */
+    config[1][1] = "sk_key";
+    config[2][0] = "default_webhook_url";
+    config[2][1] = "not a url";
+    ck_assert_int_eq(restart(), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_webhook_url"));
+
+    /* An unknown key. */
+    config[2][0] = "webhook";
+    config[2][1] = "x";
+    ck_assert_int_eq(restart(), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(logbuf, "webhook: unknown key"));
+
+    /* No secret: a random one is generated and logged once at INFO. */
+    memset(config, 0, sizeof(config));
+    ck_assert_int_eq(restart(), NT_OK);
+    {
+        const char *line = strstr(logbuf, "INFO create_account_secret");
+        const char *is;
+        char code[64], body[128];
+        struct call c = {.method = "POST", .path = "/api/v1/account", .body = body};
+        json_t *out;
+        size_t n;
+
+        ck_assert_ptr_nonnull(line);
+        is = strstr(line, "this run: ");
+        ck_assert_ptr_nonnull(is);
+        n = strcspn(is + 10, "\n");
+        ck_assert_uint_eq(n, 16);
+        snprintf(code, sizeof(code), "%.*s", (int)n, is + 10);
+        ck_assert_uint_eq(strspn(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789"),
+                          16);
+        snprintf(body, sizeof(body), "{\"code\": \"%s\"}", code);
+        ck_assert_int_eq(call(&c, &out, NULL), 201);
+        json_decref(out);
+        snprintf(body, sizeof(body), "{\"code\": \"" SECRET "\"}");
+        ck_assert_int_eq(call(&c, &out, NULL), NT_EUNAUTH);
+    }
+}
+END_TEST
+
+/* ---- user tests -------------------------------------------------------------------------- */
+
+START_TEST(test_user_create_get)
+{
+    char acc[NT_UUID_BUF], key[64], other[NT_UUID_BUF], okey[64], uid[NT_UUID_BUF];
+    char msg[512], want[256];
+    struct call c = {.method = "POST", .path = "/api/v1/user"};
+    struct call g = {.method = "GET", .path = "/api/v1/user/{userId}"};
+    json_t *out;
+
+    create_account(acc, key);
+    create_account(other, okey);
+    c.account = acc;
+
+    c.body = "{}";
+    ck_assert_int_eq(call(&c, &out, NULL), 201);
+    ck_assert(
+        fake_uuid_valid(json_string_value(json_object_get(json_object_get(out, "user"), "id"))));
+    expect_json(json_object_get(json_object_get(out, "user"), "metadata"), "{}");
+    json_decref(out);
+
+    c.body = "{\"metadata\": {\"team\": \"red\", \"n\": \"1\"}}";
+    ck_assert_int_eq(call(&c, &out, NULL), 201);
+    snprintf(uid, sizeof(uid), "%s",
+             json_string_value(json_object_get(json_object_get(out, "user"), "id")));
+    snprintf(want, sizeof(want),
+             "{\"user\": {\"id\": \"%s\", \"metadata\": "
+             "{\"team\": \"red\", \"n\": \"1\"}}}",
+             uid);
+    expect_json(out, want);
+    json_decref(out);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 2);
+
+    c.body = "{\"metadata\": {\"team\": 1}}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "metadata"));
+    c.body = "{\"metadata\": [\"a\"]}";
+    ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 2);
+
+    g.account = acc;
+    g.param = uid;
+    ck_assert_int_eq(call(&g, &out, NULL), 200);
+    expect_json(out, want);
+    json_decref(out);
+    g.account = other;
+    ck_assert_int_eq(call(&g, &out, msg), NT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(msg, "userId"));
+    g.account = acc;
+    g.param = NO_SUCH;
+    ck_assert_int_eq(call(&g, &out, msg), NT_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_user_create_rolls_back)
+{
+    char acc[NT_UUID_BUF], key[64];
+    struct call c = {
+        .method = "POST", .path = "/api/v1/user", .body = "{\"metadata\": {\"a\": \"b\"}}"};
+    json_t *out;
+
+    create_account(acc, key);
+    c.account = acc;
+    fail_sql = "INSERT INTO user_metadata";
+    ck_assert_int_lt(call(&c, &out, NULL), 0);
+    fail_sql = NULL;
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
+}
+END_TEST
+
+START_TEST(test_user_update)
+{
+    char acc[NT_UUID_BUF], key[64], other[NT_UUID_BUF], okey[64], uid[NT_UUID_BUF];
+    char msg[512], want[256], sql[256];
+    struct call u = {.method = "PUT", .path = "/api/v1/user/{userId}"};
+    json_t *out;
+
+    create_account(acc, key);
+    create_account(other, okey);
+    create_user(acc, "{\"team\": \"red\", \"x\": \"y\"}", uid);
+    u.account = acc;
+    u.param = uid;
+
+    /* Absent metadata: unchanged. */
+    u.body = "{}";
+    ck_assert_int_eq(call(&u, &out, NULL), 200);
+    snprintf(want, sizeof(want),
+             "{\"user\": {\"id\": \"%s\", \"metadata\": {\"team\": \"red\", \"x\": \"y\"}}}", uid);
+    expect_json(out, want);
+    json_decref(out);
+
+    /* Present metadata: replaced, not merged; the side table follows. */
+    u.body = "{\"metadata\": {\"team\": \"blue\"}}";
+    ck_assert_int_eq(call(&u, &out, NULL), 200);
+    snprintf(want, sizeof(want), "{\"user\": {\"id\": \"%s\", \"metadata\": {\"team\": \"blue\"}}}",
+             uid);
+    expect_json(out, want);
+    json_decref(out);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM user_metadata WHERE entity_id = '%s' AND key = 'team' AND "
+             "value = 'blue'",
+             uid);
+    ck_assert_int_eq(count(sql), 1);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 1);
+
+    /* Bad metadata: 400, unchanged. */
+    u.body = "{\"metadata\": {\"team\": true}}";
+    ck_assert_int_eq(call(&u, &out, msg), NT_EINVAL);
+
+    /* Foreign or unknown user: 409 (quirk), unchanged. */
+    u.body = "{\"metadata\": {\"team\": \"green\"}}";
+    u.account = other;
+    ck_assert_int_eq(call(&u, &out, msg), NT_ECONFLICT);
+    ck_assert_ptr_nonnull(strstr(msg, "userId"));
+    u.body = "{}";
+    ck_assert_int_eq(call(&u, &out, msg), NT_ECONFLICT);
+    u.account = acc;
+    u.param = NO_SUCH;
+    ck_assert_int_eq(call(&u, &out, msg), NT_ECONFLICT);
+    u.body = "{\"metadata\": {\"team\": \"green\"}}";
+    ck_assert_int_eq(call(&u, &out, msg), NT_ECONFLICT);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata WHERE value = 'green'"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users WHERE metadata LIKE '%green%'"), 0);
+
+    /* A failure half-way changes nothing. */
+    u.param = uid;
+    fail_sql = "INSERT INTO user_metadata";
+    ck_assert_int_lt(call(&u, &out, NULL), 0);
+    fail_sql = NULL;
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users WHERE metadata LIKE '%blue%'"), 1);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata WHERE value = 'blue'"), 1);
+}
+END_TEST
+
+START_TEST(test_user_meta_query)
+{
+    char acc[NT_UUID_BUF], key[64], other[NT_UUID_BUF], okey[64];
+    char ids[5][NT_UUID_BUF], oid[NT_UUID_BUF], msg[512];
+    struct call q = {.method = "GET", .path = "/api/v1/user/meta"};
+    json_t *out, *users;
+
+    create_account(acc, key);
+    create_account(other, okey);
+    for (int i = 0; i < 5; i++)
+        create_user(acc, i % 2 == 0 ? "{\"team\": \"red\", \"k\": \"v\"}" : "{\"team\": \"blue\"}",
+                    ids[i]);
+    create_user(other, "{\"team\": \"red\"}", oid);
+    q.account = acc;
+
+    q.query[0][0] = "key";
+    q.query[0][1] = "team";
+    q.query[1][0] = "value";
+    q.query[1][1] = "red";
+    ck_assert_int_eq(call(&q, &out, NULL), 200);
+    users = json_object_get(out, "users");
+    ck_assert_int_eq(json_object_size(out), 1);
+    ck_assert_uint_eq(json_array_size(users), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, 0), "id")), ids[0]);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, 1), "id")), ids[2]);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, 2), "id")), ids[4]);
+    expect_json(json_object_get(json_array_get(users, 0), "metadata"),
+                "{\"team\": \"red\", \"k\": \"v\"}");
+    json_decref(out);
+
+    q.query[2][0] = "skip";
+    q.query[2][1] = "1";
+    q.query[3][0] = "limit";
+    q.query[3][1] = "1";
+    ck_assert_int_eq(call(&q, &out, NULL), 200);
+    users = json_object_get(out, "users");
+    ck_assert_uint_eq(json_array_size(users), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(users, 0), "id")), ids[2]);
+    json_decref(out);
+
+    q.query[3][1] = "0";
+    ck_assert_int_eq(call(&q, &out, NULL), 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(out, "users")), 0);
+    json_decref(out);
+
+    q.query[1][1] = "green";
+    q.query[3][1] = "20";
+    ck_assert_int_eq(call(&q, &out, NULL), 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(out, "users")), 0);
+    json_decref(out);
+
+    q.query[2][1] = "undefined";
+    ck_assert_int_eq(call(&q, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "skip"));
+    memset(q.query, 0, sizeof(q.query));
+    q.query[0][0] = "value";
+    q.query[0][1] = "red";
+    ck_assert_int_eq(call(&q, &out, msg), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(msg, "key"));
+}
+END_TEST
+
+START_TEST(test_user_delete_and_me)
+{
+    char acc[NT_UUID_BUF], key[64], other[NT_UUID_BUF], okey[64], uid[NT_UUID_BUF];
+    char msg[512], want[256];
+    struct call d = {.method = "DELETE", .path = "/api/v1/user/{userId}"};
+    struct call me = {.method = "GET", .path = "/api/v1/me"};
+    const struct fake_service *s = service(NT_SERVICE_USERS);
+    const nt_users_v1 *ops = s->ops;
+    json_t *out;
+
+    create_account(acc, key);
+    create_account(other, okey);
+    create_user(acc, "{\"a\": \"b\"}", uid);
+    snprintf(want, sizeof(want), "{\"user\": {\"id\": \"%s\", \"metadata\": {\"a\": \"b\"}}}", uid);
+
+    me.account = acc;
+    me.user = uid;
+    ck_assert_int_eq(call(&me, &out, NULL), 200);
+    expect_json(out, want);
+    json_decref(out);
+    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, uid), NT_OK);
+    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, other, uid), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, NO_SUCH), NT_ENOTFOUND);
+
+    d.account = other;
+    d.param = uid;
+    ck_assert_int_eq(call(&d, &out, msg), NT_ENOTFOUND);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 1);
+
+    d.account = acc;
+    ck_assert_int_eq(call(&d, &out, NULL), 200);
+    expect_json(out, want);
+    json_decref(out);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
+    ck_assert_int_eq(call(&d, &out, msg), NT_ENOTFOUND);
+    ck_assert_int_eq(call(&me, &out, msg), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, uid), NT_ENOTFOUND);
+
+    /* Deleting an account row cascades to its users and their metadata. */
+    create_user(acc, "{\"a\": \"b\"}", uid);
+    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM account_accounts", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
+}
+END_TEST
+
+static Suite *
+account_user_suite(void)
+{
+    Suite *s = suite_create("account_user");
+    TCase *acct = tcase_create("account");
+    TCase *user = tcase_create("user");
+
+    tcase_add_checked_fixture(acct, setup, teardown);
+    tcase_add_test(acct, test_registrations);
+    tcase_add_test(acct, test_account_create);
+    tcase_add_test(acct, test_account_service);
+    tcase_add_test(acct, test_account_get);
+    tcase_add_test(acct, test_account_pubkey);
+    tcase_add_test(acct, test_account_webhook);
+    tcase_add_test(acct, test_default_account);
+    tcase_add_test(acct, test_config_errors);
+    suite_add_tcase(s, acct);
+
+    tcase_add_checked_fixture(user, setup, teardown);
+    tcase_add_test(user, test_user_create_get);
+    tcase_add_test(user, test_user_create_rolls_back);
+    tcase_add_test(user, test_user_update);
+    tcase_add_test(user, test_user_meta_query);
+    tcase_add_test(user, test_user_delete_and_me);
+    suite_add_tcase(s, user);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(account_user_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
