@@ -167,6 +167,7 @@ loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
         return NT_ENOMEM;
     for (int i = 0; i < n; i++) {
         nt_plugin *p = NULL;
+        size_t nerr;
         int r;
 
         snprintf(file, sizeof(file), "%s/%s.so", dir, names[i]);
@@ -178,10 +179,13 @@ loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
         p->config.cfg = c;
         p->config.section = p->name;
         p->config.plugin = p;
+        nerr = cfg_error_count(c);
         r = p->desc->init(p, hostapi_table(), &p->config, &p->state);
         if (r != NT_OK) {
-            cfg_error(c, "%s: init failed (%d): %s", file, r,
-                      p->err[0] != '\0' ? p->err : "no reason given");
+            /* A config error recorded during init already says what is wrong. */
+            if (p->err[0] != '\0' || cfg_error_count(c) == nerr)
+                cfg_error(c, "%s: init failed (%d): %s", file, r,
+                          p->err[0] != '\0' ? p->err : "no reason given");
             loader_plugin_free(p);
             rc = NT_EINVAL;
             continue;
