@@ -35,6 +35,9 @@ typedef struct worker {
     struct evconnlistener *listener;
     nt_db *db;
     server *srv;
+    struct event *drain; /* shutdown timer */
+    int64_t drain_deadline_us;
+    int idle_events; /* events added while no connection is open (listener, internals) */
 } worker;
 
 struct server {
@@ -353,6 +356,8 @@ worker_main(void *arg)
 {
     worker *w = arg;
 
+    /* The listener's event stands for the drain timer later; the rest is connections. */
+    w->idle_events = event_base_get_num_events(w->base, EVENT_BASE_COUNT_ADDED);
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -378,19 +383,34 @@ server_start(server *srv)
     return rc;
 }
 
-/* Runs on the worker's thread: stop accepting, then let the loop run out the grace time. */
+/* Runs on the worker's thread every 20 ms after shutdown began: the loop ends once no
+ * connection is left or the grace time is over. */
+static void
+worker_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    if (event_base_get_num_events(w->base, EVENT_BASE_COUNT_ADDED) <= w->idle_events ||
+        util_mono_us() >= w->drain_deadline_us)
+        event_base_loopbreak(w->base);
+}
+
+/* Runs on the worker's thread: stop accepting, then drain the open connections. */
 static void
 worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
     worker *w = arg;
-    struct timeval grace;
+    struct timeval tick = {0, 20000};
 
     (void)fd;
     (void)what;
     evconnlistener_disable(w->listener);
-    grace.tv_sec = w->srv->s->shutdown_grace_ms / 1000;
-    grace.tv_usec = (w->srv->s->shutdown_grace_ms % 1000) * 1000;
-    event_base_loopexit(w->base, &grace);
+    w->drain_deadline_us = util_mono_us() + (int64_t)w->srv->s->shutdown_grace_ms * 1000;
+    w->drain = event_new(w->base, -1, EV_PERSIST, worker_drain_cb, w);
+    if (w->drain == NULL || event_add(w->drain, &tick) != 0)
+        event_base_loopbreak(w->base);
 }
 
 void
@@ -418,6 +438,8 @@ server_free(server *srv)
         return;
     for (int i = 0; srv->workers != NULL && i < srv->nworkers; i++) {
         worker *w = &srv->workers[i];
+        if (w->drain != NULL)
+            event_free(w->drain);
         if (w->http != NULL)
             evhttp_free(w->http); /* frees the bound listener too */
         else if (w->listener != NULL)
