@@ -1,0 +1,106 @@
+/* Request bodies of the calendar routes: the settings of a create (API.md A12.1) and of an
+ * update, nested or flat (A12.3). Pure functions over JSON so they can be tested alone.
+ */
+#include "cal.h"
+#include "ntc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+/* Writes a message into err (when there is room) and returns NT_EINVAL. */
+static int
+body_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL && errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return NT_EINVAL;
+}
+
+/* Reads obj[key] as a time-zone name; `field` names it in messages. Absent or null leaves
+ * *out unchanged. */
+static int
+body_timezone(const json_t *obj, const char *key, const char *field, const char **out, char *err,
+              size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v))
+        return NT_OK;
+    if (!json_is_string(v))
+        return body_err(err, errlen, "%s: expected a string (an IANA time-zone name)", field);
+    if (!ntc_tz_valid(json_string_value(v)))
+        return body_err(err, errlen, "%s: unknown IANA time zone '%.100s'", field,
+                        json_string_value(v));
+    *out = json_string_value(v);
+    return NT_OK;
+}
+
+/* Reads obj[key] as a weekday; `field` names it in messages. Absent or null leaves *out
+ * unchanged. */
+static int
+body_weekday(const json_t *obj, const char *key, const char *field, int *out, char *err,
+             size_t errlen)
+{
+    const json_t *v = json_object_get(obj, key);
+    int day;
+
+    if (v == NULL || json_is_null(v))
+        return NT_OK;
+    if (ntc_weekday_parse(v, &day) != NT_OK)
+        return body_err(err, errlen,
+                        "%s: expected a weekday name (Mon..Sun or Monday..Sunday) or an "
+                        "integer 0..6 (0 = Monday)",
+                        field);
+    *out = day;
+    return NT_OK;
+}
+
+int
+cal_body_create(const json_t *body, cal_settings *s, char *err, size_t errlen)
+{
+    int rc;
+
+    s->timezone = NULL;
+    s->week_start = 0;
+    if (!json_is_object(body))
+        return body_err(err, errlen, "body: expected a JSON object");
+    rc = body_timezone(body, "timezone", "timezone", &s->timezone, err, errlen);
+    if (rc == NT_OK && s->timezone == NULL)
+        rc = body_err(err, errlen, "timezone: required");
+    if (rc == NT_OK)
+        rc = body_weekday(body, "weekStart", "weekStart", &s->week_start, err, errlen);
+    return rc;
+}
+
+int
+cal_body_update(const json_t *body, cal_settings *s, char *err, size_t errlen)
+{
+    const json_t *settings;
+    int rc;
+
+    s->timezone = NULL;
+    s->week_start = -1;
+    if (!json_is_object(body))
+        return body_err(err, errlen, "body: expected a JSON object");
+    settings = json_object_get(body, "settings");
+    if (json_is_null(settings))
+        settings = NULL;
+    if (settings != NULL && !json_is_object(settings))
+        return body_err(err, errlen, "settings: expected an object");
+
+    /* The nested form wins field by field; a top-level value it shadows is ignored like any
+     * unknown field, as the original (which only reads `settings`) would. */
+    rc = body_timezone(settings, "timezone", "settings.timezone", &s->timezone, err, errlen);
+    if (rc == NT_OK && s->timezone == NULL)
+        rc = body_timezone(body, "timezone", "timezone", &s->timezone, err, errlen);
+    if (rc == NT_OK)
+        rc = body_weekday(settings, "weekStart", "settings.weekStart", &s->week_start, err, errlen);
+    if (rc == NT_OK && s->week_start < 0)
+        rc = body_weekday(body, "weekStart", "weekStart", &s->week_start, err, errlen);
+    return rc;
+}

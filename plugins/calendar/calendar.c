@@ -1,0 +1,118 @@
+/* calendar: the calendar routes of API.md A12 (except the events of a timespan, served by
+ * the events plugin) over the tables calendar_calendars and calendar_metadata.
+ */
+#include "cal.h"
+
+#include <stdlib.h>
+
+static const char cal_migration_1[] =
+    "CREATE TABLE calendar_calendars ("
+    " id TEXT PRIMARY KEY,"
+    " user_id TEXT NOT NULL REFERENCES user_users(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " timezone TEXT NOT NULL,"
+    " week_start INTEGER NOT NULL,"
+    " metadata TEXT NOT NULL,"
+    " created BIGINT NOT NULL);"
+    "CREATE INDEX calendar_calendars_user ON calendar_calendars(user_id);"
+    "CREATE INDEX calendar_calendars_account ON calendar_calendars(account_id, created);"
+    "CREATE TABLE calendar_metadata ("
+    " entity_id TEXT NOT NULL REFERENCES calendar_calendars(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (entity_id, key));"
+    "CREATE INDEX calendar_metadata_query ON calendar_metadata(account_id, key, value);";
+
+static const char *const cal_perm_create[] = {"CreateCalendar", NULL};
+static const char *const cal_perm_update[] = {"UpdateCalendar", NULL};
+static const char *const cal_perm_delete[] = {"DeleteCalendar", NULL};
+
+/* Adds the migration and every route, with `c` as their state. */
+static int
+cal_register(cal_plugin *c)
+{
+    const nt_host_api *api = c->api;
+    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = cal_migration_1};
+    const struct {
+        const char *method, *path;
+        nt_auth_kind auth;
+        const char *const *perms;
+        nt_handler_fn handler;
+    } routes[] = {
+        {"POST", "/api/v1/calendar", NT_AUTH_USER, cal_perm_create, cal_create},
+        {"POST", "/api/v1/user/{userId}/calendar", NT_AUTH_ADMIN, NULL, cal_create},
+        {"GET", "/api/v1/calendar/meta", NT_AUTH_ADMIN, NULL, cal_meta},
+        {"GET", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, NULL, cal_get},
+        {"GET", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_get},
+        {"PUT", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_update, cal_update},
+        {"PUT", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_update},
+        {"DELETE", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_delete, cal_delete},
+        {"DELETE", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_delete},
+    };
+    int rc;
+
+    rc = api->migration_add(c->self, &mig);
+    if (rc != NT_OK) {
+        api->init_error(c->self, "cannot add migration %d", mig.version);
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const nt_route r = {.size = sizeof(nt_route),
+                            .method = routes[i].method,
+                            .path = routes[i].path,
+                            .auth = routes[i].auth,
+                            .perms = routes[i].perms,
+                            .handler = routes[i].handler,
+                            .state = c};
+        rc = api->route_add(c->self, &r);
+        if (rc != NT_OK) {
+            api->init_error(c->self, "cannot add route %s %s", r.method, r.path);
+            return rc;
+        }
+    }
+    return NT_OK;
+}
+
+/* Checks the (empty) [calendar] section, allocates the state and registers everything.
+ * On success *state owns a calloc'd cal_plugin, freed by cal_fini. */
+static int
+cal_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
+{
+    static const char *const known[] = {NULL};
+    cal_plugin *c = NULL;
+    int rc;
+
+    rc = api->cfg_check_keys(self, cfg, known);
+    if (rc != NT_OK)
+        goto fail;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        api->init_error(self, "out of memory");
+        rc = NT_ENOMEM;
+        goto fail;
+    }
+    c->self = self;
+    c->api = api;
+    rc = cal_register(c);
+    if (rc != NT_OK)
+        goto fail;
+    *state = c;
+    return NT_OK;
+fail:
+    free(c);
+    return rc;
+}
+
+/* Frees the state made by cal_init; NULL is fine. */
+static void
+cal_fini(void *state)
+{
+    free(state);
+}
+
+static const nt_plugin_desc cal_desc = {
+    NT_PLUGIN_HEADER, .name = "calendar", .version = "1.0.0", .init = cal_init, .fini = cal_fini,
+};
+
+NT_PLUGIN_DEFINE(cal_desc)
