@@ -21,6 +21,7 @@
 #include <event2/http.h>
 #include <event2/listener.h>
 
+#include "connset.h"
 #include "hostapi.h"
 #include "log.h"
 #include "reply.h"
@@ -38,6 +39,9 @@ typedef struct worker {
     struct event *drain; /* shutdown timer */
     int64_t drain_deadline_us;
     int idle_events; /* events added while no connection is open (listener, internals) */
+    connset conns;   /* open connections that have sent a request */
+    int max_conns;   /* 0 = unlimited; at the limit the listener pauses */
+    int paused;
 } worker;
 
 struct server {
@@ -236,6 +240,39 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
     return status;
 }
 
+/* evhttp closes a counted connection: forget it, and resume accepting when the worker is
+ * below its limit again. Runs on the worker's thread. */
+static void
+worker_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    worker *w = arg;
+
+    connset_del(&w->conns, evcon);
+    if (w->paused && w->listener != NULL && w->conns.count < (size_t)w->max_conns) {
+        w->paused = 0;
+        evconnlistener_enable(w->listener);
+    }
+}
+
+/* Counts the connection of a request the first time one of its requests arrives. At the
+ * limit the listener pauses, so further connections wait in the kernel's backlog. A
+ * connection that never sends a request is not counted; read_timeout_s bounds its life. */
+static void
+worker_count_conn(worker *w, struct evhttp_request *ev)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(ev);
+
+    if (w->max_conns == 0 || evcon == NULL || connset_has(&w->conns, evcon))
+        return;
+    if (connset_add(&w->conns, evcon) != NT_OK)
+        return;
+    evhttp_connection_set_closecb(evcon, worker_conn_closed, w);
+    if (w->conns.count >= (size_t)w->max_conns && !w->paused) {
+        w->paused = 1;
+        evconnlistener_disable(w->listener);
+    }
+}
+
 static void
 on_request(struct evhttp_request *ev, void *arg)
 {
@@ -247,6 +284,7 @@ on_request(struct evhttp_request *ev, void *arg)
     nt_req r;
     int status;
 
+    worker_count_conn(w, ev);
     request_init(&r, ev, w->db);
     r.method = method_name(cmd);
     if (path == NULL || *path == '\0')
@@ -315,6 +353,12 @@ worker_init(server *srv, worker *w)
     evhttp_set_timeout(w->http, srv->s->read_timeout_s);
     evhttp_set_default_content_type(w->http, "application/json");
     evhttp_set_gencb(w->http, on_request, w);
+    if (srv->s->max_connections > 0) {
+        /* The limit is shared out between the workers, which share one socket. */
+        w->max_conns = (int)((srv->s->max_connections + srv->nworkers - 1) / srv->nworkers);
+        if (connset_init(&w->conns, (size_t)w->max_conns) != NT_OK)
+            return NT_ENOMEM;
+    }
     w->listener = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, -1, srv->fd);
     if (w->listener == NULL || evhttp_bind_listener(w->http, w->listener) == NULL)
         return NT_ERR;
@@ -440,12 +484,14 @@ server_free(server *srv)
         worker *w = &srv->workers[i];
         if (w->drain != NULL)
             event_free(w->drain);
-        if (w->http != NULL)
-            evhttp_free(w->http); /* frees the bound listener too */
-        else if (w->listener != NULL)
+        if (w->http != NULL) {
+            w->listener = NULL; /* evhttp_free frees it, then closes the connections */
+            evhttp_free(w->http);
+        } else if (w->listener != NULL)
             evconnlistener_free(w->listener);
         if (w->db != NULL)
             srv->deps.store->conn_close(w->db);
+        connset_fini(&w->conns);
         if (w->base != NULL)
             event_base_free(w->base);
     }

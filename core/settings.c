@@ -133,6 +133,10 @@ settings_read_server(cfg *c, settings *s)
         s->max_header_bytes = n;
     else
         rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "max_connections", 4096, 0, 1000000, &n) == NT_OK)
+        s->max_connections = n;
+    else
+        rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "read_timeout_s", 30, 1, 3600, &n) == NT_OK)
         s->read_timeout_s = (int)n;
     else

@@ -13,7 +13,8 @@ typedef struct settings {
     long long max_body_bytes;  /* answered 413 (JSON) above this */
     long long hard_body_bytes; /* libevent drops the request above this (its own 413) */
     long long max_header_bytes;
-    int read_timeout_s; /* a request must arrive within this; also idle keep-alive */
+    long long max_connections; /* 0 = unlimited */
+    int read_timeout_s;        /* a request must arrive within this; also idle keep-alive */
     int shutdown_grace_ms;
     int access_log;
     int log_level;
