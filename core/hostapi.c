@@ -22,6 +22,7 @@
 
 static router *host_router;
 static cfg *host_cfg;
+static const loader *host_loader;
 static const nt_store_v1 *host_store;
 static void *host_store_state;
 static nt_db *host_main_db;
@@ -32,6 +33,12 @@ hostapi_router(void)
     if (host_router == NULL)
         host_router = router_new();
     return host_router;
+}
+
+void
+hostapi_set_loader(const loader *l)
+{
+    host_loader = l;
 }
 
 void
@@ -514,6 +521,54 @@ h_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required,
     return NT_OK;
 }
 
+/* ---- introspection ------------------------------------------------------------------- */
+
+static size_t
+h_route_count(void)
+{
+    return host_router != NULL ? router_count(host_router) : 0;
+}
+
+static int
+h_route_get(size_t i, nt_route_info *out)
+{
+    const route_entry *e = host_router != NULL ? router_get(host_router, i) : NULL;
+
+    if (e == NULL || out == NULL || out->size < sizeof(nt_route_info))
+        return NT_ENOTFOUND;
+    out->method = e->method;
+    out->path = e->path;
+    out->auth = e->auth;
+    out->perms = (const char *const *)e->perms;
+    out->plugin = e->owner != NULL ? e->owner->name : "core";
+    return NT_OK;
+}
+
+static size_t
+h_plugin_count(void)
+{
+    return host_loader != NULL ? (size_t)host_loader->n : 0;
+}
+
+static int
+h_plugin_get(size_t i, const char **name, const char **version)
+{
+    const nt_plugin *p;
+
+    if (host_loader == NULL || i >= (size_t)host_loader->n)
+        return NT_ENOTFOUND;
+    p = host_loader->plugins[i];
+    *name = p->name;
+    *version = p->desc->version != NULL ? p->desc->version : "";
+    return NT_OK;
+}
+
+static const char *
+h_req_route(nt_req *r)
+{
+    return r->route != NULL ? r->route->path : NULL;
+}
+
 static const nt_host_api host_table = {
     .size = sizeof(nt_host_api),
     .abi_major = NT_ABI_MAJOR,
@@ -564,6 +619,11 @@ static const nt_host_api host_table = {
     .json_get_str = h_json_get_str,
     .json_get_bool = h_json_get_bool,
     .json_get_metadata = h_json_get_metadata,
+    .route_count = h_route_count,
+    .route_get = h_route_get,
+    .plugin_count = h_plugin_count,
+    .plugin_get = h_plugin_get,
+    .req_route = h_req_route,
 };
 
 const nt_host_api *

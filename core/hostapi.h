@@ -8,6 +8,7 @@
 #include <nettu/services.h>
 
 #include "config.h"
+#include "loader.h"
 #include "router.h"
 
 /* The table (static, valid for the whole process). */
@@ -23,6 +24,9 @@ void hostapi_set_config(cfg *c);
 void hostapi_set_store(const nt_store_v1 *ops, void *state, nt_db *main_db);
 const nt_store_v1 *hostapi_store(void);
 void *hostapi_store_state(void);
+
+/* Sets the plugin list plugin_count/plugin_get report (borrowed). */
+void hostapi_set_loader(const loader *l);
 
 /* Frees the route table (at shutdown). */
 void hostapi_shutdown(void);

@@ -52,6 +52,27 @@ check_service_choice(void *arg, const char *kind, const char *name, int line)
                   line, kind, name, kind, name);
 }
 
+/* Collects an observer service (metrics, audit ...). */
+static void
+add_observer(void *arg, const void *ops, void *state)
+{
+    app *a = arg;
+    const nt_observer_v1 *o = ops;
+
+    if (o->size < sizeof(nt_observer_v1)) {
+        cfg_error(a->cfg, "%s: an observer service's ops table is too short", cfg_path(a->cfg));
+        return;
+    }
+    if (a->deps.nobservers == SERVER_MAX_OBSERVERS) {
+        cfg_error(a->cfg, "%s: more than %d observer services", cfg_path(a->cfg),
+                  SERVER_MAX_OBSERVERS);
+        return;
+    }
+    a->deps.observers[a->deps.nobservers].ops = o;
+    a->deps.observers[a->deps.nobservers].state = state;
+    a->deps.nobservers++;
+}
+
 /* Finds the services the host itself needs and checks the routes can be served. */
 static int
 resolve_services(app *a)
@@ -89,6 +110,7 @@ resolve_services(app *a)
     if (need_policy && a->deps.policy == NULL)
         cfg_error(a->cfg, "%s: user routes need the policy service (load the policy plugin)",
                   cfg_path(a->cfg));
+    service_foreach(NT_SERVICE_OBSERVER, NT_OBSERVER_V1, add_observer, a);
     a->deps.router = r;
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
 }
@@ -111,6 +133,7 @@ app_load(app *a, const char *path)
     if (health_register(hostapi_router()) != NT_OK)
         return NT_ENOMEM;
     names = a->s.plugins;
+    hostapi_set_loader(&a->l);
     loader_load_all(&a->l, a->cfg, a->s.plugin_dir, names, a->s.nplugins);
     resolve_services(a);
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;

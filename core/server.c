@@ -282,16 +282,25 @@ on_request(struct evhttp_request *ev, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
     const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
     nt_req r;
+    int64_t micros;
     int status;
 
     worker_count_conn(w, ev);
+    for (int i = 0; i < w->srv->deps.nobservers; i++)
+        if (w->srv->deps.observers[i].ops->request_start != NULL)
+            w->srv->deps.observers[i].ops->request_start(w->srv->deps.observers[i].state);
     request_init(&r, ev, w->db);
     r.method = method_name(cmd);
     if (path == NULL || *path == '\0')
         path = "/";
     r.query_raw = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     status = pipeline_run(w, &r, cmd, path);
-    log_access(r.method, path, status, util_mono_us() - t0);
+    micros = util_mono_us() - t0;
+    log_access(r.method, path, status, micros);
+    for (int i = 0; i < w->srv->deps.nobservers; i++)
+        if (w->srv->deps.observers[i].ops->request_done != NULL)
+            w->srv->deps.observers[i].ops->request_done(w->srv->deps.observers[i].state, &r, status,
+                                                        micros);
     request_fini(&r);
 }
 

@@ -12,6 +12,13 @@
 
 typedef struct server server;
 
+#define SERVER_MAX_OBSERVERS 8
+
+typedef struct server_observer {
+    const nt_observer_v1 *ops;
+    void *state;
+} server_observer;
+
 typedef struct server_deps {
     const router *router;
     const nt_store_v1 *store;
@@ -20,6 +27,8 @@ typedef struct server_deps {
     void *auth_state;
     const nt_policy_v1 *policy; /* may be NULL when no route needs it */
     void *policy_state;
+    server_observer observers[SERVER_MAX_OBSERVERS]; /* told about every request */
+    int nobservers;
 } server_deps;
 
 /* Binds the listening socket and prepares the workers (one storage connection each).

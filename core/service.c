@@ -70,6 +70,15 @@ service_lookup(const char *kind, const char *name, uint32_t version, void **stat
     return found->ops;
 }
 
+void
+service_foreach(const char *kind, uint32_t version,
+                void (*fn)(void *arg, const void *ops, void *state), void *arg)
+{
+    for (size_t i = 0; i < nsvc; i++)
+        if (strcmp(svc[i].kind, kind) == 0 && svc[i].version >= version)
+            fn(arg, svc[i].ops, svc[i].state);
+}
+
 int
 service_count(const char *kind)
 {

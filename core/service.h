@@ -18,6 +18,10 @@ int service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t v
  * (NULL when there are several or none). Returns ops and sets *state. */
 const void *service_lookup(const char *kind, const char *name, uint32_t version, void **state);
 
+/* Calls fn for every service of `kind` with at least `version`, in registration order. */
+void service_foreach(const char *kind, uint32_t version,
+                     void (*fn)(void *arg, const void *ops, void *state), void *arg);
+
 /* Counts the services of a kind. */
 int service_count(const char *kind);
 

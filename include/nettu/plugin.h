@@ -26,7 +26,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 0           /* bump when something is appended */
+#define NT_ABI_MINOR 1           /* bump when something is appended */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NT_EXPORT __attribute__((visibility("default")))
@@ -101,6 +101,16 @@ typedef struct nt_migration {
     int version;     /* >= 1, strictly increasing within a plugin */
     const char *sql; /* copied by the host */
 } nt_migration;
+
+/* A registered route as the host reports it (ABI 1.1). Strings are borrowed until the
+ * plugins are unloaded. */
+typedef struct nt_route_info {
+    uint32_t size;             /* sizeof(nt_route_info) in the host's build */
+    const char *method, *path; /* "GET", "/api/v1/calendar/{calendarId}" */
+    nt_auth_kind auth;
+    const char *const *perms; /* NULL-terminated; NULL for none */
+    const char *plugin;       /* the registering plugin's name; "core" for the host's own */
+} nt_route_info;
 
 typedef struct nt_host_api {
     uint32_t size; /* sizeof(nt_host_api) in the host's build */
@@ -212,6 +222,18 @@ typedef struct nt_host_api {
     /* A metadata object: every value a string (API.md A9.8). */
     int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key, int required,
                              struct json_t **out, int *present);
+
+    /* --- introspection (ABI 1.1; from start on, any thread) ----------------------------- */
+    /* The number of registered routes, and the i-th (0-based) one in registration order.
+     * route_get returns NT_ENOTFOUND past the end; out->size must be set by the caller. */
+    size_t (*route_count)(void);
+    int (*route_get)(size_t i, nt_route_info *out);
+    /* The loaded plugins in load order: name and version, borrowed until unload. */
+    size_t (*plugin_count)(void);
+    int (*plugin_get)(size_t i, const char **name, const char **version);
+    /* The matched route's path template ("/api/v1/user/{userId}"), NULL when none matched.
+     * Borrowed until the request ends. */
+    const char *(*req_route)(nt_req *r);
 } nt_host_api;
 
 typedef struct nt_plugin_desc {

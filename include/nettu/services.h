@@ -94,6 +94,21 @@ typedef struct nt_users_v1 {
     int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
 } nt_users_v1;
 
+/* ---- "observer" v1 (ABI 1.1): told about every request (metrics, audit logs). Every
+ * provided observer is called, in load order, on the worker thread that served the request;
+ * keep the calls short and thread-safe. */
+#define NT_SERVICE_OBSERVER "observer"
+#define NT_OBSERVER_V1 1
+typedef struct nt_observer_v1 {
+    uint32_t size;
+    /* A request arrived (before routing). Optional (NULL). */
+    void (*request_start)(void *state);
+    /* The reply to `req` has been queued: `status` is its HTTP status, `micros` the time
+     * spent. req is valid during the call (req_route, req_account, req_user, req_db ...);
+     * a failed storage write here never changes the reply. Optional (NULL). */
+    void (*request_done)(void *state, nt_req *req, int status, int64_t micros);
+} nt_observer_v1;
+
 #ifdef __cplusplus
 }
 #endif

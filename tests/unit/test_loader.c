@@ -25,13 +25,18 @@ fixture(const char *name)
     return path;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define ABI_NOW STR(NT_ABI_MAJOR) "." STR(NT_ABI_MINOR)
+
+/* The fixtures claim major + 1 and minor + 1; the host names both versions. */
 static const struct {
     const char *name, *expect1, *expect2;
 } refusals[] = {
     {"fx_badmagic", "bad descriptor magic 0xdeadbeef (expected 0x4e54504c)", NULL},
-    {"fx_major", "built for plugin ABI 2.0, this server speaks ABI 1.0", "major versions"},
-    {"fx_minor", "built for plugin ABI 1.1, newer than this server's ABI 1.0", NULL},
-    {"fx_short", "descriptor too short: 8 bytes", "plugin ABI 1.0"},
+    {"fx_major", "this server speaks ABI " ABI_NOW, "major versions"},
+    {"fx_minor", "newer than this server's ABI " ABI_NOW, NULL},
+    {"fx_short", "descriptor too short: 8 bytes", "plugin ABI " ABI_NOW},
     {"fx_noentry", "no entry symbol nt_plugin_entry", NULL},
     {"fx_missing", "plugin file not found", NULL},
 };
@@ -48,6 +53,18 @@ START_TEST(test_refused)
     ck_assert_msg(strstr(err, refusals[_i].expect1) != NULL, "got: %s", err);
     if (refusals[_i].expect2 != NULL)
         ck_assert_msg(strstr(err, refusals[_i].expect2) != NULL, "got: %s", err);
+    if (strcmp(refusals[_i].name, "fx_major") == 0) {
+        char other[64];
+        snprintf(other, sizeof(other), "built for plugin ABI %d.%d", NT_ABI_MAJOR + 1,
+                 NT_ABI_MINOR);
+        ck_assert_msg(strstr(err, other) != NULL, "plugin's version missing: %s", err);
+    }
+    if (strcmp(refusals[_i].name, "fx_minor") == 0) {
+        char other[64];
+        snprintf(other, sizeof(other), "built for plugin ABI %d.%d", NT_ABI_MAJOR,
+                 NT_ABI_MINOR + 1);
+        ck_assert_msg(strstr(err, other) != NULL, "plugin's version missing: %s", err);
+    }
 }
 END_TEST
 
