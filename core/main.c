@@ -149,19 +149,45 @@ on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
+/* Asks one reloadable service to reload. */
+static void
+reload_one(void *arg, const void *ops, void *state)
+{
+    const nt_reloadable_v1 *r = ops;
+    int *failed = arg;
+
+    if (r->size >= sizeof(nt_reloadable_v1) && r->reload != NULL && r->reload(state) != NT_OK)
+        (*failed)++;
+}
+
+/* SIGHUP: every reloadable service reloads (JWKS files ...); serving goes on. */
+static void
+on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    int failed = 0;
+
+    (void)sig;
+    (void)what;
+    (void)arg;
+    service_foreach(NT_SERVICE_RELOADABLE, NT_RELOADABLE_V1, reload_one, &failed);
+    log_msg(failed ? NT_LOG_WARN : NT_LOG_INFO, NULL, "SIGHUP: reloaded (%d failed)", failed);
+}
+
 /* Waits for SIGINT or SIGTERM on the main thread. */
 static int
 wait_for_signal(void)
 {
     struct event_base *base = event_base_new();
-    struct event *ei = NULL, *et = NULL;
+    struct event *ei = NULL, *et = NULL, *eh = NULL;
     int rc = NT_ERR;
 
     if (base == NULL)
         goto out;
     ei = evsignal_new(base, SIGINT, on_signal, base);
     et = evsignal_new(base, SIGTERM, on_signal, base);
-    if (ei == NULL || et == NULL || evsignal_add(ei, NULL) != 0 || evsignal_add(et, NULL) != 0)
+    eh = evsignal_new(base, SIGHUP, on_sighup, NULL);
+    if (ei == NULL || et == NULL || eh == NULL || evsignal_add(ei, NULL) != 0 ||
+        evsignal_add(et, NULL) != 0 || evsignal_add(eh, NULL) != 0)
         goto out;
     event_base_dispatch(base);
     rc = NT_OK;
@@ -170,6 +196,8 @@ out:
         event_free(ei);
     if (et != NULL)
         event_free(et);
+    if (eh != NULL)
+        event_free(eh);
     if (base != NULL)
         event_base_free(base);
     return rc;

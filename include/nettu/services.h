@@ -109,6 +109,17 @@ typedef struct nt_observer_v1 {
     void (*request_done)(void *state, nt_req *req, int status, int64_t micros);
 } nt_observer_v1;
 
+/* ---- "reloadable" v1 (ABI 1.1): told to reload its external state (key files ...) when
+ * the server gets SIGHUP. Called on the main thread while workers keep serving, so the
+ * plugin swaps its state under its own lock. */
+#define NT_SERVICE_RELOADABLE "reloadable"
+#define NT_RELOADABLE_V1 1
+typedef struct nt_reloadable_v1 {
+    uint32_t size;
+    /* NT_OK, or a negative code after logging why; the old state stays in use then. */
+    int (*reload)(void *state);
+} nt_reloadable_v1;
+
 #ifdef __cplusplus
 }
 #endif
