@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -569,6 +570,25 @@ h_req_route(nt_req *r)
     return r->route != NULL ? r->route->path : NULL;
 }
 
+static int
+h_req_reply_text(nt_req *r, const char *content_type, const char *body, size_t len)
+{
+    size_t n = content_type != NULL ? strlen(content_type) : 0;
+
+    if (n == 0 || n >= sizeof(r->text_type) || body == NULL)
+        return NT_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)content_type[i] < 0x20 || content_type[i] == 0x7f)
+            return NT_EINVAL;
+    if (r->text == NULL && (r->text = evbuffer_new()) == NULL)
+        return NT_ENOMEM;
+    evbuffer_drain(r->text, evbuffer_get_length(r->text));
+    if (evbuffer_add(r->text, body, len) != 0)
+        return NT_ENOMEM;
+    memcpy(r->text_type, content_type, n + 1);
+    return NT_OK;
+}
+
 static const nt_host_api host_table = {
     .size = sizeof(nt_host_api),
     .abi_major = NT_ABI_MAJOR,
@@ -624,6 +644,7 @@ static const nt_host_api host_table = {
     .plugin_count = h_plugin_count,
     .plugin_get = h_plugin_get,
     .req_route = h_req_route,
+    .req_reply_text = h_req_reply_text,
 };
 
 const nt_host_api *
@@ -649,6 +670,9 @@ request_fini(nt_req *r)
 
     if (r->query_parsed > 0)
         evhttp_clear_headers(&r->query);
+    if (r->text != NULL)
+        evbuffer_free(r->text);
+    r->text = NULL;
     json_decref(r->body);
     json_decref(r->policy);
     for (; b != NULL; b = next) {

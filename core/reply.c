@@ -133,6 +133,15 @@ reply_json(struct evhttp_request *ev, int status, const json_t *body)
 }
 
 void
+reply_text(struct evhttp_request *ev, int status, const char *type, struct evbuffer *body)
+{
+    reply_cors(ev);
+    evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", type);
+    evbuffer_add_buffer(evhttp_request_get_output_buffer(ev), body);
+    evhttp_send_reply(ev, status, reply_reason(status), NULL);
+}
+
+void
 reply_error(struct evhttp_request *ev, int status, const char *msg)
 {
     json_t *body = json_object();

@@ -22,6 +22,10 @@ void reply_preflight(struct evhttp_request *ev);
 /* Sends `body` (borrowed; NULL sends {}) with status. */
 void reply_json(struct evhttp_request *ev, int status, const json_t *body);
 
+/* Sends `body` (its content is moved out) with a content type and status. */
+struct evbuffer;
+void reply_text(struct evhttp_request *ev, int status, const char *type, struct evbuffer *body);
+
 /* Sends {"error": kind-of-status, "message": msg} with status. */
 void reply_error(struct evhttp_request *ev, int status, const char *msg);
 

@@ -34,6 +34,8 @@ struct nt_req {
     char msg[512];
     int has_msg;
     req_block *blocks;
+    struct evbuffer *text; /* a non-JSON reply body set by req_reply_text, owned */
+    char text_type[128];
 };
 
 /* Prepares r for one request on ev with the worker's db. */

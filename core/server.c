@@ -235,7 +235,10 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
             w->srv->deps.store->rollback(w->db); /* never leave a transaction open */
         return pipeline_fail(w, r, status < 0 ? status : NT_ERR);
     }
-    reply_json(r->ev, status, out);
+    if (r->text != NULL)
+        reply_text(r->ev, status, r->text_type, r->text);
+    else
+        reply_json(r->ev, status, out);
     json_decref(out);
     return status;
 }

@@ -234,6 +234,10 @@ typedef struct nt_host_api {
     /* The matched route's path template ("/api/v1/user/{userId}"), NULL when none matched.
      * Borrowed until the request ends. */
     const char *(*req_route)(nt_req *r);
+    /* Makes the reply a non-JSON body (e.g. Prometheus text): content_type and body are
+     * copied; the handler then returns the 2xx status (its *out is ignored). NT_OK, or
+     * NT_EINVAL for a content type with control characters. */
+    int (*req_reply_text)(nt_req *r, const char *content_type, const char *body, size_t len);
 } nt_host_api;
 
 typedef struct nt_plugin_desc {
