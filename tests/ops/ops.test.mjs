@@ -1,0 +1,396 @@
+// Operations plugins end to end: the metrics plugin (GET /metrics in the Prometheus text
+// format, the health probes /api/v1/health/live and /api/v1/health/ready, which answers 503
+// while storage is unavailable) and the openapi plugin (GET /api/v1/openapi.json lists exactly
+// the registered routes with their auth, permissions and plugin).
+//
+// Uses the e2e harness (../e2e/harness.mjs) to run the real server with the default plugins
+// that this build has, plus metrics and openapi. Storage faults come from the store_sqlite
+// `fault_file` test hook (plugins/store_sqlite/README.md).
+
+import assert from "node:assert/strict";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { DEFAULT_PLUGINS, assertError, assertOk, startServer } from "../e2e/harness.mjs";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const E2E = path.resolve(HERE, "..", "e2e");
+const PLUGIN_DIR = path.resolve(E2E, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
+
+// The default plugins this build has (a plugin still being written may be missing), then ours.
+const REQUIRED = ["store_sqlite", "auth_nettu", "policy", "account", "user"];
+const PLUGINS = [
+  ...DEFAULT_PLUGINS.filter((p) => REQUIRED.includes(p) || fs.existsSync(path.join(PLUGIN_DIR, `${p}.so`))),
+  "metrics",
+  "openapi",
+];
+const SKIPPED = DEFAULT_PLUGINS.filter((p) => !PLUGINS.includes(p));
+
+/* ------------------------------------------------------------------------------------------
+ * The routes each plugin registers: API.md appendix "complete route index" (tier 1), with
+ * the registering plugin, plus the routes of the core (A3), metrics and openapi.
+ * Auth: public, admin, user, admin_or_user, public_account (nt_auth_kind names).
+ */
+const V1 = "/api/v1";
+const ROUTES = [
+  ["core", "GET", "/api/v1/", "public"],
+  ["core", "GET", "/api/v1", "public"],
+  ["account", "POST", `${V1}/account`, "public"],
+  ["account", "GET", `${V1}/account`, "admin"],
+  ["account", "PUT", `${V1}/account/pubkey`, "admin"],
+  ["account", "PUT", `${V1}/account/webhook`, "admin"],
+  ["account", "DELETE", `${V1}/account/webhook`, "admin"],
+  ["user", "POST", `${V1}/user`, "admin"],
+  ["user", "GET", `${V1}/user/meta`, "admin"],
+  ["user", "GET", `${V1}/user/{userId}`, "admin"],
+  ["user", "PUT", `${V1}/user/{userId}`, "admin"],
+  ["user", "DELETE", `${V1}/user/{userId}`, "admin"],
+  ["user", "GET", `${V1}/me`, "user"],
+  ["calendar", "POST", `${V1}/calendar`, "user", ["CreateCalendar"]],
+  ["calendar", "POST", `${V1}/user/{userId}/calendar`, "admin"],
+  ["calendar", "GET", `${V1}/calendar/{calendarId}`, "user"],
+  ["calendar", "GET", `${V1}/user/calendar/{calendarId}`, "admin"],
+  ["calendar", "PUT", `${V1}/calendar/{calendarId}`, "user", ["UpdateCalendar"]],
+  ["calendar", "PUT", `${V1}/user/calendar/{calendarId}`, "admin"],
+  ["calendar", "DELETE", `${V1}/calendar/{calendarId}`, "user", ["DeleteCalendar"]],
+  ["calendar", "DELETE", `${V1}/user/calendar/{calendarId}`, "admin"],
+  ["calendar", "GET", `${V1}/calendar/meta`, "admin"],
+  ["events", "GET", `${V1}/user/{userId}/freebusy`, "public_account"],
+  ["events", "GET", `${V1}/calendar/{calendarId}/events`, "user"],
+  ["events", "GET", `${V1}/user/calendar/{calendarId}/events`, "admin_or_user"],
+  ["events", "POST", `${V1}/events`, "user", ["CreateCalendarEvent"]],
+  ["events", "POST", `${V1}/user/{userId}/events`, "admin"],
+  ["events", "GET", `${V1}/events/{eventId}`, "user"],
+  ["events", "GET", `${V1}/user/events/{eventId}`, "admin"],
+  ["events", "PUT", `${V1}/events/{eventId}`, "user", ["UpdateCalendarEvent"]],
+  ["events", "PUT", `${V1}/user/events/{eventId}`, "admin"],
+  ["events", "DELETE", `${V1}/events/{eventId}`, "user", ["DeleteCalendarEvent"]],
+  ["events", "DELETE", `${V1}/user/events/{eventId}`, "admin"],
+  ["events", "GET", `${V1}/events/{eventId}/instances`, "user"],
+  ["events", "GET", `${V1}/user/events/{eventId}/instances`, "admin"],
+  ["events", "GET", `${V1}/events/meta`, "admin"],
+  ["metrics", "GET", "/metrics", "public"],
+  ["metrics", "GET", `${V1}/health/live`, "public"],
+  ["metrics", "GET", `${V1}/health/ready`, "public"],
+  ["openapi", "GET", `${V1}/openapi.json`, "public"],
+].map(([plugin, method, p, auth, perms = []]) => ({ plugin, method, path: p, auth, perms }));
+
+const EXPECTED = ROUTES.filter((r) => r.plugin === "core" || PLUGINS.includes(r.plugin));
+
+// The OpenAPI security requirement of each auth kind.
+const SECURITY = {
+  public: [],
+  admin: [{ apiKey: [] }],
+  user: [{ nettuAccount: [], bearerJwt: [] }],
+  admin_or_user: [{ apiKey: [] }, { nettuAccount: [], bearerJwt: [] }],
+  public_account: [{ nettuAccount: [] }, { apiKey: [] }],
+};
+
+/* ------------------------------------------------------------------------------------------
+ * Server and helpers.
+ */
+
+let srv;
+let faultDir;
+let faultFile;
+
+before(async () => {
+  if (SKIPPED.length) console.log(`# not built, not loaded: ${SKIPPED.join(", ")}`);
+  faultDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nettu-ops-"));
+  faultFile = path.join(faultDir, "fault");
+  srv = await startServer({ plugins: PLUGINS, ini: { store_sqlite: { fault_file: faultFile } } });
+});
+
+after(async () => {
+  if (srv) await srv.stop();
+  if (faultDir) await fsp.rm(faultDir, { recursive: true, force: true });
+});
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Every connection looks at the fault file at most once per second.
+const FAULT_DELAY_MS = 1200;
+
+// GET an absolute path of the server (not under /api/v1): {status, contentType, text}.
+async function getRaw(p, headers = {}) {
+  const res = await fetch(srv.origin + p, { headers });
+  return { status: res.status, contentType: res.headers.get("content-type"), text: await res.text() };
+}
+
+// One sample line of the text format: name{l1="v1",...} value.
+const SAMPLE_RE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
+const LABEL_RE = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/gy;
+
+// Parses Prometheus text 0.0.4 strictly: returns {samples: [{name, labels, value}], types}.
+function parseExposition(text) {
+  assert.ok(text.endsWith("\n"), "the exposition ends with a newline");
+  const samples = [];
+  const types = {};
+  const helps = {};
+  for (const line of text.slice(0, -1).split("\n")) {
+    let m;
+    if ((m = /^# HELP (\S+) (.+)$/.exec(line))) {
+      assert.ok(!helps[m[1]], `HELP of ${m[1]} appears once`);
+      helps[m[1]] = m[2];
+      continue;
+    }
+    if ((m = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(line))) {
+      assert.ok(helps[m[1]], `HELP of ${m[1]} comes before its TYPE`);
+      assert.ok(!types[m[1]], `TYPE of ${m[1]} appears once`);
+      types[m[1]] = m[2];
+      continue;
+    }
+    m = SAMPLE_RE.exec(line);
+    assert.ok(m, `a sample line: ${JSON.stringify(line)}`);
+    const labels = {};
+    if (m[2] !== undefined) {
+      LABEL_RE.lastIndex = 0;
+      let consumed = 0;
+      let lm;
+      while (consumed < m[2].length && (lm = LABEL_RE.exec(m[2]))) {
+        labels[lm[1]] = lm[2].replace(/\\(.)/g, (_, c) => (c === "n" ? "\n" : c));
+        consumed = LABEL_RE.lastIndex;
+      }
+      assert.equal(consumed, m[2].length, `labels parse: ${line}`);
+    }
+    const value = m[3] === "+Inf" ? Infinity : Number(m[3]);
+    assert.ok(!Number.isNaN(value), `a numeric value: ${line}`);
+    const family = m[1].replace(/_(bucket|sum|count)$/, "");
+    assert.ok(types[m[1]] || types[family], `${m[1]} has a TYPE before its samples`);
+    samples.push({ name: m[1], labels, value });
+  }
+  return { samples, types };
+}
+
+async function scrape() {
+  const res = await getRaw("/metrics");
+  assert.equal(res.status, 200, `GET /metrics: ${res.text}`);
+  assert.match(res.contentType, /^text\/plain; version=0\.0\.4/, "Prometheus content type");
+  return parseExposition(res.text);
+}
+
+// The value of the sample `name` whose labels include `labels`; 0 when there is none.
+function valueOf(samples, name, labels) {
+  const hits = samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
+  assert.ok(hits.length <= 1, `one sample ${name} ${JSON.stringify(labels)}, got ${hits.length}`);
+  return hits.length ? hits[0].value : 0;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Tests. They run in order; the first makes the requests the metrics test counts.
+ */
+
+const missingUser = crypto.randomUUID();
+
+test("traffic: 200, 401 and 404 answers", async () => {
+  const key = { "x-api-key": srv.apiKey };
+  assertOk(await srv.request("GET", "/account", { headers: key }), 200, "GET /account");
+  assertOk(await srv.request("GET", "/account", { headers: key }), 200, "GET /account again");
+  assertError(await srv.request("GET", "/account"), 401, "GET /account without a key");
+  assertError(await srv.request("GET", `/user/${missingUser}`, { headers: key }), 404, "unknown user");
+  assertError(await srv.request("GET", `/no/such/route/${missingUser}`), 404, "unknown route");
+  assertError(await srv.request("DELETE", "/metrics-nope"), 404, "unknown route, DELETE");
+});
+
+test("metrics: counters by route template, method and status", async () => {
+  const { samples, types } = await scrape();
+  const req = "nettu_http_requests_total";
+  assert.equal(types[req], "counter");
+  assert.equal(valueOf(samples, req, { route: `${V1}/account`, method: "GET", status: "200" }), 2);
+  assert.equal(valueOf(samples, req, { route: `${V1}/account`, method: "GET", status: "401" }), 1);
+  assert.equal(valueOf(samples, req, { route: `${V1}/user/{userId}`, method: "GET", status: "404" }), 1);
+  assert.equal(valueOf(samples, req, { route: "unmatched", method: "GET", status: "404" }), 1);
+  assert.equal(valueOf(samples, req, { route: "unmatched", method: "DELETE", status: "404" }), 1);
+  assert.ok(valueOf(samples, req, { route: "/api/v1/", method: "GET", status: "200" }) >= 1, "harness health checks");
+
+  // Route labels are templates or "unmatched", never a raw path.
+  const templates = new Set(EXPECTED.map((r) => r.path));
+  for (const s of samples.filter((x) => x.labels.route !== undefined)) {
+    assert.ok(
+      s.labels.route === "unmatched" || templates.has(s.labels.route),
+      `route label ${JSON.stringify(s.labels.route)} is a registered template`,
+    );
+    assert.ok(!s.labels.route.includes(missingUser), "no raw path in a label");
+  }
+});
+
+test("metrics: latency histograms are cumulative and end at _count", async () => {
+  const { samples, types } = await scrape();
+  const h = "nettu_http_request_duration_seconds";
+  assert.equal(types[h], "histogram");
+  const series = new Map();
+  for (const s of samples.filter((x) => x.name.startsWith(h))) {
+    const key = `${s.labels.route} ${s.labels.method}`;
+    if (!series.has(key)) series.set(key, { buckets: [], sum: null, count: null });
+    const e = series.get(key);
+    if (s.name === `${h}_bucket`) e.buckets.push([s.labels.le === "+Inf" ? Infinity : Number(s.labels.le), s.value]);
+    else if (s.name === `${h}_sum`) e.sum = s.value;
+    else if (s.name === `${h}_count`) e.count = s.value;
+  }
+  assert.ok(series.has(`${V1}/account GET`), "a histogram for GET /api/v1/account");
+  assert.equal(series.get(`${V1}/account GET`).count, 3);
+  for (const [key, e] of series) {
+    assert.ok(e.buckets.length >= 2, `${key}: buckets`);
+    for (let i = 1; i < e.buckets.length; i++) {
+      assert.ok(e.buckets[i][0] > e.buckets[i - 1][0], `${key}: le ascending`);
+      assert.ok(e.buckets[i][1] >= e.buckets[i - 1][1], `${key}: counts are cumulative`);
+    }
+    const last = e.buckets[e.buckets.length - 1];
+    assert.equal(last[0], Infinity, `${key}: ends with +Inf`);
+    assert.equal(last[1], e.count, `${key}: +Inf bucket equals _count`);
+    assert.equal(e.buckets[0][0], 0.0001, `${key}: first bucket 100 us`);
+    assert.equal(e.buckets[e.buckets.length - 2][0], 10, `${key}: last finite bucket 10 s`);
+    assert.ok(e.sum >= 0 && e.sum < 60 * e.count, `${key}: plausible _sum ${e.sum}`);
+  }
+});
+
+test("metrics: in-flight gauge and plugin info for every loaded plugin", async () => {
+  const { samples, types } = await scrape();
+  assert.equal(types.nettu_http_requests_in_flight, "gauge");
+  // The scrape itself is in flight; with two workers at most one other request can be.
+  const inFlight = valueOf(samples, "nettu_http_requests_in_flight", {});
+  assert.ok(inFlight >= 1 && inFlight <= 2, `in flight ${inFlight}`);
+
+  assert.equal(types.nettu_plugin_info, "gauge");
+  const info = samples.filter((s) => s.name === "nettu_plugin_info");
+  assert.deepEqual(
+    info.map((s) => s.labels.name),
+    PLUGINS,
+    "one info line per loaded plugin, in load order",
+  );
+  for (const s of info) {
+    assert.equal(s.value, 1);
+    assert.match(s.labels.version, /^\d+\.\d+\.\d+/, `${s.labels.name} version`);
+  }
+  assert.equal(types.nettu_storage_errors_total, "counter");
+});
+
+test("health: live and ready answer 200", async () => {
+  assert.deepEqual(assertOk(await srv.request("GET", "/health/live"), 200), { status: "live" });
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(assertOk(await srv.request("GET", "/health/ready"), 200), { status: "ready" });
+  }
+});
+
+test("health: ready answers 503 while storage is read-only, 200 again after", async () => {
+  const before = valueOf((await scrape()).samples, "nettu_storage_errors_total", {
+    status: "503",
+    cause: "readonly",
+  });
+  await fsp.writeFile(faultFile, "readonly\n");
+  await sleep(FAULT_DELAY_MS);
+  const n = 4;
+  for (let i = 0; i < n; i++) {
+    const res = await srv.request("GET", "/health/ready");
+    assert.equal(res.status, 503, `ready while read-only: ${res.text}`);
+    assert.match(res.headers.get("content-type"), /^application\/json\b/);
+    assert.equal(res.json.error, "unavailable");
+    assert.match(res.json.message, /^storage: .*read-only/, res.json.message);
+  }
+  // The process itself is fine: live stays 200.
+  assertOk(await srv.request("GET", "/health/live"), 200);
+
+  const { samples } = await scrape();
+  assert.equal(
+    valueOf(samples, "nettu_storage_errors_total", { status: "503", cause: "readonly" }) - before,
+    n,
+    "storage errors counted by cause",
+  );
+  assert.equal(valueOf(samples, "nettu_http_requests_total", { route: `${V1}/health/ready`, status: "503" }), n);
+
+  await fsp.rm(faultFile);
+  await sleep(FAULT_DELAY_MS);
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(assertOk(await srv.request("GET", "/health/ready"), 200), { status: "ready" });
+  }
+  // The probe's write was rolled back; regular writes work.
+  assertOk(
+    await srv.request("POST", "/user", { headers: { "x-api-key": srv.apiKey }, body: {} }),
+    201,
+    "POST /user after the fault",
+  );
+});
+
+/* ------------------------------------------------------------------------------------------
+ * OpenAPI.
+ */
+
+let doc;
+
+test("openapi: a 3.0.3 document, public", async () => {
+  const res = await srv.request("GET", "/openapi.json", { headers: { "x-api-key": "sk_wrong" } });
+  doc = assertOk(res, 200, "GET /api/v1/openapi.json");
+  assert.equal(doc.openapi, "3.0.3");
+  assert.equal(typeof doc.info.title, "string");
+  assert.equal(typeof doc.info.version, "string");
+  const schemes = doc.components.securitySchemes;
+  assert.deepEqual({ ...schemes.apiKey, description: undefined }, {
+    type: "apiKey",
+    in: "header",
+    name: "x-api-key",
+    description: undefined,
+  });
+  assert.equal(schemes.nettuAccount.type, "apiKey");
+  assert.equal(schemes.nettuAccount.in, "header");
+  assert.equal(schemes.nettuAccount.name, "nettu-account");
+  assert.equal(schemes.bearerJwt.type, "http");
+  assert.equal(schemes.bearerJwt.scheme, "bearer");
+  assert.equal(schemes.bearerJwt.bearerFormat, "JWT");
+});
+
+test("openapi: lists exactly the registered routes", () => {
+  const got = [];
+  for (const [p, item] of Object.entries(doc.paths)) {
+    for (const m of Object.keys(item)) got.push(`${m.toUpperCase()} ${p}`);
+  }
+  const want = EXPECTED.map((r) => `${r.method} ${r.path}`);
+  assert.deepEqual([...got].sort(), [...want].sort());
+  assert.equal(new Set(got).size, got.length, "no duplicates");
+});
+
+test("openapi: auth, permissions, plugin, tags and path parameters per operation", () => {
+  const ids = new Set();
+  for (const r of EXPECTED) {
+    const op = doc.paths[r.path][r.method.toLowerCase()];
+    const what = `${r.method} ${r.path}`;
+    assert.equal(op["x-nettu-plugin"], r.plugin, `${what}: plugin`);
+    assert.deepEqual(op.tags, [r.plugin], `${what}: tags`);
+    assert.equal(op["x-nettu-auth"], r.auth, `${what}: auth kind`);
+    assert.deepEqual(op.security, SECURITY[r.auth], `${what}: security`);
+    assert.deepEqual(op["x-nettu-permissions"], r.perms, `${what}: permissions`);
+    assert.equal(typeof op.operationId, "string");
+    assert.ok(!ids.has(op.operationId), `${what}: unique operationId ${op.operationId}`);
+    ids.add(op.operationId);
+    assert.ok(op.responses && Object.keys(op.responses).length > 0, `${what}: responses`);
+
+    const names = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    const params = op.parameters || [];
+    assert.deepEqual(
+      params.map((p) => p.name),
+      names,
+      `${what}: path parameters`,
+    );
+    for (const p of params) {
+      assert.equal(p.in, "path");
+      assert.equal(p.required, true);
+      assert.equal(p.schema.type, "string");
+      assert.equal(p.schema.format, p.name.endsWith("Id") ? "uuid" : undefined, `${what}: ${p.name} format`);
+    }
+  }
+  const tagNames = doc.tags.map((t) => t.name);
+  for (const p of new Set(EXPECTED.map((r) => r.plugin))) assert.ok(tagNames.includes(p), `tag ${p}`);
+});
+
+test("openapi: the document is served whole again (cached, not shared)", async () => {
+  const a = await srv.request("GET", "/openapi.json");
+  const b = await srv.request("GET", "/openapi.json");
+  assert.equal(a.status, 200);
+  assert.equal(a.text, b.text);
+  assert.deepEqual(a.json, doc);
+});
