@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -328,7 +329,10 @@ server_listen(server *srv)
         return NT_ERR;
     }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* Accepted sockets inherit TCP_NODELAY: replies larger than one libevent write must not
+     * wait for the client's delayed ACK (Nagle). */
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0 ||
         bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         log_msg(NT_LOG_ERROR, NULL, "cannot listen on %s port %d: %s", srv->s->listen, srv->s->port,
                 strerror(errno));
