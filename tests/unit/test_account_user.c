@@ -1,16 +1,13 @@
-/* Tests of the real account.so and user.so under a fake host: both plugins are loaded with
- * dlopen, get a fake nt_host_api that records routes, migrations and services and serves an
- * in-memory SQLite database, and their handlers and services are called directly
- * (API.md A10, A11.1-A11.6, A2 default account).
+/* Tests of the real account.so and user.so under the shared fake host (tests/support):
+ * both plugins are loaded with dlopen, get a fake nt_host_api that records routes,
+ * migrations and services and serves an in-memory SQLite database, and their handlers and
+ * services are called directly (API.md A10, A11.1-A11.6, A2 default account).
  */
 #include <check.h>
-#include <dlfcn.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,527 +15,46 @@
 #include <nettu/plugin.h>
 #include <nettu/services.h>
 
+#include "fakehost.h"
+
 #define SECRET "open-sesame"
 #define NO_SUCH "cccccccc-0000-4000-8000-000000000000"
 
 /* ---- the fake host ----------------------------------------------------------------------- */
 
-struct fake_route {
-    char method[8], path[96];
-    nt_auth_kind auth;
-    const char *const *perms;
-    nt_handler_fn handler;
-    void *state;
-};
-
-struct fake_service {
-    char kind[32], name[32];
-    uint32_t version;
-    const void *ops;
-    void *state;
-};
-
-struct fake_req {
-    const char *param_name, *param_value;
-    const char *query[4][2];
-    json_t *body;
-    const char *account, *user;
-    int fail_code;
-    char msg[512];
-};
-
-/* A loaded plugin: its handle, descriptor and state. */
-struct fake_plugin {
-    void *dl;
-    const nt_plugin_desc *desc;
-    void *state;
-    int inited;
-};
-
-static sqlite3 *db;
-static struct fake_route routes[32];
-static int nroutes;
-static char *migrations[8];
-static int nmigrations;
-static struct fake_service services[4];
-static int nservices;
-static int64_t clock_ms;
-static struct fake_plugin acct_plugin, user_plugin;
+static fh_host *host;
+static fh_plugin *acct_plugin, *user_plugin;
 static const char *config[8][2]; /* the [account] section */
-static char logbuf[8192];        /* every log and init_error line */
 static const char *fail_sql;     /* db_prepare fails on SQL containing this */
 
+/* Makes db_prepare fail on SQL containing part (NULL: never). */
 static void
-fake_vlog(const char *prefix, const char *fmt, va_list ap)
+set_fail_sql(const char *part)
 {
-    size_t n = strlen(logbuf);
-
-    snprintf(logbuf + n, sizeof(logbuf) - n, "%s", prefix);
-    n = strlen(logbuf);
-    vsnprintf(logbuf + n, sizeof(logbuf) - n, fmt, ap);
-    n = strlen(logbuf);
-    snprintf(logbuf + n, sizeof(logbuf) - n, "\n");
+    fail_sql = part;
+    fh_fail_prepare(host, part);
 }
 
+/* Hands the config table to the host as the [account] section. */
 static void
-fake_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
+config_push(void)
 {
-    static const char *const names[] = {"ERROR ", "WARN ", "INFO ", "DEBUG "};
-    va_list ap;
-
-    (void)p;
-    va_start(ap, fmt);
-    fake_vlog(names[lvl], fmt, ap);
-    va_end(ap);
-}
-
-static void
-fake_init_error(nt_plugin *p, const char *fmt, ...)
-{
-    va_list ap;
-
-    (void)p;
-    va_start(ap, fmt);
-    fake_vlog("INIT_ERROR ", fmt, ap);
-    va_end(ap);
-}
-
-static const char *
-fake_cfg_get(const nt_config *c, const char *key)
-{
-    (void)c;
+    fh_config_clear(host, "account");
     for (int i = 0; i < 8 && config[i][0] != NULL; i++)
-        if (strcmp(config[i][0], key) == 0)
-            return config[i][1];
-    return NULL;
+        ck_assert_int_eq(fh_config_set(host, "account", config[i][0], config[i][1]), NT_OK);
 }
 
-static int
-fake_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
+/* dlopens <name>.so through the fake host, which checks its descriptor. */
+static fh_plugin *
+plugin_open(const char *name)
 {
-    int rc = NT_OK;
+    fh_plugin *p = fh_open(host, name);
 
-    (void)c;
-    if (p != (nt_plugin *)&acct_plugin)
-        return NT_OK;
-    for (int i = 0; i < 8 && config[i][0] != NULL; i++) {
-        int ok = 0;
-        for (int k = 0; known[k] != NULL; k++)
-            ok |= strcmp(known[k], config[i][0]) == 0;
-        if (!ok) {
-            fake_init_error(p, "[account] %s: unknown key", config[i][0]);
-            rc = NT_EINVAL;
-        }
-    }
-    return rc;
-}
-
-static int
-fake_route_add(nt_plugin *p, const nt_route *r)
-{
-    struct fake_route *f = &routes[nroutes++];
-
-    ck_assert_int_le(nroutes, 32);
-    ck_assert_uint_eq(r->size, sizeof(nt_route));
-    snprintf(f->method, sizeof(f->method), "%s", r->method);
-    snprintf(f->path, sizeof(f->path), "%s", r->path);
-    f->auth = r->auth;
-    f->perms = r->perms;
-    f->handler = r->handler;
-    f->state = r->state;
-    return NT_OK;
-}
-
-static int
-fake_migration_add(nt_plugin *p, const nt_migration *m)
-{
-    ck_assert_uint_eq(m->size, sizeof(nt_migration));
-    ck_assert_int_ge(m->version, 1);
-    ck_assert_int_lt(nmigrations, 8);
-    migrations[nmigrations++] = strdup(m->sql);
-    return NT_OK;
-}
-
-static int
-fake_service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
-                     const void *ops, void *state)
-{
-    struct fake_service *s = &services[nservices++];
-
-    ck_assert_int_le(nservices, 4);
-    snprintf(s->kind, sizeof(s->kind), "%s", kind);
-    snprintf(s->name, sizeof(s->name), "%s", name);
-    s->version = version;
-    s->ops = ops;
-    s->state = state;
-    return NT_OK;
-}
-
-static const char *
-fake_req_param(nt_req *r, const char *name)
-{
-    struct fake_req *q = (struct fake_req *)r;
-
-    return q->param_name != NULL && strcmp(q->param_name, name) == 0 ? q->param_value : NULL;
-}
-
-static const char *
-fake_req_query(nt_req *r, const char *name)
-{
-    struct fake_req *q = (struct fake_req *)r;
-
-    for (int i = 0; i < 4 && q->query[i][0] != NULL; i++)
-        if (strcmp(q->query[i][0], name) == 0)
-            return q->query[i][1];
-    return NULL;
-}
-
-static json_t *
-fake_req_body(nt_req *r)
-{
-    return ((struct fake_req *)r)->body;
-}
-
-static nt_db *
-fake_req_db(nt_req *r)
-{
-    (void)r;
-    return (nt_db *)db;
-}
-
-static nt_db *
-fake_host_db(nt_plugin *p)
-{
-    (void)p;
-    return (nt_db *)db;
-}
-
-static const char *
-fake_req_account(nt_req *r)
-{
-    return ((struct fake_req *)r)->account;
-}
-
-static const char *
-fake_req_user(nt_req *r)
-{
-    return ((struct fake_req *)r)->user;
-}
-
-static int
-fake_fail(nt_req *r, int code, const char *fmt, ...)
-{
-    struct fake_req *q = (struct fake_req *)r;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(q->msg, sizeof(q->msg), fmt, ap);
-    va_end(ap);
-    q->fail_code = code;
-    return code;
-}
-
-/* $N parameters become ?N, which SQLite binds by number. */
-static nt_stmt *
-fake_db_prepare(nt_db *d, const char *sql)
-{
-    char buf[2048];
-    sqlite3_stmt *st = NULL;
-    size_t n = strlen(sql);
-
-    if (fail_sql != NULL && strstr(sql, fail_sql) != NULL)
-        return NULL;
-    ck_assert_uint_lt(n, sizeof(buf));
-    for (size_t i = 0; i <= n; i++)
-        buf[i] = sql[i] == '$' ? '?' : sql[i];
-    ck_assert_msg(sqlite3_prepare_v2((sqlite3 *)d, buf, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-                  sqlite3_errmsg((sqlite3 *)d));
-    return (nt_stmt *)st;
-}
-
-static int
-fake_rc(int rc)
-{
-    return rc == SQLITE_OK ? NT_OK : (rc & 0xff) == SQLITE_CONSTRAINT ? NT_ECONFLICT : NT_ERR;
-}
-
-static int
-fake_bind_text(nt_stmt *s, int i, const char *v)
-{
-    return fake_rc(sqlite3_bind_text((sqlite3_stmt *)s, i, v, -1, SQLITE_TRANSIENT));
-}
-
-static int
-fake_bind_int64(nt_stmt *s, int i, int64_t v)
-{
-    return fake_rc(sqlite3_bind_int64((sqlite3_stmt *)s, i, v));
-}
-
-static int
-fake_bind_null(nt_stmt *s, int i)
-{
-    return fake_rc(sqlite3_bind_null((sqlite3_stmt *)s, i));
-}
-
-static int
-fake_step(nt_stmt *s)
-{
-    int rc = sqlite3_step((sqlite3_stmt *)s);
-
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    return fake_rc(rc);
-}
-
-static const char *
-fake_col_text(nt_stmt *s, int col)
-{
-    return (const char *)sqlite3_column_text((sqlite3_stmt *)s, col);
-}
-
-static int64_t
-fake_col_int64(nt_stmt *s, int col)
-{
-    return sqlite3_column_int64((sqlite3_stmt *)s, col);
-}
-
-static int
-fake_col_is_null(nt_stmt *s, int col)
-{
-    return sqlite3_column_type((sqlite3_stmt *)s, col) == SQLITE_NULL;
-}
-
-static int64_t
-fake_changes(nt_stmt *s)
-{
-    return sqlite3_changes(sqlite3_db_handle((sqlite3_stmt *)s));
-}
-
-static void
-fake_finalize(nt_stmt *s)
-{
-    sqlite3_finalize((sqlite3_stmt *)s);
-}
-
-static int
-fake_exec(nt_db *d, const char *sql)
-{
-    return fake_rc(sqlite3_exec((sqlite3 *)d, sql, NULL, NULL, NULL));
-}
-
-static int
-fake_begin(nt_db *d)
-{
-    return fake_exec(d, "BEGIN IMMEDIATE");
-}
-
-static int
-fake_commit(nt_db *d)
-{
-    return fake_exec(d, "COMMIT");
-}
-
-static int
-fake_rollback(nt_db *d)
-{
-    return sqlite3_get_autocommit((sqlite3 *)d) ? NT_OK : fake_exec(d, "ROLLBACK");
-}
-
-static const char *
-fake_errmsg(nt_db *d)
-{
-    return sqlite3_errmsg((sqlite3 *)d);
-}
-
-static int
-fake_random_bytes(void *buf, size_t n)
-{
-    return RAND_bytes(buf, (int)n) == 1 ? NT_OK : NT_ERR;
-}
-
-static int
-fake_uuid_new(char out[NT_UUID_BUF])
-{
-    unsigned char b[16];
-
-    ck_assert_int_eq(fake_random_bytes(b, sizeof(b)), NT_OK);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, NT_UUID_BUF,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-             b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-             b[15]);
-    return NT_OK;
-}
-
-static int
-fake_uuid_valid(const char *s)
-{
-    static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-    if (s == NULL || strlen(s) != NT_UUID_LEN)
-        return 0;
-    for (int i = 0; i < NT_UUID_LEN; i++) {
-        if (form[i] == '-' ? s[i] != '-' : strchr("0123456789abcdefABCDEF", s[i]) == NULL)
-            return 0;
-    }
-    return 1;
-}
-
-static int64_t
-fake_now_ms(void)
-{
-    return ++clock_ms;
-}
-
-static int
-fake_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, const char **out,
-                  int *present)
-{
-    json_t *v = json_object_get(obj, key);
-
-    if (present != NULL)
-        *present = 0;
-    if (v == NULL || json_is_null(v))
-        return required ? fake_fail(r, NT_EINVAL, "%s: required", key) : NT_OK;
-    if (!json_is_string(v))
-        return fake_fail(r, NT_EINVAL, "%s: expected a string", key);
-    *out = json_string_value(v);
-    if (present != NULL)
-        *present = 1;
-    return NT_OK;
-}
-
-static int
-fake_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required, json_t **out,
-                       int *present)
-{
-    json_t *v = json_object_get(obj, key), *item;
-    const char *k;
-
-    if (present != NULL)
-        *present = 0;
-    if (v == NULL || json_is_null(v))
-        return required ? fake_fail(r, NT_EINVAL, "%s: required", key) : NT_OK;
-    if (!json_is_object(v))
-        return fake_fail(r, NT_EINVAL, "%s: expected an object of strings", key);
-    json_object_foreach(v, k, item)
-    {
-        if (!json_is_string(item))
-            return fake_fail(r, NT_EINVAL, "%s.%s: expected a string", key, k);
-    }
-    *out = v;
-    if (present != NULL)
-        *present = 1;
-    return NT_OK;
-}
-
-static const nt_host_api fake_api = {
-    .size = sizeof(nt_host_api),
-    .abi_major = NT_ABI_MAJOR,
-    .abi_minor = NT_ABI_MINOR,
-    .log = fake_log,
-    .init_error = fake_init_error,
-    .cfg_get = fake_cfg_get,
-    .cfg_check_keys = fake_cfg_check_keys,
-    .route_add = fake_route_add,
-    .migration_add = fake_migration_add,
-    .service_provide = fake_service_provide,
-    .req_param = fake_req_param,
-    .req_query = fake_req_query,
-    .req_body = fake_req_body,
-    .req_db = fake_req_db,
-    .req_account = fake_req_account,
-    .req_user = fake_req_user,
-    .fail = fake_fail,
-    .host_db = fake_host_db,
-    .db_prepare = fake_db_prepare,
-    .db_bind_text = fake_bind_text,
-    .db_bind_int64 = fake_bind_int64,
-    .db_bind_null = fake_bind_null,
-    .db_step = fake_step,
-    .db_col_text = fake_col_text,
-    .db_col_int64 = fake_col_int64,
-    .db_col_is_null = fake_col_is_null,
-    .db_changes = fake_changes,
-    .db_finalize = fake_finalize,
-    .db_exec = fake_exec,
-    .db_begin = fake_begin,
-    .db_commit = fake_commit,
-    .db_rollback = fake_rollback,
-    .db_errmsg = fake_errmsg,
-    .uuid_new = fake_uuid_new,
-    .uuid_valid = fake_uuid_valid,
-    .random_bytes = fake_random_bytes,
-    .now_ms = fake_now_ms,
-    .json_get_str = fake_json_get_str,
-    .json_get_metadata = fake_json_get_metadata,
-};
-
-/* ---- plugin lifecycle -------------------------------------------------------------------- */
-
-/* dlopens <name>.so and checks its descriptor. */
-static void
-plugin_open(struct fake_plugin *pl, const char *name)
-{
-    const nt_plugin_desc *(*entry)(void);
-    char path[512];
-
-    snprintf(path, sizeof(path), "%s/%s.so", NETTU_TEST_PLUGIN_DIR, name);
-    pl->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    ck_assert_msg(pl->dl != NULL, "dlopen %s: %s", path, dlerror());
-    *(void **)&entry = dlsym(pl->dl, NT_PLUGIN_ENTRY_SYMBOL);
-    ck_assert(entry != NULL);
-    pl->desc = entry();
-    ck_assert_uint_eq(pl->desc->magic, NT_ABI_MAGIC);
-    ck_assert_uint_eq(pl->desc->abi_major, NT_ABI_MAJOR);
-    ck_assert_str_eq(pl->desc->name, name);
-    pl->inited = 0;
-}
-
-/* Runs init; on success applies the new migrations. Returns init's result. */
-static int
-plugin_init(struct fake_plugin *pl)
-{
-    int first = nmigrations, rc;
-
-    rc = pl->desc->init((nt_plugin *)pl, &fake_api, NULL, &pl->state);
-    if (rc != NT_OK)
-        return rc;
-    pl->inited = 1;
-    for (int i = first; i < nmigrations; i++) {
-        char *err = NULL;
-        ck_assert_msg(sqlite3_exec(db, migrations[i], NULL, NULL, &err) == SQLITE_OK, "%s", err);
-    }
-    return NT_OK;
-}
-
-static int
-plugin_start(struct fake_plugin *pl)
-{
-    return pl->desc->start != NULL ? pl->desc->start(pl->state) : NT_OK;
-}
-
-static void
-plugin_close(struct fake_plugin *pl)
-{
-    if (pl->inited && pl->desc->fini != NULL)
-        pl->desc->fini(pl->state);
-    pl->inited = 0;
-    if (pl->dl != NULL)
-        dlclose(pl->dl);
-    pl->dl = NULL;
-}
-
-/* Forgets every registration (as the host does between two runs). */
-static void
-registry_reset(void)
-{
-    for (int i = 0; i < nmigrations; i++)
-        free(migrations[i]);
-    nmigrations = nroutes = nservices = 0;
+    ck_assert_msg(p != NULL, "%s", fh_log(host));
+    ck_assert_uint_eq(fh_plugin_desc(p)->magic, NT_ABI_MAGIC);
+    ck_assert_uint_eq(fh_plugin_desc(p)->abi_major, NT_ABI_MAJOR);
+    ck_assert_str_eq(fh_plugin_desc(p)->name, name);
+    return p;
 }
 
 /* ---- fixture ----------------------------------------------------------------------------- */
@@ -546,53 +62,50 @@ registry_reset(void)
 static void
 setup(void)
 {
-    ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON;", NULL, NULL, NULL), SQLITE_OK);
+    host = fh_new();
+    ck_assert_ptr_nonnull(host);
     memset(config, 0, sizeof(config));
     config[0][0] = "create_account_secret";
     config[0][1] = SECRET;
-    logbuf[0] = '\0';
-    fail_sql = NULL;
-    clock_ms = 1000;
-    registry_reset();
-    plugin_open(&acct_plugin, "account");
-    plugin_open(&user_plugin, "user");
-    ck_assert_int_eq(plugin_init(&acct_plugin), NT_OK);
-    ck_assert_int_eq(plugin_init(&user_plugin), NT_OK);
-    ck_assert_int_eq(plugin_start(&acct_plugin), NT_OK);
-    ck_assert_int_eq(plugin_start(&user_plugin), NT_OK);
+    config_push();
+    set_fail_sql(NULL);
+    fh_clock_set(1000, 1);
+    acct_plugin = plugin_open("account");
+    user_plugin = plugin_open("user");
+    ck_assert_int_eq(fh_init(acct_plugin), NT_OK);
+    ck_assert_int_eq(fh_init(user_plugin), NT_OK);
+    ck_assert_msg(fh_migrate(host) == NT_OK, "%s", fh_log(host));
+    ck_assert_int_eq(fh_start(acct_plugin), NT_OK);
+    ck_assert_int_eq(fh_start(user_plugin), NT_OK);
 }
 
 static void
 teardown(void)
 {
-    plugin_close(&user_plugin);
-    plugin_close(&acct_plugin);
-    registry_reset();
-    sqlite3_close(db);
-    db = NULL;
+    /* Every statement the plugins prepared was valid SQL. */
+    ck_assert_msg(strstr(fh_log(host), "fakehost: prepare failed") == NULL, "%s", fh_log(host));
+    fh_free(host);
+    host = NULL;
 }
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static const struct fake_route *
+static const nt_route *
 route(const char *method, const char *path)
 {
-    for (int i = 0; i < nroutes; i++)
-        if (strcmp(routes[i].method, method) == 0 && strcmp(routes[i].path, path) == 0)
-            return &routes[i];
-    ck_abort_msg("no route %s %s", method, path);
-    return NULL;
+    const nt_route *r = fh_route(host, method, path);
+
+    ck_assert_msg(r != NULL, "no route %s %s", method, path);
+    return r;
 }
 
-static const struct fake_service *
+static const fh_service *
 service(const char *kind)
 {
-    for (int i = 0; i < nservices; i++)
-        if (strcmp(services[i].kind, kind) == 0)
-            return &services[i];
-    ck_abort_msg("no service %s", kind);
-    return NULL;
+    const fh_service *s = fh_service_find(host, kind, NULL);
+
+    ck_assert_msg(s != NULL, "no service %s", kind);
+    return s;
 }
 
 /* A request to make through call(). */
@@ -609,30 +122,34 @@ struct call {
 static int
 call(const struct call *c, json_t **out, char *msg)
 {
-    const struct fake_route *r = route(c->method, c->path);
-    struct fake_req q = {0};
+    fh_req *q = fh_req_new(host);
+    const char *bad;
     int rc;
 
-    q.param_name = c->param != NULL ? "userId" : NULL;
-    q.param_value = c->param;
-    q.account = c->account;
-    q.user = c->user;
-    memcpy(q.query, c->query, sizeof(q.query));
-    q.body = c->body != NULL ? json_loads(c->body, JSON_ALLOW_NUL, NULL) : json_object();
-    ck_assert_msg(q.body != NULL, "bad test body %s", c->body);
-    *out = NULL;
-    rc = r->handler((nt_req *)&q, r->state, out);
-    json_decref(q.body);
+    ck_assert_ptr_nonnull(q);
+    route(c->method, c->path);
+    if (c->param != NULL)
+        ck_assert_int_eq(fh_req_add_param(q, "userId", c->param), NT_OK);
+    ck_assert_int_eq(fh_req_set_principal(q, c->account, c->user), NT_OK);
+    for (int i = 0; i < 4 && c->query[i][0] != NULL; i++)
+        ck_assert_int_eq(fh_req_add_query(q, c->query[i][0], c->query[i][1]), NT_OK);
+    if (c->body != NULL)
+        ck_assert_msg(fh_req_set_body_text(q, c->body, strlen(c->body), JSON_ALLOW_NUL) == NT_OK,
+                      "bad test body %s", c->body);
+    rc = fh_call(host, q, c->method, c->path, out);
+    bad = fh_check_reply(host, q, rc, *out);
+    ck_assert_msg(bad == NULL, "%s %s: %s", c->method, c->path, bad);
     if (rc < 0) {
         ck_assert_msg(*out == NULL, "%s %s: a reply with an error", c->method, c->path);
-        ck_assert_msg(q.fail_code == rc || fail_sql != NULL, "%s %s: %d without fail()", c->method,
-                      c->path, rc);
+        ck_assert_msg(fh_req_fail_code(q) == rc || fail_sql != NULL, "%s %s: %d without fail()",
+                      c->method, c->path, rc);
     } else {
         ck_assert_msg(*out != NULL, "%s %s: no reply", c->method, c->path);
     }
     if (msg != NULL)
-        snprintf(msg, 512, "%s", q.msg);
-    ck_assert_int_eq(sqlite3_get_autocommit(db), 1); /* no transaction left open */
+        snprintf(msg, 512, "%s", fh_req_msg(q));
+    ck_assert_int_eq(fh_in_transaction(host), 0); /* no transaction left open */
+    fh_req_free(q);
     return rc;
 }
 
@@ -642,7 +159,7 @@ count(const char *sql)
     sqlite3_stmt *st = NULL;
     int64_t n;
 
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(fh_sqlite(host), sql, -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -656,7 +173,7 @@ scalar(const char *sql)
     sqlite3_stmt *st = NULL;
     char *s = NULL;
 
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(fh_sqlite(host), sql, -1, &st, NULL), SQLITE_OK);
     ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
     if (sqlite3_column_type(st, 0) != SQLITE_NULL)
         s = strdup((const char *)sqlite3_column_text(st, 0));
@@ -779,11 +296,11 @@ START_TEST(test_registrations)
         {"DELETE", "/api/v1/user/{userId}", NT_AUTH_ADMIN},
         {"GET", "/api/v1/me", NT_AUTH_USER},
     };
-    const struct fake_service *s;
+    const fh_service *s;
 
-    ck_assert_int_eq(nroutes, (int)(sizeof(want) / sizeof(want[0])));
+    ck_assert_int_eq(fh_route_count(host), (int)(sizeof(want) / sizeof(want[0])));
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-        const struct fake_route *r = route(want[i].method, want[i].path);
+        const nt_route *r = route(want[i].method, want[i].path);
         ck_assert_int_eq(r->auth, want[i].auth);
         ck_assert(r->perms == NULL || r->perms[0] == NULL);
     }
@@ -794,9 +311,9 @@ START_TEST(test_registrations)
     s = service(NT_SERVICE_USERS);
     ck_assert_str_eq(s->name, "nettu");
     ck_assert_uint_eq(s->version, NT_USERS_V1);
-    ck_assert_int_eq(nmigrations, 2);
+    ck_assert_int_eq(fh_migration_count(acct_plugin) + fh_migration_count(user_plugin), 2);
     /* A configured secret is not logged. */
-    ck_assert_ptr_null(strstr(logbuf, SECRET));
+    ck_assert_ptr_null(strstr(fh_log(host), SECRET));
 }
 END_TEST
 
@@ -835,7 +352,7 @@ START_TEST(test_account_create)
         json_t *acc = json_object_get(out, "account");
         const char *id = json_string_value(json_object_get(acc, "id"));
         char want[256];
-        ck_assert(fake_uuid_valid(id));
+        ck_assert(fh_api()->uuid_valid(id));
         snprintf(want, sizeof(want),
                  "{\"id\": \"%s\", \"publicJwtKey\": null, \"settings\": {\"webhook\": null}}", id);
         expect_json(acc, want);
@@ -867,7 +384,7 @@ END_TEST
 
 START_TEST(test_account_service)
 {
-    const struct fake_service *s = service(NT_SERVICE_ACCOUNTS);
+    const fh_service *s = service(NT_SERVICE_ACCOUNTS);
     const nt_accounts_v1 *ops = s->ops;
     char id[NT_UUID_BUF], key[64], found[NT_UUID_BUF], other[NT_UUID_BUF], okey[64];
     char *pem = (char *)"x";
@@ -875,22 +392,22 @@ START_TEST(test_account_service)
 
     create_account(id, key);
     create_account(other, okey);
-    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, key, found), NT_OK);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, fh_db(host), key, found), NT_OK);
     ck_assert_str_eq(found, id);
-    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, okey, found), NT_OK);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, fh_db(host), okey, found), NT_OK);
     ck_assert_str_eq(found, other);
     key[10] ^= 1;
-    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, key, found), NT_ENOTFOUND);
-    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, "", found), NT_ENOTFOUND);
-    ck_assert_int_eq(ops->find_by_api_key(s->state, (nt_db *)db, NULL, found), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, fh_db(host), key, found), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, fh_db(host), "", found), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->find_by_api_key(s->state, fh_db(host), NULL, found), NT_ENOTFOUND);
 
-    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, id, &version), NT_OK);
+    ck_assert_int_eq(ops->key_version(s->state, fh_db(host), id, &version), NT_OK);
     ck_assert_int_eq(version, 0);
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &version), NT_OK);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), id, &pem, &version), NT_OK);
     ck_assert_ptr_null(pem);
     ck_assert_int_eq(version, 0);
-    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, NO_SUCH, &version), NT_ENOTFOUND);
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, NO_SUCH, &pem, &version), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->key_version(s->state, fh_db(host), NO_SUCH, &version), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), NO_SUCH, &pem, &version), NT_ENOTFOUND);
 }
 END_TEST
 
@@ -918,7 +435,7 @@ END_TEST
 
 START_TEST(test_account_pubkey)
 {
-    const struct fake_service *s = service(NT_SERVICE_ACCOUNTS);
+    const fh_service *s = service(NT_SERVICE_ACCOUNTS);
     const nt_accounts_v1 *ops = s->ops;
     char id[NT_UUID_BUF], key[64], msg[512], body[4096];
     char *spki = key_pem("spki"), *pkcs1 = key_pem("pkcs1"), *ec = key_pem("ec");
@@ -936,11 +453,11 @@ START_TEST(test_account_pubkey)
     ck_assert_str_eq(
         json_string_value(json_object_get(json_object_get(out, "account"), "publicJwtKey")), spki);
     json_decref(out);
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v1), NT_OK);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), id, &pem, &v1), NT_OK);
     ck_assert_str_eq(pem, spki);
     free(pem);
     ck_assert_int_gt(v1, 0);
-    ck_assert_int_eq(ops->key_version(s->state, (nt_db *)db, id, &v), NT_OK);
+    ck_assert_int_eq(ops->key_version(s->state, fh_db(host), id, &v), NT_OK);
     ck_assert_int_eq(v, v1);
 
     /* Refused keys keep the old one and its version. */
@@ -963,7 +480,7 @@ START_TEST(test_account_pubkey)
         set_key_body(body, sizeof(body), nul, n + 2);
         ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
     }
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v), NT_OK);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), id, &pem, &v), NT_OK);
     ck_assert_str_eq(pem, spki);
     ck_assert_int_eq(v, v1);
     free(pem);
@@ -973,7 +490,7 @@ START_TEST(test_account_pubkey)
     ck_assert_int_eq(call(&c, &out, NULL), 200);
     ck_assert(json_is_null(json_object_get(json_object_get(out, "account"), "publicJwtKey")));
     json_decref(out);
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v), NT_OK);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), id, &pem, &v), NT_OK);
     ck_assert_ptr_null(pem);
     ck_assert_int_eq(v, 0);
     v2 = count("SELECT key_version FROM account_accounts");
@@ -988,7 +505,7 @@ START_TEST(test_account_pubkey)
     set_key_body(body, sizeof(body), pkcs1, strlen(pkcs1));
     ck_assert_int_eq(call(&c, &out, NULL), 200);
     json_decref(out);
-    ck_assert_int_eq(ops->public_key(s->state, (nt_db *)db, id, &pem, &v4), NT_OK);
+    ck_assert_int_eq(ops->public_key(s->state, fh_db(host), id, &pem, &v4), NT_OK);
     ck_assert_str_eq(pem, pkcs1);
     free(pem);
     ck_assert_int_gt(v4, v3);
@@ -1070,26 +587,24 @@ restart(void)
 {
     int rc;
 
-    plugin_close(&user_plugin);
-    plugin_close(&acct_plugin);
-    registry_reset();
-    logbuf[0] = '\0';
-    plugin_open(&acct_plugin, "account");
-    plugin_open(&user_plugin, "user");
-    /* The host applies each migration once: drop them on the second run. */
-    rc = acct_plugin.desc->init((nt_plugin *)&acct_plugin, &fake_api, NULL, &acct_plugin.state);
+    fh_close(user_plugin);
+    fh_close(acct_plugin);
+    fh_log_clear(host);
+    config_push();
+    acct_plugin = plugin_open("account");
+    user_plugin = plugin_open("user");
+    /* The host applies each migration once: the second run finds them recorded. */
+    rc = fh_init(acct_plugin);
     if (rc != NT_OK)
         return rc;
-    acct_plugin.inited = 1;
-    rc = user_plugin.desc->init((nt_plugin *)&user_plugin, &fake_api, NULL, &user_plugin.state);
-    ck_assert_int_eq(rc, NT_OK);
-    user_plugin.inited = 1;
-    return plugin_start(&acct_plugin);
+    ck_assert_int_eq(fh_init(user_plugin), NT_OK);
+    ck_assert_msg(fh_migrate(host) == NT_OK, "%s", fh_log(host));
+    return fh_start(acct_plugin);
 }
 
 START_TEST(test_default_account)
 {
-    const struct fake_service *s;
+    const fh_service *s;
     char *spki = key_pem("spki"), escaped[4096], *w = escaped, found[NT_UUID_BUF], *pem = NULL;
     int64_t v;
     json_t *out;
@@ -1113,15 +628,15 @@ START_TEST(test_default_account)
     config[4][0] = "default_public_key";
     config[4][1] = escaped;
     ck_assert_int_eq(restart(), NT_OK);
-    ck_assert_ptr_nonnull(strstr(logbuf, "created the default account"));
-    ck_assert_ptr_null(strstr(logbuf, "sk_default_key_1"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "created the default account"));
+    ck_assert_ptr_null(strstr(fh_log(host), "sk_default_key_1"));
     s = service(NT_SERVICE_ACCOUNTS);
     ck_assert_int_eq(((const nt_accounts_v1 *)s->ops)
-                         ->find_by_api_key(s->state, (nt_db *)db, "sk_default_key_1", found),
+                         ->find_by_api_key(s->state, fh_db(host), "sk_default_key_1", found),
                      NT_OK);
     ck_assert_str_eq(found, "0b1e7c1e-5d0a-4f3e-9f40-2a5c0c4b8f11");
     ck_assert_int_eq(
-        ((const nt_accounts_v1 *)s->ops)->public_key(s->state, (nt_db *)db, found, &pem, &v),
+        ((const nt_accounts_v1 *)s->ops)->public_key(s->state, fh_db(host), found, &pem, &v),
         NT_OK);
     ck_assert_str_eq(pem, spki);
     ck_assert_int_gt(v, 0);
@@ -1134,13 +649,13 @@ START_TEST(test_default_account)
 
     /* A second start finds it and creates nothing. */
     ck_assert_int_eq(restart(), NT_OK);
-    ck_assert_ptr_nonnull(strstr(logbuf, "already exists"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "already exists"));
     ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
 
     /* Another key with the same id: start fails with a message naming the key. */
     config[1][1] = "sk_default_key_2";
     ck_assert_int_ne(restart(), NT_OK);
-    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_account_id"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default_account_id"));
     ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
 
     /* A bad id is ignored with a warning; a bad key is ignored with a warning. */
@@ -1148,8 +663,8 @@ START_TEST(test_default_account)
     config[2][1] = "not-a-uuid";
     config[4][1] = "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----\\n";
     ck_assert_int_eq(restart(), NT_OK);
-    ck_assert_ptr_nonnull(strstr(logbuf, "WARN default_account_id"));
-    ck_assert_ptr_nonnull(strstr(logbuf, "WARN default_public_key"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "WARN default_account_id"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "WARN default_public_key"));
     ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 2);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts WHERE public_jwt_key IS NULL "
                            "AND key_version = 0"),
@@ -1164,26 +679,26 @@ START_TEST(test_config_errors)
     config[1][0] = "default_api_key";
     config[1][1] = "sk key";
     ck_assert_int_eq(restart(), NT_EINVAL);
-    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_api_key"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default_api_key"));
 
     /* A bad default webhook URL. */
     config[1][1] = "sk_key";
     config[2][0] = "default_webhook_url";
     config[2][1] = "not a url";
     ck_assert_int_eq(restart(), NT_EINVAL);
-    ck_assert_ptr_nonnull(strstr(logbuf, "INIT_ERROR default_webhook_url"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default_webhook_url"));
 
     /* An unknown key. */
     config[2][0] = "webhook";
     config[2][1] = "x";
     ck_assert_int_eq(restart(), NT_EINVAL);
-    ck_assert_ptr_nonnull(strstr(logbuf, "webhook: unknown key"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "webhook: unknown key"));
 
     /* No secret: a random one is generated and logged once at INFO. */
     memset(config, 0, sizeof(config));
     ck_assert_int_eq(restart(), NT_OK);
     {
-        const char *line = strstr(logbuf, "INFO create_account_secret");
+        const char *line = strstr(fh_log(host), "INFO create_account_secret");
         const char *is;
         char code[64], body[128];
         struct call c = {.method = "POST", .path = "/api/v1/account", .body = body};
@@ -1224,8 +739,8 @@ START_TEST(test_user_create_get)
 
     c.body = "{}";
     ck_assert_int_eq(call(&c, &out, NULL), 201);
-    ck_assert(
-        fake_uuid_valid(json_string_value(json_object_get(json_object_get(out, "user"), "id"))));
+    ck_assert(fh_api()->uuid_valid(
+        json_string_value(json_object_get(json_object_get(out, "user"), "id"))));
     expect_json(json_object_get(json_object_get(out, "user"), "metadata"), "{}");
     json_decref(out);
 
@@ -1271,9 +786,9 @@ START_TEST(test_user_create_rolls_back)
 
     create_account(acc, key);
     c.account = acc;
-    fail_sql = "INSERT INTO user_metadata";
+    set_fail_sql("INSERT INTO user_metadata");
     ck_assert_int_lt(call(&c, &out, NULL), 0);
-    fail_sql = NULL;
+    set_fail_sql(NULL);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 0);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
 }
@@ -1335,9 +850,9 @@ START_TEST(test_user_update)
 
     /* A failure half-way changes nothing. */
     u.param = uid;
-    fail_sql = "INSERT INTO user_metadata";
+    set_fail_sql("INSERT INTO user_metadata");
     ck_assert_int_lt(call(&u, &out, NULL), 0);
-    fail_sql = NULL;
+    set_fail_sql(NULL);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users WHERE metadata LIKE '%blue%'"), 1);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata WHERE value = 'blue'"), 1);
 }
@@ -1411,7 +926,7 @@ START_TEST(test_user_delete_and_me)
     char msg[512], want[256];
     struct call d = {.method = "DELETE", .path = "/api/v1/user/{userId}"};
     struct call me = {.method = "GET", .path = "/api/v1/me"};
-    const struct fake_service *s = service(NT_SERVICE_USERS);
+    const fh_service *s = service(NT_SERVICE_USERS);
     const nt_users_v1 *ops = s->ops;
     json_t *out;
 
@@ -1425,9 +940,9 @@ START_TEST(test_user_delete_and_me)
     ck_assert_int_eq(call(&me, &out, NULL), 200);
     expect_json(out, want);
     json_decref(out);
-    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, uid), NT_OK);
-    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, other, uid), NT_ENOTFOUND);
-    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, NO_SUCH), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->in_account(s->state, fh_db(host), acc, uid), NT_OK);
+    ck_assert_int_eq(ops->in_account(s->state, fh_db(host), other, uid), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->in_account(s->state, fh_db(host), acc, NO_SUCH), NT_ENOTFOUND);
 
     d.account = other;
     d.param = uid;
@@ -1442,11 +957,12 @@ START_TEST(test_user_delete_and_me)
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
     ck_assert_int_eq(call(&d, &out, msg), NT_ENOTFOUND);
     ck_assert_int_eq(call(&me, &out, msg), NT_ENOTFOUND);
-    ck_assert_int_eq(ops->in_account(s->state, (nt_db *)db, acc, uid), NT_ENOTFOUND);
+    ck_assert_int_eq(ops->in_account(s->state, fh_db(host), acc, uid), NT_ENOTFOUND);
 
     /* Deleting an account row cascades to its users and their metadata. */
     create_user(acc, "{\"a\": \"b\"}", uid);
-    ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM account_accounts", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_exec(fh_sqlite(host), "DELETE FROM account_accounts", NULL, NULL, NULL), SQLITE_OK);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_users"), 0);
     ck_assert_int_eq(count("SELECT COUNT(*) FROM user_metadata"), 0);
 }

@@ -1,5 +1,5 @@
-/* Unit tests of the policy plugin: the plugin's init through a fake host table, the A6 truth
- * table through the provided service ops, and policy validation (API.md A6, A7).
+/* Unit tests of the policy plugin: the plugin's init on the shared fake host (tests/support), the
+ * A6 truth table through the provided service ops, and policy validation (API.md A6, A7).
  */
 #include <check.h>
 #include <jansson.h>
@@ -8,15 +8,14 @@
 
 #include <nettu/services.h>
 
+#include "fakehost.h"
 #include "policy_rules.h"
 
 const nt_plugin_desc *nt_plugin_entry(void);
 
-/* The fake host: one config section given as a NULL-terminated key list, and the last
- * service the plugin provided. */
-struct fake_config {
-    const char *const *keys;
-};
+/* The shared fake host (tests/support) runs the plugin's init; fk holds the last service
+ * the plugin provided. */
+static fh_host *host;
 
 static struct {
     int provided;
@@ -26,62 +25,41 @@ static struct {
     void *state;
 } fk;
 
-static void
-fk_init_error(nt_plugin *p, const char *fmt, ...)
-{
-    (void)p;
-    (void)fmt;
-}
-
-static int
-fk_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
-{
-    const struct fake_config *fc = (const struct fake_config *)c;
-
-    (void)p;
-    for (size_t i = 0; fc->keys[i] != NULL; i++) {
-        int found = 0;
-        for (size_t j = 0; known[j] != NULL; j++)
-            found |= strcmp(fc->keys[i], known[j]) == 0;
-        if (!found)
-            return NT_EINVAL;
-    }
-    return NT_OK;
-}
-
-static int
-fk_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version, const void *ops,
-           void *state)
-{
-    (void)p;
-    fk.provided++;
-    fk.kind = kind;
-    fk.name = name;
-    fk.version = version;
-    fk.ops = ops;
-    fk.state = state;
-    return NT_OK;
-}
-
-static nt_host_api fk_api;
-
-/* Runs the plugin's init with a section holding `keys`; returns its result. */
+/* Runs the plugin's init on a new host with a section holding `keys`; returns its result. */
 static int
 fk_run_init(const char *const *keys)
 {
-    struct fake_config cfg = {keys};
-    const nt_plugin_desc *d = nt_plugin_entry();
-    void *state = (void *)&cfg;
+    const fh_service *s;
+    fh_plugin *p;
+    int rc;
 
+    fh_free(host);
+    host = fh_new();
+    ck_assert_ptr_nonnull(host);
     memset(&fk, 0, sizeof(fk));
-    memset(&fk_api, 0, sizeof(fk_api));
-    fk_api.size = sizeof(fk_api);
-    fk_api.abi_major = NT_ABI_MAJOR;
-    fk_api.abi_minor = NT_ABI_MINOR;
-    fk_api.init_error = fk_init_error;
-    fk_api.cfg_check_keys = fk_check_keys;
-    fk_api.service_provide = fk_provide;
-    return d->init((nt_plugin *)&fk, &fk_api, (const nt_config *)&cfg, &state);
+    for (size_t i = 0; keys[i] != NULL; i++)
+        ck_assert_int_eq(fh_config_set(host, "policy", keys[i], "x"), NT_OK);
+    p = fh_adopt(host, nt_plugin_entry());
+    ck_assert_ptr_nonnull(p);
+    rc = fh_init(p);
+    fk.provided = fh_service_count(host);
+    if (fk.provided > 0) {
+        s = fh_service_at(host, fk.provided - 1);
+        fk.kind = s->kind;
+        fk.name = s->name;
+        fk.version = s->version;
+        fk.ops = s->ops;
+        fk.state = s->state;
+    }
+    return rc;
+}
+
+/* Frees the host of the test (and the plugin's state with it). */
+static void
+fk_teardown(void)
+{
+    fh_free(host);
+    host = NULL;
 }
 
 /* Parses JSON text for a test; NULL text gives NULL. */
@@ -329,16 +307,19 @@ policy_suite(void)
     Suite *s = suite_create("policy");
     TCase *tc = tcase_create("plugin");
 
+    tcase_add_checked_fixture(tc, NULL, fk_teardown);
     tcase_add_test(tc, test_descriptor);
     tcase_add_test(tc, test_init_provides_service);
     tcase_add_test(tc, test_init_rejects_unknown_key);
     suite_add_tcase(s, tc);
     tc = tcase_create("algorithm");
+    tcase_add_checked_fixture(tc, NULL, fk_teardown);
     tcase_add_loop_test(tc, test_truth_table, 0, (int)(sizeof(truth) / sizeof(truth[0])));
     tcase_add_test(tc, test_required_null_granted);
     tcase_add_test(tc, test_every_permission_allowed);
     suite_add_tcase(s, tc);
     tc = tcase_create("validate");
+    tcase_add_checked_fixture(tc, NULL, fk_teardown);
     tcase_add_loop_test(tc, test_validate, 0, (int)(sizeof(vcases) / sizeof(vcases[0])));
     tcase_add_test(tc, test_validate_null_pointer);
     suite_add_tcase(s, tc);

@@ -1,0 +1,298 @@
+/* The fake host's storage: an in-memory SQLite database behind the db_* members, with the
+ * semantics of store_sqlite ($n bound by name, the same error mapping, the last error kept
+ * on the connection) and bookkeeping of live statements and failed prepares.
+ */
+#include "fakehost_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct nt_stmt {
+    struct nt_db *db;
+    sqlite3_stmt *st;
+    int64_t changes;
+};
+
+/* The NT_E* code of an extended SQLite result code (as store_sqlite maps them). */
+static int
+fh_sq_code(int ext)
+{
+    switch (ext & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return NT_OK;
+    case SQLITE_CONSTRAINT:
+        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return NT_ECONFLICT;
+        return NT_EINVAL;
+    case SQLITE_RANGE:
+        return NT_EINVAL;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return NT_EUNAVAIL;
+    case SQLITE_NOMEM:
+        return NT_ENOMEM;
+    default:
+        return NT_ERR;
+    }
+}
+
+/* Records a failure of `op` on db: code and message. Returns the NT_E* code. */
+static int
+fh_db_fail(struct nt_db *db, int code, const char *op, const char *detail)
+{
+    db->errcode = code;
+    snprintf(db->errmsg, sizeof(db->errmsg), "%s: %s", op, detail);
+    return code;
+}
+
+/* Records the connection's current SQLite error for `op`. */
+static int
+fh_db_fail_sq(struct nt_db *db, const char *op)
+{
+    int code = fh_sq_code(sqlite3_extended_errcode(db->sq));
+
+    return fh_db_fail(db, code != NT_OK ? code : NT_ERR, op, sqlite3_errmsg(db->sq));
+}
+
+int
+fh_db_open(struct nt_db *db, fh_host *h)
+{
+    memset(db, 0, sizeof(*db));
+    db->host = h;
+    if (sqlite3_open(":memory:", &db->sq) != SQLITE_OK) {
+        sqlite3_close(db->sq);
+        db->sq = NULL;
+        return NT_ERR;
+    }
+    if (sqlite3_exec(db->sq, "PRAGMA foreign_keys = ON", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(db->sq);
+        db->sq = NULL;
+        return NT_ERR;
+    }
+    return NT_OK;
+}
+
+void
+fh_db_close(struct nt_db *db)
+{
+    sqlite3_close_v2(db->sq);
+    db->sq = NULL;
+    free(db->fail_part);
+    db->fail_part = NULL;
+}
+
+void
+fh_db_clear_error(struct nt_db *db)
+{
+    db->errcode = NT_OK;
+    db->errmsg[0] = '\0';
+}
+
+static nt_stmt *
+fh_api_db_prepare(nt_db *db, const char *sql)
+{
+    nt_stmt *s;
+
+    if (db == NULL || sql == NULL)
+        return NULL;
+    if (db->fail_part != NULL && strstr(sql, db->fail_part) != NULL) {
+        fh_db_fail(db, NT_ERR, "prepare", "failure injected by the test");
+        return NULL;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        fh_db_fail(db, NT_ENOMEM, "prepare", "out of memory");
+        return NULL;
+    }
+    if (sqlite3_prepare_v2(db->sq, sql, -1, &s->st, NULL) != SQLITE_OK || s->st == NULL) {
+        fh_db_fail_sq(db, "prepare");
+        fh_logf(db->host, "ERROR", "fakehost: prepare failed: %s: %s", db->errmsg, sql);
+        db->bad_sql++;
+        sqlite3_finalize(s->st);
+        free(s);
+        return NULL;
+    }
+    s->db = db;
+    db->live++;
+    return s;
+}
+
+/* The SQLite index of $i in s; 0 (error recorded) when the statement has none. */
+static int
+fh_param(nt_stmt *s, int i)
+{
+    char name[16], detail[64];
+    int idx = 0;
+
+    if (i >= 1) {
+        snprintf(name, sizeof(name), "$%d", i);
+        idx = sqlite3_bind_parameter_index(s->st, name);
+    }
+    if (idx == 0) {
+        snprintf(detail, sizeof(detail), "$%d is not in the statement", i);
+        fh_db_fail(s->db, NT_EINVAL, "bind", detail);
+    }
+    return idx;
+}
+
+/* Maps the result of an sqlite3_bind_* call. */
+static int
+fh_bound(nt_stmt *s, int rc)
+{
+    return rc == SQLITE_OK ? NT_OK : fh_db_fail_sq(s->db, "bind");
+}
+
+static int
+fh_api_db_bind_text(nt_stmt *s, int i, const char *v)
+{
+    int idx;
+
+    if (s == NULL)
+        return NT_EINVAL;
+    if ((idx = fh_param(s, i)) == 0)
+        return NT_EINVAL;
+    if (v == NULL)
+        return fh_bound(s, sqlite3_bind_null(s->st, idx));
+    return fh_bound(s, sqlite3_bind_text(s->st, idx, v, -1, SQLITE_TRANSIENT));
+}
+
+static int
+fh_api_db_bind_int64(nt_stmt *s, int i, int64_t v)
+{
+    int idx;
+
+    if (s == NULL)
+        return NT_EINVAL;
+    if ((idx = fh_param(s, i)) == 0)
+        return NT_EINVAL;
+    return fh_bound(s, sqlite3_bind_int64(s->st, idx, (sqlite3_int64)v));
+}
+
+static int
+fh_api_db_bind_null(nt_stmt *s, int i)
+{
+    int idx;
+
+    if (s == NULL)
+        return NT_EINVAL;
+    if ((idx = fh_param(s, i)) == 0)
+        return NT_EINVAL;
+    return fh_bound(s, sqlite3_bind_null(s->st, idx));
+}
+
+static int
+fh_api_db_step(nt_stmt *s)
+{
+    int rc;
+
+    if (s == NULL)
+        return NT_EINVAL;
+    rc = sqlite3_step(s->st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE) {
+        s->changes = sqlite3_changes(s->db->sq);
+        return 0;
+    }
+    return fh_db_fail_sq(s->db, "step");
+}
+
+static const char *
+fh_api_db_col_text(nt_stmt *s, int col)
+{
+    if (s == NULL || sqlite3_column_type(s->st, col) == SQLITE_NULL)
+        return NULL;
+    return (const char *)sqlite3_column_text(s->st, col);
+}
+
+static int64_t
+fh_api_db_col_int64(nt_stmt *s, int col)
+{
+    return s != NULL ? (int64_t)sqlite3_column_int64(s->st, col) : 0;
+}
+
+static int
+fh_api_db_col_is_null(nt_stmt *s, int col)
+{
+    return s == NULL || sqlite3_column_type(s->st, col) == SQLITE_NULL;
+}
+
+static int64_t
+fh_api_db_changes(nt_stmt *s)
+{
+    return s != NULL ? s->changes : 0;
+}
+
+static void
+fh_api_db_finalize(nt_stmt *s)
+{
+    if (s == NULL)
+        return;
+    sqlite3_finalize(s->st);
+    s->db->live--;
+    free(s);
+}
+
+static int
+fh_api_db_exec(nt_db *db, const char *sql)
+{
+    if (db == NULL || sql == NULL)
+        return NT_EINVAL;
+    if (sqlite3_exec(db->sq, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return fh_db_fail_sq(db, "exec");
+    return NT_OK;
+}
+
+static int
+fh_api_db_begin(nt_db *db)
+{
+    return fh_api_db_exec(db, "BEGIN IMMEDIATE");
+}
+
+static int
+fh_api_db_commit(nt_db *db)
+{
+    return fh_api_db_exec(db, "COMMIT");
+}
+
+static int
+fh_api_db_rollback(nt_db *db)
+{
+    if (db == NULL || sqlite3_get_autocommit(db->sq))
+        return NT_OK;
+    return fh_api_db_exec(db, "ROLLBACK");
+}
+
+static const char *
+fh_api_db_errmsg(nt_db *db)
+{
+    if (db == NULL)
+        return "no storage connection";
+    return db->errcode != NT_OK ? db->errmsg : "no error";
+}
+
+void
+fh_db_fill_api(nt_host_api *api)
+{
+    api->db_prepare = fh_api_db_prepare;
+    api->db_bind_text = fh_api_db_bind_text;
+    api->db_bind_int64 = fh_api_db_bind_int64;
+    api->db_bind_null = fh_api_db_bind_null;
+    api->db_step = fh_api_db_step;
+    api->db_col_text = fh_api_db_col_text;
+    api->db_col_int64 = fh_api_db_col_int64;
+    api->db_col_is_null = fh_api_db_col_is_null;
+    api->db_changes = fh_api_db_changes;
+    api->db_finalize = fh_api_db_finalize;
+    api->db_exec = fh_api_db_exec;
+    api->db_begin = fh_api_db_begin;
+    api->db_commit = fh_api_db_commit;
+    api->db_rollback = fh_api_db_rollback;
+    api->db_errmsg = fh_api_db_errmsg;
+}
