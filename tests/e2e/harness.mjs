@@ -1,0 +1,464 @@
+// End-to-end harness: starts the real nettu server on a free 127.0.0.1 port with a private
+// INI file and database, and gives tests the published client, a raw HTTP helper and
+// assertion helpers for the API.md conventions. Each test file starts one server.
+//
+// Environment:
+//   NETTU_SERVER      server binary   (default ../../build/nettu-server from this folder)
+//   NETTU_PLUGIN_DIR  plugin folder   (default ../../build/plugins)
+//   NETTU_E2E_KEEP=1  keep the temporary folder (INI, database, server log) after stop()
+//   NETTU_E2E_PLUGINS comma-separated [plugins] load list replacing the default one
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import fsp from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, "..", "..");
+
+// The npm packages are loaded here, dynamically, so a missing node_modules fails every test
+// file with one clear instruction instead of a module-resolution stack trace.
+async function loadPackages() {
+  try {
+    const sdk = await import("@nettu/sdk-scheduler");
+    const jwt = (await import("jsonwebtoken")).default;
+    return { sdk, jwt };
+  } catch (err) {
+    if (err && err.code === "ERR_MODULE_NOT_FOUND") {
+      throw new Error(
+        `the end-to-end tests need their npm packages: run \`npm ci\` in ${HERE} ` + `(${err.message})`,
+      );
+    }
+    throw err;
+  }
+}
+const { sdk, jwt } = await loadPackages();
+export const { NettuClient, NettuUserClient, config, Permissions } = sdk;
+export { jwt };
+
+export const DEFAULT_PLUGINS = process.env.NETTU_E2E_PLUGINS
+  ? process.env.NETTU_E2E_PLUGINS.split(",").map((s) => s.trim())
+  : ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events"];
+
+export const DAY = 86_400_000;
+export const HOUR = 3_600_000;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+export const API_KEY_RE = /^sk_[A-Za-z0-9]{30}$/;
+
+/* ------------------------------------------------------------------------------------------
+ * INI handling: the temporary config is etc/nettu.ini with the keys a test needs replaced.
+ */
+
+// Parses INI text into [{name, entries: [[key, value], ...]}], dropping comments.
+function parseIni(text) {
+  const sections = [];
+  let cur = null;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/(^|\s)[;#].*$/, "").trim();
+    if (!line) continue;
+    const m = /^\[([^\]]+)\]$/.exec(line);
+    if (m) {
+      cur = { name: m[1].trim(), entries: [] };
+      sections.push(cur);
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (eq < 0 || !cur) throw new Error(`etc/nettu.ini: cannot read line: ${raw}`);
+    cur.entries.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+  }
+  return sections;
+}
+
+// Sets section.key = value in parsed INI, adding the section or key when missing.
+function setIni(sections, section, key, value) {
+  let s = sections.find((x) => x.name === section);
+  if (!s) {
+    s = { name: section, entries: [] };
+    sections.push(s);
+  }
+  const e = s.entries.find(([k]) => k === key);
+  if (e) e[1] = String(value);
+  else s.entries.push([key, String(value)]);
+}
+
+function formatIni(sections) {
+  return sections
+    .map((s) => `[${s.name}]\n${s.entries.map(([k, v]) => `${k} = ${v}`).join("\n")}\n`)
+    .join("\n");
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Random values and ports.
+ */
+
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+// A random string of n characters from A-Z a-z 0-9 (rejection sampling: no modulo bias).
+export function randomAlnum(n) {
+  let out = "";
+  while (out.length < n) {
+    for (const b of crypto.randomBytes(n)) {
+      if (b < 248 && out.length < n) out += ALNUM[b % 62]; // 248 = 4 * 62
+    }
+  }
+  return out;
+}
+
+// Binds port 0 on 127.0.0.1, reads the port the kernel chose and releases it.
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Raw HTTP.
+ */
+
+// Sends one request with fetch. `path` is relative to /api/v1 ("" is /api/v1 itself). An
+// object body is sent as JSON; a string or Buffer body is sent as is (with a JSON content
+// type unless headers say otherwise). Returns {status, headers, json, text}; json is null
+// when the body is not JSON.
+async function rawRequest(baseUrl, method, p, { headers = {}, body } = {}) {
+  const h = { ...headers };
+  let payload;
+  if (body !== undefined) {
+    payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    const hasType = Object.keys(h).some((k) => k.toLowerCase() === "content-type");
+    if (!hasType) h["content-type"] = "application/json";
+  }
+  const res = await fetch(baseUrl + p, { method, headers: h, body: payload });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text.length ? JSON.parse(text) : null;
+  } catch {
+    json = null;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+// Decodes a chunked HTTP/1.1 body (as latin1 text); stops at the last chunk or at the end.
+function dechunk(text) {
+  let out = "";
+  let i = 0;
+  while (i < text.length) {
+    const eol = text.indexOf("\r\n", i);
+    if (eol < 0) break;
+    const size = parseInt(text.slice(i, eol), 16);
+    if (!(size > 0)) break;
+    out += text.slice(eol + 2, eol + 2 + size);
+    i = eol + 2 + size + 2;
+  }
+  return out;
+}
+
+// Sends a request over a plain socket, for bodies a server may refuse before reading them:
+// the headers go first; if the server answers within `earlyMs` the body is never sent,
+// otherwise the body follows. The answer is read until the server closes the connection
+// (the request says `Connection: close`); a reset after the answer is ignored. Returns
+// {status, headers (lower-case names), text}.
+export function socketRequest(port, method, p, headers, body, earlyMs = 500) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1");
+    const chunks = [];
+    sock.on("data", (d) => chunks.push(d));
+    sock.on("error", () => {}); // EPIPE/ECONNRESET: judged by what arrived, at "close"
+    sock.on("close", () => {
+      clearTimeout(bodyTimer);
+      clearTimeout(giveUp);
+      const raw = Buffer.concat(chunks).toString("latin1");
+      const headEnd = raw.indexOf("\r\n\r\n");
+      if (headEnd < 0) {
+        reject(new Error(`no HTTP answer before the connection closed (got ${JSON.stringify(raw)})`));
+        return;
+      }
+      const lines = raw.slice(0, headEnd).split("\r\n");
+      const hdrs = {};
+      for (const l of lines.slice(1)) {
+        const i = l.indexOf(":");
+        if (i > 0) hdrs[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      let text = raw.slice(headEnd + 4);
+      if (/chunked/i.test(hdrs["transfer-encoding"] || "")) text = dechunk(text);
+      resolve({ status: Number(lines[0].split(" ")[1]), headers: hdrs, text });
+    });
+    const all = { ...headers, "content-length": body.length, connection: "close" };
+    const head =
+      `${method} /api/v1${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+      Object.entries(all)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("\r\n") +
+      "\r\n\r\n";
+    sock.write(head);
+    const bodyTimer = setTimeout(() => {
+      if (chunks.length === 0 && !sock.destroyed) sock.write(body, () => {});
+    }, earlyMs);
+    const giveUp = setTimeout(() => sock.destroy(), 15000);
+  });
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Server lifecycle.
+ */
+
+// Reads the last `n` lines of the server log (for failure messages).
+function logTail(file, n = 40) {
+  try {
+    const lines = fs.readFileSync(file, "utf8").trimEnd().split("\n");
+    return lines.slice(-n).join("\n");
+  } catch (err) {
+    return `(no log: ${err.message})`;
+  }
+}
+
+// The child's environment: ours without variables that would override the INI file
+// (NETTU_<SECTION>_<KEY>, PORT) or configure the original's default account.
+function childEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith("NETTU_") || k === "PORT" || k.startsWith("ACCOUNT_")) continue;
+    if (k === "CREATE_ACCOUNT_SECRET_CODE") continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+// Spawns the server once; resolves with {child, exit} when GET /api/v1/ answers 200, or
+// rejects (after killing it) with the log tail. `exit` resolves with {code, signal}.
+async function spawnAndWait(bin, iniPath, logPath, port, timeoutMs) {
+  const logFd = fs.openSync(logPath, "a");
+  const child = spawn(bin, ["-c", iniPath], {
+    stdio: ["ignore", logFd, logFd],
+    env: childEnv(),
+    cwd: path.dirname(iniPath),
+  });
+  fs.closeSync(logFd);
+  let exited = null;
+  const exit = new Promise((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
+    child.on("error", (err) => {
+      exited = { code: null, signal: null, error: err };
+      resolve(exited);
+    });
+  });
+  const deadline = Date.now() + timeoutMs;
+  let lastErr = "";
+  while (Date.now() < deadline) {
+    if (exited) break;
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/v1/`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      await res.arrayBuffer();
+      if (res.status === 200) return { child, exit };
+      lastErr = `GET /api/v1/ answered ${res.status}`;
+    } catch (err) {
+      lastErr = err.cause ? err.cause.message : err.message;
+    }
+    await sleep(50);
+  }
+  const timedOut = !exited;
+  if (timedOut) {
+    child.kill("SIGKILL");
+    await exit;
+  }
+  let why;
+  if (exited.error) why = `could not start ${bin}: ${exited.error.message}`;
+  else if (timedOut) why = `server not healthy within ${timeoutMs} ms (${lastErr})`;
+  else why = `server exited before it was healthy (code ${exited.code}, signal ${exited.signal})`;
+  const err = new Error(`${why}\n--- server log (${logPath}) ---\n${logTail(logPath)}`);
+  err.addressInUse = !timedOut && /in use/i.test(logTail(logPath, 10));
+  throw err;
+}
+
+/**
+ * Starts a server for one test file.
+ * Options: plugins (the [plugins] load list), ini ({section: {key: value}} extra settings),
+ * timeoutMs (health wait, default 10 s).
+ * Returns {baseUrl, origin, port, apiKey, secret, tmpDir, logPath, request, stop}.
+ */
+export async function startServer({ plugins = DEFAULT_PLUGINS, ini = {}, timeoutMs = 10000 } = {}) {
+  const bin = path.resolve(HERE, process.env.NETTU_SERVER || "../../build/nettu-server");
+  const pluginDir = path.resolve(HERE, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
+  if (!fs.existsSync(bin)) {
+    throw new Error(`server binary not found: ${bin} (build it, or set NETTU_SERVER)`);
+  }
+  if (!fs.existsSync(pluginDir)) {
+    throw new Error(`plugin folder not found: ${pluginDir} (build it, or set NETTU_PLUGIN_DIR)`);
+  }
+  const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nettu-e2e-"));
+  const secret = randomAlnum(24);
+  const apiKey = `sk_${randomAlnum(30)}`;
+  const logPath = path.join(tmpDir, "server.log");
+  const iniPath = path.join(tmpDir, "nettu.ini");
+
+  let started = null;
+  let port = 0;
+  for (let attempt = 0; attempt < 3 && !started; attempt++) {
+    port = await freePort();
+    const sections = parseIni(fs.readFileSync(path.join(ROOT, "etc", "nettu.ini"), "utf8"));
+    setIni(sections, "server", "listen", "127.0.0.1");
+    setIni(sections, "server", "port", port);
+    setIni(sections, "server", "workers", 2);
+    setIni(sections, "plugins", "dir", pluginDir);
+    setIni(sections, "plugins", "load", plugins.join(", "));
+    setIni(sections, "store_sqlite", "path", path.join(tmpDir, "nettu.db"));
+    setIni(sections, "account", "create_account_secret", secret);
+    setIni(sections, "account", "default_api_key", apiKey);
+    for (const [section, kv] of Object.entries(ini)) {
+      for (const [k, v] of Object.entries(kv)) setIni(sections, section, k, v);
+    }
+    fs.writeFileSync(iniPath, formatIni(sections));
+    try {
+      started = await spawnAndWait(bin, iniPath, logPath, port, timeoutMs);
+    } catch (err) {
+      if (!err.addressInUse || attempt === 2) throw err;
+    }
+  }
+
+  const origin = `http://127.0.0.1:${port}`;
+  const baseUrl = `${origin}/api/v1`;
+  let stopped = false;
+
+  // Stops the server with SIGTERM, waits for it (10 s) and asserts a clean exit (code 0),
+  // then removes the temporary folder (kept when the exit was not clean, or NETTU_E2E_KEEP).
+  async function stop() {
+    if (stopped) return;
+    stopped = true;
+    const { child, exit } = started;
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10000);
+    const { code, signal } = await exit;
+    clearTimeout(killer);
+    const clean = code === 0 && signal === null;
+    if (clean && !process.env.NETTU_E2E_KEEP) {
+      await fsp.rm(tmpDir, { recursive: true, force: true });
+    }
+    assert.ok(
+      clean,
+      `server did not exit cleanly on SIGTERM (code ${code}, signal ${signal}); kept ${tmpDir}\n` +
+        `--- server log ---\n${logTail(logPath)}`,
+    );
+  }
+
+  return {
+    baseUrl,
+    origin,
+    port,
+    apiKey,
+    secret,
+    tmpDir,
+    logPath,
+    request: (method, p, opts) => rawRequest(baseUrl, method, p, opts),
+    stop,
+    logTail: (n) => logTail(logPath, n),
+  };
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Keys, tokens and assertion helpers.
+ */
+
+// A fresh 2048-bit RSA key pair as PEM: {publicKey (spki), privateKey (pkcs8)}.
+export function rsaKeyPair() {
+  return crypto.generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+}
+
+const b64url = (buf) => Buffer.from(buf).toString("base64url");
+
+// Builds a compact JWS by hand so tests can send what jsonwebtoken refuses to make.
+// `header` and `claims` are objects or raw JSON text; `sign(data)` returns the signature
+// bytes (omit it for an empty signature).
+export function rawJwt(header, claims, sign) {
+  const h = typeof header === "string" ? header : JSON.stringify(header);
+  const c = typeof claims === "string" ? claims : JSON.stringify(claims);
+  const data = `${b64url(h)}.${b64url(c)}`;
+  const sig = sign ? b64url(sign(Buffer.from(data))) : "";
+  return `${data}.${sig}`;
+}
+
+// RS256 signer for rawJwt.
+export const rs256 = (privateKey) => (data) => crypto.sign("sha256", data, privateKey);
+
+// Signs the documented claims (far-future exp, iat 19) for `userId` with RS256.
+// `policy` undefined leaves schedulerPolicy out (the default policy).
+export function userToken(privateKey, userId, policy) {
+  const claims = { nettuSchedulerUserId: userId, exp: 5609418990073, iat: 19 };
+  if (policy !== undefined) claims.schedulerPolicy = policy;
+  return jwt.sign(claims, privateKey, { algorithm: "RS256" });
+}
+
+// Normalises a published-client response or a raw response to {status, contentType, body}.
+function view(res) {
+  if (res.res) {
+    return { status: res.status, contentType: res.res.headers["content-type"], body: res.data };
+  }
+  const ct =
+    typeof res.headers.get === "function" ? res.headers.get("content-type") : res.headers["content-type"];
+  let body = res.json;
+  if (body === undefined && typeof res.text === "string") {
+    try {
+      body = JSON.parse(res.text);
+    } catch {
+      body = null;
+    }
+  }
+  return { status: res.status, contentType: ct, body };
+}
+
+const ERROR_KINDS = {
+  400: "bad_request",
+  401: "unauthorized",
+  404: "not_found",
+  409: "conflict",
+  413: "payload_too_large",
+  500: "internal",
+};
+
+// Asserts an error reply (API.md A8.2): the status, Content-Type application/json and a
+// body {error: <kind of the status>, message: non-empty string}.
+export function assertError(res, status, what = "") {
+  const v = view(res);
+  const ctx = `${what ? what + ": " : ""}body ${JSON.stringify(v.body)}`;
+  assert.equal(v.status, status, `expected ${status}, got ${v.status}; ${ctx}`);
+  assert.match(String(v.contentType), /^application\/json\b/i, `error content type; ${ctx}`);
+  assert.ok(v.body && typeof v.body === "object", `error body is a JSON object; ${ctx}`);
+  assert.equal(v.body.error, ERROR_KINDS[status], `error kind; ${ctx}`);
+  assert.equal(typeof v.body.message, "string", `error message is a string; ${ctx}`);
+  assert.ok(v.body.message.length > 0, `error message is not empty; ${ctx}`);
+}
+
+// Asserts a success status and a JSON body; returns the body.
+export function assertOk(res, status = 200, what = "") {
+  const v = view(res);
+  assert.equal(
+    v.status,
+    status,
+    `${what ? what + ": " : ""}expected ${status}, got ${v.status}; body ${JSON.stringify(v.body)}`,
+  );
+  assert.match(String(v.contentType), /^application\/json\b/i, "success content type");
+  return v.body;
+}
