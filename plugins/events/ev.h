@@ -1,0 +1,191 @@
+/* events plugin internals: the plugin state, the stored event, body parsing, storage and the
+ * route handlers (API.md A11.7, A12.5, A13, and the multi-user free/busy extension).
+ */
+#ifndef EV_H
+#define EV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <nettu/plugin.h>
+
+#include "intervals.h"
+#include "rrule.h"
+
+#define EV_SPAN_MAX 5356800000LL     /* 62 days: the longest instance query (A2) */
+#define EV_REMINDER_DELTA_MAX 535680 /* minutes, A9.6 */
+#define EV_MINUTES_BEFORE_MAX 1440   /* compat reminder {minutesBefore} */
+#define EV_FREEBUSY_USERS_MAX 100    /* POST /user/freebusy */
+#define EV_MAX_INSTANCES_DEFAULT 100000
+
+/* The plugin state: set up by init, read-only afterwards, shared by all workers. */
+typedef struct ev_plugin {
+    nt_plugin *self;
+    const nt_host_api *api;
+    size_t max_instances; /* [events] max_instances: cap per expansion (400 above) */
+} ev_plugin;
+
+/* The settings of a calendar, read from calendar_calendars (owned by the calendar plugin). */
+typedef struct ev_cal {
+    char id[NT_UUID_BUF];
+    char user_id[NT_UUID_BUF];
+    char timezone[72];
+    int week_start;   /* 0 = Monday .. 6 = Sunday */
+    json_t *metadata; /* owned; an object */
+} ev_cal;
+
+/* An event as stored (API.md A9.4 and A13.7). Owns rrule, exdates, reminders, metadata. */
+typedef struct ev_event {
+    char id[NT_UUID_BUF];
+    char calendar_id[NT_UUID_BUF];
+    char user_id[NT_UUID_BUF];
+    char account_id[NT_UUID_BUF];
+    int64_t start_ts, duration, end_ts, created, updated;
+    int busy;
+    ev_rrule *rrule; /* NULL when not recurring */
+    int64_t *exdates;
+    size_t n_exdates;
+    json_t *reminders; /* array of {delta, identifier} */
+    int has_service;
+    char service_id[NT_UUID_BUF];
+    json_t *metadata; /* object of strings */
+} ev_event;
+
+/* Frees what the event owns and zeroes it; NULL is fine. */
+void ev_event_clear(ev_event *e);
+
+/* The event's timing as an expansion input (borrows from e). */
+ev_series ev_event_series(const ev_event *e);
+
+/* ---- JSON (event_json.c) ----------------------------------------------------------------- */
+
+/* The wire object of A9.4 (every field, derived `reminder`). New reference or NULL (ENOMEM). */
+json_t *ev_event_json(const ev_event *e);
+
+/* The wire object of a calendar (A9.3). New reference or NULL. */
+json_t *ev_cal_json(const ev_cal *c);
+
+/* exdates as JSON text ("[1,2]"); malloc'd, NULL when out of memory. */
+char *ev_exdates_dump(const int64_t *v, size_t n);
+
+/* Parses exdates JSON text into a malloc'd array (NULL when empty). 0, or -1 when the text is
+ * not an array of integers or out of memory. */
+int ev_exdates_parse(const char *text, int64_t **v, size_t *n);
+
+/* ---- request bodies (event_parse.c) ------------------------------------------------------ */
+
+/* The fields of a create or update body that are checked before any lookup (types). */
+typedef struct ev_body {
+    const char *calendar_id; /* create only */
+    int has_start, has_duration, has_busy;
+    int64_t start_ts, duration;
+    int busy;
+    const json_t *recurrence; /* the raw value; NULL when the key is absent */
+    int has_exdates;
+    int64_t *exdates; /* owned */
+    size_t n_exdates;
+    int has_service;        /* serviceId present (update: null clears it) */
+    const char *service_id; /* NULL when null */
+    json_t *metadata;       /* borrowed from the body; NULL when absent */
+} ev_body;
+
+/* Reads and type-checks a create (create = 1) or update body. NT_OK, or NT_EINVAL with a
+ * message set through fail(). Free with ev_body_clear(). */
+int ev_body_read(const nt_host_api *api, nt_req *req, const json_t *body, int create, ev_body *b);
+void ev_body_clear(ev_body *b);
+
+/* Reads `reminders` (array of {delta, identifier}; null = none) and the compat `reminder`
+ * {minutesBefore} of a body into a new array in *out (the compat one appended as
+ * {delta: -m, identifier: "reminder"}). *present is 1 when either key holds a value.
+ * 0, or -1 with a message naming the field in err. */
+int ev_reminders_read(const json_t *body, json_t **out, int *present, char *err, size_t errlen);
+
+/* Parses an integer query parameter (required). NT_OK, or NT_EINVAL with a message. */
+int ev_query_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t *out);
+
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fraction]Z" into ms. 0, or -1 when malformed. */
+int ev_iso_parse(const char *s, int64_t *ms);
+
+/* ---- storage (event_store.c) ------------------------------------------------------------- */
+
+/* The columns ev_row_read() expects, in order, for SELECT lists (use the alias `e`). */
+#define EV_COLS                                                                                    \
+    "e.id, e.calendar_id, e.user_id, e.account_id, e.start_ts, e.duration, e.end_ts, e.busy, "     \
+    "e.created, e.updated, e.recurrence, e.exdates, e.reminders, e.service_id, e.metadata"
+#define EV_NCOLS 15
+
+/* Reads the event in columns col0.. of the current row (EV_COLS order) into *e (cleared
+ * first). NT_OK, NT_ENOMEM, or NT_ERR for a row that breaks the schema. */
+int ev_row_read(const nt_host_api *api, nt_stmt *st, int col0, ev_event *e);
+
+/* Loads event `id` of the account (and of user_id when not NULL). NT_OK, NT_ENOTFOUND, or
+ * the storage error. */
+int ev_store_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
+                  const char *user_id, ev_event *e);
+int ev_store_insert(const nt_host_api *api, nt_db *db, const ev_event *e);
+int ev_store_update(const nt_host_api *api, nt_db *db, const ev_event *e);
+int ev_store_delete(const nt_host_api *api, nt_db *db, const char *id);
+
+/* Loads calendar `id` of the account (and of user_id when not NULL) from
+ * calendar_calendars. NT_OK, NT_ENOTFOUND, or the storage error. */
+int ev_cal_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
+                const char *user_id, ev_cal *c);
+void ev_cal_clear(ev_cal *c);
+
+/* NT_OK when user_id is a user of account_id, NT_ENOTFOUND when not, else the storage
+ * error. */
+int ev_user_in_account(const nt_host_api *api, nt_db *db, const char *account_id,
+                       const char *user_id);
+
+/* ---- expansion glue (event_expand.c) ----------------------------------------------------- */
+
+/* Expands e in [ws, we] (windowed) with the calendar's zone and week start into out.
+ * NT_OK; NT_EINVAL (fail() set) when the cap is exceeded; NT_ERR when the zone cannot be
+ * loaded; NT_ENOMEM. */
+int ev_expand_event(const ev_plugin *p, nt_req *req, const ev_event *e, const char *timezone,
+                    int week_start, int64_t ws, int64_t we, ev_ilist *out);
+
+/* Computes e->end_ts (A13.7) with the calendar's settings. NT_OK, NT_EINVAL, NT_ERR. */
+int ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal);
+
+/* Checks a [startTs, endTs] query span against the 62-day limit: NT_OK or NT_EINVAL. */
+int ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we);
+
+/* ---- free/busy rows (freebusy.c) --------------------------------------------------------- */
+
+/* Scratch space reused across the rows of one free/busy query. */
+typedef struct ev_fb {
+    const ev_plugin *p;
+    nt_req *req;
+    int64_t ws, we;
+    ev_rrule *rrule; /* owned; one rule buffer for every row */
+    const ev_tz *tz; /* the zone of the last row, to skip repeated cache lookups */
+    char tz_name[72];
+} ev_fb;
+
+/* Prepares fb for [ws, we]. NT_OK or NT_ENOMEM; release with ev_fb_clear(). */
+int ev_fb_init(ev_fb *fb, const ev_plugin *p, nt_req *req, int64_t ws, int64_t we);
+void ev_fb_clear(ev_fb *fb);
+
+/* Expands the busy event in columns col0.. of the current row, which are, in order:
+ * start_ts, duration, recurrence, exdates (EV_FB_COLS), with the given calendar zone and
+ * week start, appending to out. NT_OK, NT_EINVAL (fail() set), NT_ERR, NT_ENOMEM. */
+int ev_fb_row(ev_fb *fb, nt_stmt *st, int col0, const char *timezone, int week_start,
+              ev_ilist *out);
+
+#define EV_FB_COLS "e.start_ts, e.duration, e.recurrence, e.exdates"
+
+/* ---- route handlers ---------------------------------------------------------------------- */
+
+int ev_create(nt_req *req, void *state, json_t **out);     /* POST /events, /user/{userId}/events */
+int ev_get(nt_req *req, void *state, json_t **out);        /* GET [/user]/events/{eventId} */
+int ev_update(nt_req *req, void *state, json_t **out);     /* PUT [/user]/events/{eventId} */
+int ev_delete(nt_req *req, void *state, json_t **out);     /* DELETE [/user]/events/{eventId} */
+int ev_meta(nt_req *req, void *state, json_t **out);       /* GET /events/meta */
+int ev_instances(nt_req *req, void *state, json_t **out);  /* GET .../{eventId}/instances */
+int ev_cal_events(nt_req *req, void *state, json_t **out); /* GET .../{calendarId}/events */
+int ev_freebusy(nt_req *req, void *state, json_t **out);   /* GET /user/{userId}/freebusy */
+int ev_freebusy_multi(nt_req *req, void *state, json_t **out); /* POST /user/freebusy */
+
+#endif /* EV_H */

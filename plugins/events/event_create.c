@@ -1,0 +1,119 @@
+/* POST /events (an end user creates an event in one of its calendars) and
+ * POST /user/{userId}/events (an admin does it for a user of the account): API.md A13.1.
+ */
+#include "ev.h"
+#include "ntc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fills the new event from the body, the calendar and the validated documents. */
+static int
+ev_create_fill(const nt_host_api *api, const ev_body *b, const ev_cal *cal, const char *account,
+               ev_event *e)
+{
+    int64_t now = api->now_ms();
+
+    if (api->uuid_new(e->id) != NT_OK)
+        return NT_ERR;
+    if (snprintf(e->account_id, sizeof(e->account_id), "%s", account) >= (int)sizeof(e->account_id))
+        return NT_ERR;
+    memcpy(e->calendar_id, cal->id, sizeof(e->calendar_id));
+    memcpy(e->user_id, cal->user_id, sizeof(e->user_id));
+    e->start_ts = b->start_ts;
+    e->duration = b->duration;
+    e->busy = b->has_busy ? b->busy : 0;
+    e->created = e->updated = now;
+    if (b->has_service && b->service_id != NULL) {
+        e->has_service = 1;
+        snprintf(e->service_id, sizeof(e->service_id), "%s", b->service_id);
+    }
+    e->metadata = b->metadata != NULL ? json_deep_copy(b->metadata) : json_object();
+    return e->metadata != NULL ? NT_OK : NT_ENOMEM;
+}
+
+/* The checks that need storage, in the order of A13.1: user (route 2) -> calendar (404) ->
+ * recurrence (400) -> reminders (400). */
+static int
+ev_create_check(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *b, const char *path_user,
+                const char *user, ev_cal *cal, ev_event *e)
+{
+    const nt_host_api *api = p->api;
+    const char *account = api->req_account(req);
+    int present, rc;
+    char err[256];
+
+    if (path_user != NULL) {
+        rc = ev_user_in_account(api, db, account, path_user);
+        if (rc == NT_ENOTFOUND)
+            return api->fail(req, rc, "userId: no user '%s' in this account", path_user);
+        if (rc != NT_OK)
+            return rc;
+    }
+    rc = ev_cal_load(api, db, b->calendar_id, account, user, cal);
+    if (rc == NT_ENOTFOUND)
+        return api->fail(req, rc, "calendarId: no calendar '%s' of this user", b->calendar_id);
+    if (rc != NT_OK)
+        return rc;
+    if (b->recurrence != NULL && !json_is_null(b->recurrence)) {
+        e->rrule = malloc(sizeof(*e->rrule));
+        if (e->rrule == NULL)
+            return NT_ENOMEM;
+        if (ev_rrule_parse(b->recurrence, b->start_ts, e->rrule, err, sizeof(err)) != 0)
+            return api->fail(req, NT_EINVAL, "%s", err);
+    }
+    if (ev_reminders_read(api->req_body(req), &e->reminders, &present, err, sizeof(err)) != 0)
+        return api->fail(req, NT_EINVAL, "%s", err);
+    return NT_OK;
+}
+
+int
+ev_create(nt_req *req, void *state, json_t **out)
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    const char *account = api->req_account(req);
+    const char *path_user = api->req_param(req, "userId");
+    const char *user = path_user != NULL ? path_user : api->req_user(req);
+    nt_db *db = api->req_db(req);
+    ev_body b = {0};
+    ev_event e = {0};
+    ev_cal cal = {0};
+    int in_tx = 0, rc;
+
+    rc = ev_body_read(api, req, api->req_body(req), 1, &b);
+    if (rc != NT_OK)
+        goto out;
+    if (user == NULL) {
+        rc = api->fail(req, NT_EUNAUTH, "an end-user token is required");
+        goto out;
+    }
+    rc = api->db_begin(db);
+    if (rc != NT_OK)
+        goto out;
+    in_tx = 1;
+    rc = ev_create_check(p, req, db, &b, path_user, user, &cal, &e);
+    if (rc == NT_OK)
+        rc = ev_create_fill(api, &b, &cal, account, &e);
+    if (rc == NT_OK)
+        rc = ev_compute_end(p, req, &e, &cal);
+    if (rc == NT_OK)
+        rc = ev_store_insert(api, db, &e);
+    if (rc == NT_OK)
+        rc = ntc_meta_store(api, db, "events_metadata", e.id, account, e.metadata);
+    if (rc == NT_OK)
+        rc = api->db_commit(db);
+    if (rc != NT_OK)
+        goto out;
+    in_tx = 0;
+    *out = json_pack("{s:o}", "event", ev_event_json(&e));
+    rc = *out != NULL ? 201 : NT_ENOMEM;
+out:
+    if (in_tx)
+        api->db_rollback(db);
+    ev_cal_clear(&cal);
+    ev_event_clear(&e);
+    ev_body_clear(&b);
+    return rc;
+}

@@ -1,0 +1,132 @@
+/* Instance queries: the instances of one event (API.md A13.5) and the events of a calendar in
+ * a timespan with their instances (A12.5, including the compat end-user access to the admin
+ * path, Part D row 4).
+ */
+#include "ev.h"
+
+static const char ev_sql_window[] = "SELECT " EV_COLS " FROM events_events e "
+                                    "WHERE e.calendar_id = $1 AND e.start_ts <= $2 AND "
+                                    "e.end_ts >= $3 ORDER BY e.start_ts, e.id";
+
+int
+ev_instances(nt_req *req, void *state, json_t **out)
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    const char *id = api->req_param(req, "eventId");
+    const char *account = api->req_account(req);
+    nt_db *db = api->req_db(req);
+    ev_event e = {0};
+    ev_cal cal = {0};
+    ev_ilist l = {0};
+    int64_t ws, we;
+    int rc;
+
+    rc = ev_query_ts(api, req, "startTs", &ws);
+    if (rc == NT_OK)
+        rc = ev_query_ts(api, req, "endTs", &we);
+    if (rc != NT_OK)
+        goto out;
+    rc = ev_store_load(api, db, id, account, api->req_user(req), &e);
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "no event with id '%s'", id);
+    if (rc != NT_OK)
+        goto out;
+    rc = ev_cal_load(api, db, e.calendar_id, account, NULL, &cal);
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", id);
+    if (rc == NT_OK)
+        rc = ev_check_span(api, req, ws, we);
+    if (rc == NT_OK)
+        rc = ev_expand_event(p, req, &e, cal.timezone, cal.week_start, ws, we, &l);
+    if (rc != NT_OK)
+        goto out;
+    *out = json_pack("{s:o,s:o}", "event", ev_event_json(&e), "instances", ev_ilist_json(&l));
+    rc = *out != NULL ? 200 : NT_ENOMEM;
+out:
+    ev_ilist_free(&l);
+    ev_cal_clear(&cal);
+    ev_event_clear(&e);
+    return rc;
+}
+
+/* Appends {"event", "instances"} for each event of the executed window query that has at
+ * least one instance. */
+static int
+ev_cal_collect(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, int64_t ws,
+               int64_t we, json_t *list)
+{
+    const nt_host_api *api = p->api;
+    ev_event e = {0};
+    ev_ilist l = {0};
+    int rc;
+
+    while ((rc = api->db_step(st)) == 1) {
+        l.n = 0;
+        rc = ev_row_read(api, st, 0, &e);
+        if (rc == NT_OK)
+            rc = ev_expand_event(p, req, &e, cal->timezone, cal->week_start, ws, we, &l);
+        if (rc != NT_OK)
+            break;
+        if (l.n == 0)
+            continue;
+        if (json_array_append_new(list, json_pack("{s:o,s:o}", "event", ev_event_json(&e),
+                                                  "instances", ev_ilist_json(&l))) != 0) {
+            rc = NT_ENOMEM;
+            break;
+        }
+    }
+    ev_ilist_free(&l);
+    ev_event_clear(&e);
+    return rc;
+}
+
+int
+ev_cal_events(nt_req *req, void *state, json_t **out)
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    const char *id = api->req_param(req, "calendarId");
+    nt_db *db = api->req_db(req);
+    json_t *list = NULL;
+    nt_stmt *st = NULL;
+    ev_cal cal = {0};
+    int64_t ws, we;
+    int rc;
+
+    rc = ev_query_ts(api, req, "startTs", &ws);
+    if (rc == NT_OK)
+        rc = ev_query_ts(api, req, "endTs", &we);
+    if (rc == NT_OK)
+        rc = ev_check_span(api, req, ws, we);
+    if (rc != NT_OK)
+        goto out;
+    /* End users (also on the admin path, compat) only see their own calendars. */
+    rc = ev_cal_load(api, db, id, api->req_account(req), api->req_user(req), &cal);
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "no calendar with id '%s'", id);
+    if (rc != NT_OK)
+        goto out;
+    list = json_array();
+    st = api->db_prepare(db, ev_sql_window);
+    if (list == NULL || st == NULL) {
+        rc = list == NULL ? NT_ENOMEM : NT_ERR;
+        goto out;
+    }
+    rc = api->db_bind_text(st, 1, cal.id);
+    if (rc == NT_OK)
+        rc = api->db_bind_int64(st, 2, we);
+    if (rc == NT_OK)
+        rc = api->db_bind_int64(st, 3, ws);
+    if (rc == NT_OK)
+        rc = ev_cal_collect(p, req, st, &cal, ws, we, list);
+    if (rc != NT_OK)
+        goto out;
+    *out = json_pack("{s:o,s:O}", "calendar", ev_cal_json(&cal), "events", list);
+    rc = *out != NULL ? 200 : NT_ENOMEM;
+out:
+    api->db_finalize(st);
+    json_decref(list);
+    ev_cal_clear(&cal);
+    return rc;
+}

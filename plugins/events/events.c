@@ -1,0 +1,145 @@
+/* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
+ * A12.5, A13, B1, B2) over the tables events_events and events_metadata. Reads calendar
+ * settings from calendar_calendars and users from user_users.
+ *
+ * [events] section:
+ *   max_instances = 100000   most instances one expansion may produce; a query that would
+ *                            produce more answers 400 instead of a silently cut list
+ */
+#include "ev.h"
+
+#include <stdlib.h>
+
+static const char ev_migration_1[] =
+    "CREATE TABLE events_events ("
+    " id TEXT PRIMARY KEY,"
+    " calendar_id TEXT NOT NULL REFERENCES calendar_calendars(id) ON DELETE CASCADE,"
+    " user_id TEXT NOT NULL,"
+    " account_id TEXT NOT NULL,"
+    " start_ts BIGINT NOT NULL,"
+    " duration BIGINT NOT NULL,"
+    " end_ts BIGINT NOT NULL,"
+    " busy INTEGER NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " updated BIGINT NOT NULL,"
+    " recurrence TEXT NULL,"
+    " exdates TEXT NOT NULL,"
+    " reminders TEXT NOT NULL,"
+    " service_id TEXT NULL,"
+    " metadata TEXT NOT NULL);"
+    "CREATE INDEX events_events_window ON events_events(calendar_id, start_ts, end_ts);"
+    "CREATE INDEX events_events_user ON events_events(user_id);"
+    "CREATE INDEX events_events_account ON events_events(account_id, created);"
+    "CREATE TABLE events_metadata ("
+    " entity_id TEXT NOT NULL REFERENCES events_events(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " key TEXT NOT NULL,"
+    " value TEXT NOT NULL,"
+    " PRIMARY KEY (entity_id, key));"
+    "CREATE INDEX events_metadata_query ON events_metadata(account_id, key, value);";
+
+static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
+static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
+static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
+
+/* Adds the migration and every route, with p as their state. */
+static int
+ev_register(ev_plugin *p)
+{
+    const nt_host_api *api = p->api;
+    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = ev_migration_1};
+    const struct {
+        const char *method, *path;
+        nt_auth_kind auth;
+        const char *const *perms;
+        nt_handler_fn handler;
+    } routes[] = {
+        {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
+        {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},
+        {"GET", "/api/v1/events/meta", NT_AUTH_ADMIN, NULL, ev_meta},
+        {"GET", "/api/v1/events/{eventId}", NT_AUTH_USER, NULL, ev_get},
+        {"GET", "/api/v1/user/events/{eventId}", NT_AUTH_ADMIN, NULL, ev_get},
+        {"PUT", "/api/v1/events/{eventId}", NT_AUTH_USER, ev_perm_update, ev_update},
+        {"PUT", "/api/v1/user/events/{eventId}", NT_AUTH_ADMIN, NULL, ev_update},
+        {"DELETE", "/api/v1/events/{eventId}", NT_AUTH_USER, ev_perm_delete, ev_delete},
+        {"DELETE", "/api/v1/user/events/{eventId}", NT_AUTH_ADMIN, NULL, ev_delete},
+        {"GET", "/api/v1/events/{eventId}/instances", NT_AUTH_USER, NULL, ev_instances},
+        {"GET", "/api/v1/user/events/{eventId}/instances", NT_AUTH_ADMIN, NULL, ev_instances},
+        {"GET", "/api/v1/calendar/{calendarId}/events", NT_AUTH_USER, NULL, ev_cal_events},
+        {"GET", "/api/v1/user/calendar/{calendarId}/events", NT_AUTH_ADMIN_OR_USER, NULL,
+         ev_cal_events},
+        {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
+        {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
+    };
+    int rc;
+
+    rc = api->migration_add(p->self, &mig);
+    if (rc != NT_OK) {
+        api->init_error(p->self, "cannot add migration %d", mig.version);
+        return rc;
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const nt_route r = {.size = sizeof(nt_route),
+                            .method = routes[i].method,
+                            .path = routes[i].path,
+                            .auth = routes[i].auth,
+                            .perms = routes[i].perms,
+                            .handler = routes[i].handler,
+                            .state = p};
+        rc = api->route_add(p->self, &r);
+        if (rc != NT_OK) {
+            api->init_error(p->self, "cannot add route %s %s", r.method, r.path);
+            return rc;
+        }
+    }
+    return NT_OK;
+}
+
+/* Reads the [events] section, allocates the state and registers everything. On success
+ * *state owns a calloc'd ev_plugin, freed by ev_fini. */
+static int
+ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
+{
+    static const char *const known[] = {"max_instances", NULL};
+    ev_plugin *p = NULL;
+    long long max_instances = 0;
+    int rc;
+
+    rc = api->cfg_check_keys(self, cfg, known);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "max_instances", EV_MAX_INSTANCES_DEFAULT, 1, 10000000,
+                          &max_instances);
+    if (rc != NT_OK)
+        goto fail;
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        api->init_error(self, "out of memory");
+        rc = NT_ENOMEM;
+        goto fail;
+    }
+    p->self = self;
+    p->api = api;
+    p->max_instances = (size_t)max_instances;
+    rc = ev_register(p);
+    if (rc != NT_OK)
+        goto fail;
+    *state = p;
+    return NT_OK;
+fail:
+    free(p);
+    return rc;
+}
+
+/* Frees the state and the zones loaded while serving; NULL is fine. */
+static void
+ev_fini(void *state)
+{
+    ev_tz_cache_clear();
+    free(state);
+}
+
+static const nt_plugin_desc ev_desc = {
+    NT_PLUGIN_HEADER, .name = "events", .version = "1.0.0", .init = ev_init, .fini = ev_fini,
+};
+
+NT_PLUGIN_DEFINE(ev_desc)

@@ -1,0 +1,118 @@
+/* Instance lists and the B2 merge (API.md B2): sort by start, fold same-flag instances that
+ * overlap or touch.
+ */
+#include "intervals.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+ev_ilist_push(ev_ilist *l, int64_t start, int64_t end, int busy)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap != 0 ? l->cap * 2 : 16;
+        ev_inst *v = realloc(l->v, cap * sizeof(*v));
+        if (v == NULL)
+            return -1;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n].start = start;
+    l->v[l->n].end = end;
+    l->v[l->n].busy = busy != 0;
+    l->n++;
+    return 0;
+}
+
+void
+ev_ilist_free(ev_ilist *l)
+{
+    if (l == NULL)
+        return;
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int
+inst_cmp(const void *pa, const void *pb)
+{
+    const ev_inst *a = pa, *b = pb;
+
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    if (a->end != b->end)
+        return a->end < b->end ? -1 : 1;
+    return a->busy - b->busy;
+}
+
+void
+ev_ilist_sort(ev_ilist *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), inst_cmp);
+}
+
+/* Folds the sorted instances of flag `busy` from src into dst (appending). */
+static void
+merge_flag(const ev_ilist *src, int busy, ev_inst *dst, size_t *n)
+{
+    size_t first = *n;
+
+    for (size_t i = 0; i < src->n; i++) {
+        const ev_inst *b = &src->v[i];
+        ev_inst *a = *n > first ? &dst[*n - 1] : NULL;
+        if (b->busy != busy)
+            continue;
+        if (a != NULL && a->start <= b->end && a->end >= b->start) {
+            if (b->start < a->start)
+                a->start = b->start;
+            if (b->end > a->end)
+                a->end = b->end;
+            continue;
+        }
+        dst[(*n)++] = *b;
+    }
+}
+
+int
+ev_ilist_merge(ev_ilist *l)
+{
+    ev_inst *out;
+    size_t n = 0, n_busy;
+
+    ev_ilist_sort(l);
+    if (l->n < 2)
+        return 0;
+    out = malloc(l->n * sizeof(*out));
+    if (out == NULL)
+        return -1;
+    merge_flag(l, 1, out, &n);
+    n_busy = n;
+    merge_flag(l, 0, out, &n);
+    free(l->v);
+    l->v = out;
+    l->cap = l->n;
+    l->n = n;
+    /* Each flag's part is sorted; with both flags present they interleave. */
+    if (n_busy > 0 && n_busy < n)
+        ev_ilist_sort(l);
+    return 0;
+}
+
+json_t *
+ev_ilist_json(const ev_ilist *l)
+{
+    json_t *arr = json_array();
+
+    if (arr == NULL)
+        return NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        json_t *o = json_pack("{s:I,s:I,s:b}", "startTs", (json_int_t)l->v[i].start, "endTs",
+                              (json_int_t)l->v[i].end, "busy", l->v[i].busy);
+        if (json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}

@@ -1,0 +1,820 @@
+/* Unit tests of event expansion (API.md B1, A13.7): table-driven over the frequencies, BY*
+ * rules, count/until/exdates, the B1.2 and A11.7 worked examples, DST in Europe/Oslo and
+ * America/New_York, WKST, the window filter, far-future speed and the instance cap.
+ *
+ * Every expected timestamp was computed outside this code base, with python-dateutil's rrule
+ * over zoneinfo zones (fold=0, i.e. RFC 5545's gap/overlap rules) and checked with
+ * `TZ=<zone> date -d @<seconds>`; comments give the local times.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rrule.h"
+
+#define DAY 86400000LL
+#define T0 1609750800000LL  /* 2021-01-04T09:00:00Z, a Monday */
+#define J1 1609491600000LL  /* 2021-01-01T09:00:00Z */
+#define J31 1612083600000LL /* 2021-01-31T09:00:00Z */
+#define MAXE 12
+
+struct xcase {
+    const char *name;
+    const char *tz;
+    int wkst;
+    int64_t start, duration;
+    const char *rrule; /* NULL: not recurring */
+    int64_t ex[3];
+    size_t n_ex;
+    int64_t ws, we;
+    int64_t expect[MAXE];
+    size_t n;
+};
+
+/* A window that holds every instance of the small count-limited cases. */
+#define ALL(start) (start) - DAY, (start) + 3 * 366 * DAY
+
+static const struct xcase cases[] = {
+    /* ---- frequencies, interval, count (UTC) ---- */
+    {"daily count 5",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":5}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1609837200000LL, 1609923600000LL, 1610010000000LL, 1610096400000LL},
+     5},
+    {"daily interval 3",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":3,\"count\":4}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1610010000000LL, 1610269200000LL, 1610528400000LL},
+     4},
+    {"weekly on DTSTART's weekday",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1610355600000LL, 1610960400000LL},
+     3},
+    {"weekly Mon Wed Fri",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":6,\"byweekday\":[\"Mon\",\"Wed\",\"Fri\"]}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1609923600000LL, 1610096400000LL, 1610355600000LL, 1610528400000LL,
+      1610701200000LL},
+     6},
+    {"weekly Mon Wed Fri as RFC codes",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":6,\"byweekday\":[\"MO\",\"WE\",\"FR\"]}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1609923600000LL, 1610096400000LL, 1610355600000LL, 1610528400000LL,
+      1610701200000LL},
+     6},
+    {"weekly Mon Wed Fri as integers",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":6,\"byweekday\":[0,2,4]}",
+     {0},
+     0,
+     ALL(T0),
+     {1609750800000LL, 1609923600000LL, 1610096400000LL, 1610355600000LL, 1610528400000LL,
+      1610701200000LL},
+     6},
+    /* ordinals mean nothing in a weekly rule: every Monday (from Wednesday 2021-01-06) */
+    {"weekly 1Mon",
+     "UTC",
+     0,
+     1609923600000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":3,\"byweekday\":[\"1Mon\"]}",
+     {0},
+     0,
+     ALL(1609923600000LL),
+     {1610355600000LL, 1610960400000LL, 1611565200000LL},
+     3},
+    /* monthly from the 31st skips months without one: Jan, Mar, May, Jul, Aug 31 */
+    {"monthly on the 31st",
+     "UTC",
+     0,
+     J31,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"count\":5}",
+     {0},
+     0,
+     ALL(J31),
+     {1612083600000LL, 1617181200000LL, 1622451600000LL, 1627722000000LL, 1630400400000LL},
+     5},
+    {"monthly bymonthday 31",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"count\":5,\"bymonthday\":[31]}",
+     {0},
+     0,
+     ALL(J1),
+     {1612083600000LL, 1617181200000LL, 1622451600000LL, 1627722000000LL, 1630400400000LL},
+     5},
+    /* last day of month: Jan 31, Feb 28, Mar 31, Apr 30 */
+    {"monthly bymonthday -1",
+     "UTC",
+     0,
+     J31,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"count\":4,\"bymonthday\":[-1]}",
+     {0},
+     0,
+     ALL(J31),
+     {1612083600000LL, 1614502800000LL, 1617181200000LL, 1619773200000LL},
+     4},
+    /* first Monday and last Friday: Jan 4, Jan 29, Feb 1, Feb 26, Mar 1, Mar 26 */
+    {"monthly 1Mon -1Fri",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"count\":6,\"byweekday\":[\"1Mon\",\"-1Fri\"]}",
+     {0},
+     0,
+     ALL(J1),
+     {1609750800000LL, 1611910800000LL, 1612170000000LL, 1614330000000LL, 1614589200000LL,
+      1616749200000LL},
+     6},
+    /* last workday of the month: Jan 29, Feb 26, Mar 31, Apr 30 */
+    {"monthly bysetpos -1",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"count\":4,\"byweekday\":[\"Mon\",\"Tue\",\"Wed\","
+     "\"Thu\",\"Fri\"],\"bysetpos\":[-1]}",
+     {0},
+     0,
+     ALL(J1),
+     {1611910800000LL, 1614330000000LL, 1617181200000LL, 1619773200000LL},
+     4},
+    /* Feb 29 every leap year: 2020, 2024, 2028 */
+    {"yearly on Feb 29",
+     "UTC",
+     0,
+     1582966800000LL,
+     3600000,
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     1582966800000LL - DAY,
+     1582966800000LL + 9 * 366 * DAY,
+     {1582966800000LL, 1709197200000LL, 1835427600000LL},
+     3},
+    /* last Sunday of March: 2021-03-28, 2022-03-27, 2023-03-26 */
+    {"yearly March -1Sun",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":3,\"bymonth\":[\"March\"],\"byweekday\":"
+     "[\"-1SU\"]}",
+     {0},
+     0,
+     ALL(J1),
+     {1616922000000LL, 1648371600000LL, 1679821200000LL},
+     3},
+    /* Monday of week 1: 2021-01-04, 2022-01-03, 2023-01-02 */
+    {"yearly byweekno 1 Mon",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":3,\"byweekno\":[1],\"byweekday\":[0]}",
+     {0},
+     0,
+     ALL(J1),
+     {1609750800000LL, 1641200400000LL, 1672650000000LL},
+     3},
+    /* first and last day of the year */
+    {"yearly byyearday 1 -1",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":4,\"byyearday\":[1,-1]}",
+     {0},
+     0,
+     ALL(J1),
+     {1609491600000LL, 1640941200000LL, 1641027600000LL, 1672477200000LL},
+     4},
+    {"yearly Jan and Jul 15th",
+     "UTC",
+     0,
+     J1,
+     3600000,
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":4,\"bymonth\":[\"Jan\",7],\"bymonthday\":"
+     "[15]}",
+     {0},
+     0,
+     ALL(J1),
+     {1610701200000LL, 1626339600000LL, 1642237200000LL, 1657875600000LL},
+     4},
+
+    /* ---- until, count and exdates ---- */
+    {"until inclusive",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"until\":1610010000000}",
+     {0},
+     0,
+     ALL(T0),
+     {T0, T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY},
+     4},
+    {"until one ms before",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"until\":1610009999999}",
+     {0},
+     0,
+     ALL(T0),
+     {T0, T0 + DAY, T0 + 2 * DAY},
+     3},
+    {"count counts before exdates",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":4}",
+     {T0 + DAY},
+     1,
+     ALL(T0),
+     {T0, T0 + 2 * DAY, T0 + 3 * DAY},
+     3},
+    {"exdate within the same second",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":3}",
+     {T0 + DAY + 999},
+     1,
+     ALL(T0),
+     {T0, T0 + 2 * DAY},
+     2},
+    {"exdate in the next second",
+     "UTC",
+     0,
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":3}",
+     {T0 + DAY + 1000},
+     1,
+     ALL(T0),
+     {T0, T0 + DAY, T0 + 2 * DAY},
+     3},
+    /* B1.2: occurrences are whole seconds, the first one too */
+    {"milliseconds truncated",
+     "UTC",
+     0,
+     1521317491239LL,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     1521317491000LL - DAY,
+     1521317491000LL + 5 * DAY,
+     {1521317491000LL, 1521317491000LL + DAY, 1521317491000LL + 2 * DAY},
+     3},
+
+    /* ---- B1.2 worked examples: UTC, duration 1000, start 1000, daily, count 10 ---- */
+    {"B1.2 [20, 11 days]",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":10}",
+     {0},
+     0,
+     20,
+     11 * DAY,
+     {1000, 1000 + DAY, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY,
+      1000 + 6 * DAY, 1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY},
+     10},
+    {"B1.2 [11 days, 40 days]",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":10}",
+     {0},
+     0,
+     11 * DAY,
+     40 * DAY,
+     {0},
+     0},
+    {"B1.2 with exdate",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":10}",
+     {1000 + DAY},
+     1,
+     20,
+     11 * DAY,
+     {1000, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY, 1000 + 6 * DAY,
+      1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY},
+     9},
+    {"B1.2 moved start",
+     "UTC",
+     0,
+     1000 + DAY,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":10}",
+     {0},
+     0,
+     20,
+     11 * DAY,
+     {1000 + DAY, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY, 1000 + 6 * DAY,
+      1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY, 1000 + 10 * DAY},
+     10},
+    /* A11.7: daily 1 h from 0, count 100, window [10, 345600000]: 0 starts before the window
+     * and 345600000 ends after it */
+    {"A11.7 example",
+     "UTC",
+     0,
+     0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":100}",
+     {0},
+     0,
+     10,
+     345600000,
+     {86400000, 172800000, 259200000},
+     3},
+
+    /* ---- the window filter: o >= ws - 1 and o + duration <= we ---- */
+    {"window start minus one",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1}",
+     {0},
+     0,
+     1001,
+     2000,
+     {1000},
+     1},
+    {"window start minus two",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1}",
+     {0},
+     0,
+     1002,
+     DAY + 2000,
+     {DAY + 1000},
+     1},
+    {"window end cuts a running instance",
+     "UTC",
+     0,
+     1000,
+     1000,
+     "{\"freq\":\"daily\",\"interval\":1}",
+     {0},
+     0,
+     0,
+     1999,
+     {0},
+     0},
+
+    /* ---- non-recurring: one instance whatever the window, unless exdated exactly ---- */
+    {"single ignores the window",
+     "UTC",
+     0,
+     5000,
+     100,
+     NULL,
+     {0},
+     0,
+     1000000000000LL,
+     1000000000001LL,
+     {5000},
+     1},
+    {"single exdated", "UTC", 0, 5000, 100, NULL, {5000}, 1, 0, DAY, {0}, 0},
+    {"single exdate one ms off", "UTC", 0, 5000, 100, NULL, {5001}, 1, 0, DAY, {5000}, 1},
+
+    /* ---- WKST (RFC 5545's own example, 1997-08-05 is a Tuesday) ---- */
+    /* Aug 5, 10, 19, 24 */
+    {"WKST Monday",
+     "UTC",
+     0,
+     870771600000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":2,\"count\":4,\"byweekday\":[\"Tue\",\"Sun\"]}",
+     {0},
+     0,
+     ALL(870771600000LL),
+     {870771600000LL, 871203600000LL, 871981200000LL, 872413200000LL},
+     4},
+    /* Aug 5, 17, 19, 31 */
+    {"WKST Sunday",
+     "UTC",
+     6,
+     870771600000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":2,\"count\":4,\"byweekday\":[\"Tue\",\"Sun\"]}",
+     {0},
+     0,
+     ALL(870771600000LL),
+     {870771600000LL, 871808400000LL, 871981200000LL, 873018000000LL},
+     4},
+
+    /* ---- DST: local time of day is kept ---- */
+    /* 09:00 CET, 09:00 CET, 09:00 CEST (clocks forward on 2024-03-31) */
+    {"Oslo spring forward weekly",
+     "Europe/Oslo",
+     0,
+     1710748800000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     ALL(1710748800000LL),
+     {1710748800000LL, 1711353600000LL, 1711954800000LL},
+     3},
+    /* 09:00 CEST Oct 25, 26; 09:00 CET Oct 27, 28 */
+    {"Oslo fall back daily",
+     "Europe/Oslo",
+     0,
+     1729839600000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":4}",
+     {0},
+     0,
+     ALL(1729839600000LL),
+     {1729839600000LL, 1729926000000LL, 1730016000000LL, 1730102400000LL},
+     4},
+    /* 09:00 EST Mar 9, 09:00 EDT Mar 10, 11 */
+    {"New York spring forward daily",
+     "America/New_York",
+     0,
+     1709992800000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     ALL(1709992800000LL),
+     {1709992800000LL, 1710075600000LL, 1710162000000LL},
+     3},
+    /* 09:00 EDT Oct 28, 09:00 EST Nov 4 */
+    {"New York fall back weekly",
+     "America/New_York",
+     0,
+     1730120400000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":2}",
+     {0},
+     0,
+     ALL(1730120400000LL),
+     {1730120400000LL, 1730728800000LL},
+     2},
+    {"US/Eastern link name",
+     "US/Eastern",
+     0,
+     1730120400000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":2}",
+     {0},
+     0,
+     ALL(1730120400000LL),
+     {1730120400000LL, 1730728800000LL},
+     2},
+    /* 02:30 EST Mar 8, 9; 02:30 does not exist on Mar 10 -> 03:30 EDT; 02:30 EDT Mar 11 */
+    {"New York 02:30 in the gap",
+     "America/New_York",
+     0,
+     1709883000000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":4}",
+     {0},
+     0,
+     ALL(1709883000000LL),
+     {1709883000000LL, 1709969400000LL, 1710055800000LL, 1710138600000LL},
+     4},
+    /* 02:30 CET Mar 30; Mar 31 -> 03:30 CEST; 02:30 CEST Apr 1 */
+    {"Oslo 02:30 in the gap",
+     "Europe/Oslo",
+     0,
+     1711762200000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":3}",
+     {0},
+     0,
+     ALL(1711762200000LL),
+     {1711762200000LL, 1711848600000LL, 1711931400000LL},
+     3},
+    /* 02:30 happens twice on Oct 27: the first one (CEST) */
+    {"Oslo 02:30 in the overlap",
+     "Europe/Oslo",
+     0,
+     1729902600000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":2}",
+     {0},
+     0,
+     ALL(1729902600000LL),
+     {1729902600000LL, 1729989000000LL},
+     2},
+    {"New York 01:30 in the overlap",
+     "America/New_York",
+     0,
+     1730525400000LL,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":2}",
+     {0},
+     0,
+     ALL(1730525400000LL),
+     {1730525400000LL, 1730611800000LL},
+     2},
+
+    /* ---- far future on infinite rules (Oslo, from 2020-01-01 09:00, window 2140-06-01 +62
+     * days) ---- */
+    /* interval 3 weeks on Mon and Thu, weeks starting on Sunday */
+    {"far future weekly",
+     "Europe/Oslo",
+     6,
+     1577865600000LL,
+     3600000,
+     "{\"freq\":\"weekly\",\"interval\":3,\"byweekday\":[\"Mon\",\"Thu\"]}",
+     {0},
+     0,
+     5377795200000LL,
+     5383152000000LL,
+     {5378857200000LL, 5379116400000LL, 5380671600000LL, 5380930800000LL, 5382486000000LL,
+      5382745200000LL},
+     6},
+    {"far future monthly last Friday",
+     "Europe/Oslo",
+     0,
+     1577865600000LL,
+     3600000,
+     "{\"freq\":\"monthly\",\"interval\":1,\"byweekday\":[\"-1Fri\"]}",
+     {0},
+     0,
+     5377795200000LL,
+     5383152000000LL,
+     {5379807600000LL, 5382831600000LL},
+     2},
+};
+
+static json_t *
+parse(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+
+    ck_assert_msg(v != NULL, "bad test JSON '%s': %s", text, e.text);
+    return v;
+}
+
+/* Expands a case; returns ev_expand's result. r must hold a rule when c->rrule is set. */
+static int
+run(const struct xcase *c, ev_rrule *r, size_t max, ev_ilist *out, char *err, size_t errlen)
+{
+    ev_series s = {.start_ts = c->start,
+                   .duration = c->duration,
+                   .busy = 1,
+                   .exdates = c->ex,
+                   .n_exdates = c->n_ex};
+    ev_expand_opts o = {.tz = ev_tz_get(c->tz),
+                        .wkst = c->wkst,
+                        .windowed = 1,
+                        .ws = c->ws,
+                        .we = c->we,
+                        .max_instances = max};
+
+    ck_assert_msg(o.tz != NULL, "%s: zone %s", c->name, c->tz);
+    if (c->rrule != NULL) {
+        json_t *j = parse(c->rrule);
+        ck_assert_msg(ev_rrule_parse(j, c->start, r, err, errlen) == 0, "%s: %s", c->name, err);
+        json_decref(j);
+        s.rrule = r;
+    }
+    return ev_expand(&s, &o, out, err, errlen);
+}
+
+START_TEST(test_cases)
+{
+    const struct xcase *c = &cases[_i];
+    ev_rrule *r = malloc(sizeof(*r));
+    ev_ilist l = {0};
+    char err[256] = "";
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_msg(run(c, r, 100000, &l, err, sizeof(err)) == 0, "%s: %s", c->name, err);
+    ck_assert_msg(l.n == c->n, "%s: %zu instances, expected %zu (first %lld)", c->name, l.n, c->n,
+                  l.n > 0 ? (long long)l.v[0].start : 0LL);
+    for (size_t i = 0; i < c->n; i++) {
+        ck_assert_msg(l.v[i].start == c->expect[i], "%s: [%zu] starts %lld, expected %lld", c->name,
+                      i, (long long)l.v[i].start, (long long)c->expect[i]);
+        ck_assert_msg(l.v[i].end == l.v[i].start + c->duration, "%s: [%zu] end", c->name, i);
+        ck_assert_int_eq(l.v[i].busy, 1);
+    }
+    ev_ilist_free(&l);
+    free(r);
+}
+END_TEST
+
+static double
+now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* An infinite daily rule queried 120 years after its start: 62 instances, fast. */
+START_TEST(test_far_future_daily)
+{
+    const struct xcase c = {"far future daily",
+                            "Europe/Oslo",
+                            0,
+                            1577865600000LL, /* 2020-01-01 09:00 CET */
+                            3600000,
+                            "{\"freq\":\"daily\",\"interval\":1}",
+                            {0},
+                            0,
+                            5377795200000LL, /* 2140-06-01T00:00:00Z */
+                            5383152000000LL, /* + 62 days */
+                            {0},
+                            0};
+    ev_rrule *r = malloc(sizeof(*r));
+    ev_ilist l = {0};
+    char err[256] = "";
+    double t0;
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(ev_tz_get(c.tz)); /* load the zone outside the timing */
+    t0 = now_ms();
+    ck_assert_int_eq(run(&c, r, 100000, &l, err, sizeof(err)), 0);
+    ck_assert_msg(now_ms() - t0 < 50.0, "took %.1f ms", now_ms() - t0);
+    ck_assert_uint_eq(l.n, 62);
+    ck_assert_int_eq(l.v[0].start, 5377820400000LL);  /* 2140-06-01 09:00 CEST */
+    ck_assert_int_eq(l.v[61].start, 5383090800000LL); /* 2140-08-01 09:00 CEST */
+    ev_ilist_free(&l);
+    free(r);
+}
+END_TEST
+
+/* More instances than the cap: an error, never a silently cut list. */
+START_TEST(test_cap)
+{
+    const struct xcase c = {
+        "cap", "UTC",         0,   T0, 1000, "{\"freq\":\"daily\",\"interval\":1}", {0}, 0,
+        T0,    T0 + 62 * DAY, {0}, 0};
+    ev_rrule *r = malloc(sizeof(*r));
+    ev_ilist l = {0};
+    char err[256] = "";
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(run(&c, r, 10, &l, err, sizeof(err)), -1);
+    ck_assert_str_eq(err, "recurrence: the expansion exceeds the limit of 10 instances");
+    ev_ilist_free(&l);
+    ck_assert_int_eq(run(&c, r, 63, &l, err, sizeof(err)), 0);
+    ck_assert_uint_eq(l.n, 62);
+    ev_ilist_free(&l);
+    free(r);
+}
+END_TEST
+
+struct end_case {
+    const char *name;
+    int64_t start, duration;
+    const char *rrule;
+    int64_t ex[2];
+    size_t n_ex;
+    int64_t end;
+};
+
+static const struct end_case end_cases[] = {
+    {"single", 1000, 500, NULL, {0}, 0, 1500},
+    {"infinite", T0, 3600000, "{\"freq\":\"weekly\",\"interval\":1}", {0}, 0, EV_END_FOREVER},
+    {"count",
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":4}",
+     {0},
+     0,
+     T0 + 3 * DAY + 3600000},
+    {"count, last exdated",
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":4}",
+     {T0 + 3 * DAY},
+     1,
+     T0 + 2 * DAY + 3600000},
+    {"count, all exdated",
+     T0,
+     3600000,
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":1}",
+     {T0},
+     1,
+     0},
+    {"until",
+     T0,
+     10,
+     "{\"freq\":\"daily\",\"interval\":1,\"until\":1609923600000}",
+     {0},
+     0,
+     T0 + 2 * DAY + 10},
+    {"count 739 weekly",
+     T0,
+     0,
+     "{\"freq\":\"weekly\",\"interval\":1,\"count\":739}",
+     {0},
+     0,
+     T0 + 738 * 7 * DAY},
+};
+
+START_TEST(test_end_ts)
+{
+    const struct end_case *c = &end_cases[_i];
+    ev_rrule *r = malloc(sizeof(*r));
+    ev_series s = {
+        .start_ts = c->start, .duration = c->duration, .exdates = c->ex, .n_exdates = c->n_ex};
+    char err[256] = "";
+    int64_t end = -1;
+
+    ck_assert_ptr_nonnull(r);
+    if (c->rrule != NULL) {
+        json_t *j = parse(c->rrule);
+        ck_assert_int_eq(ev_rrule_parse(j, c->start, r, err, sizeof(err)), 0);
+        json_decref(j);
+        s.rrule = r;
+    }
+    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, &end, err, sizeof(err)) == 0, "%s",
+                  err);
+    ck_assert_msg(end == c->end, "%s: %lld, expected %lld", c->name, (long long)end,
+                  (long long)c->end);
+    free(r);
+}
+END_TEST
+
+static Suite *
+expand_suite(void)
+{
+    Suite *s = suite_create("expand");
+    TCase *tc = tcase_create("cases");
+
+    tcase_add_loop_test(tc, test_cases, 0, sizeof(cases) / sizeof(cases[0]));
+    tcase_add_test(tc, test_far_future_daily);
+    tcase_add_test(tc, test_cap);
+    tcase_add_loop_test(tc, test_end_ts, 0, sizeof(end_cases) / sizeof(end_cases[0]));
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(expand_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    ev_tz_cache_clear();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
