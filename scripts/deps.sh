@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config clang libevent-dev libjansson-dev libssl-dev
       libsqlite3-dev libinih-dev check libical-dev tzdata sqlite3 curl)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(wrk)
+    pkgs+=(wrk chromium)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
@@ -23,6 +23,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-if [ "${1:-}" = "--test" ] && [ -f tests/e2e/package-lock.json ]; then
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+if [ "${1:-}" = "--test" ]; then
+    for d in tests/e2e tests/browser; do
+        [ -f "$d/package-lock.json" ] || continue
+        (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+    done
 fi
