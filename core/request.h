@@ -22,7 +22,8 @@ struct nt_req {
     struct evhttp_request *ev;
     const char *method;
     const route_entry *route;
-    const char *const *values; /* the route's param values, in route->params order */
+    const char *values[ROUTER_MAX_PARAMS]; /* param values in route->params order; they point
+                                              into the request's scratch memory */
     const char *query_raw;
     struct evkeyvalq query;
     int query_parsed; /* 0 not yet, 1 parsed, -1 malformed */

@@ -212,7 +212,7 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
         return pipeline_fail(w, r, NT_ENOTFOUND);
     }
     r->route = m.route;
-    r->values = m.values;
+    memcpy(r->values, m.values, sizeof(r->values)); /* observers read them after we return */
     for (int i = 0; i < m.route->nparams; i++) {
         if (param_is_id(m.route->params[i]) && !util_uuid_valid(m.values[i])) {
             hostapi_table()->fail(r, NT_ENOTFOUND, "%s: '%.60s' is not a valid id",
