@@ -60,6 +60,7 @@ const ROUTES = [
   ["calendar", "DELETE", `${V1}/user/calendar/{calendarId}`, "admin"],
   ["calendar", "GET", `${V1}/calendar/meta`, "admin"],
   ["events", "GET", `${V1}/user/{userId}/freebusy`, "public_account"],
+  ["events", "POST", `${V1}/user/freebusy`, "public_account"], // nittei-style multi-user free/busy
   ["events", "GET", `${V1}/calendar/{calendarId}/events`, "user"],
   ["events", "GET", `${V1}/user/calendar/{calendarId}/events`, "admin_or_user"],
   ["events", "POST", `${V1}/events`, "user", ["CreateCalendarEvent"]],
