@@ -6,7 +6,7 @@
 
 #include <nettu/services.h>
 
-#include "jwks_account.h"
+#include "authn_account.h"
 #include "jwks_claims.h"
 #include "jwks_ring.h"
 #include "tokcache.h"
@@ -24,7 +24,7 @@ typedef struct jwks_state {
     char *jwks_file;
     char *user_claim, *policy_claim, *issuer, *audience; /* malloc'd; issuer/audience NULL */
     jwks_claim_rules rules;                              /* points at the strings above */
-    jwks_accounts acct; /* the accounts service, for admin and public-account requests */
+    authn_accounts acct; /* the accounts service, for admin and public-account requests */
     const nt_users_v1 *users;
     void *users_state;
     const nt_policy_v1 *policy;
@@ -34,7 +34,7 @@ typedef struct jwks_state {
 } jwks_state;
 
 /* nt_authenticator_v1.authenticate: admin API keys and the public-account header as
- * auth_nettu does (API.md A4.1, A4.3; jwks_account.h), end users by JWKS-verified tokens of
+ * auth_nettu does (API.md A4.1, A4.3; authn_account.h), end users by JWKS-verified tokens of
  * the configured account. Sets the principal and returns NT_OK, or NT_EUNAUTH (NT_EINVAL for a
  * malformed nettu-account on NT_AUTH_PUBLIC_ACCOUNT) with a message set through fail(), or a
  * storage error code. Worker threads; reentrant. */

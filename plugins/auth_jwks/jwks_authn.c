@@ -1,6 +1,6 @@
 /* The request path of auth_jwks: end users whose tokens verify against the JWKS file (users
  * of the configured account); admin API keys and the public-account header go to
- * jwks_account.c. Messages never hold a key or a token.
+ * authn_account.c (auth_nettu's). Messages never hold a key or a token.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,15 +111,15 @@ jwks_authenticate(void *state, nt_req *req, nt_auth_kind need)
     case NT_AUTH_PUBLIC:
         return NT_OK;
     case NT_AUTH_ADMIN:
-        return jwks_account_admin(&st->acct, req);
+        return authn_account_admin(&st->acct, req);
     case NT_AUTH_USER:
         return authn_user(st, req);
     case NT_AUTH_ADMIN_OR_USER:
         if (api->req_header(req, "x-api-key") != NULL)
-            return jwks_account_admin(&st->acct, req);
+            return authn_account_admin(&st->acct, req);
         return authn_user(st, req);
     case NT_AUTH_PUBLIC_ACCOUNT:
-        return jwks_account_public(&st->acct, req);
+        return authn_account_public(&st->acct, req);
     }
     return api->fail(req, NT_ERR, "unknown authentication class %d", (int)need);
 }

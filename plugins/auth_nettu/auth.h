@@ -6,6 +6,7 @@
 
 #include <nettu/services.h>
 
+#include "authn_account.h"
 #include "keycache.h"
 #include "tokcache.h"
 
@@ -25,6 +26,7 @@ typedef struct auth_state {
     void *policy_state;
     keycache *keys;
     tokcache *tokens;
+    authn_accounts acct; /* the accounts service, for admin and public-account requests */
 } auth_state;
 
 /* nt_authenticator_v1.authenticate (API.md A4, A5): sets the request's principal and returns

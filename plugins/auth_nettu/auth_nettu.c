@@ -93,6 +93,9 @@ auth_start(void *state)
                         NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1);
         return NT_ERR;
     }
+    st->acct.api = api;
+    st->acct.ops = st->accounts;
+    st->acct.state = st->accounts_state;
     if (st->users == NULL || st->users->size < sizeof(nt_users_v1) ||
         st->users->in_account == NULL) {
         api->init_error(st->self, "needs service %s v%d (load the user plugin)", NT_SERVICE_USERS,

@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "authn_account.h"
 #include "bearer.h"
 #include "jwt.h"
 #include "jwt_key.h"
@@ -18,19 +19,6 @@ typedef struct authn_principal {
     json_t *policy; /* owned reference or NULL (default policy) */
 } authn_principal;
 
-/* 1 when s is non-empty visible ASCII (0x21..0x7e), else 0. */
-static int
-authn_visible_ascii(const char *s)
-{
-    if (*s == '\0')
-        return 0;
-    for (; *s != '\0'; s++) {
-        if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
-            return 0;
-    }
-    return 1;
-}
-
 /* Copies a validated UUID in lower case (ids are stored that way). */
 static void
 authn_uuid_lower(const char *in, char out[NT_UUID_BUF])
@@ -38,27 +26,6 @@ authn_uuid_lower(const char *in, char out[NT_UUID_BUF])
     for (int i = 0; i < NT_UUID_LEN; i++)
         out[i] = (char)tolower((unsigned char)in[i]);
     out[NT_UUID_LEN] = '\0';
-}
-
-/* A4.1: the account whose secret API key is in x-api-key. */
-static int
-authn_admin(auth_state *st, nt_req *req)
-{
-    const nt_host_api *api = st->api;
-    const char *key = api->req_header(req, "x-api-key");
-    char account[NT_UUID_BUF];
-    int rc;
-
-    if (key == NULL)
-        return api->fail(req, NT_EUNAUTH, "missing x-api-key header");
-    if (!authn_visible_ascii(key))
-        return api->fail(req, NT_EUNAUTH, "x-api-key: expected visible ASCII characters");
-    rc = st->accounts->find_by_api_key(st->accounts_state, api->req_db(req), key, account);
-    if (rc == NT_ENOTFOUND)
-        return api->fail(req, NT_EUNAUTH, "x-api-key: no account has this API key");
-    if (rc != NT_OK)
-        return rc;
-    return api->req_set_principal(req, account, NULL, NULL);
 }
 
 /* The parsed public key of the account for `*version`, from the cache or else read and
@@ -196,29 +163,6 @@ out:
     return rc;
 }
 
-/* A4.3: nettu-account alone (400 when it is not a UUID), else admin authentication. */
-static int
-authn_public_account(auth_state *st, nt_req *req)
-{
-    const nt_host_api *api = st->api;
-    const char *hdr = api->req_header(req, "nettu-account");
-    char account[NT_UUID_BUF];
-    int64_t version = 0;
-    int rc;
-
-    if (hdr == NULL)
-        return authn_admin(st, req);
-    if (!api->uuid_valid(hdr))
-        return api->fail(req, NT_EINVAL, "nettu-account: expected an account id (UUID)");
-    authn_uuid_lower(hdr, account);
-    rc = st->accounts->key_version(st->accounts_state, api->req_db(req), account, &version);
-    if (rc == NT_ENOTFOUND)
-        return api->fail(req, NT_EUNAUTH, "nettu-account: no such account");
-    if (rc != NT_OK)
-        return rc;
-    return api->req_set_principal(req, account, NULL, NULL);
-}
-
 int
 auth_authenticate(void *state, nt_req *req, nt_auth_kind need)
 {
@@ -229,15 +173,15 @@ auth_authenticate(void *state, nt_req *req, nt_auth_kind need)
     case NT_AUTH_PUBLIC:
         return NT_OK;
     case NT_AUTH_ADMIN:
-        return authn_admin(st, req);
+        return authn_account_admin(&st->acct, req);
     case NT_AUTH_USER:
         return authn_user(st, req);
     case NT_AUTH_ADMIN_OR_USER:
         if (api->req_header(req, "x-api-key") != NULL)
-            return authn_admin(st, req);
+            return authn_account_admin(&st->acct, req);
         return authn_user(st, req);
     case NT_AUTH_PUBLIC_ACCOUNT:
-        return authn_public_account(st, req);
+        return authn_account_public(&st->acct, req);
     }
     return api->fail(req, NT_ERR, "unknown authentication class %d", (int)need);
 }

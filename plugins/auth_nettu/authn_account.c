@@ -1,5 +1,5 @@
 /* Admin API keys and the public-account header; messages never hold the key. */
-#include "jwks_account.h"
+#include "authn_account.h"
 
 #include <ctype.h>
 
@@ -17,7 +17,7 @@ account_visible(const char *s)
 }
 
 int
-jwks_account_admin(const jwks_accounts *a, nt_req *req)
+authn_account_admin(const authn_accounts *a, nt_req *req)
 {
     const nt_host_api *api = a->api;
     const char *key = api->req_header(req, "x-api-key");
@@ -37,7 +37,7 @@ jwks_account_admin(const jwks_accounts *a, nt_req *req)
 }
 
 int
-jwks_account_public(const jwks_accounts *a, nt_req *req)
+authn_account_public(const authn_accounts *a, nt_req *req)
 {
     const nt_host_api *api = a->api;
     const char *hdr = api->req_header(req, "nettu-account");
@@ -46,7 +46,7 @@ jwks_account_public(const jwks_accounts *a, nt_req *req)
     int rc;
 
     if (hdr == NULL)
-        return jwks_account_admin(a, req);
+        return authn_account_admin(a, req);
     if (!api->uuid_valid(hdr))
         return api->fail(req, NT_EINVAL, "nettu-account: expected an account id (UUID)");
     for (int i = 0; i <= NT_UUID_LEN; i++) /* ids are stored in lower case */
