@@ -2,6 +2,7 @@
  * from here to the store backend); plugins never see core symbols.
  */
 #include "hostapi.h"
+#include "jsonfield.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -435,91 +436,33 @@ h_db_errmsg(nt_db *db)
     return db != NULL ? host_store->errmsg(db) : "no storage connection";
 }
 
-/* ---- JSON field readers ------------------------------------------------------------------ */
-
-/* Shared front part: finds obj[key] and handles absent/null/required. Returns 1 when a
- * value is there to check, 0 when absent (with *rc set). */
-static int
-h_json_field(nt_req *r, const json_t *obj, const char *key, int required, int *present, json_t **v,
-             int *rc)
-{
-    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    if (present != NULL)
-        *present = 0;
-    *rc = NT_OK;
-    if (*v == NULL || json_is_null(*v)) {
-        if (required)
-            *rc = h_fail(r, NT_EINVAL, "%s: required", key);
-        return 0;
-    }
-    if (present != NULL)
-        *present = 1;
-    return 1;
-}
+/* ---- JSON field readers (core/jsonfield.c) ---------------------------------------------- */
 
 static int
 h_json_get_int(nt_req *r, const json_t *obj, const char *key, int required, int64_t *out,
                int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!h_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_integer(v))
-        return h_fail(r, NT_EINVAL, "%s: expected an integer", key);
-    *out = json_integer_value(v);
-    return NT_OK;
+    return jsonfield_int(h_fail, r, obj, key, required, out, present);
 }
 
 static int
 h_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, const char **out,
                int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!h_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_string(v))
-        return h_fail(r, NT_EINVAL, "%s: expected a string", key);
-    *out = json_string_value(v);
-    return NT_OK;
+    return jsonfield_str(h_fail, r, obj, key, required, out, present);
 }
 
 static int
 h_json_get_bool(nt_req *r, const json_t *obj, const char *key, int required, int *out, int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!h_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_boolean(v))
-        return h_fail(r, NT_EINVAL, "%s: expected true or false", key);
-    *out = json_is_true(v);
-    return NT_OK;
+    return jsonfield_bool(h_fail, r, obj, key, required, out, present);
 }
 
 static int
 h_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required, json_t **out,
                     int *present)
 {
-    json_t *v, *val;
-    const char *k;
-    int rc;
-
-    if (!h_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_object(v))
-        return h_fail(r, NT_EINVAL, "%s: expected an object of strings", key);
-    json_object_foreach(v, k, val)
-    {
-        if (!json_is_string(val))
-            return h_fail(r, NT_EINVAL, "%s: the value of '%.100s' must be a string", key, k);
-    }
-    *out = v;
-    return NT_OK;
+    return jsonfield_metadata(h_fail, r, obj, key, required, out, present);
 }
 
 /* ---- introspection ------------------------------------------------------------------- */

@@ -2,6 +2,7 @@
  * table (with the core's semantics and messages), calling a handler and checking its reply.
  */
 #include "fakehost_int.h"
+#include "jsonfield.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -383,92 +384,34 @@ fh_api_fail(nt_req *r, int code, const char *fmt, ...)
     return code;
 }
 
-/* ---- JSON field readers (the core's semantics and messages) ------------------------------ */
-
-/* Finds obj[key]; handles absent/null/required. 1 when a value is there to check, else 0
- * with *rc set. */
-static int
-fh_json_field(nt_req *r, const json_t *obj, const char *key, int required, int *present, json_t **v,
-              int *rc)
-{
-    *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    if (present != NULL)
-        *present = 0;
-    *rc = NT_OK;
-    if (*v == NULL || json_is_null(*v)) {
-        if (required)
-            *rc = fh_api_fail(r, NT_EINVAL, "%s: required", key);
-        return 0;
-    }
-    if (present != NULL)
-        *present = 1;
-    return 1;
-}
+/* ---- JSON field readers: the core's own code (core/jsonfield.c) -------------------------- */
 
 static int
 fh_api_json_get_int(nt_req *r, const json_t *obj, const char *key, int required, int64_t *out,
                     int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!fh_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_integer(v))
-        return fh_api_fail(r, NT_EINVAL, "%s: expected an integer", key);
-    *out = json_integer_value(v);
-    return NT_OK;
+    return jsonfield_int(fh_api_fail, r, obj, key, required, out, present);
 }
 
 static int
 fh_api_json_get_str(nt_req *r, const json_t *obj, const char *key, int required, const char **out,
                     int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!fh_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_string(v))
-        return fh_api_fail(r, NT_EINVAL, "%s: expected a string", key);
-    *out = json_string_value(v);
-    return NT_OK;
+    return jsonfield_str(fh_api_fail, r, obj, key, required, out, present);
 }
 
 static int
 fh_api_json_get_bool(nt_req *r, const json_t *obj, const char *key, int required, int *out,
                      int *present)
 {
-    json_t *v;
-    int rc;
-
-    if (!fh_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_boolean(v))
-        return fh_api_fail(r, NT_EINVAL, "%s: expected true or false", key);
-    *out = json_is_true(v);
-    return NT_OK;
+    return jsonfield_bool(fh_api_fail, r, obj, key, required, out, present);
 }
 
 static int
 fh_api_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required, json_t **out,
                          int *present)
 {
-    json_t *v, *val;
-    const char *k;
-    int rc;
-
-    if (!fh_json_field(r, obj, key, required, present, &v, &rc))
-        return rc;
-    if (!json_is_object(v))
-        return fh_api_fail(r, NT_EINVAL, "%s: expected an object of strings", key);
-    json_object_foreach(v, k, val)
-    {
-        if (!json_is_string(val))
-            return fh_api_fail(r, NT_EINVAL, "%s: the value of '%.100s' must be a string", key, k);
-    }
-    *out = v;
-    return NT_OK;
+    return jsonfield_metadata(fh_api_fail, r, obj, key, required, out, present);
 }
 
 void
