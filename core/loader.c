@@ -155,11 +155,31 @@ loader_plugin_free(nt_plugin *p)
     free(p);
 }
 
+/* The plugin directory must not be writable by everyone: anyone could drop a .so there. */
+static int
+loader_check_dir(cfg *c, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cfg_error(c, "%s: plugin directory not found", dir);
+        return NT_EINVAL;
+    }
+    if (st.st_mode & S_IWOTH) {
+        cfg_error(c, "%s: refused: the plugin directory is world-writable", dir);
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
 int
 loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
 {
     char file[1024], err[1200];
     int rc = NT_OK;
+
+    if (loader_check_dir(c, dir) != NT_OK)
+        return NT_EINVAL;
 
     l->plugins = calloc((size_t)n, sizeof(*l->plugins));
     l->n = 0;

@@ -139,6 +139,17 @@ app_load(app *a, const char *path)
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
 }
 
+/* libevent's own messages go through our log (one format, one stream). */
+static void
+libevent_log(int severity, const char *msg)
+{
+    nt_log_level lvl = severity >= EVENT_LOG_ERR    ? NT_LOG_ERROR
+                       : severity >= EVENT_LOG_WARN ? NT_LOG_WARN
+                                                    : NT_LOG_DEBUG;
+
+    log_msg(lvl, "libevent", "%s", msg);
+}
+
 static volatile sig_atomic_t got_signal;
 
 static void
@@ -290,6 +301,7 @@ main(int argc, char **argv)
     }
     memset(&a, 0, sizeof(a));
     signal(SIGPIPE, SIG_IGN);
+    event_set_log_callback(libevent_log);
     if (evthread_use_pthreads() != 0) {
         fprintf(stderr, "nettu-server: libevent has no pthreads support\n");
         return 1;

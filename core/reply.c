@@ -4,6 +4,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nettu/plugin.h>
@@ -128,6 +129,12 @@ reply_json(struct evhttp_request *ev, int status, const json_t *body)
     if (body == NULL || json_dump_callback(body, reply_dump_cb, buf, JSON_COMPACT) != 0) {
         evbuffer_drain(buf, evbuffer_get_length(buf));
         evbuffer_add(buf, "{}", 2);
+    }
+    if (evhttp_request_get_command(ev) == EVHTTP_REQ_CONNECT) {
+        /* libevent frames replies to CONNECT as tunnels: no length of its own. */
+        char len[32];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
+        evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Length", len);
     }
     evhttp_send_reply(ev, status, reply_reason(status), NULL);
 }

@@ -43,6 +43,7 @@ typedef struct worker {
     connset conns;   /* open connections that have sent a request */
     int max_conns;   /* 0 = unlimited; at the limit the listener pauses */
     int paused;
+    int accept_backoff; /* accepting paused after EMFILE; a timer resumes it */
 } worker;
 
 struct server {
@@ -152,6 +153,34 @@ pipeline_body(worker *w, nt_req *r)
     return NT_OK;
 }
 
+/* How many times the request carries header `name` (case-insensitive). */
+static int
+header_count(nt_req *r, const char *name)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->ev);
+    int n = 0;
+
+    for (struct evkeyval *kv = in->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        n += evutil_ascii_strcasecmp(kv->key, name) == 0;
+    return n;
+}
+
+/* Credentials must be unambiguous: a proxy in front might have checked the other copy. */
+static int
+pipeline_single_credentials(nt_req *r)
+{
+    static const char *const creds[] = {"x-api-key", "nettu-account", "authorization"};
+
+    for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++) {
+        if (header_count(r, creds[i]) > 1) {
+            snprintf(r->msg, sizeof(r->msg), "%s: the header is given more than once", creds[i]);
+            r->has_msg = 1;
+            return NT_EUNAUTH;
+        }
+    }
+    return NT_OK;
+}
+
 /* Authentication and policy for the matched route. */
 static int
 pipeline_auth(worker *w, nt_req *r)
@@ -162,6 +191,8 @@ pipeline_auth(worker *w, nt_req *r)
 
     if (rt->auth == NT_AUTH_PUBLIC)
         return NT_OK;
+    if ((rc = pipeline_single_credentials(r)) != NT_OK)
+        return rc;
     if (d->auth == NULL) {
         snprintf(r->msg, sizeof(r->msg), "no authenticator is configured");
         r->has_msg = 1;
@@ -220,6 +251,13 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
             return pipeline_fail(w, r, NT_ENOTFOUND);
         }
     }
+    /* Two Content-Length headers: libevent used the first; a proxy may have used the other
+     * (request smuggling). Refuse and close. */
+    if (header_count(r, "Content-Length") > 1) {
+        evhttp_add_header(evhttp_request_get_output_headers(r->ev), "Connection", "close");
+        hostapi_table()->fail(r, NT_EINVAL, "Content-Length: the header is given more than once");
+        return pipeline_fail(w, r, NT_EINVAL);
+    }
     if (cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_PUT || cmd == EVHTTP_REQ_PATCH ||
         cmd == EVHTTP_REQ_DELETE) {
         if ((rc = pipeline_body(w, r)) != NT_OK)
@@ -252,7 +290,8 @@ worker_conn_closed(struct evhttp_connection *evcon, void *arg)
     worker *w = arg;
 
     connset_del(&w->conns, evcon);
-    if (w->paused && w->listener != NULL && w->conns.count < (size_t)w->max_conns) {
+    if (w->paused && w->listener != NULL && w->conns.count < (size_t)w->max_conns &&
+        !w->accept_backoff) {
         w->paused = 0;
         evconnlistener_enable(w->listener);
     }
@@ -349,6 +388,51 @@ server_listen(server *srv)
     return NT_OK;
 }
 
+/* The worker whose loop runs on this thread (NULL elsewhere). */
+static __thread worker *this_worker;
+
+/* Runs on the worker's thread a moment after accepting paused for lack of descriptors. */
+static void
+worker_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    worker *w = arg;
+
+    (void)fd;
+    (void)what;
+    w->accept_backoff = 0;
+    if (w->listener != NULL && (!w->paused || w->conns.count < (size_t)w->max_conns)) {
+        w->paused = 0;
+        evconnlistener_enable(w->listener);
+    }
+}
+
+/* accept() failed. Out of file descriptors (or memory), retrying at once would spin: pause
+ * accepting for 200 ms and log once per pause; pending connections wait in the backlog. */
+static void
+worker_accept_error(struct evconnlistener *lst, void *arg)
+{
+    worker *w = this_worker; /* arg is evhttp's (the listener's callback argument) */
+    int err = EVUTIL_SOCKET_ERROR();
+    struct timeval pause = {0, 200000};
+
+    (void)lst;
+    (void)arg;
+    if (w == NULL)
+        return;
+    if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+        log_msg(NT_LOG_WARN, NULL, "accept: %s", evutil_socket_error_to_string(err));
+        return;
+    }
+    if (w->accept_backoff)
+        return;
+    w->accept_backoff = 1;
+    log_msg(NT_LOG_WARN, NULL, "accept: %s; pausing new connections for 200 ms",
+            evutil_socket_error_to_string(err));
+    evconnlistener_disable(w->listener);
+    if (event_base_once(w->base, -1, EV_TIMEOUT, worker_accept_resume, w, &pause) != 0)
+        evconnlistener_enable(w->listener);
+}
+
 /* Creates one worker's loop, HTTP server, listener and storage connection. */
 static int
 worker_init(server *srv, worker *w)
@@ -378,6 +462,7 @@ worker_init(server *srv, worker *w)
     w->listener = evconnlistener_new(w->base, NULL, NULL, LEV_OPT_CLOSE_ON_EXEC, -1, srv->fd);
     if (w->listener == NULL || evhttp_bind_listener(w->http, w->listener) == NULL)
         return NT_ERR;
+    evconnlistener_set_error_cb(w->listener, worker_accept_error);
     w->db = srv->deps.store->conn_open(srv->deps.store_state, err, sizeof(err));
     if (w->db == NULL) {
         log_msg(NT_LOG_ERROR, NULL, "storage connection for a worker: %s", err);
@@ -418,6 +503,7 @@ worker_main(void *arg)
 
     /* The listener's event stands for the drain timer later; the rest is connections. */
     w->idle_events = event_base_get_num_events(w->base, EVENT_BASE_COUNT_ADDED);
+    this_worker = w;
     event_base_dispatch(w->base);
     return NULL;
 }
