@@ -1,0 +1,207 @@
+# Shared parts of bench/run.sh and bench/profile.sh (sourced, not run): building, servers
+# on free 127.0.0.1 ports, the seeded scenarios. Expects ROOT and BUILD to be set, and set -eu.
+# shellcheck shell=bash disable=SC2034,SC2016,SC2153
+# (Variables set here are used by the scripts that source this file; labels hold literal
+# markdown backquotes.)
+
+say() { printf '%s\n' "$*" >&2; }
+
+# Reports what is broken and exits 1 (from a subshell, only the subshell exits: callers
+# check the status).
+broken() {
+    say "bench: BROKEN: $*"
+    exit 1
+}
+
+# Checks the tools, configures a Release build in $BUILD when none is there, builds the server
+# and the plugins the benchmark loads (no tests, no other plugins: other work in progress
+# cannot break the benchmark), and compiles bench/baseline.c and bench/probe.c. Sets SERVER,
+# PLUGIN_DIR, BASELINE, PROBE, BUILD_TYPE, HAVE_EVENTS (the events plugin is optional: its
+# scenarios are skipped when it does not exist or does not build) and PLUGINS (the load list).
+bench_build() {
+    local tool log=$BUILD/bench/build.log
+    for tool in wrk curl node cmake cc pkg-config; do
+        command -v "$tool" >/dev/null ||
+            broken "'$tool' is not installed (Debian: apt-get install wrk curl nodejs cmake gcc pkg-config)"
+    done
+    mkdir -p "$BUILD/bench"
+    if [[ ! -f $BUILD/CMakeCache.txt ]]; then
+        say "bench: configuring a Release build in $BUILD"
+        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$log" 2>&1 ||
+            broken "cmake configure failed: see $log"
+    fi
+    BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$BUILD/CMakeCache.txt")
+    [[ $BUILD_TYPE == Release ]] || say "bench: warning: $BUILD is a '$BUILD_TYPE' build, not Release"
+    if grep -q '^NETTU_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
+        say "bench: warning: $BUILD is built with sanitizers"
+    fi
+    # A new configuration run picks up plugin folders added since the last one.
+    cmake "$BUILD" >"$log" 2>&1 || broken "cmake configure failed: see $log"
+    say "bench: building the server and plugins in $BUILD"
+    cmake --build "$BUILD" -j"$(nproc)" --target nettu-server store_sqlite auth_nettu policy \
+        account user calendar >>"$log" 2>&1 || broken "build failed: see $log"
+    HAVE_EVENTS=0
+    if [[ -f $ROOT/plugins/events/CMakeLists.txt ]]; then
+        if cmake --build "$BUILD" -j"$(nproc)" --target events >>"$log" 2>&1; then
+            HAVE_EVENTS=1
+        else
+            say "bench: warning: the events plugin does not build (see $log); its scenarios are skipped"
+        fi
+    fi
+    SERVER=$BUILD/nettu-server
+    PLUGIN_DIR=$BUILD/plugins
+    BASELINE=$BUILD/bench/baseline
+    PROBE=$BUILD/bench/probe
+    # -g: symbols for the profiles. pkg-config's output is split into words on purpose.
+    # shellcheck disable=SC2046
+    cc -std=gnu11 -O2 -g -Wall -Wextra -Werror -o "$BASELINE" "$ROOT/bench/baseline.c" \
+        $(pkg-config --cflags --libs libevent libevent_pthreads) -lpthread ||
+        broken "cannot build bench/baseline.c"
+    cc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$PROBE" "$ROOT/bench/probe.c" ||
+        broken "cannot build bench/probe.c"
+    PLUGINS="store_sqlite, auth_nettu, policy, account, user, calendar"
+    if ((HAVE_EVENTS)); then
+        PLUGINS="$PLUGINS, events"
+    fi
+}
+
+# Prints a TCP port on 127.0.0.1 that is free right now.
+free_port() {
+    node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# SERVER_ENV: the server's environment without the variables that would override the INI.
+SERVER_ENV=(env -u PORT -u ACCOUNT_API_KEY -u ACCOUNT_ID -u ACCOUNT_WEBHOOK_URL -u ACCOUNT_PUB_KEY
+    -u CREATE_ACCOUNT_SECRET_CODE)
+while read -r v; do
+    [[ -n $v ]] && SERVER_ENV+=(-u "$v")
+done < <(compgen -e | grep '^NETTU_' || true)
+
+# The account's API key (the server creates the default account with it): sk_ + 30 hex.
+API_KEY="sk_$(od -An -N15 -tx1 /dev/urandom | tr -d ' \n')"
+
+# write_ini FILE PORT DB WORKERS: a nettu INI for the benchmark (access log off, WAL with
+# synchronous = normal, the default account with API_KEY; every other key at its default).
+write_ini() {
+    cat >"$1" <<EOF
+[server]
+listen = 127.0.0.1
+port = $2
+workers = $4
+access_log = off
+log_level = warn
+[plugins]
+dir = $PLUGIN_DIR
+load = $PLUGINS
+[store_sqlite]
+path = $3
+synchronous = normal
+[account]
+default_api_key = $API_KEY
+EOF
+}
+
+# wait_up PORT PID [TRIES]: waits (50 ms steps, 200 by default) until http://127.0.0.1:PORT/
+# answers while PID lives; status 1 otherwise.
+wait_up() {
+    local i tries=${3:-200}
+    for ((i = 0; i < tries; i++)); do
+        kill -0 "$2" 2>/dev/null || return 1
+        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$1/api/v1/" && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# rss_kib PID: VmRSS in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# seed URL OUT_DIR TOKENS: seeds the server (bench/seed.mjs) and sources OUT_DIR/seed.env.
+seed() {
+    timeout 600 node "$ROOT/bench/seed.mjs" "$1" "$API_KEY" "$2" "$3" "$HAVE_EVENTS" ||
+        broken "seeding failed"
+    # shellcheck disable=SC1091
+    source "$2/seed.env"
+}
+
+# The scenarios, in table order. scenario NAME sets S_LABEL S_PATH S_HEADERS S_METHOD S_BODY
+# S_TOKENS S_TARGET (minimum ratio to the baseline, or empty) and S_EVENTS (1 = needs the
+# events plugin). Needs the seed variables, SEED_DIR and TOKENS.
+SCENARIOS=(health apikey jwt_same jwt_unique post_event freebusy)
+scenario() {
+    S_HEADERS=()
+    S_METHOD=GET
+    S_BODY=
+    S_TOKENS=
+    S_TARGET=
+    S_EVENTS=0
+    case $1 in
+    health)
+        S_LABEL='health `GET /api/v1/`'
+        S_PATH=/api/v1/
+        ;;
+    apikey)
+        S_LABEL='API key `GET /api/v1/user/calendar/{id}`'
+        S_PATH=/api/v1/user/calendar/$BENCH_CAL_ID
+        S_HEADERS=(-H "x-api-key: $API_KEY")
+        S_TARGET=0.60
+        ;;
+    jwt_same)
+        S_LABEL='JWT, one token `GET /api/v1/calendar/{id}`'
+        S_PATH=/api/v1/calendar/$BENCH_CAL_ID
+        S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID" -H "Authorization: Bearer $BENCH_TOKEN")
+        S_TARGET=0.55
+        ;;
+    jwt_unique)
+        S_LABEL="JWT, unique tokens ($TOKENS cycled) \`GET /api/v1/calendar/{id}\`"
+        S_PATH=/api/v1/calendar/$BENCH_CAL_ID
+        S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID")
+        S_TOKENS=$SEED_DIR/tokens.txt
+        S_TARGET=0.30
+        ;;
+    post_event)
+        S_LABEL='`POST /api/v1/user/{id}/events` (synchronous=normal)'
+        S_EVENTS=1
+        S_PATH=/api/v1/user/${BENCH_POST_USER_ID:-}/events
+        S_HEADERS=(-H "x-api-key: $API_KEY")
+        S_METHOD=POST
+        S_BODY=$SEED_DIR/post-event.json
+        S_TARGET=0.20
+        ;;
+    freebusy)
+        S_LABEL='`GET /api/v1/user/{id}/freebusy` (31 days, 300 events)'
+        S_EVENTS=1
+        S_PATH="/api/v1/user/${BENCH_FB_USER_ID:-}/freebusy?startTs=${BENCH_FB_START:-}&endTs=${BENCH_FB_END:-}&calendarIds=${BENCH_FB_CAL_ID:-}"
+        S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID")
+        ;;
+    *)
+        broken "unknown scenario '$1'"
+        ;;
+    esac
+}
+
+# check_scenario PORT OUT: one request of the current scenario with curl; nettu must answer
+# 2xx (the body goes to OUT).
+check_scenario() {
+    local args=(-s -o "$2" -w '%{http_code}' --max-time 30 -X "$S_METHOD" "${S_HEADERS[@]}") code
+    if [[ -n $S_BODY ]]; then
+        args+=(-H 'Content-Type: application/json' --data-binary "@$S_BODY")
+    fi
+    if [[ -n $S_TOKENS ]]; then
+        args+=(-H "Authorization: Bearer $(head -n 1 "$S_TOKENS")")
+    fi
+    code=$(curl "${args[@]}" "http://127.0.0.1:$1$S_PATH") || code=000
+    [[ $code == 2?? ]] || broken "$S_NAME: nettu answered $code to one request: $(head -c 300 "$2")"
+}
+
+# wrk_scenario PORT THREADS CONNS DURATION LOG [STOP_AFTER]: wrk with bench/wrk/bench.lua for
+# the current scenario; its output goes to LOG. Bounded by `timeout`.
+wrk_scenario() {
+    BENCH_WRK_METHOD=$S_METHOD BENCH_WRK_BODY_FILE=$S_BODY BENCH_WRK_TOKENS_FILE=$S_TOKENS \
+        BENCH_WRK_THREADS=$2 BENCH_WRK_STOP_AFTER=${6:-} timeout $(($4 + 120)) \
+        wrk -t"$2" -c"$3" -d"$4s" --timeout 10s --latency -s "$ROOT/bench/wrk/bench.lua" \
+        "${S_HEADERS[@]}" "http://127.0.0.1:$1$S_PATH" >"$5" 2>&1
+}
+
+# field FILE NAME: a number from the BENCH_RESULT line in FILE.
+field() { sed -n "s/^BENCH_RESULT.* $2=\([0-9]*\).*/\1/p" "$1"; }
