@@ -54,9 +54,11 @@ acct_cfg_secret(struct acct *a, const nt_config *cfg)
                  gen);
         secret = gen;
     }
-    rc = acct_hash_hex(secret, a->secret_hash);
-    if (rc != NT_OK)
-        api->init_error(a->self, "create_account_secret: cannot hash it");
+    a->secret = strdup(secret);
+    if (a->secret == NULL) {
+        api->init_error(a->self, "create_account_secret: out of memory");
+        rc = NT_ENOMEM;
+    }
 out:
     OPENSSL_cleanse(gen, sizeof(gen));
     return rc;
@@ -126,6 +128,9 @@ acct_fini(void *state)
 
     if (a == NULL)
         return;
+    if (a->secret != NULL)
+        OPENSSL_cleanse(a->secret, strlen(a->secret));
+    free(a->secret);
     free(a->default_pem);
     free(a);
 }

@@ -21,11 +21,12 @@ typedef int (*acct_random_fn)(void *buf, size_t n);
 struct acct {
     nt_plugin *self;
     const nt_host_api *api;
-    char secret_hash[ACCT_HASH_BUF]; /* SHA-256 of create_account_secret */
-    const char *default_key;         /* borrowed from the config; NULL when unset */
-    char default_id[NT_UUID_BUF];    /* "" when unset: a random id is used */
-    const char *default_webhook;     /* borrowed from the config; NULL when unset */
-    char *default_pem;               /* malloc'd valid PEM, or NULL */
+    char *secret; /* create_account_secret, malloc'd; hashed only when compared, so OpenSSL is
+                     not initialised (megabytes of memory) before a request needs it */
+    const char *default_key;      /* borrowed from the config; NULL when unset */
+    char default_id[NT_UUID_BUF]; /* "" when unset: a random id is used */
+    const char *default_webhook;  /* borrowed from the config; NULL when unset */
+    char *default_pem;            /* malloc'd valid PEM, or NULL */
 };
 
 /* One row of account_accounts to insert; every string borrowed from the caller. */

@@ -54,7 +54,8 @@ acct_route_create(nt_req *req, void *arg, json_t **out)
     const struct acct *a = arg;
     const nt_host_api *api = a->api;
     nt_db *db = api->req_db(req);
-    char hash[ACCT_HASH_BUF], id[NT_UUID_BUF], key[ACCT_KEY_BUF], key_hash[ACCT_HASH_BUF];
+    char hash[ACCT_HASH_BUF], secret_hash[ACCT_HASH_BUF], id[NT_UUID_BUF], key[ACCT_KEY_BUF],
+        key_hash[ACCT_HASH_BUF];
     struct acct_row row = {0};
     json_t *account = NULL;
     const char *code = NULL;
@@ -64,10 +65,13 @@ acct_route_create(nt_req *req, void *arg, json_t **out)
     rc = api->json_get_str(req, api->req_body(req), "code", 1, &code, NULL);
     if (rc != NT_OK)
         goto out;
+    /* Both sides hashed, so the comparison takes the same time whatever the lengths. */
     rc = acct_hash_hex(code, hash);
+    if (rc == NT_OK)
+        rc = acct_hash_hex(a->secret, secret_hash);
     if (rc != NT_OK)
         goto out;
-    if (!acct_hash_equal(hash, a->secret_hash)) {
+    if (!acct_hash_equal(hash, secret_hash)) {
         rc = api->fail(req, NT_EUNAUTH, "code: does not match the account creation secret");
         goto out;
     }
