@@ -1,7 +1,7 @@
 /* Verified tokens by digest: 4-way set-associative, expired entries replaced first, then
  * FIFO inside a set, striped mutexes. Policies are kept as private copies and handed out as
- * fresh copies, so no JSON value is ever shared between threads (jansson values are not
- * thread-safe, even for reference counting). */
+ * the cached policy by reference when jansson's reference counts are atomic (2.14 and later;
+ * the value is never modified), else as fresh copies. */
 #include "tokcache.h"
 
 #include <pthread.h>
@@ -118,7 +118,13 @@ tokcache_get(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const cha
             break;
         }
         if (e[w].policy != NULL) {
+#if defined(JANSSON_THREAD_SAFE_REFCOUNT) && JANSSON_THREAD_SAFE_REFCOUNT
+            /* Atomic reference counts (jansson >= 2.14): the cached policy is never
+             * modified, so every request can share it. */
+            *policy = json_incref(e[w].policy);
+#else
             *policy = json_deep_copy(e[w].policy);
+#endif
             if (*policy == NULL)
                 break; /* out of memory: a miss, the caller verifies afresh */
         }

@@ -25,9 +25,9 @@ tokcache *tokcache_new(size_t capacity);
 void tokcache_free(tokcache *c);
 
 /* Looks up the token with SHA-256 `digest`. A hit needs the same account_id and version
- * and exp >= now_s; it copies the user id into user_id, sets *policy to a new copy the
- * caller owns (NULL for the default policy) and returns NT_OK. NT_ENOTFOUND on a miss (or
- * when out of memory). Any thread. */
+ * and exp >= now_s; it copies the user id into user_id, sets *policy to a reference (or copy)
+ * the caller owns and must not modify (NULL for the default policy) and returns NT_OK. NT_ENOTFOUND
+ * on a miss (or when out of memory). Any thread. */
 int tokcache_get(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const char *account_id,
                  int64_t version, int64_t now_s, char user_id[NT_UUID_BUF], json_t **policy);
 
