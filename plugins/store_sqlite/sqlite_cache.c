@@ -118,36 +118,47 @@ sq_prepare(nt_db *db, const char *sql)
         sq_fail(db, SQLITE_MISUSE, "prepare", "no connection or no SQL text");
         return NULL;
     }
+    if (sq_use(db) != NT_OK)
+        return NULL;
     hash = sq_hash(sql);
     for (s = db->buckets[hash & (SQ_BUCKETS - 1)]; s != NULL; s = s->next) {
         if (!s->in_use && s->cached && s->hash == hash && strcmp(s->sql, sql) == 0)
             break;
     }
-    if (s == NULL && (s = sq_stmt_new(db, sql, hash)) == NULL)
+    if (s == NULL && (s = sq_stmt_new(db, sql, hash)) == NULL) {
+        sq_idle(db);
         return NULL;
+    }
     s->in_use = 1;
+    db->nbusy++;
     s->used = ++db->tick;
     s->changes = 0;
     return s;
 }
 
 /* Resets s, clears its bindings and makes it idle in the cache (or frees it when it is not
- * cached). s must not be used afterwards. NULL is fine. */
+ * cached). s must not be used afterwards. NULL is fine. The last statement in use going
+ * idle may close a read-only handle (sq_idle). */
 void
 sq_finalize(nt_stmt *s)
 {
+    nt_db *db;
+
     if (s == NULL || !s->in_use)
         return;
+    db = s->db;
     /* reset repeats the error of the last step, which is already recorded */
     sqlite3_reset(s->st);
     sqlite3_clear_bindings(s->st);
     s->in_use = 0;
     s->changes = 0;
+    db->nbusy--;
     if (!s->cached)
         sq_stmt_free(s);
+    sq_idle(db);
 }
 
-/* Frees every statement of db, in use or not (for conn_close). */
+/* Frees every statement of db, in use or not (for closing the handle). */
 void
 sq_cache_clear(nt_db *db)
 {
@@ -157,4 +168,5 @@ sq_cache_clear(nt_db *db)
         while (db->buckets[b] != NULL)
             sq_stmt_free(db->buckets[b]);
     }
+    db->nbusy = 0;
 }

@@ -1,11 +1,10 @@
-/* store_sqlite connections: opening (parent directory, WAL, synchronous, foreign keys, busy
- * timeout, page cache), closing, scripts and transactions. One connection per thread.
+/* store_sqlite connections: opening (parent directory, then the handle: sqlite_handle.c),
+ * closing, scripts and transactions. One connection per thread.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 
 #include "sqlite_int.h"
@@ -49,57 +48,15 @@ out:
     return rc;
 }
 
-/* sqlite3_exec callback that copies the first column of the first row into arg (char[16]). */
-static int
-sq_first_value(void *arg, int ncol, char **vals, char **names)
-{
-    char *out = arg;
-
-    if (out[0] == '\0' && ncol > 0 && vals[0] != NULL)
-        snprintf(out, 16, "%s", vals[0]);
-    return 0;
-}
-
-/* Applies the connection settings. NT_OK, or NT_ERR with a message in err. */
-static int
-sq_setup(nt_db *db, char *err, size_t errlen)
-{
-    const struct sq_cfg *c = db->cfg;
-    char sql[160], mode[16] = "";
-    int rc;
-
-    sqlite3_extended_result_codes(db->db, 1);
-    if ((rc = sqlite3_busy_timeout(db->db, (int)c->busy_timeout_ms)) != SQLITE_OK)
-        goto fail;
-    /* WAL lets readers run beside the one writer; it is a property of the file, so a
-     * read-only file keeps whatever mode it has (and every write answers 503). */
-    rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL", sq_first_value, mode, NULL);
-    if (rc != SQLITE_OK)
-        goto fail;
-    if (strcasecmp(mode, "wal") != 0 && !sqlite3_db_readonly(db->db, "main")) {
-        snprintf(err, errlen, "%s: cannot switch the database to WAL mode (it is in %s mode)",
-                 c->path, mode);
-        return NT_ERR;
-    }
-    snprintf(sql, sizeof(sql),
-             "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%lld",
-             c->synchronous, c->cache_kib);
-    if ((rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL)) != SQLITE_OK)
-        goto fail;
-    return NT_OK;
-fail:
-    snprintf(err, errlen, "%s: cannot set up the connection: %s", c->path, sqlite3_errmsg(db->db));
-    return NT_ERR;
-}
-
 /* Opens a connection for one thread on the configured database (state is the plugin's
- * struct sq_cfg). NULL on failure with a message in err. Close it with sq_conn_close. */
+ * struct sq_cfg). NULL on failure with a message in err. Close it with sq_conn_close. A
+ * database that can only be read opens read-only (reads work, writes answer 503); its
+ * handle is then closed while the connection is idle (sqlite_handle.c). */
 nt_db *
 sq_conn_open(void *state, char *err, size_t errlen)
 {
     const struct sq_cfg *c = state;
     nt_db *db = calloc(1, sizeof(*db));
-    int rc;
 
     if (db == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -108,34 +65,24 @@ sq_conn_open(void *state, char *err, size_t errlen)
     db->cfg = c;
     if (sq_mkdir_parent(c->path, err, errlen) != NT_OK)
         goto fail;
-    rc = sqlite3_open_v2(c->path, &db->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf(err, errlen, "%s: cannot open the database: %s", c->path,
-                 db->db != NULL ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+    if (sq_handle_open(db, err, errlen) != SQLITE_OK)
         goto fail;
-    }
-    if (sq_setup(db, err, errlen) != NT_OK)
-        goto fail;
-    if (sqlite3_db_readonly(db->db, "main") == 1)
-        c->api->log(c->plugin, NT_LOG_WARN, "%s is read-only: every write will fail with 503",
-                    c->path);
-    c->api->log(c->plugin, NT_LOG_DEBUG, "opened %s (WAL, synchronous=%s)", c->path,
-                c->synchronous);
+    c->api->log(c->plugin, NT_LOG_DEBUG, "opened %s (WAL, synchronous=%s%s)", c->path,
+                c->synchronous, db->ro ? ", read-only" : "");
+    sq_idle(db);
     return db;
 fail:
     sq_conn_close(db);
     return NULL;
 }
 
-/* Finalizes every statement of db and closes it. NULL is fine. */
+/* Finalizes every statement of db (also those still in use) and closes it. NULL is fine. */
 void
 sq_conn_close(nt_db *db)
 {
     if (db == NULL)
         return;
-    sq_cache_clear(db);
-    sqlite3_close_v2(db->db);
+    sq_handle_close(db);
     free(db);
 }
 
@@ -148,12 +95,18 @@ sq_exec(nt_db *db, const char *sql)
 
     if (db == NULL || sql == NULL)
         return sq_fail(db, SQLITE_MISUSE, "exec", "no connection or no SQL text");
-    if ((rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg)) != SQLITE_OK)
+    if ((rc = sq_use(db)) != NT_OK)
+        return rc;
+    if ((rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
         rc = sq_fail(db, sqlite3_extended_errcode(db->db), "exec",
                      msg != NULL ? msg : sqlite3_errmsg(db->db));
-    else
+        if ((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_READONLY)
+            sq_mark_ro(db);
+    } else {
         rc = NT_OK;
+    }
     sqlite3_free(msg);
+    sq_idle(db);
     return rc;
 }
 
@@ -162,11 +115,17 @@ sq_exec(nt_db *db, const char *sql)
 int
 sq_begin(nt_db *db)
 {
+    int rc;
+
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin", NULL);
-    if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return sq_fail_db(db, "begin");
-    return NT_OK;
+    if ((rc = sq_use(db)) != NT_OK)
+        return rc;
+    if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "begin");
+        sq_idle(db);
+    }
+    return rc;
 }
 
 /* Commits. When the commit fails the transaction is rolled back, so the connection is
@@ -178,11 +137,15 @@ sq_commit(nt_db *db)
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "commit", NULL);
-    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-        return NT_OK;
-    rc = sq_fail_db(db, "commit");
-    if (!sqlite3_get_autocommit(db->db))
-        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    if (db->db == NULL) /* closed while idle: no transaction */
+        return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
+    rc = NT_OK;
+    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "commit");
+        if (!sqlite3_get_autocommit(db->db))
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sq_idle(db);
     return rc;
 }
 
@@ -190,11 +153,15 @@ sq_commit(nt_db *db)
 int
 sq_rollback(nt_db *db)
 {
+    int rc = NT_OK;
+
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "rollback", NULL);
-    if (sqlite3_get_autocommit(db->db))
+    if (db->db == NULL)
         return NT_OK;
-    if (sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
-        return sq_fail_db(db, "rollback");
-    return NT_OK;
+    if (!sqlite3_get_autocommit(db->db) &&
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        rc = sq_fail_db(db, "rollback");
+    sq_idle(db);
+    return rc;
 }

@@ -97,11 +97,17 @@ sq_fail(nt_db *db, int ext, const char *what, const char *detail)
     return code;
 }
 
-/* Records the connection's current SQLite error (extended code and message). */
+/* Records the connection's current SQLite error (extended code and message). A read-only
+ * error marks the handle to be reopened when the connection is idle (sqlite_handle.c). */
 int
 sq_fail_db(nt_db *db, const char *what)
 {
-    return sq_fail(db, sqlite3_extended_errcode(db->db), what, sqlite3_errmsg(db->db));
+    int ext = sqlite3_extended_errcode(db->db);
+    int rc = sq_fail(db, ext, what, sqlite3_errmsg(db->db));
+
+    if ((ext & 0xff) == SQLITE_READONLY)
+        sq_mark_ro(db);
+    return rc;
 }
 
 /* The last error message, "" when none; borrowed until the next call on db. */

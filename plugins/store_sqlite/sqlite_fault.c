@@ -15,7 +15,7 @@
 #include "sqlite_int.h"
 
 /* Monotonic milliseconds. */
-static int64_t
+int64_t
 sq_mono_ms(void)
 {
     struct timespec ts;

@@ -5,12 +5,24 @@
 #ifndef SQLITE_INT_H
 #define SQLITE_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <nettu/services.h>
 
 #define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
 #define SQ_CACHE_MAX 128 /* cached statements per connection; the least recently used go */
 #define SQ_ERRLEN 512    /* room for the last error message of a connection */
+#define SQ_DRAIN_MS 200  /* longest wait for read-only handles to close, see sqlite_handle.c */
+#define SQ_WAL_LIMIT_BYTES 67108864 /* journal_size_limit: a kept -wal shrinks to this */
+
+/* What the connections of one process share (guarded by mu): the count of open handles that
+ * cannot write. SQLite maps the -shm file once per process; while one such handle is open,
+ * every handle opened on the same file shares its read-only mapping (sqlite_handle.c). */
+struct sq_shared {
+    pthread_mutex_t mu;
+    pthread_cond_t drained; /* broadcast when nro drops to 0; CLOCK_MONOTONIC */
+    int nro;                /* open handles with db->ro set */
+};
 
 /* The plugin state: settings read in init, read-only afterwards (shared by all threads). */
 struct sq_cfg {
@@ -20,7 +32,8 @@ struct sq_cfg {
     const char *synchronous; /* "NORMAL", "FULL" or "OFF" (static) */
     long long busy_timeout_ms;
     long long cache_kib;
-    char *fault_file; /* test hook, see sqlite_fault.c; malloc'd, NULL when off */
+    char *fault_file;         /* test hook, see sqlite_fault.c; malloc'd, NULL when off */
+    struct sq_shared *shared; /* malloc'd; the only part that changes after init */
 };
 
 /* One statement. Every live statement is linked in its connection's hash table; `cached`
@@ -37,19 +50,41 @@ struct nt_stmt {
     struct nt_stmt *next;
 };
 
-/* One connection, used by one thread at a time. */
+/* One connection, used by one thread at a time. Its SQLite handle `db` may be NULL between
+ * uses: a handle that cannot write is closed whenever the connection is idle and opened
+ * again at the next use (sqlite_handle.c). */
 struct nt_db {
     const struct sq_cfg *cfg;
-    sqlite3 *db;
+    sqlite3 *db; /* NULL while closed */
     struct nt_stmt *buckets[SQ_BUCKETS];
     int ncached;
+    int nbusy; /* statements between prepare and finalize */
     uint64_t tick;
-    int errcode; /* NT_E* of the last failure, NT_OK after clear_error */
+    int ro;              /* the open handle cannot write; counted in cfg->shared->nro */
+    int ro_logged;       /* the last state logged: 1 read-only, 0 writable */
+    int drain_timed_out; /* drain_at_ms holds the time of a drain wait that timed out */
+    int64_t drain_at_ms; /* monotonic time of that wait */
+    int errcode;         /* NT_E* of the last failure, NT_OK after clear_error */
     char errmsg[SQ_ERRLEN];
     int fault;           /* injected fault (sqlite primary code) or 0; see sqlite_fault.c */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
 };
+
+/* sqlite_handle.c: the SQLite handle of a connection: opening (read-write, else read-only),
+ * closing, and the read-only life cycle. */
+int sq_handle_open(nt_db *db, char *err, size_t errlen);
+void sq_handle_close(nt_db *db);
+int sq_use(nt_db *db);
+void sq_idle(nt_db *db);
+void sq_mark_ro(nt_db *db);
+int sq_shared_init(struct sq_cfg *c);
+void sq_shared_free(struct sq_cfg *c);
+
+/* sqlite_setup.c: the settings of a new handle and the reasons an open failed. */
+int sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen);
+int sq_writable(const char *path);
+void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
 
 /* sqlite_conn.c: connections, scripts and transactions. */
 nt_db *sq_conn_open(void *state, char *err, size_t errlen);
@@ -82,7 +117,8 @@ const char *sq_errmsg(nt_db *db);
 int sq_errcode(nt_db *db);
 void sq_clear_error(nt_db *db);
 
-/* sqlite_fault.c: the fault_file test hook. */
+/* sqlite_fault.c: the fault_file test hook, and the monotonic clock. */
 int sq_fault(nt_db *db);
+int64_t sq_mono_ms(void);
 
 #endif /* SQLITE_INT_H */

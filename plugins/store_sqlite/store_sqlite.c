@@ -39,6 +39,7 @@ sq_cfg_free(void *state)
 
     if (c == NULL)
         return;
+    sq_shared_free(c);
     free(c->path);
     free(c->fault_file);
     free(c);
@@ -132,6 +133,11 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
         goto fail;
     if ((rc = sq_cfg_fault(c, cfg)) != NT_OK)
         goto fail;
+    if ((rc = sq_shared_init(c)) != NT_OK) {
+        if (rc != NT_ENOMEM)
+            api->init_error(p, "cannot set up the lock shared by the connections");
+        goto fail;
+    }
     rc = api->service_provide(p, NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &sq_ops, c);
     if (rc != NT_OK) {
         api->init_error(p, "cannot provide the store service 'sqlite'");

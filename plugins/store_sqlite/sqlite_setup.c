@@ -1,0 +1,183 @@
+/* store_sqlite handle setup: the settings every new SQLite handle gets (busy timeout, WAL
+ * with kept -wal/-shm files, synchronous, foreign keys, page cache), whether the database
+ * could be written now, and a clear reason when it cannot be opened at all.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sqlite_int.h"
+
+/* sqlite3_exec callback that copies the first column of the first row into arg (char[16]). */
+static int
+sq_first_value(void *arg, int ncol, char **vals, char **names)
+{
+    char *out = arg;
+
+    if (out[0] == '\0' && ncol > 0 && vals[0] != NULL)
+        snprintf(out, 16, "%s", vals[0]);
+    return 0;
+}
+
+/* Applies the connection settings to the new handle h. SQLITE_OK, or an extended SQLite
+ * code with a message in err. */
+int
+sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen)
+{
+    char sql[200], mode[16] = "";
+    int rc, persist = 1, ro;
+
+    sqlite3_extended_result_codes(h, 1);
+    if ((rc = sqlite3_busy_timeout(h, (int)c->busy_timeout_ms)) != SQLITE_OK)
+        goto fail;
+    /* Keep -wal and -shm when the last connection closes (the checkpoint still runs, and
+     * journal_size_limit below truncates -wal to 0 bytes): SQLite can read a WAL database in
+     * a read-only directory only when both files exist. */
+    rc = sqlite3_file_control(h, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+    if (rc != SQLITE_OK)
+        goto fail;
+    /* WAL lets readers run beside the one writer; it is a property of the file, so a
+     * read-only file keeps whatever mode it has (and every write answers 503). */
+    rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", sq_first_value, mode, NULL);
+    ro = sqlite3_db_readonly(h, "main") == 1;
+    if (rc != SQLITE_OK && !(ro && (rc & 0xff) == SQLITE_READONLY))
+        goto fail;
+    if (rc == SQLITE_OK && strcasecmp(mode, "wal") != 0 && !ro) {
+        snprintf(err, errlen, "cannot switch the database to WAL mode (it is in %s mode)", mode);
+        return SQLITE_ERROR;
+    }
+    snprintf(sql, sizeof(sql),
+             "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%lld; "
+             "PRAGMA journal_size_limit=%d",
+             c->synchronous, c->cache_kib, SQ_WAL_LIMIT_BYTES);
+    if ((rc = sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK)
+        goto fail;
+    return SQLITE_OK;
+fail:
+    snprintf(err, errlen, "cannot set up the connection: %s", sqlite3_errmsg(h));
+    return rc != SQLITE_OK ? sqlite3_extended_errcode(h) : SQLITE_ERROR;
+}
+
+/* The directory of the file at path (malloc'd; "." when path has no slash), or NULL. */
+static char *
+sq_dirname(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* 1 when the file path+suffix exists, 0 when not, -1 when out of memory. */
+static int
+sq_exists(const char *path, const char *suffix, char *name, size_t len)
+{
+    struct stat sb;
+
+    if ((size_t)snprintf(name, len, "%s%s", path, suffix) >= len)
+        return -1;
+    return stat(name, &sb) == 0;
+}
+
+/* 1 when SQLite could write the database at path now: the file is writable, and so are its
+ * -wal and -shm files or, for each that does not exist, the directory that must hold it.
+ * 0 when not (errno from the check that failed). Never writes anything. */
+int
+sq_writable(const char *path)
+{
+    static const char *const suffixes[] = {"-wal", "-shm"};
+    size_t len = strlen(path) + 8, i;
+    char *name = malloc(len), *dir = sq_dirname(path);
+    int ok = 0, e;
+
+    if (name == NULL || dir == NULL || access(path, W_OK) != 0)
+        goto out;
+    for (i = 0; i < 2; i++) {
+        if ((e = sq_exists(path, suffixes[i], name, len)) < 0)
+            goto out;
+        if (access(e ? name : dir, W_OK) != 0)
+            goto out;
+    }
+    ok = 1;
+out:
+    e = errno;
+    free(name);
+    free(dir);
+    errno = e;
+    return ok;
+}
+
+/* 1 when the file at path is an SQLite database in WAL mode (read and write versions 2). */
+static int
+sq_is_wal(const char *path)
+{
+    unsigned char hdr[100];
+    FILE *f = fopen(path, "rb");
+    size_t n = 0;
+
+    if (f != NULL) {
+        n = fread(hdr, 1, sizeof(hdr), f);
+        fclose(f);
+    }
+    return n == sizeof(hdr) && memcmp(hdr, "SQLite format 3", 16) == 0 && hdr[18] == 2 &&
+           hdr[19] == 2;
+}
+
+/* Writes to err why the database at path cannot be opened: rw_err is the read-write
+ * failure, ro_err the read-only one (NULL when that was not tried). A missing database in a
+ * directory that is not writable, and a WAL database there without its -wal and -shm files
+ * (SQLite cannot read one without them, nor create them there), get their own reasons. */
+void
+sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen)
+{
+    size_t len = strlen(path) + 8;
+    char *wal = malloc(len), *shm = malloc(len), *dir = sq_dirname(path);
+    int has_wal, has_shm, dir_errno = 0;
+    struct stat sb;
+
+    if (wal == NULL || shm == NULL || dir == NULL)
+        goto generic;
+    if ((has_wal = sq_exists(path, "-wal", wal, len)) < 0 ||
+        (has_shm = sq_exists(path, "-shm", shm, len)) < 0)
+        goto generic;
+    if (access(dir, W_OK) != 0)
+        dir_errno = errno;
+    if (dir_errno == 0)
+        goto generic;
+    if (stat(path, &sb) != 0 && errno == ENOENT) {
+        snprintf(err, errlen,
+                 "%s: %s: the database does not exist and its directory %s is not writable "
+                 "(%s)",
+                 path, rw_err, dir, strerror(dir_errno));
+        goto out;
+    }
+    if (ro_err == NULL || !sq_is_wal(path) || (has_wal && has_shm))
+        goto generic;
+    snprintf(err, errlen,
+             "%s: cannot open the database, not even read-only: it is in WAL mode and its "
+             "directory %s is not writable (%s); SQLite cannot read a WAL database without its "
+             "-wal and -shm files, and the missing %s cannot be created there. Make the "
+             "directory writable for one start: nettu keeps both files after a clean stop, so "
+             "later starts on a read-only directory work",
+             path, dir, strerror(dir_errno),
+             !has_wal && !has_shm ? "-wal and -shm files"
+             : !has_wal           ? "-wal file"
+                                  : "-shm file");
+    goto out;
+generic:
+    if (ro_err != NULL)
+        snprintf(err, errlen, "%s: %s; read-only: %s", path, rw_err, ro_err);
+    else
+        snprintf(err, errlen, "%s: %s", path, rw_err);
+out:
+    free(wal);
+    free(shm);
+    free(dir);
+}
