@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,14 @@ method_name(enum evhttp_cmd_type cmd)
     default:
         return "UNKNOWN";
     }
+}
+
+/* 1 when the store backend offers read transactions (ABI 1.1 members). */
+static int
+store_has_read_txn(const nt_store_v1 *st)
+{
+    return st->size >= offsetof(nt_store_v1, end_read) + sizeof(st->end_read) &&
+           st->begin_read != NULL && st->end_read != NULL;
 }
 
 /* A path parameter named like "calendarId" must be a UUID (API.md A1). */
@@ -265,6 +274,11 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
     }
     if (w->db != NULL)
         w->srv->deps.store->clear_error(w->db);
+    /* A GET only reads: authentication and handler queries share one read transaction
+     * (one snapshot, one lock) instead of one each; on_request ends it. */
+    if (cmd == EVHTTP_REQ_GET && w->db != NULL && store_has_read_txn(w->srv->deps.store) &&
+        (rc = w->srv->deps.store->begin_read(w->db)) != NT_OK)
+        return pipeline_fail(w, r, rc);
     if ((rc = pipeline_auth(w, r)) != NT_OK)
         return pipeline_fail(w, r, rc);
     status = m.route->handler(r, m.route->state, &out);
@@ -338,6 +352,8 @@ on_request(struct evhttp_request *ev, void *arg)
         path = "/";
     r.query_raw = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     status = pipeline_run(w, &r, cmd, path);
+    if (w->db != NULL && store_has_read_txn(w->srv->deps.store))
+        w->srv->deps.store->end_read(w->db);
     micros = util_mono_us() - t0;
     log_access(r.method, path, status, micros);
     for (int i = 0; i < w->srv->deps.nobservers; i++)

@@ -39,6 +39,11 @@ typedef struct nt_store_v1 {
     /* The NT_E* code of the last failure on this connection (NT_OK after clear_error). */
     int (*errcode)(nt_db *db);
     void (*clear_error)(nt_db *db);
+    /* (ABI 1.1; check size) A read transaction around a request that only reads: its
+     * queries share one snapshot and one lock. begin() inside it ends it first; end_read
+     * commits it and is NT_OK when none is open. May be NULL. */
+    int (*begin_read)(nt_db *db);
+    int (*end_read)(nt_db *db);
 } nt_store_v1;
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */

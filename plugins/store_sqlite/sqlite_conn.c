@@ -110,8 +110,50 @@ sq_exec(nt_db *db, const char *sql)
     return rc;
 }
 
+/* Opens a read transaction for a request that only reads (one snapshot, one shared lock
+ * for all its queries). NT_OK also when a transaction is already open. */
+int
+sq_begin_read(nt_db *db)
+{
+    int rc;
+
+    if (db == NULL)
+        return sq_fail(db, SQLITE_MISUSE, "begin_read", NULL);
+    if ((rc = sq_use(db)) != NT_OK)
+        return rc;
+    if (!sqlite3_get_autocommit(db->db))
+        return NT_OK;
+    if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "begin_read");
+        sq_idle(db);
+        return rc;
+    }
+    db->read_txn = 1;
+    return NT_OK;
+}
+
+/* Ends the read transaction of sq_begin_read, if one is open. */
+int
+sq_end_read(nt_db *db)
+{
+    int rc = NT_OK;
+
+    if (db == NULL || !db->read_txn)
+        return NT_OK;
+    db->read_txn = 0;
+    if (db->db != NULL && !sqlite3_get_autocommit(db->db) &&
+        sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "end_read");
+        if (!sqlite3_get_autocommit(db->db))
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sq_idle(db);
+    return rc;
+}
+
 /* Starts a write transaction: takes the write lock now (waiting up to busy_timeout_ms), so
- * the transaction cannot fail later on a lock upgrade. */
+ * the transaction cannot fail later on a lock upgrade. A read transaction of begin_read is
+ * ended first (SQLite cannot upgrade it safely). */
 int
 sq_begin(nt_db *db)
 {
@@ -119,6 +161,8 @@ sq_begin(nt_db *db)
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin", NULL);
+    if ((rc = sq_end_read(db)) != NT_OK)
+        return rc;
     if ((rc = sq_use(db)) != NT_OK)
         return rc;
     if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
@@ -157,6 +201,7 @@ sq_rollback(nt_db *db)
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "rollback", NULL);
+    db->read_txn = 0;
     if (db->db == NULL)
         return NT_OK;
     if (!sqlite3_get_autocommit(db->db) &&

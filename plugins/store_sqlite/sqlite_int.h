@@ -66,6 +66,7 @@ struct nt_db {
     int64_t drain_at_ms; /* monotonic time of that wait */
     int errcode;         /* NT_E* of the last failure, NT_OK after clear_error */
     char errmsg[SQ_ERRLEN];
+    int read_txn;        /* a read transaction of begin_read is open */
     int fault;           /* injected fault (sqlite primary code) or 0; see sqlite_fault.c */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
@@ -91,6 +92,8 @@ nt_db *sq_conn_open(void *state, char *err, size_t errlen);
 void sq_conn_close(nt_db *db);
 int sq_exec(nt_db *db, const char *sql);
 int sq_begin(nt_db *db);
+int sq_begin_read(nt_db *db);
+int sq_end_read(nt_db *db);
 int sq_commit(nt_db *db);
 int sq_rollback(nt_db *db);
 

@@ -28,6 +28,8 @@ static const nt_store_v1 sq_ops = {
     .rollback = sq_rollback,
     .errmsg = sq_errmsg,
     .errcode = sq_errcode,
+    .begin_read = sq_begin_read,
+    .end_read = sq_end_read,
     .clear_error = sq_clear_error,
 };
 
