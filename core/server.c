@@ -45,6 +45,7 @@ typedef struct worker {
     int max_conns;   /* 0 = unlimited; at the limit the listener pauses */
     int paused;
     int accept_backoff; /* accepting paused after EMFILE; a timer resumes it */
+    char scratch[8192]; /* the current request's decoded path segments */
 } worker;
 
 struct server {
@@ -238,8 +239,10 @@ pipeline_run(worker *w, nt_req *r, enum evhttp_cmd_type cmd, const char *path)
 {
     router_result m;
     json_t *out = NULL;
+    /* Decoded path segments live in the worker's buffer until its next request (observers
+     * read them after this returns); longer paths match no route. */
     size_t scratchlen = strlen(path) + ROUTER_MAX_SEGS + 1;
-    char *scratch = scratchlen <= 8192 ? hostapi_table()->req_alloc(r, scratchlen) : NULL;
+    char *scratch = scratchlen <= sizeof(w->scratch) ? w->scratch : NULL;
     int rc, status;
 
     if (cmd == EVHTTP_REQ_OPTIONS) {
