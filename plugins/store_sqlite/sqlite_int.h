@@ -33,6 +33,8 @@ struct sq_cfg {
     long long busy_timeout_ms;
     long long cache_kib;
     char *fault_file;         /* test hook, see sqlite_fault.c; malloc'd, NULL when off */
+    long long checkpoint_ms;  /* > 0: WAL checkpoints by a background thread */
+    struct sq_ckpt *ckpt;     /* that thread, between start and stop */
     struct sq_shared *shared; /* malloc'd; the only part that changes after init */
 };
 
@@ -92,6 +94,14 @@ nt_db *sq_conn_open(void *state, char *err, size_t errlen);
 void sq_conn_close(nt_db *db);
 int sq_exec(nt_db *db, const char *sql);
 int sq_begin(nt_db *db);
+
+/* sqlite_checkpoint.c: the background checkpoint thread (plugin start and stop). */
+struct sq_ckpt;
+int sq_ckpt_start(struct sq_cfg *c);
+void sq_ckpt_stop(struct sq_cfg *c);
+/* The commit hook of request connections (sqlite3_wal_hook; arg is the sq_cfg). */
+int sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages);
+
 int sq_begin_read(nt_db *db);
 int sq_end_read(nt_db *db);
 int sq_commit(nt_db *db);

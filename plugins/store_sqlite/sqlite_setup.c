@@ -56,6 +56,8 @@ sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen)
              c->synchronous, c->cache_kib, SQ_WAL_LIMIT_BYTES);
     if ((rc = sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK)
         goto fail;
+    if (c->checkpoint_ms > 0) /* replaces SQLite's own checkpoint-on-commit */
+        sqlite3_wal_hook(h, sq_wal_hook, (void *)c);
     return SQLITE_OK;
 fail:
     snprintf(err, errlen, "cannot set up the connection: %s", sqlite3_errmsg(h));

@@ -110,8 +110,8 @@ sq_cfg_fault(struct sq_cfg *c, const nt_config *cfg)
 static int
 sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
 {
-    static const char *const known[] = {"path",      "synchronous", "busy_timeout_ms",
-                                        "cache_kib", "fault_file",  NULL};
+    static const char *const known[] = {
+        "path", "synchronous", "busy_timeout_ms", "cache_kib", "fault_file", "checkpoint_ms", NULL};
     struct sq_cfg *c = calloc(1, sizeof(*c));
     int rc = NT_ENOMEM;
 
@@ -135,6 +135,9 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
         goto fail;
     if ((rc = sq_cfg_fault(c, cfg)) != NT_OK)
         goto fail;
+    rc = api->cfg_int(p, cfg, "checkpoint_ms", 1000, 0, 3600000, &c->checkpoint_ms);
+    if (rc != NT_OK)
+        goto fail;
     if ((rc = sq_shared_init(c)) != NT_OK) {
         if (rc != NT_ENOMEM)
             api->init_error(p, "cannot set up the lock shared by the connections");
@@ -154,8 +157,21 @@ fail:
     return rc;
 }
 
+/* Starts the background checkpoints (after the migrations). */
+static int
+sq_start(void *state)
+{
+    return sq_ckpt_start(state);
+}
+
+static void
+sq_stop(void *state)
+{
+    sq_ckpt_stop(state);
+}
+
 static const nt_plugin_desc sq_desc = {
-    NT_PLUGIN_HEADER, .name = "store_sqlite", .version = "0.1.0",
-    .init = sq_init,  .fini = sq_cfg_free,
+    NT_PLUGIN_HEADER,  .name = "store_sqlite", .version = "0.1.0",  .init = sq_init,
+    .start = sq_start, .stop = sq_stop,        .fini = sq_cfg_free,
 };
 NT_PLUGIN_DEFINE(sq_desc)

@@ -1,0 +1,163 @@
+/* Background WAL checkpoints. With checkpoint_ms > 0 the request connections never
+ * checkpoint themselves, so no request pays for copying the WAL into the database and its
+ * fsync. Their commit hook wakes one thread (with its own connection) once the WAL holds
+ * SQ_CKPT_PAGES pages, and the thread also runs every checkpoint_ms: a PASSIVE checkpoint,
+ * which never blocks readers or writers; when writers outrun it and the WAL passes
+ * SQ_CKPT_FORCE_PAGES, a RESTART checkpoint briefly holds writers back so the WAL starts
+ * over, which keeps it bounded under sustained load.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sqlite_int.h"
+
+#define SQ_CKPT_PAGES 1000        /* as SQLite's own wal_autocheckpoint */
+#define SQ_CKPT_FORCE_PAGES 16000 /* about 64 MiB of WAL */
+
+struct sq_ckpt {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    int kicked;
+    const struct sq_cfg *cfg;
+};
+
+/* Opens the thread's connection and reads the schema, which opens the WAL. */
+static sqlite3 *
+sq_ckpt_open(const struct sq_cfg *c)
+{
+    sqlite3 *h = NULL;
+
+    if (sqlite3_open_v2(c->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(h, (int)c->busy_timeout_ms) != SQLITE_OK ||
+        sqlite3_exec(h, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(h); /* not writable now, say: try again next time */
+        return NULL;
+    }
+    return h;
+}
+
+/* One round: PASSIVE, then RESTART when the WAL is still too long. */
+static int
+sq_ckpt_round(sqlite3 *h)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+
+    if (rc == SQLITE_OK && log >= SQ_CKPT_FORCE_PAGES)
+        rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    return rc;
+}
+
+int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    const struct sq_cfg *c = arg;
+    struct sq_ckpt *k = c->ckpt;
+
+    (void)db;
+    (void)name;
+    if (pages >= SQ_CKPT_PAGES && k != NULL) {
+        pthread_mutex_lock(&k->mu);
+        k->kicked = 1;
+        pthread_cond_signal(&k->cv);
+        pthread_mutex_unlock(&k->mu);
+    }
+    return SQLITE_OK;
+}
+
+/* The thread: waits checkpoint_ms (or until told to stop), checkpoints, again. */
+static void *
+sq_ckpt_main(void *arg)
+{
+    struct sq_ckpt *k = arg;
+    sqlite3 *h = NULL;
+    int failed = 0;
+
+    pthread_mutex_lock(&k->mu);
+    while (!k->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)(k->cfg->checkpoint_ms / 1000);
+        until.tv_nsec += (long)(k->cfg->checkpoint_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        while (!k->stop && !k->kicked && pthread_cond_timedwait(&k->cv, &k->mu, &until) == 0)
+            ;
+        if (k->stop)
+            break;
+        k->kicked = 0;
+        pthread_mutex_unlock(&k->mu);
+        if (h == NULL)
+            h = sq_ckpt_open(k->cfg);
+        if (h != NULL) {
+            int rc = sq_ckpt_round(h);
+            if (rc != SQLITE_OK && rc != SQLITE_BUSY && !failed) {
+                k->cfg->api->log(k->cfg->plugin, NT_LOG_WARN, "WAL checkpoint failed: %s",
+                                 sqlite3_errmsg(h));
+                failed = 1;
+            } else if (rc == SQLITE_OK) {
+                failed = 0;
+            }
+            if (rc != SQLITE_OK && rc != SQLITE_BUSY) { /* reopen next time */
+                sqlite3_close(h);
+                h = NULL;
+            }
+        }
+        pthread_mutex_lock(&k->mu);
+    }
+    pthread_mutex_unlock(&k->mu);
+    sqlite3_close(h);
+    return NULL;
+}
+
+int
+sq_ckpt_start(struct sq_cfg *c)
+{
+    struct sq_ckpt *k;
+    pthread_condattr_t ca;
+
+    if (c->checkpoint_ms <= 0)
+        return NT_OK;
+    k = calloc(1, sizeof(*k));
+    if (k == NULL)
+        return NT_ENOMEM;
+    k->cfg = c;
+    pthread_mutex_init(&k->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&k->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&k->thread, NULL, sq_ckpt_main, k) != 0) {
+        pthread_cond_destroy(&k->cv);
+        pthread_mutex_destroy(&k->mu);
+        free(k);
+        c->api->init_error(c->plugin, "cannot start the checkpoint thread");
+        return NT_ERR;
+    }
+    c->ckpt = k;
+    return NT_OK;
+}
+
+void
+sq_ckpt_stop(struct sq_cfg *c)
+{
+    struct sq_ckpt *k = c != NULL ? c->ckpt : NULL;
+
+    if (k == NULL)
+        return;
+    pthread_mutex_lock(&k->mu);
+    k->stop = 1;
+    pthread_cond_signal(&k->cv);
+    pthread_mutex_unlock(&k->mu);
+    pthread_join(k->thread, NULL);
+    pthread_cond_destroy(&k->cv);
+    pthread_mutex_destroy(&k->mu);
+    free(k);
+    c->ckpt = NULL;
+}
