@@ -2,6 +2,7 @@
  * stored in place of the key, and constant-time comparison of those hashes.
  */
 #include "account.h"
+#include "ntc_sha256.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -54,8 +55,9 @@ acct_hash_hex(const char *s, char out[ACCT_HASH_BUF])
     unsigned int mdlen = 0;
     int rc = NT_ERR;
 
-    if (s == NULL || EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    if (s == NULL || ntc_sha256(s, strlen(s), md) != NT_OK)
         goto out;
+    mdlen = 32;
     for (unsigned int i = 0; i < mdlen; i++) {
         out[2 * i] = hex[md[i] >> 4];
         out[2 * i + 1] = hex[md[i] & 0x0f];

@@ -9,6 +9,7 @@
 #include <openssl/sha.h>
 
 #include "bearer.h"
+#include "ntc_sha256.h"
 #include "jwks_auth.h"
 #include "jwks_jws.h"
 
@@ -35,7 +36,10 @@ authn_token(jwks_state *st, nt_req *req, const char *token, size_t len, jwks_pri
         rc = api->fail(req, NT_EUNAUTH, "token: too long");
         goto out;
     }
-    SHA256((const unsigned char *)token, len, digest);
+    if (ntc_sha256(token, len, digest) != NT_OK) {
+        rc = NT_ERR;
+        goto out;
+    }
     rc = tokcache_get(st->tokens, digest, st->account_id, version, now_s, u->user_id, &u->policy);
     if (rc == NT_OK)
         goto out;

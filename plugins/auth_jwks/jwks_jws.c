@@ -1,6 +1,8 @@
 /* JWS: segment split, header checks, key choice, RS256/ES256 signature, claims segment. */
 #include "jwks_jws.h"
 
+#include "ntc_sha256.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +139,7 @@ jws_signature(const char *input, size_t input_len, const char *sig, size_t sig_l
         goto out;
     rc = NT_EUNAUTH;
     *why = "token signature is invalid";
-    if (EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key) != 1)
+    if (EVP_DigestVerifyInit(ctx, &pctx, ntc_sha256_md(), NULL, key) != 1)
         goto out;
     if (kty == JWKS_KTY_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
         goto out;

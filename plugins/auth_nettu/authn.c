@@ -8,6 +8,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "ntc_sha256.h"
 #include "authn_account.h"
 #include "bearer.h"
 #include "jwt.h"
@@ -87,7 +88,10 @@ authn_token(auth_state *st, nt_req *req, const char *account, int64_t version, c
         rc = api->fail(req, NT_EUNAUTH, "token: too long");
         goto out;
     }
-    SHA256((const unsigned char *)token, len, digest);
+    if (ntc_sha256(token, len, digest) != NT_OK) {
+        rc = NT_ERR;
+        goto out;
+    }
     if (tokcache_get(st->tokens, digest, account, version, now_s, u->user_id, &u->policy) ==
         NT_OK) {
         rc = NT_OK;

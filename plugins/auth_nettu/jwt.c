@@ -9,6 +9,7 @@
 #include <openssl/rsa.h>
 
 #include "b64url.h"
+#include "ntc_sha256.h"
 
 int
 jwt_uuid_valid(const char *s)
@@ -101,8 +102,8 @@ jwt_check_signature(const char *signed_part, size_t signed_len, const char *sig,
         goto out;
     }
     *why = "token signature is invalid";
-    if (EVP_DigestVerifyInit(ctx, &pctx, EVP_sha256(), NULL, key) != 1 ||
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0)
+    /* PKCS#1 v1.5 is the default padding of RSA verification. */
+    if (EVP_DigestVerifyInit(ctx, &pctx, ntc_sha256_md(), NULL, key) != 1)
         goto out;
     if (EVP_DigestVerify(ctx, raw, rawlen, (const unsigned char *)signed_part, signed_len) != 1)
         goto out;
