@@ -119,6 +119,21 @@ reply_dump_cb(const char *buf, size_t size, void *data)
     return evbuffer_add(data, buf, size);
 }
 
+/* Serialises body into buf: small documents through one stack buffer and one evbuffer_add
+ * (jansson's callback form adds every fragment separately), large ones by the callback. */
+static int
+reply_dump(const json_t *body, struct evbuffer *buf)
+{
+    char small[4096];
+    size_t n = json_dumpb(body, small, sizeof(small), JSON_COMPACT);
+
+    if (n == 0)
+        return -1;
+    if (n <= sizeof(small))
+        return evbuffer_add(buf, small, n);
+    return json_dump_callback(body, reply_dump_cb, buf, JSON_COMPACT);
+}
+
 void
 reply_json(struct evhttp_request *ev, int status, const json_t *body)
 {
@@ -126,7 +141,7 @@ reply_json(struct evhttp_request *ev, int status, const json_t *body)
 
     reply_cors(ev);
     evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", "application/json");
-    if (body == NULL || json_dump_callback(body, reply_dump_cb, buf, JSON_COMPACT) != 0) {
+    if (body == NULL || reply_dump(body, buf) != 0) {
         evbuffer_drain(buf, evbuffer_get_length(buf));
         evbuffer_add(buf, "{}", 2);
     }
