@@ -14,6 +14,14 @@ sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+/* Runs when the plugin holding this copy is unloaded (dlclose) or the process exits. */
+__attribute__((destructor)) static void
+sha256_release(void)
+{
+    EVP_MD_free(sha256_md);
+    sha256_md = NULL;
+}
+
 const EVP_MD *
 ntc_sha256_md(void)
 {
