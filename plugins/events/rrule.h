@@ -1,14 +1,17 @@
 /* events: the recurrence rule of API.md A9.5 (parsing, validation, printing) and the
- * expansion of an event into instances (B1). Pure code over jansson, no host needed.
+ * expansion of an event into instances (B1). Pure code over jansson and libical, no host
+ * needed.
  *
- * The engine follows python-dateutil's rrule (which rrule.js and the original's Rust port
- * copy) for FREQ=DAILY..YEARLY with one time of day: every BY* list, negative month days and
- * year days, ordinal weekdays inside a month or a year, ISO-style week numbers relative to
- * WKST, and BYSETPOS over each period. libical 3.0.16 was not used because it differs from
- * dateutil on rules the API accepts (it ignores BYSETPOS with WEEKLY, mis-expands
- * YEARLY;BYWEEKNO and WEEKLY;BYDAY=1MO, returns nothing for DAILY;BYDAY=1MO, rejects BYWEEKNO
- * with DAILY/WEEKLY and BYYEARDAY with MONTHLY/WEEKLY) and converts time zones wrongly (see
- * ev_time.h).
+ * Expansion (rrule_expand.c) follows python-dateutil's rrule (which rrule.js and the
+ * original's Rust port copy), as B1.2 asks, for FREQ=DAILY..YEARLY with one time of day.
+ * libical's icalrecur_iterator enumerates the candidate days in floating local time
+ * (rrule_ical.c); dateutil's filter (rrule_norm.c) checks each one, and the interval,
+ * BYSETPOS, COUNT, UNTIL, exdates and the window are applied around libical, because
+ * libical 3.0.16 differs from dateutil on rules the API accepts (README.md). Local times
+ * become UTC through ev_tz (ev_time.h), not libical's zones.
+ *
+ * Validation refuses the combinations RFC 5545 forbids (byweekno outside yearly, byyearday
+ * with daily/weekly/monthly, bymonthday with weekly, ordinals with byweekno).
  */
 #ifndef EV_RRULE_H
 #define EV_RRULE_H

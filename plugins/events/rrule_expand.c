@@ -1,444 +1,39 @@
-/* Expansion of events into instances (API.md B1): a port of python-dateutil's rrule
- * iteration (rrule._iter and _iterinfo) for FREQ=DAILY..YEARLY with one time of day, in
- * local wall-clock days of the calendar's zone, followed by the conversion of each
- * occurrence to UTC (RFC 5545 gap/overlap rules), until/count, exdates and the window.
+/* Expansion of events into instances (API.md B1.2): libical's recurrence iterator
+ * (icalrecur_iterator, rrule_ical.c) enumerates the candidate days of the rule in floating
+ * local time; this file walks the rule's periods (FREQ and INTERVAL, WKST), applies BYSETPOS
+ * per period, COUNT (before exdates), UNTIL (inclusive), exdates and the window, and converts
+ * each local occurrence to UTC with ev_tz (ev_tz.c).
+ *
+ * Why the local-to-UTC conversion is not libical's (measured on Debian 12, libical 3.0.16,
+ * tzdata of this system; README.md has the details):
+ *  - zone data: libical turns each TZif file into RRULE-based VTIMEZONE components, and for
+ *    33 of the 598 zone names of /usr/share/zoneinfo its UTC offset differs from glibc's
+ *    between 2000 and 2146 (sampled every 6 h 7 min 11 s), e.g. America/St_Johns,
+ *    Australia/Lord_Howe and Pacific/Chatham from 2038, Africa/Cairo from 2041,
+ *    Asia/Jerusalem from 2013, America/Sao_Paulo from 2014, Asia/Tehran from 2002; ev_tz.c
+ *    reads the same files as glibc (its tests compare every zone with glibc);
+ *  - the DST gap and overlap: libical reads America/New_York 2024-03-10 02:30, a time that
+ *    does not exist, as 01:30 EST (06:30Z) where RFC 5545 3.3.5 says 03:30 EDT (07:30Z), and
+ *    the ambiguous 2024-11-03 01:30 as the second one, EST (06:30Z), where RFC 5545 takes
+ *    the first, EDT (05:30Z);
+ *  - locking: every offset lookup (icaltimezone_get_utc_offset*) takes libical's global
+ *    changes_mutex; the worker threads would serialise on it. ev_tz zones are immutable.
+ * So libical iterates floating times (no zone) with BYHOUR/BYMINUTE/BYSECOND fixed to
+ * DTSTART's local time of day, as B1.2 maps them, and ev_tz applies RFC 5545's rules.
  */
-#include "rrule.h"
+#include "rrule_impl.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RR_MASK 380      /* day masks cover a year plus a week of the next, with margin */
-#define RR_MAX_YEAR 9999 /* dateutil's datetime.MAXYEAR: iteration ends after it */
+#define RR_PERIOD_MAX 372 /* candidates in one period: at most the days of a year */
+#define RR_SEEK_GAP 31    /* days: farther than this, reposition libical instead of stepping */
+/* libical calls allowed for one expansion: a guard against runaway iterations (about a
+ * second); the rules the API accepts stay far below it. */
+#define RR_CALL_BUDGET 400000
 
-/* The rule compiled for iteration, with dateutil's defaults applied. */
-typedef struct rr_plan {
-    int freq, interval, wkst;
-    int has_month;
-    uint16_t month_mask; /* bit m for month m */
-    int has_mday;
-    uint32_t mday_pos, mday_neg; /* bit d for day d / day -d */
-    int has_wday;
-    uint8_t wday_mask;       /* bit d for weekday d (0 = Monday) */
-    int n_nwday;             /* ordinal weekdays, YEARLY and MONTHLY only */
-    const ev_wday *wday_src; /* the rule's byweekday list; ordinals are read from it */
-    int n_wday_src;
-    int n_wno;
-    const int16_t *wno;
-    int has_yday;
-    uint8_t yday_pos[367], yday_neg[367];
-    int n_setpos;
-    const int16_t *setpos;
-} rr_plan;
-
-/* Called for each occurrence (a local day number) in order: 0 goes on, 1 stops, < 0 fails. */
-typedef int (*rr_emit_fn)(void *ctx, int64_t day);
-
-/* dateutil's _iterinfo: masks of one year (plus seven days of the next). */
-typedef struct rr_year {
-    int64_t year;
-    int month; /* the month nwdaymask was built for */
-    int yearlen, nextyearlen;
-    int64_t yearordinal; /* day number of 1 January */
-    uint8_t mmask[RR_MASK], wdaymask[RR_MASK];
-    int8_t mdaymask[RR_MASK], nmdaymask[RR_MASK];
-    int mrange[13];
-    uint8_t wnomask[RR_MASK];
-    uint8_t nwdaymask[RR_MASK];
-} rr_year;
-
-static int
-rr_mod7(int v)
-{
-    return ((v % 7) + 7) % 7;
-}
-
-static int
-rr_in16(const int16_t *v, int n, int x)
-{
-    for (int i = 0; i < n; i++)
-        if (v[i] == x)
-            return 1;
-    return 0;
-}
-
-/* ---- the plan ---------------------------------------------------------------------------- */
-
-static void
-rr_plan_init(rr_plan *p, const ev_rrule *r, int wkst, int64_t dtstart_day)
-{
-    int64_t y;
-    int m, d;
-
-    memset(p, 0, sizeof(*p));
-    ev_civil_from_days(dtstart_day, &y, &m, &d);
-    p->freq = r->freq;
-    p->interval = r->interval;
-    p->wkst = wkst;
-    for (int i = 0; i < r->n_month; i++)
-        p->month_mask |= (uint16_t)(1u << r->month[i]);
-    for (int i = 0; i < r->n_mday; i++) {
-        if (r->mday[i] > 0)
-            p->mday_pos |= 1u << r->mday[i];
-        else if (r->mday[i] < 0)
-            p->mday_neg |= 1u << -r->mday[i];
-    }
-    for (int i = 0; i < r->n_wday; i++) {
-        /* Ordinals only mean something within a month or a year. */
-        if (r->wday[i].n == 0 || r->freq == EV_WEEKLY || r->freq == EV_DAILY)
-            p->wday_mask |= (uint8_t)(1u << r->wday[i].day);
-        else
-            p->n_nwday++;
-    }
-    p->wday_src = r->wday;
-    p->n_wday_src = r->n_wday;
-    for (int i = 0; i < r->n_yday; i++) {
-        if (r->yday[i] > 0)
-            p->yday_pos[r->yday[i]] = 1;
-        else
-            p->yday_neg[-r->yday[i]] = 1;
-    }
-    p->has_yday = r->n_yday > 0;
-    p->n_wno = r->n_wno;
-    p->wno = r->wno;
-    p->n_setpos = r->n_setpos;
-    p->setpos = r->setpos;
-    /* dateutil's defaults: with no day-selecting list, repeat on DTSTART's day. */
-    if (r->n_wno == 0 && r->n_yday == 0 && r->n_mday == 0 && r->n_wday == 0) {
-        if (r->freq == EV_YEARLY) {
-            if (r->n_month == 0)
-                p->month_mask = (uint16_t)(1u << m);
-            p->mday_pos = 1u << d;
-        } else if (r->freq == EV_MONTHLY) {
-            p->mday_pos = 1u << d;
-        } else if (r->freq == EV_WEEKLY) {
-            p->wday_mask = (uint8_t)(1u << ev_weekday(dtstart_day));
-        }
-    }
-    p->has_month = p->month_mask != 0;
-    p->has_mday = p->mday_pos != 0 || p->mday_neg != 0;
-    p->has_wday = p->wday_mask != 0;
-}
-
-/* ---- year info (dateutil _iterinfo.rebuild) ---------------------------------------------- */
-
-/* The week-number mask of dateutil for year yi->year. */
-static void
-rr_build_wno(const rr_plan *p, rr_year *yi, int yearweekday)
-{
-    int wkst = p->wkst, no1wkst, firstwkst, wyearlen, numweeks;
-
-    memset(yi->wnomask, 0, sizeof(yi->wnomask));
-    no1wkst = firstwkst = (7 - yearweekday + wkst) % 7;
-    if (no1wkst >= 4) {
-        no1wkst = 0;
-        wyearlen = yi->yearlen + rr_mod7(yearweekday - wkst);
-    } else {
-        wyearlen = yi->yearlen - no1wkst;
-    }
-    numweeks = wyearlen / 7 + (wyearlen % 7) / 4;
-    for (int k = 0; k < p->n_wno; k++) {
-        int n = p->wno[k], i;
-        if (n < 0)
-            n += numweeks + 1;
-        if (!(n > 0 && n <= numweeks))
-            continue;
-        if (n > 1) {
-            i = no1wkst + (n - 1) * 7;
-            if (no1wkst != firstwkst)
-                i -= 7 - firstwkst;
-        } else {
-            i = no1wkst;
-        }
-        for (int j = 0; j < 7 && i >= 0 && i < RR_MASK - 1; j++) {
-            yi->wnomask[i++] = 1;
-            if (yi->wdaymask[i] == wkst)
-                break;
-        }
-    }
-    if (rr_in16(p->wno, p->n_wno, 1)) {
-        /* Week 1 of the next year may start in this one. */
-        int i = no1wkst + numweeks * 7;
-        if (no1wkst != firstwkst)
-            i -= 7 - firstwkst;
-        if (i < yi->yearlen) {
-            for (int j = 0; j < 7 && i >= 0 && i < RR_MASK - 1; j++) {
-                yi->wnomask[i++] = 1;
-                if (yi->wdaymask[i] == wkst)
-                    break;
-            }
-        }
-    }
-    if (no1wkst) {
-        /* The days before week 1 belong to the last week of the previous year. */
-        int lnumweeks;
-        if (!rr_in16(p->wno, p->n_wno, -1)) {
-            int lyearweekday = ev_weekday(ev_days_from_civil(yi->year - 1, 1, 1));
-            int lno1wkst = (7 - lyearweekday + wkst) % 7;
-            int lyearlen = 365 + ev_is_leap(yi->year - 1);
-            if (lno1wkst >= 4)
-                lnumweeks = 52 + ((lyearlen + rr_mod7(lyearweekday - wkst)) % 7) / 4;
-            else
-                lnumweeks = 52 + ((yi->yearlen - no1wkst) % 7) / 4;
-        } else {
-            lnumweeks = -1;
-        }
-        if (rr_in16(p->wno, p->n_wno, lnumweeks))
-            for (int i = 0; i < no1wkst; i++)
-                yi->wnomask[i] = 1;
-    }
-}
-
-/* The ordinal-weekday mask (1MO, -1FR) of the month or of the year. */
-static void
-rr_build_nwday(const rr_plan *p, rr_year *yi, int month)
-{
-    int ranges[12][2], nr = 0;
-
-    memset(yi->nwdaymask, 0, sizeof(yi->nwdaymask));
-    if (p->freq == EV_YEARLY) {
-        if (p->has_month) {
-            for (int m = 1; m <= 12; m++) {
-                if (p->month_mask & (1u << m)) {
-                    ranges[nr][0] = yi->mrange[m - 1];
-                    ranges[nr++][1] = yi->mrange[m];
-                }
-            }
-        } else {
-            ranges[nr][0] = 0;
-            ranges[nr++][1] = yi->yearlen;
-        }
-    } else {
-        ranges[nr][0] = yi->mrange[month - 1];
-        ranges[nr++][1] = yi->mrange[month];
-    }
-    for (int r = 0; r < nr; r++) {
-        int first = ranges[r][0], last = ranges[r][1] - 1;
-        for (int k = 0; k < p->n_wday_src; k++) {
-            const ev_wday *w = &p->wday_src[k];
-            int i;
-            if (w->n == 0)
-                continue;
-            if (w->n < 0) {
-                i = last + (w->n + 1) * 7;
-                if (i < first)
-                    continue;
-                i -= rr_mod7(yi->wdaymask[i] - w->day);
-            } else {
-                i = first + (w->n - 1) * 7;
-                if (i > last)
-                    continue;
-                i += rr_mod7(7 - yi->wdaymask[i] + w->day);
-            }
-            if (first <= i && i <= last)
-                yi->nwdaymask[i] = 1;
-        }
-    }
-}
-
-/* Rebuilds the masks for (year, month) when they changed (dateutil's rebuild). */
-static void
-rr_rebuild(const rr_plan *p, rr_year *yi, int64_t year, int month)
-{
-    int year_changed = yi->yearlen == 0 || yi->year != year;
-
-    if (year_changed) {
-        int yearweekday;
-        yi->year = year;
-        yi->yearlen = 365 + ev_is_leap(year);
-        yi->nextyearlen = 365 + ev_is_leap(year + 1);
-        yi->yearordinal = ev_days_from_civil(year, 1, 1);
-        yearweekday = ev_weekday(yi->yearordinal);
-        /* Walk the days from 1 January on (into the next year for the last entries). */
-        {
-            int64_t y = year;
-            int m = 1, d = 1, dim = 31;
-            for (int i = 0; i < RR_MASK; i++) {
-                yi->mmask[i] = (uint8_t)m;
-                yi->mdaymask[i] = (int8_t)d;
-                yi->nmdaymask[i] = (int8_t)(d - dim - 1);
-                yi->wdaymask[i] = (uint8_t)((yearweekday + i) % 7);
-                if (++d > dim) {
-                    d = 1;
-                    if (++m > 12) {
-                        m = 1;
-                        y++;
-                    }
-                    dim = ev_days_in_month(y, m);
-                }
-            }
-        }
-        yi->mrange[0] = 0;
-        for (int m = 1; m <= 12; m++)
-            yi->mrange[m] = yi->mrange[m - 1] + ev_days_in_month(year, m);
-        if (p->n_wno > 0)
-            rr_build_wno(p, yi, yearweekday);
-    }
-    if (p->n_nwday > 0 && (year_changed || yi->month != month))
-        rr_build_nwday(p, yi, month);
-    yi->month = month;
-}
-
-/* 1 when day index i of the year passes every BY* filter (dateutil's dayset filter). */
-static int
-rr_day_ok(const rr_plan *p, const rr_year *yi, int i)
-{
-    if (p->has_month && !(p->month_mask & (1u << yi->mmask[i])))
-        return 0;
-    if (p->n_wno > 0 && !yi->wnomask[i])
-        return 0;
-    if (p->has_wday && !(p->wday_mask & (1u << yi->wdaymask[i])))
-        return 0;
-    if (p->n_nwday > 0 && (i >= yi->yearlen || !yi->nwdaymask[i]))
-        return 0;
-    if (p->has_mday && !(p->mday_pos & (1u << yi->mdaymask[i])) &&
-        !(p->mday_neg & (1u << -yi->nmdaymask[i])))
-        return 0;
-    if (p->has_yday) {
-        if (i < yi->yearlen)
-            return p->yday_pos[i + 1] || p->yday_neg[yi->yearlen - i];
-        return p->yday_pos[i + 1 - yi->yearlen] || p->yday_neg[yi->nextyearlen + yi->yearlen - i];
-    }
-    return 1;
-}
-
-static int
-rr_cmp_int(const void *a, const void *b)
-{
-    return *(const int *)a - *(const int *)b;
-}
-
-/* Emits the days of one period [start, end) (indices into the year) that pass the filters,
- * reduced by BYSETPOS when given. Returns what emit returned when not 0, else 0. */
-static int
-rr_period(const rr_plan *p, const rr_year *yi, int start, int end, int64_t dtstart_day,
-          rr_emit_fn emit, void *ctx)
-{
-    int days[RR_MASK], n = 0, pos[RR_MASK], np = 0, rc;
-
-    for (int i = start; i < end; i++)
-        if (rr_day_ok(p, yi, i))
-            days[n++] = i;
-    if (p->n_setpos > 0) {
-        for (int k = 0; k < p->n_setpos; k++) {
-            int idx = p->setpos[k] > 0 ? p->setpos[k] - 1 : n + p->setpos[k], j;
-            if (idx < 0 || idx >= n)
-                continue;
-            for (j = 0; j < np && pos[j] != days[idx]; j++)
-                ;
-            if (j == np)
-                pos[np++] = days[idx];
-        }
-        qsort(pos, (size_t)np, sizeof(int), rr_cmp_int);
-        memcpy(days, pos, (size_t)np * sizeof(int));
-        n = np;
-    }
-    for (int k = 0; k < n; k++) {
-        int64_t day = yi->yearordinal + days[k];
-        if (day < dtstart_day)
-            continue;
-        rc = emit(ctx, day);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* Moves (year, month) forward by `months`. */
-static void
-rr_add_months(int64_t *year, int *month, int64_t months)
-{
-    int64_t mi = *year * 12 + (*month - 1) + months;
-
-    *year = ev_floor_div(mi, 12);
-    *month = (int)(mi - *year * 12) + 1;
-}
-
-/* Iterates the rule from DTSTART (a local day number), or, when from_day is later and the
- * rule has no count, from the period holding from_day; stops after the period starting past
- * stop_day or after year 9999. Returns 0 or emit's failure. */
-static int
-rr_iterate(const rr_plan *p, int64_t dtstart_day, int64_t from_day, int64_t stop_day,
-           rr_emit_fn emit, void *ctx)
-{
-    rr_year yinfo, *yi = &yinfo;
-    int64_t year, cur = dtstart_day;
-    int month, mday, rc = 0;
-
-    yi->yearlen = 0; /* nothing built yet */
-    yi->month = 0;
-    ev_civil_from_days(dtstart_day, &year, &month, &mday);
-    if (from_day > dtstart_day) {
-        int64_t fy;
-        int fm, fd;
-        ev_civil_from_days(from_day, &fy, &fm, &fd);
-        if (p->freq == EV_DAILY) {
-            cur += (from_day - dtstart_day) / p->interval * p->interval;
-        } else if (p->freq == EV_WEEKLY) {
-            int64_t w0 = dtstart_day - rr_mod7(ev_weekday(dtstart_day) - p->wkst);
-            int64_t k = (from_day - w0) / (7 * (int64_t)p->interval);
-            if (k >= 1)
-                cur = w0 + k * 7 * p->interval;
-        } else if (p->freq == EV_MONTHLY) {
-            int64_t k = ((fy * 12 + fm) - (year * 12 + month)) / p->interval;
-            if (k >= 1)
-                rr_add_months(&year, &month, k * p->interval);
-        } else {
-            int64_t k = (fy - year) / p->interval;
-            if (k >= 1)
-                year += k * p->interval;
-        }
-    }
-    if (p->freq == EV_DAILY || p->freq == EV_WEEKLY)
-        ev_civil_from_days(cur, &year, &month, &mday);
-    while (year <= RR_MAX_YEAR) {
-        int start, end;
-        rr_rebuild(p, yi, year, month);
-        if (p->freq == EV_YEARLY) {
-            start = 0;
-            end = yi->yearlen;
-        } else if (p->freq == EV_MONTHLY) {
-            start = yi->mrange[month - 1];
-            end = yi->mrange[month];
-        } else if (p->freq == EV_WEEKLY) {
-            int i = (int)(cur - yi->yearordinal);
-            start = i;
-            for (int j = 0; j < 7; j++) {
-                i++;
-                if (yi->wdaymask[i] == p->wkst)
-                    break;
-            }
-            end = i;
-        } else {
-            start = (int)(cur - yi->yearordinal);
-            end = start + 1;
-        }
-        if (yi->yearordinal + start > stop_day)
-            break;
-        rc = rr_period(p, yi, start, end, dtstart_day, emit, ctx);
-        if (rc != 0)
-            break;
-        if (p->freq == EV_YEARLY) {
-            year += p->interval;
-        } else if (p->freq == EV_MONTHLY) {
-            rr_add_months(&year, &month, p->interval);
-        } else {
-            int64_t idx;
-            if (p->freq == EV_WEEKLY)
-                cur = cur - rr_mod7(ev_weekday(cur) - p->wkst) + 7 * (int64_t)p->interval;
-            else
-                cur += p->interval;
-            idx = cur - yi->yearordinal;
-            if (idx >= 0 && idx < yi->yearlen) /* same year: the masks know the month */
-                month = yi->mmask[idx];
-            else
-                ev_civil_from_days(cur, &year, &month, &mday);
-        }
-    }
-    return rc > 0 ? 0 : rc;
-}
 /* ---- occurrences to instances ------------------------------------------------------------ */
 
 typedef struct rr_ctx {
@@ -455,6 +50,7 @@ typedef struct rr_ctx {
     size_t errlen;
 } rr_ctx;
 
+/* qsort() order of int64_t values. */
 static int
 rr_cmp_i64(const void *a, const void *b)
 {
@@ -463,6 +59,7 @@ rr_cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* 1 when an exdate falls in second sec (binary search in the sorted exdates). */
 static int
 rr_exdated(const rr_ctx *c, int64_t sec)
 {
@@ -478,6 +75,7 @@ rr_exdated(const rr_ctx *c, int64_t sec)
     return lo < c->n_ex && c->ex[lo] == sec;
 }
 
+/* Writes the message into err and returns -1. */
 static int __attribute__((format(printf, 3, 4)))
 rr_fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -503,11 +101,11 @@ rr_add(rr_ctx *c, int64_t start)
     return 0;
 }
 
+/* One occurrence on local day `day`: 0 goes on, 1 stops (until, count, window end), < 0
+ * fails. */
 static int
-rr_emit(void *arg, int64_t day)
+rr_emit(rr_ctx *c, int64_t day)
 {
-    rr_ctx *c = arg;
-    const rr_ctx *cc = c;
     int64_t utc = ev_tz_local_to_utc_span(c->o->tz, day * EV_DAY_S + c->tod, &c->span), ms;
 
     if (c->s->rrule->has_until && utc > c->until_s)
@@ -521,9 +119,233 @@ rr_emit(void *arg, int64_t day)
         if (ev_sat_add(ms, 1) < c->o->ws)
             return 0;
     }
-    if (rr_exdated(cc, utc))
+    if (rr_exdated(c, utc))
         return 0;
     return rr_add(c, ms);
+}
+
+/* ---- periods ----------------------------------------------------------------------------- */
+
+/* The rule's periods: a year, a month, a week from WKST or a day, numbered from DTSTART's
+ * (0). dateutil's first weekly period starts at DTSTART itself, the others at WKST. */
+typedef struct rr_walk {
+    const rr_norm *n;
+    int64_t w0; /* the first day of DTSTART's week */
+    rr_gen gen;
+    rr_wno_cache wc;
+    int64_t buf[RR_PERIOD_MAX];
+} rr_walk;
+
+static int
+rr_mod7(int v)
+{
+    return ((v % 7) + 7) % 7;
+}
+
+/* The period holding local day `day`. */
+static int64_t
+rr_period_of(const rr_walk *w, int64_t day)
+{
+    const rr_norm *n = w->n;
+    int64_t y;
+    int m, d;
+
+    switch (n->freq) {
+    case EV_YEARLY:
+        ev_civil_from_days(day, &y, &m, &d);
+        return y - n->y0;
+    case EV_MONTHLY:
+        ev_civil_from_days(day, &y, &m, &d);
+        return (y * 12 + m) - (n->y0 * 12 + n->m0);
+    case EV_WEEKLY:
+        return ev_floor_div(day - w->w0, 7);
+    default:
+        return day - n->d0;
+    }
+}
+
+/* The first day of period k (the calendar's: for the weekly period 0 that is WKST's day). */
+static int64_t
+rr_period_start(const rr_walk *w, int64_t k)
+{
+    const rr_norm *n = w->n;
+    int64_t mi;
+
+    switch (n->freq) {
+    case EV_YEARLY:
+        return ev_days_from_civil(n->y0 + k, 1, 1);
+    case EV_MONTHLY:
+        mi = n->y0 * 12 + (n->m0 - 1) + k;
+        return ev_days_from_civil(ev_floor_div(mi, 12), (int)(mi - ev_floor_div(mi, 12) * 12) + 1,
+                                  1);
+    case EV_WEEKLY:
+        return w->w0 + 7 * k;
+    default:
+        return n->d0 + k;
+    }
+}
+
+/* The greatest common divisor of a and b (both > 0). */
+static int64_t
+rr_gcd(int64_t a, int64_t b)
+{
+    while (b != 0) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Days after which the rule's periods repeat with the calendar (400 years): a stretch that
+ * long without an occurrence means there will never be one. */
+static int64_t
+rr_cycle_days(const rr_norm *n)
+{
+    int64_t i = n->interval;
+
+    switch (n->freq) {
+    case EV_YEARLY:
+        return i / rr_gcd(i, 400) * RR_CYCLE_DAYS;
+    case EV_MONTHLY:
+        return i / rr_gcd(i, 4800) * RR_CYCLE_DAYS;
+    case EV_WEEKLY:
+        return i / rr_gcd(i, RR_CYCLE_DAYS / 7) * RR_CYCLE_DAYS;
+    default:
+        return i / rr_gcd(i, RR_CYCLE_DAYS) * RR_CYCLE_DAYS;
+    }
+}
+
+/* BYSETPOS over the nb days of one period (ascending): keeps the chosen positions. */
+static size_t
+rr_setpos(const rr_norm *n, int64_t *days, size_t nb)
+{
+    int64_t pick[RR_PERIOD_MAX];
+    size_t np = 0;
+
+    if (n->n_setpos == 0)
+        return nb;
+    for (int k = 0; k < n->n_setpos; k++) {
+        int64_t idx = n->setpos[k] > 0 ? n->setpos[k] - 1 : (int64_t)nb + n->setpos[k];
+        size_t j;
+        if (idx < 0 || idx >= (int64_t)nb)
+            continue;
+        for (j = 0; j < np && pick[j] != days[idx]; j++)
+            ;
+        if (j == np)
+            pick[np++] = days[idx];
+    }
+    qsort(pick, np, sizeof(*pick), rr_cmp_i64);
+    memcpy(days, pick, np * sizeof(*pick));
+    return np;
+}
+
+/* Moves the generator to period k when its next candidate lies in an earlier period. */
+static int
+rr_catch_up(rr_walk *w, int64_t k, int64_t *cand, int *have, char *err, size_t errlen)
+{
+    int64_t target = rr_period_start(w, k);
+    int rc;
+
+    if (*have <= 0 || rr_period_of(w, *cand) >= k || target - *cand <= RR_SEEK_GAP)
+        return 0;
+    rc = rr_gen_seek(&w->gen, target);
+    if (rc != 0)
+        return rc;
+    *have = rr_gen_next(&w->gen, cand, err, errlen);
+    return *have < 0 ? *have : 0;
+}
+
+/* Walks the periods from period k (a multiple of the interval) while their first day is at
+ * most stop_day, emitting occurrences through c. Returns 0 or a failure. */
+static int
+rr_walk_periods(rr_walk *w, rr_ctx *c, int64_t k, int64_t stop_day)
+{
+    const rr_norm *n = w->n;
+    int64_t cand = 0, cycle = rr_cycle_days(n), last_hit;
+    int have, rc;
+
+    rc = rr_gen_seek(&w->gen, rr_period_start(w, k));
+    if (rc != 0)
+        return rc;
+    have = rr_gen_next(&w->gen, &cand, c->err, c->errlen);
+    last_hit = rr_period_start(w, k);
+    while (have > 0) {
+        int64_t start = rr_period_start(w, k), j;
+        size_t nb = 0;
+        if (start > stop_day || start > RR_MAX_DAY || start - last_hit > cycle)
+            break;
+        if (w->gen.calls > RR_CALL_BUDGET)
+            return rr_fail(c->err, c->errlen,
+                           "recurrence: the rule is too costly to expand (over %d candidate "
+                           "dates); use fewer by* values or a smaller count",
+                           RR_CALL_BUDGET);
+        j = rr_period_of(w, cand);
+        if (j < k) { /* a candidate of a period the interval skips */
+            have = rr_gen_next(&w->gen, &cand, c->err, c->errlen);
+            continue;
+        }
+        if (j > k) { /* no candidate in period k: go to the first chosen period from j */
+            k = (j + n->interval - 1) / n->interval * n->interval;
+            rc = rr_catch_up(w, k, &cand, &have, c->err, c->errlen);
+            if (rc != 0)
+                return rc;
+            continue;
+        }
+        while (have > 0 && rr_period_of(w, cand) == k) {
+            if ((n->freq != EV_WEEKLY || k != 0 || cand >= n->d0) && rr_norm_match(n, &w->wc, cand))
+                w->buf[nb++] = cand;
+            have = rr_gen_next(&w->gen, &cand, c->err, c->errlen);
+        }
+        if (have < 0)
+            break;
+        if (!w->gen.setpos_done)
+            nb = rr_setpos(n, w->buf, nb);
+        for (size_t i = 0; i < nb; i++) {
+            if (w->buf[i] < n->d0)
+                continue;
+            rc = rr_emit(c, w->buf[i]);
+            if (rc != 0)
+                return rc > 0 ? 0 : rc;
+            last_hit = start;
+        }
+        k += n->interval;
+        rc = rr_catch_up(w, k, &cand, &have, c->err, c->errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return have < 0 ? have : 0;
+}
+
+/* Where a windowed walk of a rule with count may start instead of DTSTART's period: period k
+ * (a multiple of the interval) when the number of occurrences before it is known (every
+ * period of a daily rule without filters has one; every full week of a weekly rule without
+ * bymonth and bysetpos has as many as it has weekdays). Sets *before. */
+static int64_t
+rr_count_skip(const rr_walk *w, int64_t k, int *before)
+{
+    const rr_norm *n = w->n;
+    int per_week = 0, first = 0;
+
+    *before = 0;
+    if (k <= 0)
+        return 0;
+    if (w->gen.native_daily) {
+        *before = (int)(k / n->interval > EV_COUNT_MAX ? EV_COUNT_MAX + 1 : k / n->interval);
+        return k;
+    }
+    if (n->freq != EV_WEEKLY || n->months != 0 || n->n_setpos > 0)
+        return 0;
+    for (int d = 0; d < 7; d++) {
+        if (!(n->wdays & (1u << d)))
+            continue;
+        per_week++;
+        if (rr_mod7(d - n->wkst) >= rr_mod7(n->wd0 - n->wkst))
+            first++;
+    }
+    k = k / n->interval > EV_COUNT_MAX ? (int64_t)(EV_COUNT_MAX + 1) * n->interval : k;
+    *before = first + (int)(k / n->interval - 1) * per_week;
+    return k;
 }
 
 /* The local day of instant ms in tz. */
@@ -533,14 +355,19 @@ rr_local_day(const ev_tz *tz, int64_t ms)
     return ev_floor_div(ev_tz_utc_to_local(tz, ev_floor_div(ms, 1000)), EV_DAY_S);
 }
 
+/* ev_expand() of a recurring event: DTSTART's local day and time, dateutil's reading of the
+ * rule, the first period to walk (the window's, when the occurrences before it are known or
+ * need not be counted) and the last day worth walking to. The walk's state is allocated here
+ * and freed before returning. */
 static int
 rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err,
                     size_t errlen)
 {
     const ev_rrule *r = s->rrule;
     rr_ctx c = {.s = s, .o = o, .out = out, .err = err, .errlen = errlen};
-    rr_plan plan;
-    int64_t local, day, from_day = INT64_MIN, stop_day = INT64_MAX;
+    rr_norm norm;
+    rr_walk *w = NULL;
+    int64_t local, day, k = 0, stop_day = INT64_MAX;
     int rc = -2;
 
     if (o->tz == NULL)
@@ -549,6 +376,17 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
     day = ev_floor_div(local, EV_DAY_S);
     c.tod = local - day * EV_DAY_S;
     c.until_s = r->has_until ? ev_floor_div(r->until, 1000) : 0;
+    rr_norm_init(&norm, r, day, (int)c.tod, o->wkst);
+    if (norm.never)
+        return 0;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        goto out;
+    w->n = &norm;
+    w->w0 = day - rr_mod7(norm.wd0 - o->wkst);
+    w->wc.year = INT64_MIN;
+    if (rr_gen_init(&w->gen, &norm) != 0)
+        goto out;
     if (s->n_exdates > 0) {
         c.ex = malloc(s->n_exdates * sizeof(*c.ex));
         if (c.ex == NULL)
@@ -558,11 +396,14 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
         qsort(c.ex, s->n_exdates, sizeof(*c.ex), rr_cmp_i64);
         c.n_ex = s->n_exdates;
     }
-    rr_plan_init(&plan, r, o->wkst, day);
     /* Occurrences are at most ~26 h away from their local day: two days of margin. */
     if (o->windowed) {
-        if (r->count == 0)
-            from_day = ev_sat_add(rr_local_day(o->tz, o->ws), -2);
+        int64_t from = ev_sat_add(rr_local_day(o->tz, o->ws), -2);
+        if (from > day) {
+            k = ev_floor_div(rr_period_of(w, from), norm.interval) * norm.interval;
+            if (r->count > 0)
+                k = rr_count_skip(w, k, &c.generated);
+        }
         stop_day = ev_sat_add(
             rr_local_day(o->tz, ev_sat_add(o->we, -(s->duration < 0 ? s->duration : 0))), 2);
     }
@@ -571,8 +412,13 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
         if (u < stop_day)
             stop_day = u;
     }
-    rc = rr_iterate(&plan, day, from_day, stop_day, rr_emit, &c);
+    rc = 0;
+    if (r->count == 0 || c.generated < r->count)
+        rc = rr_walk_periods(w, &c, k, stop_day);
 out:
+    if (w != NULL)
+        rr_gen_free(&w->gen);
+    free(w);
     free(c.ex);
     return rc;
 }

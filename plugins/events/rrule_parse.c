@@ -229,6 +229,35 @@ rr_scalars(const json_t *v, int64_t start_ts, ev_rrule *r, char *err, size_t err
     return 0;
 }
 
+/* The combinations RFC 5545 (3.3.10) forbids, which libical refuses to iterate: BYWEEKNO
+ * outside YEARLY, BYYEARDAY with DAILY, WEEKLY or MONTHLY, BYMONTHDAY with WEEKLY, and BYDAY
+ * ordinals with BYWEEKNO. (Ordinals in DAILY and WEEKLY rules, also outside RFC 5545, stay
+ * accepted and mean the plain weekday, as in python-dateutil.) */
+static int
+rr_combinations(const ev_rrule *r, char *err, size_t errlen)
+{
+    static const char *const names[4] = {"yearly", "monthly", "weekly", "daily"};
+
+    if (r->n_wno > 0 && r->freq != EV_YEARLY)
+        return rr_fail(err, errlen,
+                       "recurrence.byweekno: only allowed with freq yearly (RFC 5545), not %s",
+                       names[r->freq]);
+    if (r->n_yday > 0 && r->freq != EV_YEARLY)
+        return rr_fail(err, errlen,
+                       "recurrence.byyearday: not allowed with freq %s (RFC 5545: not with "
+                       "daily, weekly or monthly)",
+                       names[r->freq]);
+    if (r->n_mday > 0 && r->freq == EV_WEEKLY)
+        return rr_fail(err, errlen,
+                       "recurrence.bymonthday: not allowed with freq weekly (RFC 5545)");
+    for (int i = 0; r->n_wno > 0 && i < r->n_wday; i++)
+        if (r->wday[i].n != 0)
+            return rr_fail(err, errlen,
+                           "recurrence.byweekday: ordinals such as \"1Mon\" are not allowed "
+                           "together with byweekno (RFC 5545)");
+    return 0;
+}
+
 int
 ev_rrule_parse(const json_t *v, int64_t start_ts, ev_rrule *r, char *err, size_t errlen)
 {
@@ -253,7 +282,7 @@ ev_rrule_parse(const json_t *v, int64_t start_ts, ev_rrule *r, char *err, size_t
         return rr_fail(err, errlen,
                        "recurrence.bysetpos: needs another non-empty by* list (byweekday, "
                        "bymonthday, bymonth, byyearday or byweekno)");
-    return 0;
+    return rr_combinations(r, err, errlen);
 }
 
 /* An integer list as JSON, or null when empty. */

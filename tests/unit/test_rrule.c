@@ -65,6 +65,11 @@ static const struct ok_case ok_cases[] = {
      "{\"bymonth\":null,\"bymonthday\":[31,-31,0],\"bysetpos\":[366,-366],\"byweekday\":null,"
      "\"byweekno\":[53,-53],\"byyearday\":[366,-366],\"count\":null,\"freq\":\"yearly\","
      "\"interval\":65535,\"until\":null}"},
+    /* ordinals in weekly and daily rules are accepted (dateutil reads them as plain days) */
+    {"{\"freq\":\"weekly\",\"interval\":1,\"byweekday\":[\"1Mon\",\"-1FR\"]}",
+     "{\"bymonth\":null,\"bymonthday\":null,\"bysetpos\":null,\"byweekday\":[\"1Mon\","
+     "\"-1Fri\"],\"byweekno\":null,\"byyearday\":null,\"count\":null,\"freq\":\"weekly\","
+     "\"interval\":1,\"until\":null}"},
     /* empty lists are "not set" */
     {"{\"freq\":\"daily\",\"interval\":1,\"bymonth\":[],\"byweekday\":[]}",
      "{" NULLS_AFTER_FREQ ",\"count\":null,\"freq\":\"daily\",\"interval\":1,\"until\":null}"},
@@ -147,6 +152,17 @@ static const struct bad_case bad_cases[] = {
     {"{\"freq\":\"weekly\",\"interval\":1,\"byweekday\":[true]}", "recurrence.byweekday:"},
     {"{\"freq\":\"weekly\",\"interval\":1,\"byweekday\":[\"M\"]}", "recurrence.byweekday:"},
     {"{\"freq\":\"weekly\",\"interval\":1,\"byweekday\":\"Mon\"}", "recurrence.byweekday:"},
+    /* combinations RFC 5545 (3.3.10) forbids, which libical cannot iterate */
+    {"{\"freq\":\"monthly\",\"interval\":1,\"byweekno\":[1]}", "recurrence.byweekno:"},
+    {"{\"freq\":\"weekly\",\"interval\":1,\"byweekno\":[1]}", "recurrence.byweekno:"},
+    {"{\"freq\":\"daily\",\"interval\":1,\"byweekno\":[-1]}", "recurrence.byweekno:"},
+    {"{\"freq\":\"monthly\",\"interval\":1,\"byyearday\":[1]}", "recurrence.byyearday:"},
+    {"{\"freq\":\"weekly\",\"interval\":1,\"byyearday\":[1]}", "recurrence.byyearday:"},
+    {"{\"freq\":\"daily\",\"interval\":1,\"byyearday\":[-1]}", "recurrence.byyearday:"},
+    {"{\"freq\":\"weekly\",\"interval\":1,\"bymonthday\":[1]}", "recurrence.bymonthday:"},
+    {"{\"freq\":\"weekly\",\"interval\":1,\"bymonthday\":[0]}", "recurrence.bymonthday:"},
+    {"{\"freq\":\"yearly\",\"interval\":1,\"byweekno\":[20],\"byweekday\":[\"1Mon\"]}",
+     "recurrence.byweekday:"},
 };
 
 START_TEST(test_bad)
