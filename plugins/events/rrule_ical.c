@@ -342,6 +342,7 @@ rr_gen_init(rr_gen *g, const rr_norm *n)
         r->freq = ICAL_DAILY_RECURRENCE;
         r->interval = (short)n->interval;
         g->native_daily = 1;
+        g->next_day = n->d0;
     } else if (n->n_yday > 0 || n->n_wno > 0 || (n->n_nwday > 0 && n->nwday_in_year)) {
         rr_gen_setpos(g, n, rr_gen_yearly(g, n));
     } else if (n->freq == EV_YEARLY && n->n_setpos > 0) {
@@ -411,6 +412,12 @@ rr_gen_seek(rr_gen *g, int64_t day)
     g->empty_frames = 0;
     if (g->done)
         return 0;
+    if (g->native_daily) {
+        /* A daily cadence without any day selection is arithmetic; libical (whose every step
+         * goes through an ICU calendar, about 2 us) iterates the rules that select days. */
+        g->next_day = rr_daily_align(g, day);
+        return 0;
+    }
     ev_civil_from_days(day, &y, &m, &d);
     if (g->native_daily || g->it == NULL || day < g->it_day ||
         ev_floor_div(y - RR_FRAME_YEAR, 400) != g->frame)
@@ -439,6 +446,15 @@ rr_gen_seek(rr_gen *g, int64_t day)
 int
 rr_gen_next(rr_gen *g, int64_t *day, char *err, size_t errlen)
 {
+    if (g->native_daily) {
+        if (g->done || g->next_day > RR_MAX_DAY) {
+            g->done = 1;
+            return 0;
+        }
+        *day = g->next_day;
+        g->next_day += g->interval;
+        return 1;
+    }
     for (;;) {
         struct icaltimetype t;
         int64_t d;

@@ -63,6 +63,7 @@ int rr_norm_wno_ydays(const rr_norm *n, int16_t *out, int cap);
 typedef struct rr_gen {
     struct icalrecurrencetype rule; /* what libical iterates */
     int native_daily;               /* FREQ=DAILY with the rule's interval (no filters) */
+    int64_t next_day;               /* native daily: the next candidate (plain arithmetic) */
     int setpos_done;                /* libical applies BYSETPOS (exact days, same period) */
     int interval;
     int64_t d0;               /* native daily: the day the interval counts from */
