@@ -2,6 +2,7 @@
  * the events plugin) over the tables calendar_calendars and calendar_metadata.
  */
 #include "cal.h"
+#include "ntc.h"
 
 #include <stdlib.h>
 
@@ -34,12 +35,7 @@ cal_register(cal_plugin *c)
 {
     const nt_host_api *api = c->api;
     const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = cal_migration_1};
-    const struct {
-        const char *method, *path;
-        nt_auth_kind auth;
-        const char *const *perms;
-        nt_handler_fn handler;
-    } routes[] = {
+    const ntc_route routes[] = {
         {"POST", "/api/v1/calendar", NT_AUTH_USER, cal_perm_create, cal_create},
         {"POST", "/api/v1/user/{userId}/calendar", NT_AUTH_ADMIN, NULL, cal_create},
         {"GET", "/api/v1/calendar/meta", NT_AUTH_ADMIN, NULL, cal_meta},
@@ -57,21 +53,7 @@ cal_register(cal_plugin *c)
         api->init_error(c->self, "cannot add migration %d", mig.version);
         return rc;
     }
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const nt_route r = {.size = sizeof(nt_route),
-                            .method = routes[i].method,
-                            .path = routes[i].path,
-                            .auth = routes[i].auth,
-                            .perms = routes[i].perms,
-                            .handler = routes[i].handler,
-                            .state = c};
-        rc = api->route_add(c->self, &r);
-        if (rc != NT_OK) {
-            api->init_error(c->self, "cannot add route %s %s", r.method, r.path);
-            return rc;
-        }
-    }
-    return NT_OK;
+    return ntc_routes_add(api, c->self, routes, sizeof(routes) / sizeof(routes[0]), c);
 }
 
 /* Checks the (empty) [calendar] section, allocates the state and registers everything.

@@ -43,6 +43,21 @@ int ntc_weekday_parse(const json_t *v, int *out);
 /* The short English name of 0..6 (0 = Monday): "Mon".."Sun"; NULL when out of range. */
 const char *ntc_weekday_name(int day);
 
+/* ---- route tables ---------------------------------------------------------------------- */
+
+/* One row of a plugin's route table (the rest of nt_route is filled by ntc_routes_add). */
+typedef struct ntc_route {
+    const char *method, *path;
+    nt_auth_kind auth;
+    const char *const *perms; /* NULL-terminated, NULL for none */
+    nt_handler_fn handler;
+} ntc_route;
+
+/* Registers n routes with `state` as their handler state (init only). On failure reports
+ * which route through init_error and returns the host's code. */
+int ntc_routes_add(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
+                   void *state);
+
 /* ---- time zones ------------------------------------------------------------------------ */
 
 /* 1 when `name` is an exact, case-sensitive IANA time-zone name known to the system tz

@@ -7,6 +7,7 @@
  *                            produce more answers 400 instead of a silently cut list
  */
 #include "ev.h"
+#include "ntc.h"
 
 #include <stdlib.h>
 
@@ -48,12 +49,7 @@ ev_register(ev_plugin *p)
 {
     const nt_host_api *api = p->api;
     const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = ev_migration_1};
-    const struct {
-        const char *method, *path;
-        nt_auth_kind auth;
-        const char *const *perms;
-        nt_handler_fn handler;
-    } routes[] = {
+    const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},
         {"GET", "/api/v1/events/meta", NT_AUTH_ADMIN, NULL, ev_meta},
@@ -78,21 +74,7 @@ ev_register(ev_plugin *p)
         api->init_error(p->self, "cannot add migration %d", mig.version);
         return rc;
     }
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const nt_route r = {.size = sizeof(nt_route),
-                            .method = routes[i].method,
-                            .path = routes[i].path,
-                            .auth = routes[i].auth,
-                            .perms = routes[i].perms,
-                            .handler = routes[i].handler,
-                            .state = p};
-        rc = api->route_add(p->self, &r);
-        if (rc != NT_OK) {
-            api->init_error(p->self, "cannot add route %s %s", r.method, r.path);
-            return rc;
-        }
-    }
-    return NT_OK;
+    return ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
 }
 
 /* Reads the [events] section, allocates the state and registers everything. On success
