@@ -259,21 +259,7 @@ h_req_body(nt_req *r)
 static void *
 h_req_alloc(nt_req *r, size_t n)
 {
-    req_block *b = r->blocks;
-    size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
-
-    if (b == NULL || b->cap - b->used < need) {
-        size_t cap = need > 512 ? need : 512;
-        b = malloc(sizeof(*b) + cap * sizeof(max_align_t));
-        if (b == NULL)
-            return NULL;
-        b->used = 0;
-        b->cap = cap;
-        b->next = r->blocks;
-        r->blocks = b;
-    }
-    b->used += need;
-    return b->data + (b->used - need);
+    return arena_alloc(&r->scratch, n);
 }
 
 static nt_db *
@@ -609,8 +595,6 @@ request_init(nt_req *r, struct evhttp_request *ev, nt_db *db)
 void
 request_fini(nt_req *r)
 {
-    req_block *b = r->blocks, *next;
-
     if (r->query_parsed > 0)
         evhttp_clear_headers(&r->query);
     if (r->text != NULL)
@@ -618,11 +602,7 @@ request_fini(nt_req *r)
     r->text = NULL;
     json_decref(r->body);
     json_decref(r->policy);
-    for (; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
-    r->blocks = NULL;
+    arena_free(&r->scratch);
     r->body = NULL;
     r->policy = NULL;
 }

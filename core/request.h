@@ -10,13 +10,8 @@
 
 #include <nettu/plugin.h>
 
+#include "arena.h"
 #include "router.h"
-
-typedef struct req_block {
-    struct req_block *next;
-    size_t used, cap;
-    max_align_t data[];
-} req_block;
 
 struct nt_req {
     struct evhttp_request *ev;
@@ -34,7 +29,7 @@ struct nt_req {
     json_t *policy; /* owned */
     char msg[512];
     int has_msg;
-    req_block *blocks;
+    arena scratch;         /* req_alloc */
     struct evbuffer *text; /* a non-JSON reply body set by req_reply_text, owned */
     char text_type[128];
 };

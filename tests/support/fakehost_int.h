@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "arena.h"
 #include "fakehost.h"
 
 /* A growable list of name/value pairs (both malloc'd). */
@@ -89,13 +90,6 @@ struct fh_host {
 /* The host the context-free table members answer for (the last one made, not yet freed). */
 extern fh_host *fh_current;
 
-/* Scratch blocks of req_alloc. */
-typedef struct fh_block {
-    struct fh_block *next;
-    size_t used, cap;
-    max_align_t data[];
-} fh_block;
-
 struct nt_req {
     fh_host *host;
     char *method;
@@ -107,7 +101,7 @@ struct nt_req {
     int principal_calls;
     char msg[512];
     int fail_code;
-    fh_block *blocks;
+    arena scratch;          /* req_alloc */
     const char *route;      /* the pattern fh_call ran (borrowed from the host's route) */
     char *text, *text_type; /* req_reply_text's body and content type */
     size_t text_len;

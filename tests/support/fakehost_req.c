@@ -2,6 +2,7 @@
  * table (with the core's semantics and messages), calling a handler and checking its reply.
  */
 #include "fakehost_int.h"
+#include "arena.h"
 #include "jsonfield.h"
 
 #include <stdio.h>
@@ -75,8 +76,6 @@ fh_req_new(fh_host *h)
 void
 fh_req_free(fh_req *r)
 {
-    fh_block *b, *next;
-
     if (r == NULL)
         return;
     free(r->method);
@@ -89,10 +88,7 @@ fh_req_free(fh_req *r)
     json_decref(r->policy);
     free(r->text);
     free(r->text_type);
-    for (b = r->blocks; b != NULL; b = next) {
-        next = b->next;
-        free(b);
-    }
+    arena_free(&r->scratch);
     free(r);
 }
 
@@ -311,21 +307,7 @@ fh_api_req_reply_text(nt_req *r, const char *content_type, const char *body, siz
 static void *
 fh_api_req_alloc(nt_req *r, size_t n)
 {
-    fh_block *b = r->blocks;
-    size_t need = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t);
-
-    if (b == NULL || b->cap - b->used < need) {
-        size_t cap = need > 512 ? need : 512;
-        b = malloc(sizeof(*b) + cap * sizeof(max_align_t));
-        if (b == NULL)
-            return NULL;
-        b->used = 0;
-        b->cap = cap;
-        b->next = r->blocks;
-        r->blocks = b;
-    }
-    b->used += need;
-    return b->data + (b->used - need);
+    return arena_alloc(&r->scratch, n);
 }
 
 static nt_db *
