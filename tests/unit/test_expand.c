@@ -601,7 +601,7 @@ static const struct xcase cases[] = {
      2},
 
     /* ---- rules libical 3.0.16 expands differently from dateutil (handled around it, see
-     * plugins/events/README.md), dates before 1583 and after 2582, and windows of rules with
+     * plugins/time/README.md), dates before 1583 and after 2582, and windows of rules with
      * count that start far after DTSTART ---- */
     /* 2021-01-04 09:00, 2021-01-11 09:00, 2021-01-18 09:00 */
     {"weekly bysetpos 1",
