@@ -4,12 +4,16 @@
 #include "hostapi.h"
 #include "jsonfield.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -28,6 +32,10 @@ static const loader *host_loader;
 static const nt_store_v1 *host_store;
 static void *host_store_state;
 static nt_db *host_main_db;
+static int64_t host_budget_us = 100000;
+
+/* How often (in CPU time) req_check looks at the client's socket. */
+#define HOST_PEEK_EVERY_US 5000
 
 router *
 hostapi_router(void)
@@ -67,6 +75,12 @@ void *
 hostapi_store_state(void)
 {
     return host_store_state;
+}
+
+void
+hostapi_set_request_budget(int cpu_ms)
+{
+    host_budget_us = (int64_t)cpu_ms * 1000;
 }
 
 void
@@ -451,6 +465,65 @@ h_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required,
     return jsonfield_metadata(h_fail, r, obj, key, required, out, present);
 }
 
+/* ---- request budget and background connections (ABI 1.2) ------------------------------- */
+
+/* 1 when the peer of the request's connection has closed it (end of stream, or an error). */
+static int
+h_client_gone(nt_req *r)
+{
+    struct evhttp_connection *con = r->ev != NULL ? evhttp_request_get_connection(r->ev) : NULL;
+    struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    char c;
+    ssize_t n;
+
+    if (fd < 0)
+        return 0;
+    n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+static int
+h_req_check(nt_req *r)
+{
+    int64_t used = util_thread_cpu_us() - r->cpu0_us;
+
+    if (r->gone)
+        return NT_EGONE;
+    if (used > host_budget_us)
+        return h_fail(r, NT_EBUDGET,
+                      "the request needs more work than its budget allows (%lld ms of CPU, "
+                      "[server] request_cpu_ms); narrow the query or simplify the stored rules",
+                      (long long)(host_budget_us / 1000));
+    if (used >= r->next_peek_us) {
+        r->next_peek_us = used + HOST_PEEK_EVERY_US;
+        if (h_client_gone(r)) {
+            r->gone = 1;
+            return NT_EGONE;
+        }
+    }
+    return NT_OK;
+}
+
+static nt_db *
+h_db_open(nt_plugin *p, char *err, size_t errlen)
+{
+    (void)p;
+    if (host_store == NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "storage is not open yet (call db_open from start on)");
+        return NULL;
+    }
+    return host_store->conn_open(host_store_state, err, errlen);
+}
+
+static void
+h_db_close(nt_db *db)
+{
+    if (db != NULL && host_store != NULL)
+        host_store->conn_close(db);
+}
+
 /* ---- introspection ------------------------------------------------------------------- */
 
 static size_t
@@ -574,6 +647,9 @@ static const nt_host_api host_table = {
     .plugin_get = h_plugin_get,
     .req_route = h_req_route,
     .req_reply_text = h_req_reply_text,
+    .req_check = h_req_check,
+    .db_open = h_db_open,
+    .db_close = h_db_close,
 };
 
 const nt_host_api *
@@ -588,6 +664,8 @@ request_init(nt_req *r, struct evhttp_request *ev, nt_db *db)
     memset(r, 0, sizeof(*r));
     r->ev = ev;
     r->db = db;
+    r->cpu0_us = util_thread_cpu_us();
+    r->next_peek_us = HOST_PEEK_EVERY_US;
     r->query.tqh_first = NULL;
     r->query.tqh_last = &r->query.tqh_first;
 }

@@ -28,6 +28,9 @@ void *hostapi_store_state(void);
 /* Sets the plugin list plugin_count/plugin_get report (borrowed). */
 void hostapi_set_loader(const loader *l);
 
+/* Sets the CPU budget of a request's work, checked by req_check ([server] request_cpu_ms). */
+void hostapi_set_request_budget(int cpu_ms);
+
 /* Frees the route table (at shutdown). */
 void hostapi_shutdown(void);
 

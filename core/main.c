@@ -130,6 +130,7 @@ app_load(app *a, const char *path)
     if (settings_read(a->cfg, &a->s) != NT_OK && a->s.nplugins == 0)
         return NT_EINVAL;
     log_setup((nt_log_level)a->s.log_level, a->s.access_log);
+    hostapi_set_request_budget(a->s.request_cpu_ms);
     if (health_register(hostapi_router()) != NT_OK)
         return NT_ENOMEM;
     names = a->s.plugins;

@@ -23,7 +23,10 @@ reply_status_of(int code)
         return 409;
     case NT_ETOOBIG:
         return 413;
+    case NT_EBUDGET:
+        return 422;
     case NT_EUNAVAIL:
+    case NT_ERETRY:
         return 503;
     default:
         return 500;
@@ -50,6 +53,10 @@ reply_reason(int status)
         return "Conflict";
     case 413:
         return "Payload Too Large";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
     case 503:
         return "Service Unavailable";
     default:
@@ -71,6 +78,10 @@ reply_kind(int status)
         return "conflict";
     case 413:
         return "payload_too_large";
+    case 422:
+        return "unprocessable";
+    case 429:
+        return "too_many_requests";
     case 503:
         return "unavailable";
     default:

@@ -32,6 +32,9 @@ struct nt_req {
     arena scratch;         /* req_alloc */
     struct evbuffer *text; /* a non-JSON reply body set by req_reply_text, owned */
     char text_type[128];
+    int64_t cpu0_us;      /* the worker thread's CPU time when the request began */
+    int64_t next_peek_us; /* req_check looks at the socket again after this CPU time */
+    int gone;             /* req_check saw the client close its connection */
 };
 
 /* Prepares r for one request on ev with the worker's db. */

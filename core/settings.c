@@ -19,6 +19,7 @@ static const char *const server_keys[] = {"listen",
                                           "max_header_bytes",
                                           "read_timeout_s",
                                           "shutdown_grace_ms",
+                                          "request_cpu_ms",
                                           "access_log",
                                           "log_level",
                                           NULL};
@@ -143,6 +144,10 @@ settings_read_server(cfg *c, settings *s)
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "shutdown_grace_ms", 2000, 0, 60000, &n) == NT_OK)
         s->shutdown_grace_ms = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "request_cpu_ms", 100, 1, 600000, &n) == NT_OK)
+        s->request_cpu_ms = (int)n;
     else
         rc = NT_EINVAL;
     if (cfg_read_bool(c, "server", "access_log", 1, &s->access_log) != NT_OK)

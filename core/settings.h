@@ -16,6 +16,7 @@ typedef struct settings {
     long long max_connections; /* 0 = unlimited */
     int read_timeout_s;        /* a request must arrive within this; also idle keep-alive */
     int shutdown_grace_ms;
+    int request_cpu_ms; /* CPU budget of one request's work (req_check) */
     int access_log;
     int log_level;
     char plugin_dir[512];

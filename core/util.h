@@ -17,5 +17,7 @@ int util_random_bytes(void *buf, size_t n);
 int64_t util_now_ms(void);
 /* Monotonic clock in microseconds. */
 int64_t util_mono_us(void);
+/* CPU time used by the calling thread, in microseconds. */
+int64_t util_thread_cpu_us(void);
 
 #endif

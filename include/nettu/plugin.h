@@ -26,7 +26,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 1           /* bump when something is appended */
+#define NT_ABI_MINOR 2           /* bump when something is appended */
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NT_EXPORT __attribute__((visibility("default")))
@@ -46,7 +46,12 @@ enum {
     NT_ECONFLICT = -5, /* conflict, e.g. a unique constraint: 409 */
     NT_ETOOBIG = -6,   /* payload too large: 413 */
     NT_ENOMEM = -7,    /* out of memory: 500 */
-    NT_EUNAVAIL = -8   /* storage unavailable (read-only, full, locked): 503 */
+    NT_EUNAVAIL = -8,  /* storage unavailable (read-only, full, locked): 503 */
+    NT_ERETRY = -9,    /* (ABI 1.2) a retryable storage conflict (serialization failure,
+                          deadlock, busy writer): the host rolls back and runs the handler
+                          again a few times, then answers 503 with Retry-After */
+    NT_EBUDGET = -10,  /* (ABI 1.2) the request used up its work budget: 422 */
+    NT_EGONE = -11     /* (ABI 1.2) the client closed its connection: nothing is sent */
 };
 
 /* Text forms of a UUID need 36 characters plus the terminating NUL. */
@@ -238,6 +243,19 @@ typedef struct nt_host_api {
      * copied; the handler then returns the 2xx status (its *out is ignored). NT_OK, or
      * NT_EINVAL for a content type with control characters. */
     int (*req_reply_text)(nt_req *r, const char *content_type, const char *body, size_t len);
+
+    /* --- request budget and background connections (ABI 1.2) -------------------------- */
+    /* Whether the request may go on working: NT_OK; NT_EBUDGET (with a fail() message naming
+     * the limit) once it has used its CPU budget ([server] request_cpu_ms); NT_EGONE once
+     * its client has closed the connection. Loops whose work depends on stored data
+     * (recurrence expansion, slot computation) call it every few hundred steps and stop
+     * with its code. Cheap (a clock read; the socket is looked at every few ms). */
+    int (*req_check)(nt_req *r);
+    /* A storage connection of the plugin's own, for a thread it started (background jobs);
+     * from start until stop returns. NULL on failure with a message in err. The plugin
+     * closes it with db_close (NULL is fine) before its stop returns. */
+    nt_db *(*db_open)(nt_plugin *p, char *err, size_t errlen);
+    void (*db_close)(nt_db *db);
 } nt_host_api;
 
 typedef struct nt_plugin_desc {

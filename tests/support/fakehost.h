@@ -207,6 +207,11 @@ const char *fh_req_msg(const fh_req *r);
 int fh_req_fail_code(const fh_req *r);
 int fh_req_principal_calls(const fh_req *r);
 
+/* req_check (ABI 1.2): answers NT_EBUDGET after `calls` calls (0: never), or NT_EGONE from
+ * the next call on when gone is 1; fh_req_check_calls tells how often the handler asked. */
+void fh_req_set_budget(fh_req *r, long calls, int gone);
+long fh_req_check_calls(const fh_req *r);
+
 /* The non-JSON reply a handler set with req_reply_text: its body (borrowed, *len bytes) and
  * content type through *type; NULL when there is none. */
 const char *fh_req_reply_text(const fh_req *r, const char **type, size_t *len);

@@ -105,6 +105,9 @@ struct nt_req {
     const char *route;      /* the pattern fh_call ran (borrowed from the host's route) */
     char *text, *text_type; /* req_reply_text's body and content type */
     size_t text_len;
+    /* req_check: NT_EBUDGET after this many calls (0 = never), or NT_EGONE once gone */
+    long check_budget, check_calls;
+    int gone;
     /* what fh_call saw, for fh_check_reply */
     int called, txn_left_open, stmts_left, bad_sql, db_errcode;
 };

@@ -397,6 +397,31 @@ fh_api_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int requ
 }
 
 void
+fh_req_set_budget(fh_req *r, long calls, int gone)
+{
+    r->check_budget = calls;
+    r->gone = gone;
+}
+
+long
+fh_req_check_calls(const fh_req *r)
+{
+    return r->check_calls;
+}
+
+static int
+fh_api_req_check(nt_req *r)
+{
+    r->check_calls++;
+    if (r->gone)
+        return NT_EGONE;
+    if (r->check_budget > 0 && r->check_calls > r->check_budget)
+        return fh_api_fail(r, NT_EBUDGET, "fakehost: the request's budget of %ld checks is used up",
+                           r->check_budget);
+    return NT_OK;
+}
+
+void
 fh_req_fill_api(nt_host_api *api)
 {
     api->req_method = fh_api_req_method;
@@ -417,6 +442,7 @@ fh_req_fill_api(nt_host_api *api)
     api->json_get_metadata = fh_api_json_get_metadata;
     api->req_route = fh_api_req_route;
     api->req_reply_text = fh_api_req_reply_text;
+    api->req_check = fh_api_req_check;
 }
 
 /* ---- calling a handler ------------------------------------------------------------------- */
@@ -467,7 +493,7 @@ fh_check_reply(fh_host *h, const fh_req *r, int rc, const json_t *out)
         return "a statement failed to prepare (bad SQL)";
     if (rc >= 200 && rc <= 299)
         return NULL;
-    if (rc >= 0 || rc < NT_EUNAVAIL)
+    if (rc >= 0 || rc < NT_EGONE)
         return "the result is neither a 2xx status nor an NT_E* code";
     if (out != NULL)
         return "an error came with a reply body";
