@@ -505,6 +505,19 @@ h_req_check(nt_req *r)
     return NT_OK;
 }
 
+static const char *
+h_req_peer(nt_req *r)
+{
+    struct evhttp_connection *con = r->ev != NULL ? evhttp_request_get_connection(r->ev) : NULL;
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+
+    if (con == NULL)
+        return "";
+    evhttp_connection_get_peer(con, &addr, &port);
+    return addr != NULL ? addr : "";
+}
+
 static nt_db *
 h_db_open(nt_plugin *p, char *err, size_t errlen)
 {
@@ -650,6 +663,7 @@ static const nt_host_api host_table = {
     .req_check = h_req_check,
     .db_open = h_db_open,
     .db_close = h_db_close,
+    .req_peer = h_req_peer,
 };
 
 const nt_host_api *

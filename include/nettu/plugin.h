@@ -256,6 +256,9 @@ typedef struct nt_host_api {
      * closes it with db_close (NULL is fine) before its stop returns. */
     nt_db *(*db_open)(nt_plugin *p, char *err, size_t errlen);
     void (*db_close)(nt_db *db);
+    /* The client's address as text ("127.0.0.1", "::1"), without the port; "" when unknown.
+     * Borrowed until the request ends. */
+    const char *(*req_peer)(nt_req *r);
 } nt_host_api;
 
 typedef struct nt_plugin_desc {

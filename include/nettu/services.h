@@ -11,6 +11,20 @@
 extern "C" {
 #endif
 
+/* ---- time intervals shared by the domain services (ABI 1.2) ----------------------------
+ * An instance {startTs, endTs, busy} of API.md A9.7, in milliseconds since the epoch. */
+typedef struct nt_interval {
+    int64_t start, end;
+    int busy;
+} nt_interval;
+
+/* A list of intervals: `v` is malloc'd (n used, cap allocated); whoever holds the list frees
+ * `v` with free(). Zero-initialise it. */
+typedef struct nt_intervals {
+    nt_interval *v;
+    size_t n, cap;
+} nt_intervals;
+
 /* ---- "store" v1: a storage backend (store_sqlite). Used by the host only; plugins use the
  * db_* functions of nt_host_api, which forward here. `conn` and `stmt` are the backend's
  * own objects, seen by everyone else as nt_db and nt_stmt. */

@@ -396,6 +396,13 @@ fh_api_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int requ
     return jsonfield_metadata(fh_api_fail, r, obj, key, required, out, present);
 }
 
+static const char *
+fh_api_req_peer(nt_req *r)
+{
+    (void)r;
+    return "127.0.0.1";
+}
+
 void
 fh_req_set_budget(fh_req *r, long calls, int gone)
 {
@@ -443,6 +450,7 @@ fh_req_fill_api(nt_host_api *api)
     api->req_route = fh_api_req_route;
     api->req_reply_text = fh_api_req_reply_text;
     api->req_check = fh_api_req_check;
+    api->req_peer = fh_api_req_peer;
 }
 
 /* ---- calling a handler ------------------------------------------------------------------- */
