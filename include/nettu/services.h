@@ -139,6 +139,36 @@ typedef struct nt_reloadable_v1 {
     int (*reload)(void *state);
 } nt_reloadable_v1;
 
+/* ---- "schedules" v1 (ABI 1.2): users' weekly availability (provided by `schedule`,
+ * name "nettu"; API.md B3). For the booking plugins: a schedule as a member's availability.
+ * Worker threads (or a plugin's own thread with its own db); reentrant. */
+#define NT_SERVICE_SCHEDULES "schedules"
+#define NT_SCHEDULES_V1 1
+/* The longest window free_time() computes: 400 days in milliseconds. */
+#define NT_SCHEDULES_MAX_WINDOW_MS (400LL * 86400000LL)
+typedef struct nt_schedules_v1 {
+    uint32_t size;
+    /* Finds schedule `schedule_id` and writes the id of the user it belongs to and of that
+     * user's account (either buffer may be NULL). NT_OK, NT_ENOTFOUND when there is no such
+     * schedule (or the id is not a UUID), or the storage error. */
+    int (*owner)(void *state, nt_db *db, const char *schedule_id, char user_id[NT_UUID_BUF],
+                 char account_id[NT_UUID_BUF]);
+    /* The free time of schedule `schedule_id` of account `account_id` in the window
+     * [ws, we] (ms since the epoch), as API.md B3.3 computes it: per local date of the
+     * schedule's zone, its Date rule or else its weekday's rule; DST handled as B3.3 says;
+     * adjacent days not joined (00:00-23:59 leaves a one-minute gap at local midnight);
+     * clipped to the window. On NT_OK *out is replaced by a new list (its old `v` is not
+     * freed), sorted, non-overlapping, every busy = 0; the caller frees out->v with free().
+     * req (may be NULL for background callers) is the request whose budget the work runs
+     * in: req_check() is called every few days of the window, and its code returned.
+     * NT_ENOTFOUND when there is no such schedule in that account; NT_EINVAL when
+     * we - ws > NT_SCHEDULES_MAX_WINDOW_MS or a bound lies outside years 1..9999 (we < ws
+     * gives an empty list); NT_ENOMEM; NT_EBUDGET/NT_EGONE from req_check; storage errors.
+     * On failure *out is zeroed. No fail() message is set except by req_check. */
+    int (*free_time)(void *state, nt_req *req, nt_db *db, const char *account_id,
+                     const char *schedule_id, int64_t ws, int64_t we, nt_intervals *out);
+} nt_schedules_v1;
+
 #ifdef __cplusplus
 }
 #endif

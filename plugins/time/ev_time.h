@@ -74,4 +74,23 @@ int64_t ev_tz_local_to_utc_span(const ev_tz *tz, int64_t local_s, ev_tz_span *sp
 /* The local wall-clock seconds of the instant utc_s. */
 int64_t ev_tz_utc_to_local(const ev_tz *tz, int64_t utc_s);
 
+/* ---- local times near offset changes (ev_local.c) -------------------------------------- */
+
+/* How one local wall-clock time maps to instants (seconds since the epoch). */
+typedef struct ev_local_map {
+    int n;         /* instants showing this wall-clock time: 0 (skipped by a gap), 1, or 2
+                      and more (an overlap: the clocks were set back over it) */
+    int64_t first; /* n >= 1: the earliest such instant; n == 0: the instant of the change
+                      that skipped it (the first instant of the new offset) */
+    int64_t last;  /* n >= 1: the latest such instant (first when n == 1); n == 0: first */
+} ev_local_map;
+
+/* Fills *out for the local wall-clock seconds local_s (since 1970-01-01T00:00 local).
+ * Lock-free; tz is read-only. */
+void ev_tz_local_map(const ev_tz *tz, int64_t local_s, ev_local_map *out);
+
+/* ev_tz_local_map() that first tries the span of the previous call (as
+ * ev_tz_local_to_utc_span() does): local times away from any change cost no lookup. */
+void ev_tz_local_map_span(const ev_tz *tz, int64_t local_s, ev_tz_span *span, ev_local_map *out);
+
 #endif /* EV_TIME_H */
