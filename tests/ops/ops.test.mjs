@@ -31,7 +31,8 @@ const PLUGINS = [
 const SKIPPED = DEFAULT_PLUGINS.filter((p) => !PLUGINS.includes(p));
 
 /* ------------------------------------------------------------------------------------------
- * The routes each plugin registers: API.md appendix "complete route index" (tier 1), with
+ * The routes each plugin registers: API.md appendix "complete route index" (tier 1, and the
+ * schedules of tier 2), with
  * the registering plugin, plus the routes of the core (A3), metrics and openapi.
  * Auth: public, admin, user, admin_or_user, public_account (nt_auth_kind names).
  */
@@ -74,6 +75,15 @@ const ROUTES = [
   ["events", "GET", `${V1}/events/{eventId}/instances`, "user"],
   ["events", "GET", `${V1}/user/events/{eventId}/instances`, "admin"],
   ["events", "GET", `${V1}/events/meta`, "admin"],
+  ["schedule", "POST", `${V1}/schedule`, "user", ["CreateSchedule"]],
+  ["schedule", "POST", `${V1}/user/{userId}/schedule`, "admin"],
+  ["schedule", "GET", `${V1}/schedule/{scheduleId}`, "user"],
+  ["schedule", "GET", `${V1}/user/schedule/{scheduleId}`, "admin"],
+  ["schedule", "PUT", `${V1}/schedule/{scheduleId}`, "user", ["UpdateSchedule"]],
+  ["schedule", "PUT", `${V1}/user/schedule/{scheduleId}`, "admin"],
+  ["schedule", "DELETE", `${V1}/schedule/{scheduleId}`, "user", ["DeleteSchedule"]],
+  ["schedule", "DELETE", `${V1}/user/schedule/{scheduleId}`, "admin"],
+  ["schedule", "GET", `${V1}/schedule/meta`, "admin"],
   ["metrics", "GET", "/metrics", "public"],
   ["metrics", "GET", `${V1}/health/live`, "public"],
   ["metrics", "GET", `${V1}/health/ready`, "public"],
