@@ -32,8 +32,8 @@ const SKIPPED = DEFAULT_PLUGINS.filter((p) => !PLUGINS.includes(p));
 
 /* ------------------------------------------------------------------------------------------
  * The routes each plugin registers: API.md appendix "complete route index" (tier 1, and the
- * schedules of tier 2), with
- * the registering plugin, plus the routes of the core (A3), metrics and openapi.
+ * schedules of tier 2), with the registering plugin, plus the routes of the core (A3),
+ * metrics and openapi.
  * Auth: public, admin, user, admin_or_user, public_account (nt_auth_kind names).
  */
 const V1 = "/api/v1";
