@@ -86,7 +86,6 @@ parse_intervals(const json_t *rule, const char *path, sch_rule *out, char *err, 
     char sub[SCH_PATH + 32]; /* path, ".intervals[n]" */
     size_t i;
     json_t *iv;
-    int rc;
 
     out->n = 0;
     if (list == NULL || json_is_null(list))
@@ -96,6 +95,7 @@ parse_intervals(const json_t *rule, const char *path, sch_rule *out, char *err, 
     json_array_foreach(list, i, iv)
     {
         sch_interval v = {0, 0};
+        int rc;
 
         snprintf(sub, sizeof(sub), "%s.intervals[%zu]", path, i);
         if (!json_is_object(iv))
