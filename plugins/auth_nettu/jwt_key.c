@@ -1,4 +1,4 @@
-/* PEM public-key parsing for token verification: RSA only, public only. */
+/* PEM public-key parsing for token verification: RSA only, public only, strong enough. */
 #include "jwt_key.h"
 
 #include <string.h>
@@ -9,6 +9,8 @@
 #include <openssl/x509.h>
 
 #include <nettu/plugin.h>
+
+#include "ntc_rsakey.h"
 
 int
 jwt_key_parse(const char *pem, size_t len, EVP_PKEY **out, const char **why)
@@ -56,6 +58,10 @@ jwt_key_parse(const char *pem, size_t len, EVP_PKEY **out, const char **why)
         *why = "public key: not an RSA key";
         goto out;
     }
+    /* Keys stored before the rule existed are checked here too: a weak one never verifies. */
+    rc = ntc_rsa_key_check(key, why);
+    if (rc != NT_OK)
+        goto out;
     *out = key;
     key = NULL;
     *why = NULL;
