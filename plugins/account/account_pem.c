@@ -47,7 +47,7 @@ pem_der_rsa_public(const char *name, const unsigned char *der, long len, const c
     else if (strcmp(name, "RSA PUBLIC KEY") == 0)
         pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
     if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && p == der + len)
-        rc = ntc_rsa_key_check(pkey, why);
+        rc = ntc_rsa_key_check(pkey, NTC_RSA_FULL, why);
     EVP_PKEY_free(pkey);
     return rc;
 }

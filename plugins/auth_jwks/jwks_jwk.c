@@ -124,7 +124,7 @@ jwk_rsa(const json_t *jwk, EVP_PKEY **out, const char **why)
     rc = jwk_bignum(jwk, "e", &e, "e: required, the exponent in base64url", why);
     if (rc != NT_OK)
         goto out;
-    rc = ntc_rsa_numbers_check(n, e, why);
+    rc = ntc_rsa_numbers_check(n, e, NTC_RSA_FULL, why);
     if (rc != NT_OK)
         goto out;
     rc = NT_ENOMEM;

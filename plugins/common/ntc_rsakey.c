@@ -112,7 +112,7 @@ rsa_small_factor(const BIGNUM *n)
 }
 
 int
-ntc_rsa_numbers_check(const BIGNUM *n, const BIGNUM *e, const char **why)
+ntc_rsa_numbers_check(const BIGNUM *n, const BIGNUM *e, ntc_rsa_depth depth, const char **why)
 {
     BN_CTX *ctx = NULL;
     int bits = n != NULL ? BN_num_bits(n) : 0, r, rc = NT_EINVAL;
@@ -146,7 +146,7 @@ ntc_rsa_numbers_check(const BIGNUM *n, const BIGNUM *e, const char **why)
         *why = "the RSA modulus is a square or its two factors are too close together";
         goto out;
     }
-    if ((r = BN_check_prime(n, ctx, NULL)) != 0) {
+    if (depth == NTC_RSA_FULL && (r = BN_check_prime(n, ctx, NULL)) != 0) {
         rc = r > 0 ? NT_EINVAL : NT_ENOMEM;
         *why = r > 0 ? "the RSA modulus is a prime number" : "out of memory";
         goto out;
@@ -160,7 +160,7 @@ out:
 }
 
 int
-ntc_rsa_key_check(const EVP_PKEY *key, const char **why)
+ntc_rsa_key_check(const EVP_PKEY *key, ntc_rsa_depth depth, const char **why)
 {
     BIGNUM *n = NULL, *e = NULL;
     int rc = NT_EINVAL;
@@ -173,7 +173,7 @@ ntc_rsa_key_check(const EVP_PKEY *key, const char **why)
     if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
         EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
         goto out;
-    rc = ntc_rsa_numbers_check(n, e, why);
+    rc = ntc_rsa_numbers_check(n, e, depth, why);
 out:
     BN_free(n);
     BN_free(e);

@@ -83,7 +83,7 @@ static void
 add(const char *name, BIGNUM *n, BIGNUM *e, const char *why)
 {
     ck_assert_uint_lt(ncases, WEAK_MAX);
-    cases[ncases++] = (weak_rsa){name, n, e, why};
+    cases[ncases++] = (weak_rsa){name, n, e, why, strstr(why, "prime number") != NULL};
 }
 
 const weak_rsa *

@@ -17,6 +17,7 @@ typedef struct weak_rsa {
     const char *name;
     BIGNUM *n, *e;
     const char *why; /* a substring of ntc_rsa_numbers_check()'s message */
+    int full_only;   /* found by NTC_RSA_FULL only (the primality test) */
 } weak_rsa;
 
 /* The weak keys (made on first call, kept until exit; a test's fixture may call it before
