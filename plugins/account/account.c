@@ -2,6 +2,7 @@
  * account_accounts table, the /account routes and the "accounts" service.
  */
 #include "account.h"
+#include "ntc_rsakey.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -70,7 +71,7 @@ acct_cfg_default(struct acct *a, const nt_config *cfg)
 {
     const nt_host_api *api = a->api;
     const char *id = acct_cfg(a, cfg, "default_account_id");
-    const char *pem = acct_cfg(a, cfg, "default_public_key");
+    const char *pem = acct_cfg(a, cfg, "default_public_key"), *why = NULL;
     char *text = NULL;
     int rc = NT_OK;
 
@@ -86,6 +87,15 @@ acct_cfg_default(struct acct *a, const nt_config *cfg)
     }
     if (!acct_visible_ascii(a->default_key)) {
         api->init_error(a->self, "default_api_key: expected visible ASCII characters only");
+        return NT_EINVAL;
+    }
+    if (strlen(a->default_key) < ACCT_DEFAULT_KEY_MIN) {
+        /* A short key can be guessed by anyone who can reach the server. */
+        api->init_error(a->self,
+                        "default_api_key (ACCOUNT_API_KEY): must have at least %d characters "
+                        "(it has %zu); generated keys have 33, e.g. sk_ and 30 random letters "
+                        "and digits",
+                        ACCT_DEFAULT_KEY_MIN, strlen(a->default_key));
         return NT_EINVAL;
     }
     if (a->default_webhook != NULL && !acct_url_valid(a->default_webhook)) {
@@ -108,9 +118,17 @@ acct_cfg_default(struct acct *a, const nt_config *cfg)
         if (text == NULL) {
             rc = NT_ENOMEM;
             api->init_error(a->self, "default_public_key: out of memory");
-        } else if (acct_pem_rsa_public(text, strlen(text)) != NT_OK) {
+        } else if ((rc = acct_pem_rsa_public(text, strlen(text), &why)) == NT_ENOMEM) {
+            api->init_error(a->self, "default_public_key: out of memory");
+        } else if (rc != NT_OK && strcmp(why, ACCT_PEM_FORM) == 0) {
+            /* As the original: a key that does not parse is only logged. */
+            rc = NT_OK;
             api->log(a->self, NT_LOG_WARN,
                      "default_public_key: not an RSA public key in PEM form; ignored");
+        } else if (rc != NT_OK) {
+            /* An RSA key that parses but is weak would have been used: refuse to start. */
+            api->init_error(a->self, "default_public_key (ACCOUNT_PUB_KEY): %s; expected %s", why,
+                            NTC_RSA_RULE);
         } else {
             a->default_pem = text;
             text = NULL;

@@ -13,6 +13,7 @@
 #define ACCT_KEY_BUF (ACCT_KEY_LEN + 1)    /* with the NUL */
 #define ACCT_HASH_BUF 65                   /* hex SHA-256 and the NUL */
 #define ACCT_SECRET_LEN 16                 /* generated create_account_secret */
+#define ACCT_DEFAULT_KEY_MIN 16            /* characters of a configured default_api_key */
 
 /* Fills buf with n cryptographically random bytes; NT_OK or a negative NT_E*. */
 typedef int (*acct_random_fn)(void *buf, size_t n);
@@ -60,11 +61,17 @@ int acct_visible_ascii(const char *s);
 
 /* ---- account_pem.c: public-key checks (pure) ---------------------------------------- */
 
+/* What acct_pem_rsa_public() wants when the text is not such a PEM block at all. */
+#define ACCT_PEM_FORM                                                                              \
+    "expected one PEM block holding an RSA public key (PUBLIC KEY or RSA PUBLIC KEY)"
+
 /* NT_OK when pem (len bytes, no NUL inside) is exactly one PEM block holding an RSA public
  * key, "PUBLIC KEY" (SubjectPublicKeyInfo, rsaEncryption) or "RSA PUBLIC KEY" (PKCS#1),
- * with nothing but white space around it. NT_EINVAL otherwise, NT_ENOMEM when out of memory.
- * Thread-safe; leaves the OpenSSL error queue of the thread empty. */
-int acct_pem_rsa_public(const char *pem, size_t len);
+ * with nothing but white space around it, and the key passes ntc_rsa_key_check() (2048 to
+ * 8192 bits, exponent 65537, a sound modulus). NT_EINVAL otherwise, with *why a static
+ * message: ACCT_PEM_FORM for text that is no such block, else the strength rule broken.
+ * NT_ENOMEM when out of memory. Thread-safe; leaves the OpenSSL error queue empty. */
+int acct_pem_rsa_public(const char *pem, size_t len, const char **why);
 
 /* Returns a malloc'd copy of s with every two-character sequence backslash-n turned into a
  * newline (the caller frees it), or NULL when out of memory. */

@@ -1,8 +1,10 @@
 /* Public-key checks for PUT /account/pubkey and the default account (API.md A10.3): only an
- * RSA public key in one PEM block is accepted; EC/Ed25519 keys, private keys, junk inside a
- * PEM frame and surrounding text are refused.
+ * RSA public key in one PEM block is accepted, and only when it is strong enough
+ * (ntc_rsakey.h); EC/Ed25519 keys, private keys, junk inside a PEM frame and surrounding
+ * text are refused.
  */
 #include "account.h"
+#include "ntc_rsakey.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -30,30 +32,28 @@ pem_rest_blank(BIO *bio)
     return 1;
 }
 
-/* NT_OK when the DER of a PEM block called `name` is an RSA public key of that kind, and
- * the DER is used up exactly. */
+/* NT_OK when the DER of a PEM block called `name` is an RSA public key of that kind, the DER
+ * is used up exactly, and the key passes ntc_rsa_key_check(); NT_EINVAL with *why set
+ * otherwise, NT_ENOMEM. */
 static int
-pem_der_rsa_public(const char *name, const unsigned char *der, long len)
+pem_der_rsa_public(const char *name, const unsigned char *der, long len, const char **why)
 {
     const unsigned char *p = der;
     EVP_PKEY *pkey = NULL;
     int rc = NT_EINVAL;
 
-    if (strcmp(name, "PUBLIC KEY") == 0) {
+    if (strcmp(name, "PUBLIC KEY") == 0)
         pkey = d2i_PUBKEY(NULL, &p, len);
-        if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && p == der + len)
-            rc = NT_OK;
-    } else if (strcmp(name, "RSA PUBLIC KEY") == 0) {
+    else if (strcmp(name, "RSA PUBLIC KEY") == 0)
         pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, len);
-        if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && p == der + len)
-            rc = NT_OK;
-    }
+    if (pkey != NULL && EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA && p == der + len)
+        rc = ntc_rsa_key_check(pkey, NTC_RSA_FULL, why);
     EVP_PKEY_free(pkey);
     return rc;
 }
 
 int
-acct_pem_rsa_public(const char *pem, size_t len)
+acct_pem_rsa_public(const char *pem, size_t len, const char **why)
 {
     static const char begin[] = "-----BEGIN ";
     BIO *bio = NULL;
@@ -63,6 +63,7 @@ acct_pem_rsa_public(const char *pem, size_t len)
     size_t i = 0;
     int rc = NT_EINVAL;
 
+    *why = ACCT_PEM_FORM;
     if (pem == NULL || len == 0 || len > INT_MAX || memchr(pem, '\0', len) != NULL)
         goto out;
     while (i < len && isspace((unsigned char)pem[i]))
@@ -73,13 +74,14 @@ acct_pem_rsa_public(const char *pem, size_t len)
     bio = BIO_new_mem_buf(pem + i, (int)(len - i));
     if (bio == NULL) {
         rc = NT_ENOMEM;
+        *why = "out of memory";
         goto out;
     }
     if (PEM_read_bio(bio, &name, &header, &der, &derlen) != 1)
         goto out;
     if (header == NULL || header[0] != '\0' || !pem_rest_blank(bio))
         goto out;
-    rc = pem_der_rsa_public(name, der, derlen);
+    rc = pem_der_rsa_public(name, der, derlen, why);
 out:
     OPENSSL_free(name);
     OPENSSL_free(header);

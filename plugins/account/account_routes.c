@@ -2,6 +2,7 @@
  * admin's reads and updates of its own account. Handlers are reentrant; `a` is read-only.
  */
 #include "account.h"
+#include "ntc_rsakey.h"
 
 #include <openssl/crypto.h>
 #include <string.h>
@@ -127,7 +128,7 @@ acct_route_pubkey(nt_req *req, void *arg, json_t **out)
     const nt_host_api *api = ((const struct acct *)arg)->api;
     nt_db *db = api->req_db(req);
     json_t *body = api->req_body(req), *account = NULL;
-    const char *pem = NULL;
+    const char *pem = NULL, *why = NULL;
     int present = 0, in_tx = 0, rc;
 
     rc = api->json_get_str(req, body, "publicJwtKey", 0, &pem, &present);
@@ -137,11 +138,12 @@ acct_route_pubkey(nt_req *req, void *arg, json_t **out)
         pem = NULL;
     } else {
         /* The JSON length, so that a NUL inside the string is seen and refused. */
-        rc = acct_pem_rsa_public(pem, json_string_length(json_object_get(body, "publicJwtKey")));
-        if (rc == NT_EINVAL)
-            rc = api->fail(req, NT_EINVAL,
-                           "publicJwtKey: expected one PEM block holding an RSA public key "
-                           "(PUBLIC KEY or RSA PUBLIC KEY)");
+        rc = acct_pem_rsa_public(pem, json_string_length(json_object_get(body, "publicJwtKey")),
+                                 &why);
+        if (rc == NT_EINVAL && strcmp(why, ACCT_PEM_FORM) == 0)
+            rc = api->fail(req, NT_EINVAL, "publicJwtKey: %s", why);
+        else if (rc == NT_EINVAL)
+            rc = api->fail(req, NT_EINVAL, "publicJwtKey: %s; expected %s", why, NTC_RSA_RULE);
         if (rc != NT_OK)
             goto out;
     }

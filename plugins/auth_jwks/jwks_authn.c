@@ -59,7 +59,8 @@ authn_token(jwks_state *st, nt_req *req, const char *token, size_t len, jwks_pri
                        st->rules.policy_claim);
         goto out;
     }
-    tokcache_put(st->tokens, digest, st->account_id, version, u->user_id, u->policy, u->exp, now_s);
+    tokcache_put(st->tokens, digest, st->account_id, version, u->user_id, u->policy, u->valid_from,
+                 u->exp, now_s);
 out:
     json_decref(claims);
     jwks_set_unref(set);

@@ -11,6 +11,10 @@
 
 #include <nettu/plugin.h>
 
+/* Clock skew allowed between the token issuer and this server for nbf and iat (seconds);
+ * exp has none. The same as auth_nettu's JWT_LEEWAY_S. */
+#define JWKS_LEEWAY_S 60
+
 /* What the claims must hold; strings borrowed for as long as the rules are used. */
 typedef struct jwks_claim_rules {
     const char *user_claim;   /* names the user id (a UUID), e.g. "nettuSchedulerUserId" */
@@ -24,12 +28,14 @@ typedef struct jwks_claim_rules {
 typedef struct jwks_principal {
     char user_id[NT_UUID_BUF]; /* lower case */
     int64_t exp;               /* seconds since the epoch */
+    int64_t valid_from;        /* the first second the token counts: max(nbf, iat) minus
+                                  JWKS_LEEWAY_S (a cache must not accept it before) */
     json_t *policy;            /* owned reference, NULL for the default policy */
 } jwks_principal;
 
 /* Checks `claims` at time now_s (seconds): exp required, a non-negative JSON integer not
- * below now_s; nbf, when present, a non-negative integer not above now_s; iat, when present,
- * a non-negative integer; iss and aud when the rules name them; the user claim a UUID string;
+ * below now_s; nbf and iat, when present, non-negative integers at most JWKS_LEEWAY_S above
+ * now_s; iss and aud when the rules name them; the user claim a UUID string;
  * the policy claim absent, null or an object (its content is the policy service's business).
  * NT_OK fills *out (release it with jwks_principal_fini()); NT_EUNAUTH writes why the token is
  * refused into why (whylen bytes; it names the claim, never its value). claims and rules are

@@ -12,6 +12,7 @@
 #include <nettu/plugin.h>
 
 #include "b64url.h"
+#include "ntc_rsakey.h"
 
 #define JWK_EC_COORD 32 /* bytes of a P-256 coordinate */
 
@@ -107,7 +108,8 @@ out:
     return rc;
 }
 
-/* kty RSA: n (2048..16384 bits, odd) and e (odd, 3..2^64-1). */
+/* kty RSA: n and e as ntc_rsa_numbers_check() wants them (2048..8192 bits, e = 65537, a
+ * sound modulus). */
 static int
 jwk_rsa(const json_t *jwk, EVP_PKEY **out, const char **why)
 {
@@ -119,19 +121,12 @@ jwk_rsa(const json_t *jwk, EVP_PKEY **out, const char **why)
     rc = jwk_bignum(jwk, "n", &n, "n: required, the modulus in base64url", why);
     if (rc != NT_OK)
         goto out;
-    rc = NT_EINVAL;
-    if (BN_num_bits(n) < JWKS_RSA_MIN_BITS || BN_num_bits(n) > JWKS_RSA_MAX_BITS || !BN_is_odd(n)) {
-        *why = "n: expected an odd modulus of 2048 to 16384 bits";
-        goto out;
-    }
     rc = jwk_bignum(jwk, "e", &e, "e: required, the exponent in base64url", why);
     if (rc != NT_OK)
         goto out;
-    rc = NT_EINVAL;
-    if (BN_num_bits(e) > 64 || !BN_is_odd(e) || BN_is_one(e)) {
-        *why = "e: expected an odd exponent from 3 to 2^64-1";
+    rc = ntc_rsa_numbers_check(n, e, NTC_RSA_FULL, why);
+    if (rc != NT_OK)
         goto out;
-    }
     rc = NT_ENOMEM;
     *why = "out of memory";
     bld = OSSL_PARAM_BLD_new();

@@ -13,10 +13,6 @@ typedef enum jwks_kty {
     JWKS_KTY_EC = 2   /* ES256: EC on curve P-256 */
 } jwks_kty;
 
-/* RSA moduli accepted, in bits (RFC 7518 section 3.3 asks for 2048 or more). */
-#define JWKS_RSA_MIN_BITS 2048
-#define JWKS_RSA_MAX_BITS 16384
-
 /* A usable verification key. */
 typedef struct jwks_key {
     char *kid;     /* malloc'd; NULL when the JWK has no kid */
@@ -29,9 +25,10 @@ typedef struct jwks_key {
  * NT_ENOTFOUND: a well-formed key this plugin does not verify with, to be skipped: another kty
  *   (oct, OKP ...), another curve, a use other than "sig", key_ops without "verify", or an alg
  *   member other than RS256 (RSA) or ES256 (EC).
- * NT_EINVAL: a broken key: not an object, kty or kid not a non-empty string, n/e/x/y missing,
- *   not strict base64url or out of range (RSA modulus of 2048..16384 bits, odd; odd exponent
- *   3..2^64-1; x and y 32 bytes each, a point on P-256), or private members (d, p, q ...).
+ * NT_EINVAL: a broken or weak key: not an object, kty or kid not a non-empty string,
+ *   n/e/x/y missing, not strict base64url or out of range (RSA: the rule of
+ *   ntc_rsa_numbers_check(), 2048 to 8192 bits, exponent 65537, a sound modulus; EC: x and y
+ *   32 bytes each, a point on P-256), or private members (d, p, q ...).
  * NT_ENOMEM when out of memory.
  * Except on NT_OK, *why is a static message naming the member, without key material, and *out
  * is empty. jwk is borrowed. Thread-safe; the thread's OpenSSL error queue is left empty. */

@@ -67,6 +67,22 @@ set_kid_unique(const jwks_set *s, size_t n, size_t index, char *err, size_t errl
     return NT_OK;
 }
 
+/* Writes "keys[index]: why (kid "...")" into err; the kid (at most 64 bytes of it, printed
+ * only when it is a string of visible ASCII) lets the operator find the key in the file. */
+static void
+set_key_error(const json_t *jwk, size_t index, const char *why, char *err, size_t errlen)
+{
+    const char *kid = json_string_value(json_object_get(jwk, "kid"));
+    int shown = kid != NULL && kid[0] != '\0';
+
+    for (const char *c = kid; shown && *c != '\0'; c++)
+        shown = *c > 0x20 && *c < 0x7f && *c != '"';
+    if (shown)
+        snprintf(err, errlen, "keys[%zu]: %s (kid \"%.64s\")", index, why, kid);
+    else
+        snprintf(err, errlen, "keys[%zu]: %s", index, why);
+}
+
 /* Reads every JWK of the array `keys` into s (sized for all of them). */
 static int
 set_read_keys(jwks_set *s, const json_t *keys, char *err, size_t errlen)
@@ -87,7 +103,7 @@ set_read_keys(jwks_set *s, const json_t *keys, char *err, size_t errlen)
             continue;
         }
         if (rc != NT_OK) {
-            snprintf(err, errlen, "keys[%zu]: %s", i, why);
+            set_key_error(jwk, i, why, err, errlen);
             return rc;
         }
         s->nkeys++;

@@ -20,7 +20,8 @@ typedef struct jwks_set jwks_set;
  * broken key, two keys with the same kid, or no usable key at all make the whole text
  * invalid. On NT_OK *out is a new set with one reference (drop it with jwks_set_unref()).
  * NT_EINVAL or NT_ENOMEM otherwise, with a message in err (errlen bytes) naming the key by
- * its index, e.g. "keys[2]: n: expected an odd modulus of 2048 to 16384 bits". Thread-safe. */
+ * its index and kid (when it has one), e.g. "keys[2]: the RSA modulus must have 2048 to 8192
+ * bits (kid \"old\")". Thread-safe. */
 int jwks_set_parse(const char *text, size_t len, jwks_set **out, char *err, size_t errlen);
 
 /* Reads the file at `path` (at most JWKS_FILE_MAX bytes) and parses it like

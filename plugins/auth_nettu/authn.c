@@ -111,8 +111,8 @@ authn_token(auth_state *st, nt_req *req, const char *account, int64_t version, c
                        "permissions");
         goto out;
     }
-    tokcache_put(st->tokens, digest, account, version, claims.user_id, claims.policy, claims.exp,
-                 now_s);
+    tokcache_put(st->tokens, digest, account, version, claims.user_id, claims.policy,
+                 claims.valid_from, claims.exp, now_s);
     memcpy(u->user_id, claims.user_id, NT_UUID_BUF);
     u->policy = claims.policy;
     claims.policy = NULL;

@@ -134,11 +134,11 @@ jwt_claim_int(const json_t *claims, const char *key, int64_t *out, const char *m
     return NT_OK;
 }
 
-/* Checks the claims object and fills *out. */
+/* Checks the claims object at now_s and fills *out. */
 static int
 jwt_read_claims(const json_t *claims, int64_t now_s, jwt_claims *out, const char **why)
 {
-    const json_t *uid, *pol;
+    const json_t *uid, *pol, *nbf;
     int rc;
 
     rc = jwt_claim_int(claims, "exp", &out->exp, "token exp: required",
@@ -149,10 +149,27 @@ jwt_read_claims(const json_t *claims, int64_t now_s, jwt_claims *out, const char
                        "token iat: expected a non-negative integer", why);
     if (rc != NT_OK)
         return rc;
+    nbf = json_object_get(claims, "nbf");
+    if (nbf != NULL && !json_is_null(nbf)) {
+        rc = jwt_claim_int(claims, "nbf", &out->nbf, "token nbf: required",
+                           "token nbf: expected a non-negative integer", why);
+        if (rc != NT_OK)
+            return rc;
+    }
     if (out->exp < now_s) {
         *why = "token expired";
         return NT_EUNAUTH;
     }
+    /* Both are >= 0, so subtracting the leeway cannot overflow (now_s + leeway could). */
+    if (out->nbf - JWT_LEEWAY_S > now_s) {
+        *why = "token nbf: not valid yet";
+        return NT_EUNAUTH;
+    }
+    if (out->iat - JWT_LEEWAY_S > now_s) {
+        *why = "token iat: issued in the future";
+        return NT_EUNAUTH;
+    }
+    out->valid_from = (out->nbf > out->iat ? out->nbf : out->iat) - JWT_LEEWAY_S;
     uid = json_object_get(claims, "nettuSchedulerUserId");
     if (uid == NULL || json_is_null(uid)) {
         *why = "token nettuSchedulerUserId: required";
@@ -207,6 +224,11 @@ jwt_verify(const char *token, size_t len, EVP_PKEY *key, int64_t now_s, jwt_clai
         memcmp(json_string_value(alg), "RS256", 5) != 0) {
         rc = NT_EUNAUTH;
         *why = "token algorithm must be RS256";
+        goto out;
+    }
+    if (json_object_get(header, "crit") != NULL) {
+        rc = NT_EUNAUTH;
+        *why = "token crit: no critical header parameter is supported";
         goto out;
     }
     rc = jwt_check_signature(token, (size_t)(dot2 - token), dot2 + 1,

@@ -13,18 +13,28 @@
 /* Tokens longer than this are refused before any work. */
 #define JWT_MAX_LEN 16384
 
+/* Clock skew allowed between the token's issuer and this server for nbf and iat (seconds);
+ * exp has none (API.md A5). */
+#define JWT_LEEWAY_S 60
+
 /* The claims of a verified token. */
 typedef struct jwt_claims {
     char user_id[NT_UUID_BUF]; /* nettuSchedulerUserId, lower case */
     int64_t exp, iat;          /* seconds since the epoch */
+    int64_t nbf;               /* seconds since the epoch; 0 when the token has none */
+    int64_t valid_from;        /* the first second the token is accepted: max(nbf, iat) minus
+                                  JWT_LEEWAY_S (a cache must not accept it before) */
     json_t *policy;            /* schedulerPolicy object (owned reference) or NULL if none */
 } jwt_claims;
 
 /* Verifies the compact JWS `token` (`len` bytes) against the RSA public `key` at time
  * `now_s` (seconds since the epoch): three strict base64url segments, a JSON object header
- * whose alg is exactly "RS256", an RSASSA-PKCS1-v1_5 SHA-256 signature by `key`, and a JSON
- * object of claims with exp (a non-negative JSON integer, not below now_s), iat (a
- * non-negative JSON integer), nettuSchedulerUserId (a UUID string) and an optional
+ * whose alg is exactly "RS256" and that has no "crit" member (no critical extension is
+ * understood here), an RSASSA-PKCS1-v1_5 SHA-256 signature by `key`, and a JSON object of
+ * claims with exp (a non-negative JSON integer, not below now_s), iat (a non-negative JSON
+ * integer, at most JWT_LEEWAY_S in the future), nbf (optional, absent or null, else a
+ * non-negative JSON integer at most JWT_LEEWAY_S in the future), nettuSchedulerUserId (a
+ * UUID string) and an optional
  * schedulerPolicy (an object, or absent/null for the default; its content is not checked
  * here). On NT_OK fills *out (release it with jwt_claims_fini()). NT_EUNAUTH when the
  * token is refused, NT_ENOMEM when out of memory: *out is then empty and *why is a static

@@ -1,4 +1,4 @@
-/* PEM public-key parsing for token verification: RSA only, public only. */
+/* PEM public-key parsing for token verification: RSA only, public only, strong enough. */
 #include "jwt_key.h"
 
 #include <string.h>
@@ -9,6 +9,8 @@
 #include <openssl/x509.h>
 
 #include <nettu/plugin.h>
+
+#include "ntc_rsakey.h"
 
 int
 jwt_key_parse(const char *pem, size_t len, EVP_PKEY **out, const char **why)
@@ -56,6 +58,12 @@ jwt_key_parse(const char *pem, size_t len, EVP_PKEY **out, const char **why)
         *why = "public key: not an RSA key";
         goto out;
     }
+    /* Keys stored before the rule existed are checked here too, so a weak one never
+     * verifies; the quick checks only: this runs on the request path (on a key cache miss),
+     * and every key uploaded since has passed the primality test as well. */
+    rc = ntc_rsa_key_check(key, NTC_RSA_QUICK, why);
+    if (rc != NT_OK)
+        goto out;
     *out = key;
     key = NULL;
     *why = NULL;

@@ -16,7 +16,7 @@ typedef struct tc_entry {
     char account[NT_UUID_BUF];
     char user[NT_UUID_BUF];
     unsigned char used;
-    int64_t version, exp;
+    int64_t version, valid_from, exp;
     json_t *policy; /* the cache's own copy; NULL for the default policy */
 } tc_entry;
 
@@ -117,6 +117,8 @@ tokcache_get(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const cha
             stale = tc_clear(&e[w]); /* the key changed or the token expired: never again */
             break;
         }
+        if (now_s < e[w].valid_from)
+            break; /* not valid yet (the clock stepped back): verified afresh, and refused */
         if (e[w].policy != NULL) {
 #if defined(JANSSON_THREAD_SAFE_REFCOUNT) && JANSSON_THREAD_SAFE_REFCOUNT
             /* Atomic reference counts (jansson >= 2.14): the cached policy is never
@@ -139,7 +141,8 @@ tokcache_get(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const cha
 
 void
 tokcache_put(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const char *account_id,
-             int64_t version, const char *user_id, const json_t *policy, int64_t exp, int64_t now_s)
+             int64_t version, const char *user_id, const json_t *policy, int64_t valid_from,
+             int64_t exp, int64_t now_s)
 {
     json_t *copy = NULL, *old = NULL;
     size_t set;
@@ -172,6 +175,7 @@ tokcache_put(tokcache *c, const unsigned char digest[TOKCACHE_DIGEST], const cha
     memcpy(e[way].account, account_id, NT_UUID_BUF);
     memcpy(e[way].user, user_id, NT_UUID_BUF);
     e[way].version = version;
+    e[way].valid_from = valid_from;
     e[way].exp = exp;
     e[way].policy = copy;
     e[way].used = 1;

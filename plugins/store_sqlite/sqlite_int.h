@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <nettu/services.h>
 
 #define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
@@ -22,6 +23,7 @@ struct sq_shared {
     pthread_mutex_t mu;
     pthread_cond_t drained; /* broadcast when nro drops to 0; CLOCK_MONOTONIC */
     int nro;                /* open handles with db->ro set */
+    atomic_int perm_warned; /* SQ_PERM_* warnings already logged (sqlite_setup.c) */
 };
 
 /* The plugin state: settings read in init, read-only afterwards (shared by all threads). */

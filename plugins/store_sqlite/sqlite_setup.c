@@ -1,6 +1,7 @@
 /* store_sqlite handle setup: the settings every new SQLite handle gets (busy timeout, WAL
- * with kept -wal/-shm files, synchronous, foreign keys, page cache), whether the database
- * could be written now, and a clear reason when it cannot be opened at all.
+ * with kept -wal/-shm files, synchronous, foreign keys, page cache), the permissions of the
+ * database files (0600) and a warning about an open directory, whether the database could be
+ * written now, and a clear reason when it cannot be opened at all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +24,58 @@ sq_first_value(void *arg, int ncol, char **vals, char **names)
     return 0;
 }
 
+#define SQ_PERM_DIR 1   /* the directory warning was logged */
+#define SQ_PERM_CHMOD 2 /* a chmod failure was logged */
+
+/* The directory of the file at path (malloc'd; "." when path has no slash), or NULL. */
+static char *sq_dirname(const char *path);
+
+/* Logs `what` once per plugin instance: the first caller to set the bit logs. */
+static int
+sq_perm_first(const struct sq_cfg *c, int bit)
+{
+    return (atomic_fetch_or(&c->shared->perm_warned, bit) & bit) == 0;
+}
+
+/* Keeps the database private to the server's user: the database file and its -wal and -shm
+ * files lose every group and other permission bit (0644 becomes 0600). Called on a writable
+ * handle right after the open, before anything is written: SQLite creates a new database
+ * file with 0644 less the umask, and gives -wal and -shm the mode of the database file when
+ * it creates them, so from here on every file is 0600 from its first byte. A directory that
+ * group or others may enter is only warned about (once): nettu creates its own directories
+ * 0700 (sqlite_conn.c) and leaves the mode of one the operator made as it is. Failures
+ * (another owner, a read-only file system) are logged once, never fatal. */
+static void
+sq_secure_files(const struct sq_cfg *c)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    size_t len = strlen(c->path) + 8;
+    char *name = malloc(len), *dir = sq_dirname(c->path);
+    struct stat sb;
+
+    if (name == NULL || dir == NULL)
+        goto out;
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(name, len, "%s%s", c->path, suffixes[i]);
+        if (stat(name, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 077) == 0)
+            continue;
+        if (chmod(name, sb.st_mode & 0700) != 0 && sq_perm_first(c, SQ_PERM_CHMOD))
+            c->api->log(c->plugin, NT_LOG_WARN,
+                        "%s is readable by group or others (mode %04o) and cannot be made "
+                        "private: %s; chmod 600 it",
+                        name, (unsigned)(sb.st_mode & 07777), strerror(errno));
+    }
+    if (stat(dir, &sb) == 0 && (sb.st_mode & 077) != 0 && sq_perm_first(c, SQ_PERM_DIR))
+        c->api->log(c->plugin, NT_LOG_WARN,
+                    "the database directory %s is open to group or others (mode %04o): the "
+                    "database files are 0600, but chmod 700 %s keeps their names and sizes "
+                    "private too (nettu does not change a directory it did not create)",
+                    dir, (unsigned)(sb.st_mode & 07777), dir);
+out:
+    free(name);
+    free(dir);
+}
+
 /* Applies the connection settings to the new handle h. SQLITE_OK, or an extended SQLite
  * code with a message in err. */
 int
@@ -32,6 +85,8 @@ sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen)
     int rc, persist = 1, ro;
 
     sqlite3_extended_result_codes(h, 1);
+    if (sqlite3_db_readonly(h, "main") == 0)
+        sq_secure_files(c);
     if ((rc = sqlite3_busy_timeout(h, (int)c->busy_timeout_ms)) != SQLITE_OK)
         goto fail;
     /* Keep -wal and -shm when the last connection closes (the checkpoint still runs, and

@@ -7,11 +7,15 @@
  *   2  the rest is header NUL claims (both fuzzed), signed with the test key;
  *   3  the rest is an account's PEM public key (jwt_key_parse), then used to verify a token.
  *
- * Oracle: a refusal is NT_EUNAUTH with a message; an accepted token has exp >= now, iat >= 0,
- * a lower-case UUID user and a policy object or none; the OpenSSL error queue is left empty.
+ * Oracle: a refusal is NT_EUNAUTH with a message; an accepted token has exp >= now,
+ * 0 <= iat <= now + JWT_LEEWAY_S, 0 <= nbf <= now + JWT_LEEWAY_S, valid_from <= now (the
+ * token cache relies on it), a lower-case UUID user and a policy object or none; a parsed
+ * PEM key is an RSA key of 2048 to 8192 bits with e = 65537; the OpenSSL error queue is left
+ * empty.
  */
 #include <ctype.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 
 #include "fuzz.h"
@@ -51,6 +55,10 @@ verify(const char *tok, size_t len, EVP_PKEY *key)
     FUZZ_CHECK(why == NULL, "a message on success");
     FUZZ_CHECK(c.exp >= NOW_S && c.iat >= 0, "exp %lld iat %lld", (long long)c.exp,
                (long long)c.iat);
+    FUZZ_CHECK(c.iat - JWT_LEEWAY_S <= NOW_S && c.nbf >= 0 && c.nbf - JWT_LEEWAY_S <= NOW_S &&
+                   c.valid_from <= NOW_S,
+               "iat %lld nbf %lld valid_from %lld accepted at %lld", (long long)c.iat,
+               (long long)c.nbf, (long long)c.valid_from, NOW_S);
     FUZZ_CHECK(jwt_uuid_valid(c.user_id), "user '%s'", c.user_id);
     for (int i = 0; i < NT_UUID_LEN; i++)
         FUZZ_CHECK(!isupper((unsigned char)c.user_id[i]), "user id not in lower case");
@@ -98,6 +106,14 @@ pem_key(const uint8_t *pem, size_t len)
         return;
     }
     FUZZ_CHECK(k != NULL && EVP_PKEY_get_base_id(k) == EVP_PKEY_RSA, "not an RSA key");
+    FUZZ_CHECK(EVP_PKEY_get_bits(k) >= 2048 && EVP_PKEY_get_bits(k) <= 8192,
+               "an RSA key of %d bits", EVP_PKEY_get_bits(k));
+    {
+        BIGNUM *e = NULL;
+        FUZZ_CHECK(EVP_PKEY_get_bn_param(k, "e", &e) == 1 && BN_is_word(e, 65537),
+                   "an exponent other than 65537");
+        BN_free(e);
+    }
     tok = fuzz_token(RS256, strlen(RS256), claims, strlen(claims));
     verify(tok, strlen(tok), k);
     free(tok);

@@ -12,7 +12,7 @@ EVP_PKEY *
 fuzz_key(void)
 {
     if (key == NULL)
-        key = EVP_RSA_gen(1024);
+        key = EVP_RSA_gen(2048);
     FUZZ_CHECK(key != NULL, "cannot make the test RSA key");
     return key;
 }

@@ -34,7 +34,8 @@ load(const char *const *kv)
 
     host = fh_new();
     ck_assert_ptr_nonnull(host);
-    ck_assert_int_eq(fh_config_set(host, "account", "default_api_key", "sk_test"), NT_OK);
+    ck_assert_int_eq(fh_config_set(host, "account", "default_api_key", "sk_test_0123456789"),
+                     NT_OK);
     ck_assert_int_eq(fh_config_set(host, "account", "default_account_id", ACCOUNT), NT_OK);
     ck_assert_int_eq(fh_config_set(host, "account", "create_account_secret", "s"), NT_OK);
     for (int i = 0; kv != NULL && kv[i] != NULL; i += 2)

@@ -1,8 +1,10 @@
 /* Unit tests of the account plugin's pure parts: secret-key generation (alphabet, length,
- * rejection sampling), SHA-256 hashing, the RSA public-key PEM check and the webhook URL
- * check.
+ * rejection sampling), SHA-256 hashing, the RSA public-key PEM check (form and strength:
+ * 2048 to 8192 bits, e = 65537, a sound modulus) and the webhook URL check.
  */
 #include "account.h"
+#include "ntc_rsakey.h"
+#include "weak_rsa.h"
 
 #include <check.h>
 #include <openssl/bio.h>
@@ -176,6 +178,7 @@ pem_setup(void)
     EVP_PKEY_CTX *ctx = NULL;
 
     rsa_key = EVP_RSA_gen(2048);
+    (void)weak_rsa_cases(&(size_t){0}); /* made once, before the tests fork */
     ec_key = EVP_EC_gen("P-256");
     ctx = EVP_PKEY_CTX_new_from_name(NULL, "ED25519", NULL);
     ck_assert_ptr_nonnull(ctx);
@@ -263,10 +266,13 @@ pem_spki_named(EVP_PKEY *k, const char *name)
     return text;
 }
 
+static const char *last_why; /* the message of the last check() */
+
 static int
 check(const char *pem)
 {
-    return acct_pem_rsa_public(pem, strlen(pem));
+    last_why = NULL;
+    return acct_pem_rsa_public(pem, strlen(pem), &last_why);
 }
 
 START_TEST(pem_accepts_rsa_public)
@@ -342,8 +348,9 @@ START_TEST(pem_refuses_junk)
     char buf[8192];
     size_t n;
 
-    ck_assert_int_eq(acct_pem_rsa_public("", 0), NT_EINVAL);
-    ck_assert_int_eq(acct_pem_rsa_public(NULL, 0), NT_EINVAL);
+    ck_assert_int_eq(acct_pem_rsa_public("", 0, &last_why), NT_EINVAL);
+    ck_assert_str_eq(last_why, ACCT_PEM_FORM);
+    ck_assert_int_eq(acct_pem_rsa_public(NULL, 0, &last_why), NT_EINVAL);
     ck_assert_int_eq(check("hello"), NT_EINVAL);
     ck_assert_int_eq(check("   \n"), NT_EINVAL);
     ck_assert_int_eq(check("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
@@ -376,7 +383,7 @@ START_TEST(pem_refuses_junk)
     n = (size_t)snprintf(buf, sizeof(buf), "%s", spki);
     buf[n] = '\0';
     buf[n + 1] = 'x';
-    ck_assert_int_eq(acct_pem_rsa_public(buf, n + 2), NT_EINVAL);
+    ck_assert_int_eq(acct_pem_rsa_public(buf, n + 2, &last_why), NT_EINVAL);
 
     /* An encryption header on the block. */
     snprintf(buf, sizeof(buf), "%s", spki);
@@ -396,6 +403,37 @@ START_TEST(pem_refuses_junk)
     free(wrong1);
     free(wrong2);
     free(cert);
+}
+END_TEST
+
+/* Weak RSA keys in a well-formed PEM block: refused, with the rule broken as the message. */
+START_TEST(pem_refuses_weak_keys)
+{
+    size_t count = 0;
+    const weak_rsa *w = weak_rsa_cases(&count);
+    char *pem = weak_rsa_pem(w[_i].n, w[_i].e);
+
+    ck_assert_uint_gt(count, (size_t)_i);
+    ck_assert_msg(check(pem) == NT_EINVAL, "%s accepted", w[_i].name);
+    ck_assert_ptr_nonnull(last_why);
+    ck_assert_msg(strstr(last_why, w[_i].why) != NULL, "%s: message '%s' lacks '%s'", w[_i].name,
+                  last_why, w[_i].why);
+    free(pem);
+}
+END_TEST
+
+/* The bounds: 2048 bits (a real key) and 8192 bits are accepted with e = 65537. */
+START_TEST(pem_accepts_key_size_bounds)
+{
+    const BIGNUM *e = NULL, *n = weak_rsa_strong_8192(&e);
+    char *pem = weak_rsa_pem(n, e), *spki = pem_spki(rsa_key);
+
+    ck_assert_int_eq(EVP_PKEY_get_bits(rsa_key), 2048);
+    ck_assert_int_eq(check(spki), NT_OK);
+    ck_assert_ptr_null(last_why);
+    ck_assert_int_eq(check(pem), NT_OK);
+    free(pem);
+    free(spki);
 }
 END_TEST
 
@@ -511,6 +549,8 @@ account_keys_suite(void)
     tcase_add_test(pem, pem_accepts_rsa_public);
     tcase_add_test(pem, pem_refuses_other_keys);
     tcase_add_test(pem, pem_refuses_junk);
+    tcase_add_loop_test(pem, pem_refuses_weak_keys, 0, WEAK_RSA_COUNT);
+    tcase_add_test(pem, pem_accepts_key_size_bounds);
     tcase_add_test(pem, pem_unescape);
     tcase_add_test(pem, pem_unescaped_key_accepted);
     suite_add_tcase(s, pem);

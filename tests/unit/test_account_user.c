@@ -240,7 +240,9 @@ expect_json(const json_t *got, const char *want_text)
 static char *
 key_pem(const char *kind)
 {
-    EVP_PKEY *k = strcmp(kind, "ec") == 0 ? EVP_EC_gen("P-256") : EVP_RSA_gen(2048);
+    EVP_PKEY *k = strcmp(kind, "ec") == 0     ? EVP_EC_gen("P-256")
+                  : strcmp(kind, "weak") == 0 ? EVP_RSA_gen(1024)
+                                              : EVP_RSA_gen(2048);
     BIO *bio = BIO_new(BIO_s_mem());
     char *data = NULL, *copy;
     long n;
@@ -439,7 +441,7 @@ START_TEST(test_account_pubkey)
     const nt_accounts_v1 *ops = s->ops;
     char id[NT_UUID_BUF], key[64], msg[512], body[4096];
     char *spki = key_pem("spki"), *pkcs1 = key_pem("pkcs1"), *ec = key_pem("ec");
-    char *priv = key_pem("private"), *pem = NULL;
+    char *priv = key_pem("private"), *weak = key_pem("weak"), *pem = NULL;
     struct call c = {.method = "PUT", .path = "/api/v1/account/pubkey", .body = body};
     int64_t v1, v2, v3, v4, v;
     json_t *out;
@@ -462,8 +464,12 @@ START_TEST(test_account_pubkey)
 
     /* Refused keys keep the old one and its version. */
     {
-        const char *bad[] = {ec, priv, "", "not a key",
-                             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"};
+        const char *bad[] = {ec,
+                             priv,
+                             "",
+                             "not a key",
+                             "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+                             weak};
         char nul[4096];
         size_t n = (size_t)snprintf(nul, sizeof(nul) - 2, "%s", spki);
 
@@ -472,6 +478,9 @@ START_TEST(test_account_pubkey)
             ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
             ck_assert_ptr_nonnull(strstr(msg, "publicJwtKey"));
         }
+        /* The weak key's message names the rule. */
+        ck_assert_ptr_nonnull(strstr(msg, "expected an RSA key of 2048 to 8192 bits with "
+                                          "public exponent 65537"));
         snprintf(body, sizeof(body), "{\"publicJwtKey\": 17}");
         ck_assert_int_eq(call(&c, &out, msg), NT_EINVAL);
         /* The valid key followed by "\u0000x". */
@@ -515,6 +524,7 @@ START_TEST(test_account_pubkey)
     free(pkcs1);
     free(ec);
     free(priv);
+    free(weak);
 }
 END_TEST
 
@@ -681,8 +691,38 @@ START_TEST(test_config_errors)
     ck_assert_int_eq(restart(), NT_EINVAL);
     ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default_api_key"));
 
+    /* A default key shorter than 16 characters. */
+    config[1][1] = "sk_0123456789ab";
+    ck_assert_int_eq(restart(), NT_EINVAL);
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default_api_key (ACCOUNT_API_KEY): "
+                                               "must have at least 16 characters (it has 15)"));
+    ck_assert_ptr_null(strstr(fh_log(host), "sk_0123456789ab"));
+
+    /* A weak RSA default public key stops the start (an unparsable one is only logged). */
+    {
+        char *weak = key_pem("weak"), escaped[4096], *w = escaped;
+        for (const char *r = weak; *r != '\0'; r++) {
+            if (*r == '\n') {
+                *w++ = '\\';
+                *w++ = 'n';
+            } else {
+                *w++ = *r;
+            }
+        }
+        *w = '\0';
+        config[1][1] = "sk_0123456789abc";
+        config[2][0] = "default_public_key";
+        config[2][1] = escaped;
+        ck_assert_int_eq(restart(), NT_EINVAL);
+        ck_assert_ptr_nonnull(strstr(fh_log(host),
+                                     "INIT_ERROR default_public_key (ACCOUNT_PUB_KEY): the RSA "
+                                     "modulus must have 2048 to 8192 bits; expected an RSA key of "
+                                     "2048 to 8192 bits with public exponent 65537"));
+        free(weak);
+    }
+
     /* A bad default webhook URL. */
-    config[1][1] = "sk_key";
+    config[1][1] = "sk_key_0123456789";
     config[2][0] = "default_webhook_url";
     config[2][1] = "not a url";
     ck_assert_int_eq(restart(), NT_EINVAL);

@@ -29,6 +29,7 @@
 #include "jwks_jws.h"
 #include "jwks_ring.h"
 #include "jwks_set.h"
+#include "weak_rsa.h"
 #include "policy_rules.h"
 
 const nt_plugin_desc *nt_plugin_entry(void);
@@ -60,6 +61,7 @@ keys_setup(void)
     ec384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
     ck_assert(rsa1 != NULL && rsa2 != NULL && rsa_small != NULL && ec1 != NULL && ec2 != NULL &&
               ec384 != NULL);
+    (void)weak_rsa_cases(&(size_t){0});
 }
 
 static void
@@ -86,6 +88,25 @@ b64u(const void *data, size_t n)
             out[i] = '_';
     }
     return out;
+}
+
+/* The RSA JWK of (n, e) with kid; a new object. */
+static json_t *
+jwk_rsa_numbers(const BIGNUM *n, const BIGNUM *e, const char *kid)
+{
+    unsigned char buf[1100];
+    json_t *o = json_pack("{s:s,s:s}", "kty", "RSA", "kid", kid);
+    char *s;
+
+    ck_assert_ptr_nonnull(o);
+    ck_assert_int_le(BN_num_bytes(n), (int)sizeof(buf));
+    s = b64u(buf, (size_t)BN_bn2bin(n, buf));
+    json_object_set_new(o, "n", json_string(s));
+    free(s);
+    s = b64u(buf, (size_t)BN_bn2bin(e, buf));
+    json_object_set_new(o, "e", json_string(s));
+    free(s);
+    return o;
 }
 
 /* Sets obj[name] to the base64url of big number parameter `param` of key k, left-padded with
@@ -348,11 +369,13 @@ static const struct {
     {BASE_RSA, "n", "5", "keys[0]: n: required"},
     {BASE_RSA, "n", "\"AQAB+/\"", "keys[0]: n: required, the modulus in base64url"},
     {BASE_RSA, "n", "\"AQAB=\"", "keys[0]: n: required, the modulus in base64url"},
-    {BASE_RSA, "n", "\"AQAB\"", "keys[0]: n: expected an odd modulus of 2048"},
+    {BASE_RSA, "n", "\"AQAB\"", "keys[0]: the RSA modulus must have 2048 to 8192 bits (kid \"k\")"},
     {BASE_RSA, "e", NULL, "keys[0]: e: required"},
-    {BASE_RSA, "e", "\"AQ\"", "keys[0]: e: expected an odd exponent"},           /* 1 */
-    {BASE_RSA, "e", "\"AQAA\"", "keys[0]: e: expected an odd exponent"},         /* 65536 */
-    {BASE_RSA, "e", "\"AQAAAAAAAAAB\"", "keys[0]: e: expected an odd exponent"}, /* 2^72+1 */
+    {BASE_RSA, "e", "\"AQ\"", "keys[0]: the RSA public exponent must be 65537"},   /* 1 */
+    {BASE_RSA, "e", "\"Aw\"", "keys[0]: the RSA public exponent must be 65537"},   /* 3 */
+    {BASE_RSA, "e", "\"AQAD\"", "keys[0]: the RSA public exponent must be 65537"}, /* 65539 */
+    {BASE_RSA, "e", "\"AQAA\"", "keys[0]: the RSA public exponent must be 65537"}, /* 65536 */
+    {BASE_RSA, "e", "\"AQAAAAAAAAAB\"", "keys[0]: the RSA public exponent must be 65537"},
     {BASE_RSA, "e", "\"AQB\"", "keys[0]: e: required, the exponent in base64url"},
     {BASE_RSA, "d", "\"AQAB\"", "keys[0]: holds private key members"},
     {BASE_RSA, "kid", "\"\"", "keys[0]: kid: expected a non-empty string"},
@@ -404,7 +427,41 @@ START_TEST(test_parse_small_rsa)
     jwks_set *s = NULL;
 
     ck_assert_int_eq(jwks_set_parse(text, strlen(text), &s, err, sizeof(err)), NT_EINVAL);
-    ck_assert_str_eq(err, "keys[1]: n: expected an odd modulus of 2048 to 16384 bits");
+    ck_assert_str_eq(err, "keys[1]: the RSA modulus must have 2048 to 8192 bits (kid \"small\")");
+    free(text);
+}
+END_TEST
+
+/* A file with one weak RSA key (next to a good one) is refused whole, naming the key's
+ * index, its kid and the rule it breaks. */
+START_TEST(test_parse_weak_rsa)
+{
+    size_t count = 0;
+    const weak_rsa *w = weak_rsa_cases(&count);
+    char *text, err[256], want[160];
+    jwks_set *s = NULL;
+
+    ck_assert_uint_gt(count, (size_t)_i);
+    text = jwks_text(jwk_of(rsa1, "ok"), jwk_rsa_numbers(w[_i].n, w[_i].e, "weak-1"), NULL);
+    ck_assert_int_eq(jwks_set_parse(text, strlen(text), &s, err, sizeof(err)), NT_EINVAL);
+    ck_assert_ptr_null(s);
+    snprintf(want, sizeof(want), "keys[1]: ");
+    ck_assert_msg(strncmp(err, want, strlen(want)) == 0, "%s: '%s'", w[_i].name, err);
+    ck_assert_msg(strstr(err, w[_i].why) != NULL && strstr(err, "(kid \"weak-1\")") != NULL,
+                  "%s: '%s'", w[_i].name, err);
+    free(text);
+}
+END_TEST
+
+/* 2048 bits (rsa1) and 8192 bits with e = 65537 are the bounds that are accepted. */
+START_TEST(test_parse_rsa_8192)
+{
+    const BIGNUM *e = NULL, *n = weak_rsa_strong_8192(&e);
+    char *text = jwks_text(jwk_of(rsa1, "a"), jwk_rsa_numbers(n, e, "b"), NULL);
+    jwks_set *s = must_parse(text);
+
+    ck_assert_uint_eq(jwks_set_count(s), 2);
+    jwks_set_unref(s);
     free(text);
 }
 END_TEST
@@ -839,8 +896,34 @@ START_TEST(test_claims_times)
                           1, "token exp: expected a non-negative integer");
     assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":-1}", &default_rules, 1,
                           "token exp: expected a non-negative integer");
-    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"nbf\":1001}",
+    /* nbf and iat get 60 s of leeway for clock skew */
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,"
+                                  "\"nbf\":1060,\"iat\":1050}",
+                                  &default_rules, 1000, &p, why, sizeof(why)),
+                     NT_OK);
+    ck_assert_int_eq(p.valid_from, 1000);
+    jwks_principal_fini(&p);
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,"
+                                  "\"iat\":990}",
+                                  &default_rules, 1000, &p, why, sizeof(why)),
+                     NT_OK);
+    ck_assert_int_eq(p.valid_from, 930);
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000}",
+                                  &default_rules, 1000, &p, why, sizeof(why)),
+                     NT_OK);
+    ck_assert_int_eq(p.valid_from, -60);
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"nbf\":1061}",
                           &default_rules, 1000, "token nbf: not valid yet");
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1061}",
+                          &default_rules, 1000, "token iat: issued in the future");
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":9223372036854775807,"
+                          "\"nbf\":9223372036854775807}",
+                          &default_rules, 1000, "token nbf: not valid yet");
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID
+                                  "\",\"exp\":9223372036854775807,"
+                                  "\"nbf\":9223372036854775807,\"iat\":9223372036854775807}",
+                                  &default_rules, INT64_MAX, &p, why, sizeof(why)),
+                     NT_OK);
     assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"nbf\":\"1\"}",
                           &default_rules, 1000, "token nbf: expected a non-negative integer");
     assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1.5}",
@@ -1298,7 +1381,7 @@ START_TEST(test_plugin_start_errors)
     assert_logged("INIT_ERROR ", want);
     write_keys(strdup("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"));
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_EINVAL);
-    assert_logged("INIT_ERROR ", "keys[0]: n: expected an odd modulus");
+    assert_logged("INIT_ERROR ", "keys[0]: the RSA modulus must have 2048 to 8192 bits");
     fx.no_users = 1;
     write_keys(std_jwks());
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_ERR);
@@ -1384,6 +1467,14 @@ START_TEST(test_plugin_cache_expiry)
              UID, (long long)now_s() + 7200, (long long)now_s() + 3600);
     b = bearer_rs(claims);
     fh_clock_set(0, 0);
+    assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
+    fh_clock_set((now_s() + 3600 - 61) * 1000, 0);
+    assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
+    fh_clock_set((now_s() + 3600 - 60) * 1000, 0); /* the leeway */
+    assert_user(run(NULL, ACC, b, NT_AUTH_USER));
+    assert_user(run(NULL, ACC, b, NT_AUTH_USER)); /* from the cache */
+    /* the clock steps back: the cached token does not count before its nbf either */
+    fh_clock_set((now_s() + 1800) * 1000, 0);
     assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
     fh_clock_set((now_s() + 3600) * 1000, 0);
     assert_user(run(NULL, ACC, b, NT_AUTH_USER));
@@ -1475,6 +1566,19 @@ START_TEST(test_plugin_reload)
     ck_assert_int_eq(fx.reload->reload(fx.state), NT_EINVAL);
     assert_logged("WARN ", "reload failed, keeping the previous keys: keys[0]: x: required");
     assert_user(run(NULL, ACC, old_rs, NT_AUTH_USER));
+    /* a weak RSA key (e = 3): refused the same way, naming its kid */
+    {
+        BIGNUM *n = NULL, *e3 = BN_new();
+        ck_assert_int_eq(EVP_PKEY_get_bn_param(rsa2, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+        ck_assert(e3 != NULL && BN_set_word(e3, 3) == 1);
+        write_keys(jwks_text(jwk_rsa_numbers(n, e3, "rsa-e3"), NULL));
+        BN_free(n);
+        BN_free(e3);
+    }
+    ck_assert_int_eq(fx.reload->reload(fx.state), NT_EINVAL);
+    assert_logged("WARN ", "reload failed, keeping the previous keys: keys[0]: the RSA public "
+                           "exponent must be 65537 (kid \"rsa-e3\")");
+    assert_user(run(NULL, ACC, old_rs, NT_AUTH_USER));
     unlink(fx.path);
     ck_assert_int_eq(fx.reload->reload(fx.state), NT_EINVAL);
     assert_logged("WARN ", "reload failed, keeping the previous keys: cannot open");
@@ -1512,6 +1616,8 @@ jwks_suite(void)
     tcase_add_test(parse, test_parse_rsa_leading_zero);
     tcase_add_loop_test(parse, test_parse_bad_key, 0, sizeof(bad_keys) / sizeof(bad_keys[0]));
     tcase_add_test(parse, test_parse_small_rsa);
+    tcase_add_loop_test(parse, test_parse_weak_rsa, 0, WEAK_RSA_COUNT);
+    tcase_add_test(parse, test_parse_rsa_8192);
     tcase_add_loop_test(parse, test_parse_bad_doc, 0, sizeof(bad_docs) / sizeof(bad_docs[0]));
     tcase_add_test(parse, test_parse_skipped);
     tcase_add_test(parse, test_parse_kids);

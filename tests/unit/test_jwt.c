@@ -1,5 +1,7 @@
 /* Unit tests of auth_nettu: RS256 token verification (API.md A5) with keys and tokens made
- * here by OpenSSL, the PEM key parser (A10.3), the key and token caches, and the
+ * here by OpenSSL (with the hardening beyond the original: nbf, a future iat and crit are
+ * refused; weak RSA keys never verify), the PEM key parser (A10.3), the key and token
+ * caches, and the
  * authenticator (A4) driven through the plugin's own init/start on the shared fake host
  * (tests/support) with fake accounts/users services.
  */
@@ -30,6 +32,7 @@
 #include "keycache.h"
 #include "policy_rules.h"
 #include "tokcache.h"
+#include "weak_rsa.h"
 
 const nt_plugin_desc *nt_plugin_entry(void);
 
@@ -101,6 +104,7 @@ keys_setup(void)
     k1_pem = pubkey_pem(k1);
     k2_pem = pubkey_pem(k2);
     k1_pkcs1_pem = pkcs1_pem(k1);
+    (void)weak_rsa_cases(&(size_t){0});
 }
 
 static void
@@ -302,6 +306,89 @@ START_TEST(test_expired)
 }
 END_TEST
 
+/* nbf and iat are checked with JWT_LEEWAY_S (60 s) of clock skew; exp has none. */
+START_TEST(test_nbf_iat)
+{
+    const int64_t now = 1700000000;
+    char claims[256], *tok;
+    jwt_claims c;
+    const char *why;
+    static const struct {
+        long long iat, nbf; /* nbf < 0: absent */
+        int ok;
+        const char *why;
+    } cases[] = {
+        {now - 10, -1, 1, NULL},
+        {now + 60, -1, 1, NULL}, /* iat at the edge of the leeway */
+        {now + 61, -1, 0, "token iat: issued in the future"},
+        {now + 86400, -1, 0, "token iat: issued in the future"},
+        {now - 10, now, 1, NULL},
+        {now - 10, now + 60, 1, NULL},
+        {now - 10, now + 61, 0, "token nbf: not valid yet"},
+        {now - 10, now + 3600, 0, "token nbf: not valid yet"},
+        {now - 10, 0, 1, NULL},
+        {19, 9223372036854775807LL, 0, "token nbf: not valid yet"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].nbf < 0)
+            snprintf(claims, sizeof(claims),
+                     "{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":%lld,\"exp\":%lld}",
+                     cases[i].iat, (long long)now + 3600);
+        else
+            snprintf(claims, sizeof(claims),
+                     "{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":%lld,\"exp\":%lld,"
+                     "\"nbf\":%lld}",
+                     cases[i].iat, (long long)now + 3600, cases[i].nbf);
+        tok = mk_token(HDR_RS256, claims, SIG_RS256, k1);
+        if (cases[i].ok) {
+            ck_assert_msg(jwt_verify(tok, strlen(tok), k1, now, &c, &why) == NT_OK,
+                          "case %zu refused: %s", i, why);
+            ck_assert_int_eq(c.nbf, cases[i].nbf < 0 ? 0 : cases[i].nbf);
+            ck_assert_int_eq(c.valid_from,
+                             (cases[i].nbf > cases[i].iat ? cases[i].nbf : cases[i].iat) -
+                                 JWT_LEEWAY_S);
+            jwt_claims_fini(&c);
+        } else {
+            ck_assert_msg(jwt_verify(tok, strlen(tok), k1, now, &c, &why) == NT_EUNAUTH,
+                          "case %zu accepted", i);
+            ck_assert_str_eq(why, cases[i].why);
+            ck_assert_ptr_null(c.policy);
+        }
+        free(tok);
+    }
+    /* the largest now: nothing overflows */
+    snprintf(claims, sizeof(claims),
+             "{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":%lld,\"exp\":%lld,\"nbf\":%lld}",
+             9223372036854775807LL, 9223372036854775807LL, 9223372036854775807LL);
+    tok = mk_token(HDR_RS256, claims, SIG_RS256, k1);
+    ck_assert_int_eq(jwt_verify(tok, strlen(tok), k1, INT64_MAX, &c, &why), NT_OK);
+    jwt_claims_fini(&c);
+    free(tok);
+}
+END_TEST
+
+/* A crit header (RFC 7515 section 4.1.11) names extensions that must be understood; none is,
+ * so any crit member refuses the token, even an empty list. */
+static const char *const crit_headers[] = {
+    "{\"alg\":\"RS256\",\"crit\":[\"exp\"]}",
+    "{\"alg\":\"RS256\",\"crit\":[\"b64\"],\"b64\":false}",
+    "{\"alg\":\"RS256\",\"crit\":[]}",
+    "{\"alg\":\"RS256\",\"crit\":null}",
+    "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"crit\":\"x\"}",
+};
+
+START_TEST(test_crit)
+{
+    char *claims = mk_claims(UID, 1, 5609418990073LL, NULL);
+    char *tok = mk_token(crit_headers[_i], claims, SIG_RS256, k1);
+
+    assert_refused(tok, "token crit: no critical header parameter is supported");
+    free(claims);
+    free(tok);
+}
+END_TEST
+
 /* Claims texts that must be refused (signed properly by k1) and the message part. */
 static const struct {
     const char *claims, *why;
@@ -319,6 +406,12 @@ static const struct {
     {"{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":\"19\",\"exp\":5609418990073}",
      "iat: expected"},
     {"{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":-1,\"exp\":5609418990073}", "iat: expected"},
+    {"{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":1,\"exp\":5609418990073,\"nbf\":\"1\"}",
+     "nbf: expected"},
+    {"{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":1,\"exp\":5609418990073,\"nbf\":1.5}",
+     "nbf: expected"},
+    {"{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":1,\"exp\":5609418990073,\"nbf\":-1}",
+     "nbf: expected"},
     {"{\"iat\":1,\"exp\":5609418990073}", "nettuSchedulerUserId: required"},
     {"{\"nettuSchedulerUserId\":null,\"iat\":1,\"exp\":5609418990073}",
      "nettuSchedulerUserId: required"},
@@ -545,11 +638,13 @@ START_TEST(test_too_long)
 }
 END_TEST
 
+/* aud and sub are ignored (API.md A5); nbf is checked (see test_nbf_iat), unlike the
+ * original, which ignored it. */
 START_TEST(test_user_and_policy_passed)
 {
     const char *claims_upper = "{\"nettuSchedulerUserId\":\"0B1E7C1E-5D0A-4F3E-9F40-2A5C0C4B8F11\","
                                "\"iat\":19,\"exp\":5609418990073,\"schedulerPolicy\":null,"
-                               "\"nbf\":99999999999,\"aud\":\"x\",\"sub\":5}";
+                               "\"nbf\":19,\"aud\":\"x\",\"sub\":5}";
     char *tok = mk_token("{\"alg\":\"RS256\",\"typ\":\"whatever\",\"kid\":\"k-1\"}", claims_upper,
                          SIG_RS256, k1);
     jwt_claims c;
@@ -786,6 +881,42 @@ START_TEST(test_key_pkcs1_body_in_spki_frame)
 }
 END_TEST
 
+/* Weak RSA keys parse as PEM but are refused by the strength rule, so a key stored before
+ * the rule existed never verifies a token. The stored-key path runs the quick checks only:
+ * a prime modulus is refused at upload (test_account_keys.c), not here. */
+START_TEST(test_key_weak_refused)
+{
+    size_t count = 0;
+    const weak_rsa *w = weak_rsa_cases(&count);
+    char *pem = weak_rsa_pem(w[_i].n, w[_i].e);
+    EVP_PKEY *k = NULL;
+    const char *why = NULL;
+
+    ck_assert_uint_gt(count, (size_t)_i);
+    if (w[_i].full_only) {
+        ck_assert_int_eq(jwt_key_parse(pem, strlen(pem), &k, &why), NT_OK);
+        EVP_PKEY_free(k);
+    } else {
+        assert_key_refused(pem, w[_i].why);
+    }
+    free(pem);
+}
+END_TEST
+
+START_TEST(test_key_8192_accepted)
+{
+    const BIGNUM *e = NULL, *n = weak_rsa_strong_8192(&e);
+    char *pem = weak_rsa_pem(n, e);
+    EVP_PKEY *k = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(jwt_key_parse(pem, strlen(pem), &k, &why), NT_OK);
+    ck_assert_int_eq(EVP_PKEY_get_bits(k), 8192);
+    EVP_PKEY_free(k);
+    free(pem);
+}
+END_TEST
+
 /* ---- caches --------------------------------------------------------------------------- */
 
 START_TEST(test_keycache)
@@ -848,8 +979,8 @@ START_TEST(test_tokcache)
     memset(d1, 1, sizeof(d1));
     memset(d2, 2, sizeof(d2));
     ck_assert_int_eq(tokcache_get(c, d1, ACC, 1, 100, user, &got), NT_ENOTFOUND);
-    tokcache_put(c, d1, ACC, 1, UID, pol, 200, 100);
-    tokcache_put(c, d2, ACC, 1, UID_OTHER, NULL, 200, 100);
+    tokcache_put(c, d1, ACC, 1, UID, pol, 0, 200, 100);
+    tokcache_put(c, d2, ACC, 1, UID_OTHER, NULL, 0, 200, 100);
     ck_assert_int_eq(tokcache_get(c, d1, ACC, 1, 100, user, &got), NT_OK);
     ck_assert_str_eq(user, UID);
     ck_assert_ptr_nonnull(got);
@@ -874,7 +1005,7 @@ START_TEST(test_tokcache)
     tokcache_free(c);
     json_decref(pol);
     c = tokcache_new(0);
-    tokcache_put(c, d1, ACC, 1, UID, NULL, 200, 100);
+    tokcache_put(c, d1, ACC, 1, UID, NULL, 0, 200, 100);
     ck_assert_int_eq(tokcache_get(c, d1, ACC, 1, 100, user, &got), NT_ENOTFOUND);
     tokcache_free(c);
     tokcache_free(NULL);
@@ -891,7 +1022,7 @@ START_TEST(test_tokcache_bounded)
 
     for (int i = 0; i < 5000; i++) {
         SHA256((unsigned char *)&i, sizeof(i), d);
-        tokcache_put(c, d, ACC, 1, UID, pol, 1000, 10);
+        tokcache_put(c, d, ACC, 1, UID, pol, 0, 1000, 10);
     }
     for (int i = 0; i < 5000; i++) {
         SHA256((unsigned char *)&i, sizeof(i), d);
@@ -905,6 +1036,26 @@ START_TEST(test_tokcache_bounded)
     ck_assert_int_eq(pol->refcount, 1);
     tokcache_free(c);
     json_decref(pol);
+}
+END_TEST
+
+/* An entry counts from its valid_from on: a clock that steps back never makes the cache
+ * accept a token before its nbf. */
+START_TEST(test_tokcache_valid_from)
+{
+    tokcache *c = tokcache_new(8);
+    unsigned char d[TOKCACHE_DIGEST];
+    char user[NT_UUID_BUF];
+    json_t *got = NULL;
+
+    memset(d, 7, sizeof(d));
+    tokcache_put(c, d, ACC, 1, UID, NULL, 150, 200, 160);
+    ck_assert_int_eq(tokcache_get(c, d, ACC, 1, 149, user, &got), NT_ENOTFOUND);
+    ck_assert_int_eq(tokcache_get(c, d, ACC, 1, 150, user, &got), NT_OK); /* still there */
+    ck_assert_str_eq(user, UID);
+    ck_assert_int_eq(tokcache_get(c, d, ACC, 1, 200, user, &got), NT_OK);
+    ck_assert_int_eq(tokcache_get(c, d, ACC, 1, 201, user, &got), NT_ENOTFOUND);
+    tokcache_free(c);
 }
 END_TEST
 
@@ -930,7 +1081,7 @@ stress_run(void *arg)
                 abort();
             json_decref(got);
         } else {
-            tokcache_put(stress_tc, d, acc, 1, UID, pol, 100, 10);
+            tokcache_put(stress_tc, d, acc, 1, UID, pol, 0, 100, 10);
         }
         k = keycache_get(stress_kc, acc, v % 3);
         if (k == NULL)
@@ -1406,6 +1557,97 @@ START_TEST(test_auth_cached_token_expires)
 }
 END_TEST
 
+/* A token valid only from nbf (beyond the leeway) is refused until then, accepted from
+ * nbf - 60 on, and never served early by the token cache when the clock steps back. */
+START_TEST(test_auth_nbf_and_cache)
+{
+    int64_t t0 = (int64_t)time(NULL);
+    char claims[256], *tok, *hdr;
+    fh_req *q = NULL;
+    int rc;
+
+    snprintf(claims, sizeof(claims),
+             "{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":%lld,\"exp\":%lld,\"nbf\":%lld}",
+             (long long)t0, (long long)t0 + 3600, (long long)t0 + 100);
+    tok = mk_token(HDR_RS256, claims, SIG_RS256, k1);
+    hdr = bearer(tok);
+    fh_clock_set(t0 * 1000, 0);
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "token nbf: not valid yet");
+    fh_clock_set((t0 + 39) * 1000 + 999, 0);
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "token nbf: not valid yet");
+    fh_clock_set((t0 + 40) * 1000, 0); /* nbf - 60 */
+    ck_assert_int_eq(run(&q, NULL, ACC, hdr, NT_AUTH_USER), NT_OK);
+    ck_assert_int_eq(run(&q, NULL, ACC, hdr, NT_AUTH_USER), NT_OK); /* now cached */
+    fh_clock_set((t0 + 10) * 1000, 0);                              /* the clock steps back */
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "token nbf: not valid yet");
+    fh_clock_set((t0 + 200) * 1000, 0);
+    ck_assert_int_eq(run(&q, NULL, ACC, hdr, NT_AUTH_USER), NT_OK);
+    free(tok), free(hdr);
+    /* a token issued in the future, and one with a crit header */
+    snprintf(claims, sizeof(claims),
+             "{\"nettuSchedulerUserId\":\"" UID "\",\"iat\":%lld,\"exp\":%lld}",
+             (long long)t0 + 3000, (long long)t0 + 3600);
+    tok = mk_token(HDR_RS256, claims, SIG_RS256, k1);
+    hdr = bearer(tok);
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "token iat: issued in the future");
+    free(tok), free(hdr);
+    tok = mk_token("{\"alg\":\"RS256\",\"crit\":[\"exp\"]}", claims, SIG_RS256, k1);
+    hdr = bearer(tok);
+    fh_clock_set((t0 + 3000) * 1000, 0);
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "token crit");
+    free(tok), free(hdr);
+}
+END_TEST
+
+/* The e = 1 attack: with the public key (n, 1) stored, the "signature" of a token is its own
+ * PKCS#1 v1.5 encoded digest, which anyone can compute. A stored key of that kind (uploaded
+ * before the strength rule) must never verify, whatever the token. */
+START_TEST(test_auth_weak_stored_key_forgery)
+{
+    static const unsigned char sha256_info[] = {0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60,
+                                                0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+                                                0x01, 0x05, 0x00, 0x04, 0x20};
+    BIGNUM *n = NULL, *one = BN_new();
+    char *pem, *claims = mk_claims(UID, 1, 5609418990073LL, NULL), *h, *c, *input, *sig, *tok;
+    char *hdr;
+    unsigned char em[256];
+    fh_req *q = NULL;
+    int rc;
+
+    ck_assert_int_eq(EVP_PKEY_get_bn_param(k1, "n", &n), 1);
+    ck_assert(one != NULL && BN_set_word(one, 1) == 1);
+    pem = weak_rsa_pem(n, one);
+    h = b64u(HDR_RS256, strlen(HDR_RS256));
+    c = b64u(claims, strlen(claims));
+    input = malloc(strlen(h) + strlen(c) + 2);
+    sprintf(input, "%s.%s", h, c);
+    /* EM = 00 01 FF..FF 00 DigestInfo(SHA-256) hash (RFC 8017 section 9.2) */
+    memset(em, 0xff, sizeof(em));
+    em[0] = 0x00;
+    em[1] = 0x01;
+    em[sizeof(em) - 32 - sizeof(sha256_info) - 1] = 0x00;
+    memcpy(em + sizeof(em) - 32 - sizeof(sha256_info), sha256_info, sizeof(sha256_info));
+    SHA256((unsigned char *)input, strlen(input), em + sizeof(em) - 32);
+    sig = b64u(em, sizeof(em));
+    tok = malloc(strlen(input) + strlen(sig) + 2);
+    sprintf(tok, "%s.%s", input, sig);
+    hdr = bearer(tok);
+    fx.pem = pem;
+    fx.version = 7;
+    rc = run(&q, NULL, ACC, hdr, NT_AUTH_USER);
+    assert_denied(q, rc, NT_EUNAUTH, "the account's public key cannot verify tokens");
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "public exponent must be 65537"));
+    free(pem), free(claims), free(h), free(c), free(input), free(sig), free(tok), free(hdr);
+    BN_free(n);
+    BN_free(one);
+}
+END_TEST
+
 START_TEST(test_auth_admin_or_user)
 {
     char *tok = good_token(NULL), *hdr = bearer(tok);
@@ -1499,6 +1741,8 @@ jwt_suite(void)
     tcase_add_test(tc, test_documented_example);
     tcase_add_test(tc, test_exp_bounds);
     tcase_add_test(tc, test_expired);
+    tcase_add_test(tc, test_nbf_iat);
+    tcase_add_loop_test(tc, test_crit, 0, (int)(sizeof(crit_headers) / sizeof(crit_headers[0])));
     tcase_add_loop_test(tc, test_bad_claims, 0, (int)(sizeof(bad_claims) / sizeof(bad_claims[0])));
     tcase_add_loop_test(tc, test_bad_alg, 0,
                         (int)(sizeof(bad_alg_headers) / sizeof(bad_alg_headers[0])));
@@ -1519,6 +1763,8 @@ jwt_suite(void)
     tcase_add_test(tc, test_key_variants_accepted);
     tcase_add_test(tc, test_key_refused);
     tcase_add_test(tc, test_key_pkcs1_body_in_spki_frame);
+    tcase_add_loop_test(tc, test_key_weak_refused, 0, WEAK_RSA_COUNT);
+    tcase_add_test(tc, test_key_8192_accepted);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cache");
@@ -1527,6 +1773,7 @@ jwt_suite(void)
     tcase_add_test(tc, test_keycache_bounded);
     tcase_add_test(tc, test_tokcache);
     tcase_add_test(tc, test_tokcache_bounded);
+    tcase_add_test(tc, test_tokcache_valid_from);
     tcase_add_test(tc, test_caches_threads);
     suite_add_tcase(s, tc);
 
@@ -1540,6 +1787,8 @@ jwt_suite(void)
     tcase_add_test(tc, test_auth_user_token_refused);
     tcase_add_test(tc, test_auth_key_changes);
     tcase_add_test(tc, test_auth_cached_token_expires);
+    tcase_add_test(tc, test_auth_nbf_and_cache);
+    tcase_add_test(tc, test_auth_weak_stored_key_forgery);
     tcase_add_test(tc, test_auth_admin_or_user);
     tcase_add_test(tc, test_auth_public_account);
     tcase_add_test(tc, test_auth_caches_off);
