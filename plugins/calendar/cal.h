@@ -8,11 +8,14 @@
 
 #include <jansson.h>
 #include <nettu/plugin.h>
+#include <nettu/services.h>
 
-/* The plugin state: set up by init, read-only afterwards, shared by all workers. */
+/* The plugin state: set up by init and start, read-only afterwards, shared by all workers. */
 typedef struct cal_plugin {
     nt_plugin *self;
     const nt_host_api *api;
+    const nt_users_v1 *users; /* the "users" service (user plugin), from start on */
+    void *users_state;
 } cal_plugin;
 
 /* ---- calendar rows (cal_row.c) ----------------------------------------------------------- */
@@ -69,6 +72,11 @@ int cal_body_create(const json_t *body, cal_settings *s, char *err, size_t errle
  * stay NULL / -1. NT_OK, or NT_EINVAL with a message naming the field written to err.
  * Metadata is not looked at. */
 int cal_body_update(const json_t *body, cal_settings *s, char *err, size_t errlen);
+
+/* ---- services (cal_service.c) ------------------------------------------------------------ */
+
+/* Provides the "calendars" service named "nettu" with state c (init only). */
+int cal_service_add(cal_plugin *c);
 
 /* ---- route handlers (one file each) ------------------------------------------------------ */
 

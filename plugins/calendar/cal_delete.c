@@ -8,21 +8,12 @@
 static int
 cal_remove(const nt_host_api *api, nt_db *db, const char *id, const char *account_id)
 {
-    nt_stmt *st = NULL;
-    int rc;
-
     /* The side table cascades too; clearing it here keeps it right without foreign keys. */
-    rc = ntc_meta_store(api, db, "calendar_metadata", id, account_id, NULL);
-    if (rc != NT_OK)
-        return rc;
-    st = api->db_prepare(db, "DELETE FROM calendar_calendars WHERE id = $1");
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
+    int rc = ntc_meta_store(api, db, "calendar_metadata", id, account_id, NULL);
+
     if (rc == NT_OK)
-        rc = api->db_step(st);
-    api->db_finalize(st);
-    return rc > 0 ? NT_OK : rc;
+        rc = ntc_exec(api, db, "DELETE FROM calendar_calendars WHERE id = $1", "t", id);
+    return rc;
 }
 
 int

@@ -65,20 +65,14 @@ cal_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *acco
     int rc;
 
     cal_row_clear(row);
-    st = api->db_prepare(db, user_id != NULL ? cal_sql_by_user : cal_sql_by_account);
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
+    if (user_id != NULL)
+        rc = ntc_prepare(api, db, &st, cal_sql_by_user, "ttt", id, account_id, user_id);
+    else
+        rc = ntc_prepare(api, db, &st, cal_sql_by_account, "tt", id, account_id);
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK && user_id != NULL)
-        rc = api->db_bind_text(st, 3, user_id);
+        rc = ntc_row(api, st);
     if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc == 1)
         rc = cal_row_read(api, st, row);
-    else if (rc == 0)
-        rc = NT_ENOTFOUND;
     api->db_finalize(st);
     return rc;
 }

@@ -34,31 +34,14 @@ cal_apply(cal_row *row, const cal_settings *s, const json_t *metadata)
 static int
 cal_store(const nt_host_api *api, nt_db *db, const cal_row *row)
 {
-    nt_stmt *st = NULL;
     char *metadata = ntc_meta_dump(row->metadata);
     int rc = NT_ENOMEM;
 
-    if (metadata == NULL)
-        goto out;
-    st = api->db_prepare(db, "UPDATE calendar_calendars SET timezone = $1, week_start = $2, "
-                             "metadata = $3 WHERE id = $4");
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, row->timezone);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 2, row->week_start);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, metadata);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 4, row->id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-out:
-    api->db_finalize(st);
+    if (metadata != NULL)
+        rc = ntc_exec(api, db,
+                      "UPDATE calendar_calendars SET timezone = $1, week_start = $2, "
+                      "metadata = $3 WHERE id = $4",
+                      "tdtt", row->timezone, row->week_start, metadata, row->id);
     free(metadata);
     return rc;
 }
