@@ -1,6 +1,7 @@
 /* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
- * A12.5, A13, B1, B2) over the tables events_events and events_metadata. Reads calendar
- * settings from calendar_calendars and users from user_users.
+ * A12.5, A13, B1, B2) over its own tables events_events and events_metadata, and the "events"
+ * service. Calendars and users come from the "calendars" and "users" services (the calendar
+ * and user plugins); events_events keeps its cascading foreign key to calendar_calendars.
  *
  * [events] section:
  *   max_instances = 100000   most instances one expansion may produce; a query that would
@@ -74,7 +75,13 @@ ev_register(ev_plugin *p)
         api->init_error(p->self, "cannot add migration %d", mig.version);
         return rc;
     }
-    return ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
+    rc = ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
+    if (rc != NT_OK)
+        return rc;
+    rc = ev_service_add(p);
+    if (rc != NT_OK)
+        api->init_error(p->self, "cannot provide the %s service", NT_SERVICE_EVENTS);
+    return rc;
 }
 
 /* Reads the [events] section, allocates the state and registers everything. On success
@@ -112,6 +119,13 @@ fail:
     return rc;
 }
 
+/* Looks up the users and calendars services. */
+static int
+ev_start(void *state)
+{
+    return ev_peers_lookup(state);
+}
+
 /* Frees the state and the zones loaded while serving; NULL is fine. */
 static void
 ev_fini(void *state)
@@ -121,7 +135,8 @@ ev_fini(void *state)
 }
 
 static const nt_plugin_desc ev_desc = {
-    NT_PLUGIN_HEADER, .name = "events", .version = "1.0.0", .init = ev_init, .fini = ev_fini,
+    NT_PLUGIN_HEADER, .name = "events",  .version = "1.0.0",
+    .init = ev_init,  .start = ev_start, .fini = ev_fini,
 };
 
 NT_PLUGIN_DEFINE(ev_desc)
