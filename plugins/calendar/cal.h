@@ -73,6 +73,11 @@ int cal_body_create(const json_t *body, cal_settings *s, char *err, size_t errle
  * Metadata is not looked at. */
 int cal_body_update(const json_t *body, cal_settings *s, char *err, size_t errlen);
 
+/* Reads a create (create = 1) or update body of the request, settings and metadata (borrowed
+ * from the body, NULL when absent). NT_OK, or NT_EINVAL with a message set through fail(). */
+int cal_body_read(const nt_host_api *api, nt_req *req, int create, cal_settings *s,
+                  json_t **metadata);
+
 /* ---- services (cal_service.c) ------------------------------------------------------------ */
 
 /* Provides the "calendars" service named "nettu" with state c (init only). */

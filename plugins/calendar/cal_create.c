@@ -48,7 +48,6 @@ cal_create(nt_req *req, void *state, json_t **out)
 {
     const cal_plugin *c = state;
     const nt_host_api *api = c->api;
-    const json_t *body = api->req_body(req);
     const char *account_id = api->req_account(req);
     const char *path_user = api->req_param(req, "userId");
     const char *user_id = path_user != NULL ? path_user : api->req_user(req);
@@ -56,49 +55,31 @@ cal_create(nt_req *req, void *state, json_t **out)
     json_t *metadata = NULL;
     cal_row row = {0};
     cal_settings s;
-    char err[256];
-    int in_tx = 0, rc;
+    int rc;
 
-    rc = cal_body_create(body, &s, err, sizeof(err));
-    if (rc != NT_OK) {
-        rc = api->fail(req, rc, "%s", err);
-        goto out;
-    }
-    rc = api->json_get_metadata(req, body, "metadata", 0, &metadata, NULL);
-    if (rc != NT_OK)
-        goto out;
-    if (user_id == NULL) {
+    rc = cal_body_read(api, req, 1, &s, &metadata);
+    if (rc == NT_OK && user_id == NULL)
         rc = api->fail(req, NT_EUNAUTH, "an end-user token is required");
-        goto out;
-    }
-    rc = cal_row_new(api, user_id, &s, metadata, &row);
+    if (rc == NT_OK)
+        rc = cal_row_new(api, user_id, &s, metadata, &row);
+    if (rc == NT_OK)
+        rc = api->db_begin(db);
     if (rc != NT_OK)
         goto out;
-
-    rc = api->db_begin(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
     /* An end user is a user of the account by authentication; an admin names one. */
     if (path_user != NULL) {
         rc = c->users->in_account(c->users_state, db, account_id, user_id);
         if (rc == NT_ENOTFOUND)
             rc = api->fail(req, rc, "userId: no user '%s' in this account", user_id);
-        if (rc != NT_OK)
-            goto out;
     }
-    rc = cal_insert(api, db, account_id, &row);
+    if (rc == NT_OK)
+        rc = cal_insert(api, db, account_id, &row);
     if (rc == NT_OK)
         rc = ntc_meta_store(api, db, "calendar_metadata", row.id, account_id, row.metadata);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = cal_row_reply(&row, 201, out);
+        rc = cal_row_reply(&row, 201, out);
 out:
-    if (in_tx)
-        api->db_rollback(db);
     cal_row_clear(&row);
     return rc;
 }

@@ -24,26 +24,19 @@ cal_delete(nt_req *req, void *state, json_t **out)
     const char *account_id = api->req_account(req);
     nt_db *db = api->req_db(req);
     cal_row row = {0};
-    int in_tx = 0, rc;
+    int rc;
 
     rc = api->db_begin(db);
     if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
+        return rc;
     rc = cal_row_load(api, db, id, account_id, api->req_user(req), &row);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
     if (rc == NT_OK)
         rc = cal_remove(api, db, id, account_id);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = cal_row_reply(&row, 200, out);
-out:
-    if (in_tx)
-        api->db_rollback(db);
+        rc = cal_row_reply(&row, 200, out);
     cal_row_clear(&row);
     return rc;
 }

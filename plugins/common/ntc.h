@@ -36,6 +36,10 @@ int ntc_exec(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt
 /* As ntc_exec, but NT_ENOTFOUND when the statement changed no row. */
 int ntc_exec_changed(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ...);
 
+/* Ends the write transaction a handler began: with rc NT_OK commits it and returns the
+ * commit's result; otherwise rolls it back and returns rc unchanged. */
+int ntc_tx_end(const nt_host_api *api, nt_db *db, int rc);
+
 /* IN lists: a list of n values is padded to the next of a few sizes (1, 2, 4 ... 64,
  * NTC_IN_MAX) by repeating its last value, so that a handful of distinct statements serve
  * every length. Longer lists are split by the caller. */

@@ -117,9 +117,10 @@ ntc_row(const nt_host_api *api, nt_stmt *st)
     return rc == 0 ? NT_ENOTFOUND : rc;
 }
 
-/* Runs a statement that returns no rows; *changes gets the rows it changed. */
+/* Runs a statement that returns no rows; with must_change, NT_ENOTFOUND when it changed
+ * none. */
 static int
-exec_v(const nt_host_api *api, nt_db *db, int64_t *changes, const char *sql, const char *fmt,
+exec_v(const nt_host_api *api, nt_db *db, int must_change, const char *sql, const char *fmt,
        va_list ap)
 {
     nt_stmt *st = NULL;
@@ -127,10 +128,8 @@ exec_v(const nt_host_api *api, nt_db *db, int64_t *changes, const char *sql, con
 
     if (rc == NT_OK)
         rc = api->db_step(st);
-    if (rc >= 0) {
-        *changes = api->db_changes(st);
-        rc = NT_OK;
-    }
+    if (rc >= 0)
+        rc = must_change && api->db_changes(st) == 0 ? NT_ENOTFOUND : NT_OK;
     api->db_finalize(st);
     return rc;
 }
@@ -138,12 +137,11 @@ exec_v(const nt_host_api *api, nt_db *db, int64_t *changes, const char *sql, con
 int
 ntc_exec(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ...)
 {
-    int64_t changes = 0;
     va_list ap;
     int rc;
 
     va_start(ap, fmt);
-    rc = exec_v(api, db, &changes, sql, fmt, ap);
+    rc = exec_v(api, db, 0, sql, fmt, ap);
     va_end(ap);
     return rc;
 }
@@ -151,15 +149,21 @@ ntc_exec(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ..
 int
 ntc_exec_changed(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ...)
 {
-    int64_t changes = 0;
     va_list ap;
     int rc;
 
     va_start(ap, fmt);
-    rc = exec_v(api, db, &changes, sql, fmt, ap);
+    rc = exec_v(api, db, 1, sql, fmt, ap);
     va_end(ap);
-    if (rc == NT_OK && changes == 0)
-        rc = NT_ENOTFOUND;
+    return rc;
+}
+
+int
+ntc_tx_end(const nt_host_api *api, nt_db *db, int rc)
+{
+    if (rc == NT_OK)
+        return api->db_commit(db);
+    api->db_rollback(db);
     return rc;
 }
 

@@ -38,26 +38,19 @@ ev_delete(nt_req *req, void *state, json_t **out)
     const char *id = api->req_param(req, "eventId");
     nt_db *db = api->req_db(req);
     ev_event e = {0};
-    int in_tx = 0, rc;
+    int rc;
 
     rc = api->db_begin(db);
     if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
+        return rc;
     rc = ev_store_load(api, db, id, api->req_account(req), api->req_user(req), &e);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "no event with id '%s'", id);
     if (rc == NT_OK)
         rc = ev_store_delete(api, db, id);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = ev_reply(&e, 200, out);
-out:
-    if (in_tx)
-        api->db_rollback(db);
+        rc = ev_reply(&e, 200, out);
     ev_event_clear(&e);
     return rc;
 }
