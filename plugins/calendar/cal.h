@@ -35,6 +35,10 @@ typedef struct cal_row {
 int cal_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
                  const char *user_id, cal_row *row);
 
+/* Loads the calendar of the path's {calendarId} in the request's scope (account, and user
+ * for end users) on db. NT_ENOTFOUND with a message naming calendarId. */
+int cal_row_load_req(const nt_host_api *api, nt_req *req, nt_db *db, cal_row *row);
+
 /* Reads the current result row of `st`, whose columns are, in order: id, user_id, timezone,
  * week_start, metadata (CAL_ROW_COLUMNS). Fills *row (cleared first). NT_OK, NT_ENOMEM, or
  * NT_ERR for a row that breaks the schema. */

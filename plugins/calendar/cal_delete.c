@@ -29,9 +29,7 @@ cal_delete(nt_req *req, void *state, json_t **out)
     rc = api->db_begin(db);
     if (rc != NT_OK)
         return rc;
-    rc = cal_row_load(api, db, id, account_id, api->req_user(req), &row);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
+    rc = cal_row_load_req(api, req, db, &row);
     if (rc == NT_OK)
         rc = cal_remove(api, db, id, account_id);
     rc = ntc_tx_end(api, db, rc);

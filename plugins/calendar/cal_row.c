@@ -77,6 +77,18 @@ cal_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *acco
     return rc;
 }
 
+int
+cal_row_load_req(const nt_host_api *api, nt_req *req, nt_db *db, cal_row *row)
+{
+    const char *id = api->req_param(req, "calendarId");
+    /* req_user() is NULL for admins: the account scope alone then applies. */
+    int rc = cal_row_load(api, db, id, api->req_account(req), api->req_user(req), row);
+
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
+    return rc;
+}
+
 json_t *
 cal_row_json(const cal_row *row)
 {

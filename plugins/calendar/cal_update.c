@@ -50,7 +50,6 @@ int
 cal_update(nt_req *req, void *state, json_t **out)
 {
     const nt_host_api *api = ((const cal_plugin *)state)->api;
-    const char *id = api->req_param(req, "calendarId");
     const char *account_id = api->req_account(req);
     nt_db *db = api->req_db(req);
     json_t *metadata = NULL;
@@ -63,9 +62,7 @@ cal_update(nt_req *req, void *state, json_t **out)
         rc = api->db_begin(db);
     if (rc != NT_OK)
         return rc;
-    rc = cal_row_load(api, db, id, account_id, api->req_user(req), &row);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
+    rc = cal_row_load_req(api, req, db, &row);
     if (rc == NT_OK)
         rc = cal_apply(&row, &s, metadata);
     if (rc == NT_OK)

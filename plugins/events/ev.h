@@ -101,6 +101,10 @@ int ev_reminders_read(const json_t *body, json_t **out, int *present, char *err,
 /* Parses an integer query parameter (required). NT_OK, or NT_EINVAL with a message. */
 int ev_query_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t *out);
 
+/* Reads the required query parameters startTs and endTs; with check_span also checks the
+ * 62-day limit (ev_check_span). NT_OK, or NT_EINVAL with a message. (event_query.c) */
+int ev_query_window(const nt_host_api *api, nt_req *req, int check_span, int64_t *ws, int64_t *we);
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fraction]Z" into ms. 0, or -1 when malformed. */
 int ev_iso_parse(const char *s, int64_t *ms);
 
@@ -133,6 +137,10 @@ int ev_cal_load(const ev_plugin *p, nt_db *db, const char *id, const char *accou
                 const char *user_id, ev_cal *c);
 int ev_cal_load_json(const ev_plugin *p, nt_db *db, const char *id, const char *account_id,
                      const char *user_id, ev_cal *c, json_t **json);
+/* Loads the calendar of event e (any user of the request's account); a missing one is
+ * NT_ENOTFOUND with a message. */
+int ev_event_cal(const ev_plugin *p, nt_req *req, const ev_event *e, ev_cal *c);
+
 /* Zeroes c (an ev_cal owns nothing); NULL is fine. */
 void ev_cal_clear(ev_cal *c);
 

@@ -43,6 +43,17 @@ ev_cal_load(const ev_plugin *p, nt_db *db, const char *id, const char *account_i
     return ev_cal_load_json(p, db, id, account_id, user_id, c, NULL);
 }
 
+int
+ev_event_cal(const ev_plugin *p, nt_req *req, const ev_event *e, ev_cal *c)
+{
+    const nt_host_api *api = p->api;
+    int rc = ev_cal_load(p, api->req_db(req), e->calendar_id, api->req_account(req), NULL, c);
+
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", e->id);
+    return rc;
+}
+
 void
 ev_cal_clear(ev_cal *c)
 {

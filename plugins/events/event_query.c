@@ -10,6 +10,18 @@ static const char ev_sql_window[] = "SELECT " EV_COLS " FROM events_events e "
                                     "e.end_ts >= $3 ORDER BY e.start_ts, e.id";
 
 int
+ev_query_window(const nt_host_api *api, nt_req *req, int check_span, int64_t *ws, int64_t *we)
+{
+    int rc = ev_query_ts(api, req, "startTs", ws);
+
+    if (rc == NT_OK)
+        rc = ev_query_ts(api, req, "endTs", we);
+    if (rc == NT_OK && check_span)
+        rc = ev_check_span(api, req, *ws, *we);
+    return rc;
+}
+
+int
 ev_instances(nt_req *req, void *state, json_t **out)
 {
     const ev_plugin *p = state;
@@ -23,9 +35,7 @@ ev_instances(nt_req *req, void *state, json_t **out)
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
+    rc = ev_query_window(api, req, 0, &ws, &we);
     if (rc != NT_OK)
         goto out;
     rc = ev_store_load(api, db, id, account, api->req_user(req), &e);
@@ -33,9 +43,7 @@ ev_instances(nt_req *req, void *state, json_t **out)
         rc = api->fail(req, rc, "no event with id '%s'", id);
     if (rc != NT_OK)
         goto out;
-    rc = ev_cal_load(p, db, e.calendar_id, account, NULL, &cal);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", id);
+    rc = ev_event_cal(p, req, &e, &cal);
     if (rc == NT_OK)
         rc = ev_check_span(api, req, ws, we);
     if (rc == NT_OK)
@@ -95,11 +103,7 @@ ev_cal_events(nt_req *req, void *state, json_t **out)
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
-    if (rc == NT_OK)
-        rc = ev_check_span(api, req, ws, we);
+    rc = ev_query_window(api, req, 1, &ws, &we);
     if (rc != NT_OK)
         goto out;
     /* End users (also on the admin path, compat) only see their own calendars. */

@@ -136,11 +136,7 @@ ev_freebusy(nt_req *req, void *state, json_t **out)
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
-    if (rc == NT_OK)
-        rc = ev_check_span(api, req, ws, we);
+    rc = ev_query_window(api, req, 1, &ws, &we);
     if (rc == NT_OK)
         rc = ev_fb_ids(api, req, api->req_query(req, "calendarIds"), &ids, &n);
     if (rc != NT_OK)
