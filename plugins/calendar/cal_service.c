@@ -162,6 +162,5 @@ static const nt_calendars_v1 cal_service_ops = {
 int
 cal_service_add(cal_plugin *c)
 {
-    return c->api->service_provide(c->self, NT_SERVICE_CALENDARS, "nettu", NT_CALENDARS_V1,
-                                   &cal_service_ops, c);
+    return ntc_provide(c->api, c->self, NT_SERVICE_CALENDARS, NT_CALENDARS_V1, &cal_service_ops, c);
 }

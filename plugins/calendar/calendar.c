@@ -34,8 +34,7 @@ static const char *const cal_perm_delete[] = {"DeleteCalendar", NULL};
 static int
 cal_register(cal_plugin *c)
 {
-    const nt_host_api *api = c->api;
-    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = cal_migration_1};
+    static const char *const migrations[] = {cal_migration_1};
     const ntc_route routes[] = {
         {"POST", "/api/v1/calendar", NT_AUTH_USER, cal_perm_create, cal_create},
         {"POST", "/api/v1/user/{userId}/calendar", NT_AUTH_ADMIN, NULL, cal_create},
@@ -47,19 +46,11 @@ cal_register(cal_plugin *c)
         {"DELETE", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_delete, cal_delete},
         {"DELETE", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_delete},
     };
-    int rc;
+    int rc =
+        ntc_register(c->api, c->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), c);
 
-    rc = api->migration_add(c->self, &mig);
-    if (rc != NT_OK) {
-        api->init_error(c->self, "cannot add migration %d", mig.version);
-        return rc;
-    }
-    rc = ntc_routes_add(api, c->self, routes, sizeof(routes) / sizeof(routes[0]), c);
-    if (rc != NT_OK)
-        return rc;
-    rc = cal_service_add(c);
-    if (rc != NT_OK)
-        api->init_error(c->self, "cannot provide the %s service", NT_SERVICE_CALENDARS);
+    if (rc == NT_OK)
+        rc = cal_service_add(c);
     return rc;
 }
 

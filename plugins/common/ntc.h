@@ -135,6 +135,17 @@ typedef struct ntc_route {
 int ntc_routes_add(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
                    void *state);
 
+/* Registers a plugin's schema and routes (init only): migrations[i] is the SQL of version
+ * i + 1, then the n_routes routes with `state`. On failure reports which through init_error
+ * and returns the host's code. */
+int ntc_register(const nt_host_api *api, nt_plugin *p, const char *const *migrations,
+                 size_t n_migrations, const ntc_route *routes, size_t n_routes, void *state);
+
+/* Provides service `kind` named "nettu" (init only); on failure reports it through
+ * init_error. */
+int ntc_provide(const nt_host_api *api, nt_plugin *p, const char *kind, uint32_t version,
+                const void *ops, void *state);
+
 /* ---- time zones ------------------------------------------------------------------------ */
 
 /* 1 when `name` is an exact, case-sensitive IANA time-zone name known to the system tz

@@ -190,6 +190,5 @@ static const nt_events_v1 ev_service_ops = {
 int
 ev_service_add(ev_plugin *p)
 {
-    return p->api->service_provide(p->self, NT_SERVICE_EVENTS, "nettu", NT_EVENTS_V1,
-                                   &ev_service_ops, p);
+    return ntc_provide(p->api, p->self, NT_SERVICE_EVENTS, NT_EVENTS_V1, &ev_service_ops, p);
 }

@@ -48,8 +48,7 @@ static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
 static int
 ev_register(ev_plugin *p)
 {
-    const nt_host_api *api = p->api;
-    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = ev_migration_1};
+    static const char *const migrations[] = {ev_migration_1};
     const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},
@@ -68,19 +67,11 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
-    int rc;
+    int rc =
+        ntc_register(p->api, p->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), p);
 
-    rc = api->migration_add(p->self, &mig);
-    if (rc != NT_OK) {
-        api->init_error(p->self, "cannot add migration %d", mig.version);
-        return rc;
-    }
-    rc = ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
-    if (rc != NT_OK)
-        return rc;
-    rc = ev_service_add(p);
-    if (rc != NT_OK)
-        api->init_error(p->self, "cannot provide the %s service", NT_SERVICE_EVENTS);
+    if (rc == NT_OK)
+        rc = ev_service_add(p);
     return rc;
 }
 

@@ -109,8 +109,8 @@ ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, const ev_cal *c
     const nt_host_api *api = fb->p->api;
     const char *uid = api->db_col_text(st, 0), *cid = api->db_col_text(st, 1);
     const ev_cal *cal;
-    ev_fbm_user key, *u;
-    ev_cal ckey;
+    ev_fbm_user key = {0}, *u;
+    ev_cal ckey = {0};
 
     if (uid == NULL || cid == NULL || strlen(uid) >= sizeof(key.id) ||
         strlen(cid) >= sizeof(ckey.id))
@@ -127,9 +127,9 @@ ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, const ev_cal *c
     return ev_fb_row(fb, st, 2, cal->timezone, cal->week_start, &u->busy);
 }
 
-/* Checks the users, loads their calendars and runs the one events query. */
 _Static_assert(EV_FREEBUSY_USERS_MAX <= NTC_IN_MAX, "one IN list holds every user");
 
+/* Checks the users, loads their calendars and runs the one events query. */
 static int
 ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
 {
