@@ -156,15 +156,18 @@ ev_svc_other_service_spans(void *state, nt_req *req, const char *account_id, con
     size_t rows = 0;
     int rc;
 
-    if (account_id == NULL || user_id == NULL)
+    /* The user must be the account's; the query then goes by the user's index (naming the
+     * account in it would lead SQLite to the account's index). */
+    rc = ev_user_in_account(p, api->req_db(req), account_id, user_id);
+    if (rc == NT_ENOTFOUND)
         return NT_OK;
     /* service_id "" when none: every event with a serviceId counts. */
-    rc = ntc_prepare(api, api->req_db(req), &st,
-                     "SELECT e.start_ts, e.end_ts FROM events_events e WHERE e.account_id = $1 "
-                     "AND e.user_id = $2 AND e.service_id IS NOT NULL AND e.service_id <> $3 AND "
-                     "e.busy = 0 AND e.start_ts <= $4 AND e.end_ts >= $5 "
-                     "ORDER BY e.start_ts, e.end_ts",
-                     "tttii", account_id, user_id, service_id != NULL ? service_id : "", we, ws);
+    if (rc == NT_OK)
+        rc = ntc_prepare(api, api->req_db(req), &st,
+                         "SELECT e.start_ts, e.end_ts FROM events_events e WHERE e.user_id = $1 "
+                         "AND e.service_id IS NOT NULL AND e.service_id <> $2 AND e.busy = 0 AND "
+                         "e.start_ts <= $3 AND e.end_ts >= $4 ORDER BY e.start_ts, e.end_ts",
+                         "ttii", user_id, service_id != NULL ? service_id : "", we, ws);
     while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
         rc = NT_OK;
         if (rows++ % 64 == 0 && (rc = api->req_check(req)) != NT_OK)

@@ -2,7 +2,8 @@
  * fork's extension). Body {"userIds": [...], "startTs", "endTs"} or with ISO-8601 UTC
  * "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. Users are checked through
  * the users service, their calendars come from the calendars service in one call, and one
- * SQL query over events_events finds the busy events of every user matching the window.
+ * SQL query over events_events (per 100 calendars) finds the busy events of all of them
+ * matching the window, through the window index.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -79,16 +80,18 @@ ev_fbm_time(const nt_host_api *api, nt_req *req, const json_t *body, const char 
     return NT_OK;
 }
 
-/* The events query for an IN list of `slots` user ids (padded by ntc_in_slots) into buf:
- * columns user_id, calendar_id, then EV_FB_COLS. */
+/* The events query for an IN list of `slots` calendar ids (padded by ntc_in_slots) into
+ * buf: columns user_id, calendar_id, then EV_FB_COLS. The calendar ids come from the
+ * calendars service in the request's account, so they scope the query; naming the account
+ * too would lead SQLite to its account index instead of the window index. */
 static int
 ev_fbm_sql(char *buf, size_t cap, int slots)
 {
     return ntc_in_sql(buf, cap,
                       "SELECT e.user_id, e.calendar_id, " EV_FB_COLS " FROM events_events e "
-                      "WHERE e.account_id = $1 AND e.busy = 1 AND e.start_ts <= $2 AND "
-                      "e.end_ts >= $3 AND e.user_id IN (",
-                      4, slots, ")");
+                      "WHERE e.busy = 1 AND e.start_ts <= $1 AND e.end_ts >= $2 AND "
+                      "e.calendar_id IN (",
+                      3, slots, ")");
 }
 
 /* Orders calendars by user id, then id (the calendars service's order). */
@@ -127,23 +130,41 @@ ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, const ev_cal *c
     return ev_fb_row(fb, st, 2, cal->timezone, cal->week_start, &u->busy);
 }
 
-_Static_assert(EV_FREEBUSY_USERS_MAX <= NTC_IN_MAX, "one IN list holds every user");
+/* Runs the events query for the calendars cals[first .. first + n) (n <= NTC_IN_MAX). */
+static int
+ev_fbm_events(ev_fb *fb, ev_fbm_user *users, size_t n_users, const ev_cal *cals, size_t n_cals,
+              size_t first, size_t n)
+{
+    const nt_host_api *api = fb->p->api;
+    int slots = ntc_in_slots(n);
+    nt_stmt *st = NULL;
+    char sql[2048];
+    int rc = ev_fbm_sql(sql, sizeof(sql), slots);
 
-/* Checks the users, loads their calendars and runs the one events query. */
+    if (rc == NT_OK && (st = api->db_prepare(api->req_db(fb->req), sql)) == NULL)
+        rc = NT_ERR;
+    if (rc == NT_OK)
+        rc = ntc_bind(api, st, "ii", fb->we, fb->ws);
+    for (int i = 0; rc == NT_OK && i < slots; i++)
+        rc = api->db_bind_text(st, i + 3, cals[first + ((size_t)i < n ? (size_t)i : n - 1)].id);
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1)
+        rc = ev_fbm_row(fb, st, users, n_users, cals, n_cals);
+    api->db_finalize(st);
+    return rc;
+}
+
+/* Checks the users, loads their calendars (one service call) and runs the events query, one
+ * statement per NTC_IN_MAX calendars. */
 static int
 ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
 {
-    const nt_host_api *api = fb->p->api;
     const ev_plugin *p = fb->p;
-    nt_req *req = fb->req;
-    nt_db *db = api->req_db(req);
-    const char *account = api->req_account(req);
-    const char **ids = api->req_alloc(req, n * sizeof(*ids));
+    nt_db *db = p->api->req_db(fb->req);
+    const char *account = p->api->req_account(fb->req);
+    const char **ids = p->api->req_alloc(fb->req, n * sizeof(*ids));
     ev_cal *cals = NULL;
     size_t n_cals = 0;
-    nt_stmt *st = NULL;
-    char sql[2048];
-    int slots = ntc_in_slots(n), missing = 0, rc = ids != NULL ? NT_OK : NT_ENOMEM;
+    int missing = 0, rc = ids != NULL ? NT_OK : NT_ENOMEM;
 
     for (size_t i = 0; rc == NT_OK && i < n; i++) {
         ids[i] = users[i].id;
@@ -157,19 +178,9 @@ ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
     if (rc != NT_OK || missing || fb->we < fb->ws)
         return rc;
     rc = p->calendars->list_by_users(p->calendars_state, db, account, ids, n, &cals, &n_cals);
-    if (rc != NT_OK || n_cals == 0)
-        goto out;
-    rc = ev_fbm_sql(sql, sizeof(sql), slots);
-    if (rc == NT_OK && (st = api->db_prepare(db, sql)) == NULL)
-        rc = NT_ERR;
-    if (rc == NT_OK)
-        rc = ntc_bind(api, st, "tii", account, fb->we, fb->ws);
-    for (int i = 0; rc == NT_OK && i < slots; i++)
-        rc = api->db_bind_text(st, i + 4, users[(size_t)i < n ? (size_t)i : n - 1].id);
-    while (rc == NT_OK && (rc = api->db_step(st)) == 1)
-        rc = ev_fbm_row(fb, st, users, n, cals, n_cals);
-out:
-    api->db_finalize(st);
+    for (size_t i = 0; rc == NT_OK && i < n_cals; i += NTC_IN_MAX)
+        rc = ev_fbm_events(fb, users, n, cals, n_cals, i,
+                           n_cals - i < NTC_IN_MAX ? n_cals - i : NTC_IN_MAX);
     free(cals);
     return rc;
 }
