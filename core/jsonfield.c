@@ -1,6 +1,8 @@
 /* JSON field readers shared by the host table and the plugin tests' fake host. */
 #include "jsonfield.h"
 
+#include <string.h>
+
 /* Shared front part: finds obj[key] and handles absent/null/required. Returns 1 when a
  * value is there to check, 0 when absent (with *rc set). */
 static int
@@ -78,10 +80,20 @@ jsonfield_metadata(jsonfield_fail_fn fail, nt_req *r, const json_t *obj, const c
         return rc;
     if (!json_is_object(v))
         return fail(r, NT_EINVAL, "%s: expected an object of strings", key);
+    /* The count first: a body with 100k keys is refused without walking them. */
+    if (json_object_size(v) > JSONFIELD_META_MAX_KEYS)
+        return fail(r, NT_EINVAL, "%s: at most %d keys (got %zu)", key, JSONFIELD_META_MAX_KEYS,
+                    json_object_size(v));
     json_object_foreach(v, k, val)
     {
+        if (strlen(k) > JSONFIELD_META_MAX_KEY_BYTES)
+            return fail(r, NT_EINVAL, "%s: the key '%.40s...' is longer than %d bytes", key, k,
+                        JSONFIELD_META_MAX_KEY_BYTES);
         if (!json_is_string(val))
             return fail(r, NT_EINVAL, "%s: the value of '%.100s' must be a string", key, k);
+        if (json_string_length(val) > JSONFIELD_META_MAX_VALUE_BYTES)
+            return fail(r, NT_EINVAL, "%s: the value of '%s' is longer than %d bytes (%zu)", key, k,
+                        JSONFIELD_META_MAX_VALUE_BYTES, json_string_length(val));
     }
     *out = v;
     return NT_OK;

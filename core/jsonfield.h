@@ -10,6 +10,12 @@
 #include <jansson.h>
 #include <nettu/plugin.h>
 
+/* Metadata caps (API.md A9.8 sets none; these are the server's limits, README "Limits"):
+ * keys per object, bytes per key, bytes per value. More is refused with 400 naming the limit. */
+#define JSONFIELD_META_MAX_KEYS 50
+#define JSONFIELD_META_MAX_KEY_BYTES 64
+#define JSONFIELD_META_MAX_VALUE_BYTES 512
+
 /* Records a message on the request and returns code (nt_host_api.fail). */
 typedef int (*jsonfield_fail_fn)(nt_req *r, int code, const char *fmt, ...);
 
@@ -22,6 +28,7 @@ int jsonfield_str(jsonfield_fail_fn fail, nt_req *r, const json_t *obj, const ch
                   int required, const char **out, int *present);
 int jsonfield_bool(jsonfield_fail_fn fail, nt_req *r, const json_t *obj, const char *key,
                    int required, int *out, int *present);
+/* A metadata object: every value a string, within the JSONFIELD_META_* caps. */
 int jsonfield_metadata(jsonfield_fail_fn fail, nt_req *r, const json_t *obj, const char *key,
                        int required, json_t **out, int *present);
 

@@ -224,7 +224,8 @@ typedef struct nt_host_api {
                         const char **out, int *present);
     int (*json_get_bool)(nt_req *r, const struct json_t *obj, const char *key, int required,
                          int *out, int *present);
-    /* A metadata object: every value a string (API.md A9.8). */
+    /* A metadata object: every value a string (API.md A9.8); at most 50 keys, keys of at
+     * most 64 bytes, values of at most 512 bytes (NT_EINVAL naming the limit beyond). */
     int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key, int required,
                              struct json_t **out, int *present);
 

@@ -168,6 +168,80 @@ typedef struct nt_schedules_v1 {
     int (*free_time)(void *state, nt_req *req, nt_db *db, const char *account_id,
                      const char *schedule_id, int64_t ws, int64_t we, nt_intervals *out);
 } nt_schedules_v1;
+/* ---- "calendars" v1 (ABI 1.2): calendars for the plugins that compute with them (provided
+ * by `calendar`, which owns the calendar tables). */
+#define NT_SERVICE_CALENDARS "calendars"
+#define NT_CALENDARS_V1 1
+#define NT_TZ_BUF 72 /* an IANA time-zone name and its NUL */
+
+/* A calendar's owner and settings, copied out of storage (no pointers). */
+typedef struct nt_calendar {
+    char id[NT_UUID_BUF];
+    char user_id[NT_UUID_BUF];
+    char account_id[NT_UUID_BUF];
+    char timezone[NT_TZ_BUF]; /* IANA name */
+    int week_start;           /* 0 = Monday .. 6 = Sunday */
+} nt_calendar;
+
+typedef struct nt_calendars_v1 {
+    uint32_t size;
+    /* Loads calendar `id` of `account_id`, and of `user_id` when that is not NULL, into *out.
+     * When `json` is not NULL, *json gets the calendar's wire object (API.md A9.3: id, userId,
+     * settings, metadata; a new reference the caller releases). NT_OK; NT_ENOTFOUND when there
+     * is no such calendar in that scope; NT_ENOMEM or a storage error. */
+    int (*get)(void *state, nt_db *db, const char *account_id, const char *user_id, const char *id,
+               nt_calendar *out, struct json_t **json);
+    /* The calendars of the `n_users` users `user_ids` in `account_id`, ordered by user id then
+     * calendar id: *out is malloc'd (the caller frees it with free()) with *n_out entries, or
+     * NULL and 0 when there are none. Ids outside the account simply have no calendars.
+     * NT_OK, NT_ENOMEM or a storage error. */
+    int (*list_by_users)(void *state, nt_db *db, const char *account_id,
+                         const char *const *user_ids, size_t n_users, nt_calendar **out,
+                         size_t *n_out);
+} nt_calendars_v1;
+
+/* ---- "events" v1 (ABI 1.2): the time calendars' events take (provided by `events`). Every
+ * call works for the request `req` (its storage connection, its work budget): expansion calls
+ * req_check and stops with NT_EBUDGET or NT_EGONE; an expansion over [events] max_instances
+ * is NT_EINVAL with a message set on req. The account is a parameter, not req's principal,
+ * so public routes (booking slots) can ask for an account's data. Only calendars of
+ * `account_id`, and of `user_id` when that is not NULL, count: other calendar ids are
+ * ignored. Events match a window [ws, we] as API.md A13.7 says and expand as B1 says, in
+ * their calendar's time zone and week start. Result lists must be zero-initialised; on
+ * success the caller owns them (free(list.v)), on failure they are left empty. */
+#define NT_SERVICE_EVENTS "events"
+#define NT_EVENTS_V1 1
+
+/* The busy instances of the events that carry one serviceId. */
+typedef struct nt_service_busy {
+    char service_id[NT_UUID_BUF]; /* "" for events without a serviceId */
+    nt_intervals busy;            /* sorted by start, not merged */
+} nt_service_busy;
+
+typedef struct nt_events_v1 {
+    uint32_t size;
+    /* Free/busy of a set of calendars in [ws, we] (API.md B2). `busy` (when not NULL) gets
+     * the instances of the busy events, merged; `free_time` (when not NULL) the instances of
+     * the other events, merged, minus the busy ones (B2 subtract; every interval busy = 0). */
+    int (*freebusy)(void *state, nt_req *req, const char *account_id, const char *user_id,
+                    const char *const *calendar_ids, size_t n_calendars, int64_t ws, int64_t we,
+                    nt_intervals *busy, nt_intervals *free_time);
+    /* The instances of the busy events of a set of calendars in [ws, we], grouped by the
+     * events' serviceId, so a caller can widen each group by its own buffers (B4.4 step 3)
+     * before merging. *out is malloc'd with *n_out groups (NULL and 0 when none); release it
+     * with service_busy_free. */
+    int (*busy_by_service)(void *state, nt_req *req, const char *account_id, const char *user_id,
+                           const char *const *calendar_ids, size_t n_calendars, int64_t ws,
+                           int64_t we, nt_service_busy **out, size_t *n_out);
+    /* Frees what busy_by_service returned; NULL is fine. */
+    void (*service_busy_free)(nt_service_busy *v, size_t n);
+    /* B4.4 step 3's quirk: the events of `user_id` in `account_id` whose serviceId is set
+     * and is not `service_id`, with busy = false, matching [ws, we], each taken as one
+     * busy interval [startTs, stored endTs] without expansion; sorted by start, not merged. */
+    int (*other_service_spans)(void *state, nt_req *req, const char *account_id,
+                               const char *user_id, const char *service_id, int64_t ws, int64_t we,
+                               nt_intervals *out);
+} nt_events_v1;
 
 #ifdef __cplusplus
 }

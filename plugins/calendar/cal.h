@@ -8,11 +8,14 @@
 
 #include <jansson.h>
 #include <nettu/plugin.h>
+#include <nettu/services.h>
 
-/* The plugin state: set up by init, read-only afterwards, shared by all workers. */
+/* The plugin state: set up by init and start, read-only afterwards, shared by all workers. */
 typedef struct cal_plugin {
     nt_plugin *self;
     const nt_host_api *api;
+    const nt_users_v1 *users; /* the "users" service (user plugin), from start on */
+    void *users_state;
 } cal_plugin;
 
 /* ---- calendar rows (cal_row.c) ----------------------------------------------------------- */
@@ -31,6 +34,10 @@ typedef struct cal_row {
  * calendar in that scope, or the storage error. Strings are copied. */
 int cal_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
                  const char *user_id, cal_row *row);
+
+/* Loads the calendar of the path's {calendarId} in the request's scope (account, and user
+ * for end users) on db. NT_ENOTFOUND with a message naming calendarId. */
+int cal_row_load_req(const nt_host_api *api, nt_req *req, nt_db *db, cal_row *row);
 
 /* Reads the current result row of `st`, whose columns are, in order: id, user_id, timezone,
  * week_start, metadata (CAL_ROW_COLUMNS). Fills *row (cleared first). NT_OK, NT_ENOMEM, or
@@ -69,6 +76,16 @@ int cal_body_create(const json_t *body, cal_settings *s, char *err, size_t errle
  * stay NULL / -1. NT_OK, or NT_EINVAL with a message naming the field written to err.
  * Metadata is not looked at. */
 int cal_body_update(const json_t *body, cal_settings *s, char *err, size_t errlen);
+
+/* Reads a create (create = 1) or update body of the request, settings and metadata (borrowed
+ * from the body, NULL when absent). NT_OK, or NT_EINVAL with a message set through fail(). */
+int cal_body_read(const nt_host_api *api, nt_req *req, int create, cal_settings *s,
+                  json_t **metadata);
+
+/* ---- services (cal_service.c) ------------------------------------------------------------ */
+
+/* Provides the "calendars" service named "nettu" with state c (init only). */
+int cal_service_add(cal_plugin *c);
 
 /* ---- route handlers (one file each) ------------------------------------------------------ */
 

@@ -1,5 +1,6 @@
 /* Request bodies of the calendar routes: the settings of a create (API.md A12.1) and of an
- * update, nested or flat (A12.3). Pure functions over JSON so they can be tested alone.
+ * update, nested or flat (A12.3). Pure functions over JSON so they can be tested alone, and
+ * the request-side reader the handlers call.
  */
 #include "cal.h"
 #include "ntc.h"
@@ -103,4 +104,19 @@ cal_body_update(const json_t *body, cal_settings *s, char *err, size_t errlen)
     if (rc == NT_OK && s->week_start < 0)
         rc = body_weekday(body, "weekStart", "weekStart", &s->week_start, err, errlen);
     return rc;
+}
+
+int
+cal_body_read(const nt_host_api *api, nt_req *req, int create, cal_settings *s, json_t **metadata)
+{
+    const json_t *body = api->req_body(req);
+    char err[256];
+    int rc;
+
+    *metadata = NULL;
+    rc = create ? cal_body_create(body, s, err, sizeof(err))
+                : cal_body_update(body, s, err, sizeof(err));
+    if (rc != NT_OK)
+        return api->fail(req, rc, "%s", err);
+    return api->json_get_metadata(req, body, "metadata", 0, metadata, NULL);
 }

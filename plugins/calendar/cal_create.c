@@ -7,64 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* NT_OK when user_id is a user of account_id, NT_ENOTFOUND when not, else the storage
- * error. */
-static int
-cal_user_in_account(const nt_host_api *api, nt_db *db, const char *account_id, const char *user_id)
-{
-    nt_stmt *st = api->db_prepare(db, "SELECT id FROM user_users WHERE id = $1 AND "
-                                      "account_id = $2");
-    int rc;
-
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, user_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    api->db_finalize(st);
-    if (rc == 1)
-        return NT_OK;
-    return rc == 0 ? NT_ENOTFOUND : rc;
-}
-
 /* Inserts `row` (metadata included, as text) for account_id, created now. */
 static int
 cal_insert(const nt_host_api *api, nt_db *db, const char *account_id, const cal_row *row)
 {
-    nt_stmt *st = NULL;
     char *metadata = ntc_meta_dump(row->metadata);
     int rc = NT_ENOMEM;
 
-    if (metadata == NULL)
-        goto out;
-    st = api->db_prepare(db, "INSERT INTO calendar_calendars (id, user_id, account_id, "
-                             "timezone, week_start, metadata, created) VALUES ($1, $2, $3, "
-                             "$4, $5, $6, $7)");
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, row->id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, row->user_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, account_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 4, row->timezone);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 5, row->week_start);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 6, metadata);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 7, api->now_ms());
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-out:
-    api->db_finalize(st);
+    if (metadata != NULL)
+        rc = ntc_exec(api, db,
+                      "INSERT INTO calendar_calendars (id, user_id, account_id, timezone, "
+                      "week_start, metadata, created) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                      "ttttdti", row->id, row->user_id, account_id, row->timezone, row->week_start,
+                      metadata, api->now_ms());
     free(metadata);
     return rc;
 }
@@ -91,8 +46,8 @@ cal_row_new(const nt_host_api *api, const char *user_id, const cal_settings *s, 
 int
 cal_create(nt_req *req, void *state, json_t **out)
 {
-    const nt_host_api *api = ((const cal_plugin *)state)->api;
-    const json_t *body = api->req_body(req);
+    const cal_plugin *c = state;
+    const nt_host_api *api = c->api;
     const char *account_id = api->req_account(req);
     const char *path_user = api->req_param(req, "userId");
     const char *user_id = path_user != NULL ? path_user : api->req_user(req);
@@ -100,49 +55,31 @@ cal_create(nt_req *req, void *state, json_t **out)
     json_t *metadata = NULL;
     cal_row row = {0};
     cal_settings s;
-    char err[256];
-    int in_tx = 0, rc;
+    int rc;
 
-    rc = cal_body_create(body, &s, err, sizeof(err));
-    if (rc != NT_OK) {
-        rc = api->fail(req, rc, "%s", err);
-        goto out;
-    }
-    rc = api->json_get_metadata(req, body, "metadata", 0, &metadata, NULL);
-    if (rc != NT_OK)
-        goto out;
-    if (user_id == NULL) {
+    rc = cal_body_read(api, req, 1, &s, &metadata);
+    if (rc == NT_OK && user_id == NULL)
         rc = api->fail(req, NT_EUNAUTH, "an end-user token is required");
-        goto out;
-    }
-    rc = cal_row_new(api, user_id, &s, metadata, &row);
+    if (rc == NT_OK)
+        rc = cal_row_new(api, user_id, &s, metadata, &row);
+    if (rc == NT_OK)
+        rc = api->db_begin(db);
     if (rc != NT_OK)
         goto out;
-
-    rc = api->db_begin(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
     /* An end user is a user of the account by authentication; an admin names one. */
     if (path_user != NULL) {
-        rc = cal_user_in_account(api, db, account_id, user_id);
+        rc = c->users->in_account(c->users_state, db, account_id, user_id);
         if (rc == NT_ENOTFOUND)
             rc = api->fail(req, rc, "userId: no user '%s' in this account", user_id);
-        if (rc != NT_OK)
-            goto out;
     }
-    rc = cal_insert(api, db, account_id, &row);
+    if (rc == NT_OK)
+        rc = cal_insert(api, db, account_id, &row);
     if (rc == NT_OK)
         rc = ntc_meta_store(api, db, "calendar_metadata", row.id, account_id, row.metadata);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = cal_row_reply(&row, 201, out);
+        rc = cal_row_reply(&row, 201, out);
 out:
-    if (in_tx)
-        api->db_rollback(db);
     cal_row_clear(&row);
     return rc;
 }

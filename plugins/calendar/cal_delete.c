@@ -8,21 +8,12 @@
 static int
 cal_remove(const nt_host_api *api, nt_db *db, const char *id, const char *account_id)
 {
-    nt_stmt *st = NULL;
-    int rc;
-
     /* The side table cascades too; clearing it here keeps it right without foreign keys. */
-    rc = ntc_meta_store(api, db, "calendar_metadata", id, account_id, NULL);
-    if (rc != NT_OK)
-        return rc;
-    st = api->db_prepare(db, "DELETE FROM calendar_calendars WHERE id = $1");
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
+    int rc = ntc_meta_store(api, db, "calendar_metadata", id, account_id, NULL);
+
     if (rc == NT_OK)
-        rc = api->db_step(st);
-    api->db_finalize(st);
-    return rc > 0 ? NT_OK : rc;
+        rc = ntc_exec(api, db, "DELETE FROM calendar_calendars WHERE id = $1", "t", id);
+    return rc;
 }
 
 int
@@ -33,26 +24,17 @@ cal_delete(nt_req *req, void *state, json_t **out)
     const char *account_id = api->req_account(req);
     nt_db *db = api->req_db(req);
     cal_row row = {0};
-    int in_tx = 0, rc;
+    int rc;
 
     rc = api->db_begin(db);
     if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
-    rc = cal_row_load(api, db, id, account_id, api->req_user(req), &row);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
+        return rc;
+    rc = cal_row_load_req(api, req, db, &row);
     if (rc == NT_OK)
         rc = cal_remove(api, db, id, account_id);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = cal_row_reply(&row, 200, out);
-out:
-    if (in_tx)
-        api->db_rollback(db);
+        rc = cal_row_reply(&row, 200, out);
     cal_row_clear(&row);
     return rc;
 }

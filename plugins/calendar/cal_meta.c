@@ -1,74 +1,37 @@
 /* GET /calendar/meta: the calendars of the admin's account whose metadata has key = value,
- * in creation order, paged by skip and limit (API.md A9.8, A12.6).
+ * in creation order, paged by skip and limit (API.md A9.8, A12.6), through the shared
+ * metadata query (ntc_meta_route).
  */
 #include "cal.h"
 #include "ntc.h"
 
-static const char cal_sql_meta[] =
-    "SELECT c.id, c.user_id, c.timezone, c.week_start, c.metadata "
-    "FROM calendar_calendars c JOIN calendar_metadata m ON m.entity_id = c.id "
-    "WHERE m.account_id = $1 AND m.key = $2 AND m.value = $3 "
-    "ORDER BY c.created, c.id LIMIT $4 OFFSET $5";
-
-/* Appends every calendar the executed statement returns to `list`. */
+/* The row printer: a calendar row (CAL_ROW_COLUMNS) as its wire object. */
 static int
-cal_meta_collect(const nt_host_api *api, nt_stmt *st, json_t *list)
+cal_meta_row(const nt_host_api *api, nt_stmt *st, void *arg, json_t **out)
 {
     cal_row row = {0};
-    int rc;
+    int rc = cal_row_read(api, st, &row);
 
-    while ((rc = api->db_step(st)) == 1) {
-        rc = cal_row_read(api, st, &row);
-        if (rc != NT_OK)
-            break;
-        if (json_array_append_new(list, cal_row_json(&row)) != 0) {
-            rc = NT_ENOMEM;
-            break;
-        }
+    (void)arg;
+    if (rc == NT_OK) {
+        *out = cal_row_json(&row);
+        rc = *out != NULL ? NT_OK : NT_ENOMEM;
     }
     cal_row_clear(&row);
     return rc;
 }
 
+static const ntc_meta_table cal_meta_table = {
+    .table = "calendar_calendars",
+    .meta_table = "calendar_metadata",
+    .alias = "c",
+    .columns = "c.id, c.user_id, c.timezone, c.week_start, c.metadata",
+    .reply_key = "calendars",
+    .row_json = cal_meta_row,
+};
+
 int
 cal_meta(nt_req *req, void *state, json_t **out)
 {
-    const nt_host_api *api = ((const cal_plugin *)state)->api;
-    json_t *list = NULL;
-    nt_stmt *st = NULL;
-    ntc_meta_query q;
-    int rc;
-
-    rc = ntc_meta_query_parse(api, req, &q);
-    if (rc != NT_OK)
-        goto out;
-    list = json_array();
-    if (list == NULL) {
-        rc = NT_ENOMEM;
-        goto out;
-    }
-    st = api->db_prepare(api->req_db(req), cal_sql_meta);
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, api->req_account(req));
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, q.key);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, q.value);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 4, q.limit);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 5, q.skip);
-    if (rc == NT_OK)
-        rc = cal_meta_collect(api, st, list);
-    if (rc != NT_OK)
-        goto out;
-    *out = json_pack("{s:O}", "calendars", list);
-    rc = *out != NULL ? 200 : NT_ENOMEM;
-out:
-    api->db_finalize(st);
-    json_decref(list);
-    return rc;
+    return ntc_meta_route(((const cal_plugin *)state)->api, req, &cal_meta_table, out);
 }

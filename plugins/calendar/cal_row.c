@@ -65,21 +65,27 @@ cal_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *acco
     int rc;
 
     cal_row_clear(row);
-    st = api->db_prepare(db, user_id != NULL ? cal_sql_by_user : cal_sql_by_account);
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
+    if (user_id != NULL)
+        rc = ntc_prepare(api, db, &st, cal_sql_by_user, "ttt", id, account_id, user_id);
+    else
+        rc = ntc_prepare(api, db, &st, cal_sql_by_account, "tt", id, account_id);
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK && user_id != NULL)
-        rc = api->db_bind_text(st, 3, user_id);
+        rc = ntc_row(api, st);
     if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc == 1)
         rc = cal_row_read(api, st, row);
-    else if (rc == 0)
-        rc = NT_ENOTFOUND;
     api->db_finalize(st);
+    return rc;
+}
+
+int
+cal_row_load_req(const nt_host_api *api, nt_req *req, nt_db *db, cal_row *row)
+{
+    const char *id = api->req_param(req, "calendarId");
+    /* req_user() is NULL for admins: the account scope alone then applies. */
+    int rc = cal_row_load(api, db, id, api->req_account(req), api->req_user(req), row);
+
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
     return rc;
 }
 

@@ -34,31 +34,14 @@ cal_apply(cal_row *row, const cal_settings *s, const json_t *metadata)
 static int
 cal_store(const nt_host_api *api, nt_db *db, const cal_row *row)
 {
-    nt_stmt *st = NULL;
     char *metadata = ntc_meta_dump(row->metadata);
     int rc = NT_ENOMEM;
 
-    if (metadata == NULL)
-        goto out;
-    st = api->db_prepare(db, "UPDATE calendar_calendars SET timezone = $1, week_start = $2, "
-                             "metadata = $3 WHERE id = $4");
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, row->timezone);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 2, row->week_start);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, metadata);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 4, row->id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-out:
-    api->db_finalize(st);
+    if (metadata != NULL)
+        rc = ntc_exec(api, db,
+                      "UPDATE calendar_calendars SET timezone = $1, week_start = $2, "
+                      "metadata = $3 WHERE id = $4",
+                      "tdtt", row->timezone, row->week_start, metadata, row->id);
     free(metadata);
     return rc;
 }
@@ -67,47 +50,28 @@ int
 cal_update(nt_req *req, void *state, json_t **out)
 {
     const nt_host_api *api = ((const cal_plugin *)state)->api;
-    const json_t *body = api->req_body(req);
-    const char *id = api->req_param(req, "calendarId");
     const char *account_id = api->req_account(req);
     nt_db *db = api->req_db(req);
     json_t *metadata = NULL;
     cal_row row = {0};
     cal_settings s;
-    char err[256];
-    int in_tx = 0, rc;
+    int rc;
 
-    rc = cal_body_update(body, &s, err, sizeof(err));
-    if (rc != NT_OK) {
-        rc = api->fail(req, rc, "%s", err);
-        goto out;
-    }
-    rc = api->json_get_metadata(req, body, "metadata", 0, &metadata, NULL);
+    rc = cal_body_read(api, req, 0, &s, &metadata);
+    if (rc == NT_OK)
+        rc = api->db_begin(db);
     if (rc != NT_OK)
-        goto out;
-
-    rc = api->db_begin(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 1;
-    rc = cal_row_load(api, db, id, account_id, api->req_user(req), &row);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "calendarId: no calendar '%s'", id);
+        return rc;
+    rc = cal_row_load_req(api, req, db, &row);
     if (rc == NT_OK)
         rc = cal_apply(&row, &s, metadata);
     if (rc == NT_OK)
         rc = cal_store(api, db, &row);
     if (rc == NT_OK && metadata != NULL)
         rc = ntc_meta_store(api, db, "calendar_metadata", row.id, account_id, row.metadata);
+    rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
-    rc = cal_row_reply(&row, 200, out);
-out:
-    if (in_tx)
-        api->db_rollback(db);
+        rc = cal_row_reply(&row, 200, out);
     cal_row_clear(&row);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* calendar: the calendar routes of API.md A12 (except the events of a timespan, served by
- * the events plugin) over the tables calendar_calendars and calendar_metadata.
+ * the events plugin) over its own tables calendar_calendars and calendar_metadata, and the
+ * "calendars" service. Users are known through the "users" service (user plugin).
  */
 #include "cal.h"
 #include "ntc.h"
@@ -33,8 +34,7 @@ static const char *const cal_perm_delete[] = {"DeleteCalendar", NULL};
 static int
 cal_register(cal_plugin *c)
 {
-    const nt_host_api *api = c->api;
-    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = cal_migration_1};
+    static const char *const migrations[] = {cal_migration_1};
     const ntc_route routes[] = {
         {"POST", "/api/v1/calendar", NT_AUTH_USER, cal_perm_create, cal_create},
         {"POST", "/api/v1/user/{userId}/calendar", NT_AUTH_ADMIN, NULL, cal_create},
@@ -46,14 +46,12 @@ cal_register(cal_plugin *c)
         {"DELETE", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_delete, cal_delete},
         {"DELETE", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_delete},
     };
-    int rc;
+    int rc =
+        ntc_register(c->api, c->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), c);
 
-    rc = api->migration_add(c->self, &mig);
-    if (rc != NT_OK) {
-        api->init_error(c->self, "cannot add migration %d", mig.version);
-        return rc;
-    }
-    return ntc_routes_add(api, c->self, routes, sizeof(routes) / sizeof(routes[0]), c);
+    if (rc == NT_OK)
+        rc = cal_service_add(c);
+    return rc;
 }
 
 /* Checks the (empty) [calendar] section, allocates the state and registers everything.
@@ -86,6 +84,22 @@ fail:
     return rc;
 }
 
+/* Looks up the "users" service the routes need. */
+static int
+cal_start(void *state)
+{
+    cal_plugin *c = state;
+
+    c->users =
+        c->api->service_lookup(c->self, NT_SERVICE_USERS, NULL, NT_USERS_V1, &c->users_state);
+    if (c->users == NULL || c->users->size < sizeof(nt_users_v1) || c->users->in_account == NULL) {
+        c->api->init_error(c->self, "needs service %s v%d (load the user plugin)", NT_SERVICE_USERS,
+                           NT_USERS_V1);
+        return NT_ERR;
+    }
+    return NT_OK;
+}
+
 /* Frees the state made by cal_init; NULL is fine. */
 static void
 cal_fini(void *state)
@@ -94,7 +108,8 @@ cal_fini(void *state)
 }
 
 static const nt_plugin_desc cal_desc = {
-    NT_PLUGIN_HEADER, .name = "calendar", .version = "1.0.0", .init = cal_init, .fini = cal_fini,
+    NT_PLUGIN_HEADER, .name = "calendar", .version = "1.0.0",
+    .init = cal_init, .start = cal_start, .fini = cal_fini,
 };
 
 NT_PLUGIN_DEFINE(cal_desc)

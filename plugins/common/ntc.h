@@ -7,19 +7,96 @@
 #include <jansson.h>
 #include <nettu/plugin.h>
 
+/* ---- statements ------------------------------------------------------------------------
+ * `fmt` has one letter per parameter $1..$n, in order, each taking one argument:
+ *   't'  const char *   text, copied (NULL binds SQL null)
+ *   'i'  int64_t        an integer (cast narrower types: (int64_t)x)
+ *   'd'  int            an integer
+ *   'n'  (none)         SQL null
+ * An unknown letter, or (for the functions given the SQL) a number of letters other than the
+ * highest $n in the SQL, is a programming error: NT_ERR and nothing runs. Storage failures
+ * are the host's NT_E* codes, with the message kept on the connection (db_errmsg). */
+
+/* Binds fmt's parameters to st from $1 on. NT_OK, NT_ERR, or the host's bind error. */
+int ntc_bind(const nt_host_api *api, nt_stmt *st, const char *fmt, ...);
+
+/* Prepares `sql` on db and binds fmt's parameters. NT_OK with *out set (the caller
+ * finalizes it), or an error with *out NULL. */
+int ntc_prepare(const nt_host_api *api, nt_db *db, nt_stmt **out, const char *sql, const char *fmt,
+                ...);
+
+/* Steps st once expecting a row: NT_OK when there is one (read it, then finalize),
+ * NT_ENOTFOUND when there is none, or the storage error. */
+int ntc_row(const nt_host_api *api, nt_stmt *st);
+
+/* Prepares, binds, runs and finalizes a statement without result rows (INSERT, UPDATE,
+ * DELETE). NT_OK or the error. */
+int ntc_exec(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ...);
+
+/* As ntc_exec, but NT_ENOTFOUND when the statement changed no row. */
+int ntc_exec_changed(const nt_host_api *api, nt_db *db, const char *sql, const char *fmt, ...);
+
+/* Ends the write transaction a handler began: with rc NT_OK commits it and returns the
+ * commit's result; otherwise rolls it back and returns rc unchanged. */
+int ntc_tx_end(const nt_host_api *api, nt_db *db, int rc);
+
+/* IN lists: a list of n values is padded to the next of a few sizes (1, 2, 4 ... 64,
+ * NTC_IN_MAX) by repeating its last value, so that a handful of distinct statements serve
+ * every length. Longer lists are split by the caller. */
+#define NTC_IN_MAX 100
+
+/* The padded size for n values: 1..NTC_IN_MAX (n = 0 gives 1, n > NTC_IN_MAX gives
+ * NTC_IN_MAX). */
+int ntc_in_slots(size_t n);
+
+/* Writes `head`, then "$first, $first+1, ..." (`slots` parameters), then `tail` into buf.
+ * NT_OK, or NT_ERR when it does not fit in cap bytes. */
+int ntc_in_sql(char *buf, size_t cap, const char *head, int first, int slots, const char *tail);
+
 /* ---- metadata (API.md A9.8) ------------------------------------------------------------
  * Metadata is stored twice: as JSON text on the entity row (for output) and as rows of a side
- * table `<table>(entity_id TEXT, account_id TEXT, key TEXT, value TEXT)` for queries. */
+ * table `<table>(entity_id TEXT, account_id TEXT, key TEXT, value TEXT)` for queries. The
+ * size of metadata (keys, key and value length) is capped by the host's json_get_metadata. */
+
+/* The default and the largest `limit` of a metadata query: more rows per page is refused
+ * with 400 (20 is the original's default; 100 keeps one page at a few hundred KiB). */
+#define NTC_META_LIMIT_DEFAULT 20
+#define NTC_META_LIMIT_MAX 100
 
 typedef struct ntc_meta_query {
     const char *key, *value; /* borrowed from the request */
     int64_t skip, limit;
 } ntc_meta_query;
 
-/* Reads key, value (required), skip (default 0) and limit (default 20) from the query
- * string. NT_EINVAL with a message set through fail() when one is missing or not an
- * integer >= 0. */
+/* Reads key, value (required), skip (default 0) and limit (default 20, at most
+ * NTC_META_LIMIT_MAX) from the query string. NT_EINVAL with a message naming the parameter
+ * set through fail() when one is missing, not an integer >= 0, or limit is over the cap. */
 int ntc_meta_query_parse(const nt_host_api *api, nt_req *r, ntc_meta_query *q);
+
+/* An entity table searchable by metadata: `table` has the columns id, account_id and created
+ * plus what `columns` reads; `meta_table` is its side table. Strings are trusted literals. */
+typedef struct ntc_meta_table {
+    const char *table;      /* e.g. "user_users" */
+    const char *meta_table; /* e.g. "user_metadata" */
+    const char *alias;      /* the alias `columns` uses for table, e.g. "u" */
+    const char *columns;    /* the SELECT list handed to row_json, e.g. "u.id, u.metadata" */
+    const char *reply_key;  /* the answer's key, e.g. "users" */
+    /* Turns the current row of st into a new JSON object in *out. NT_OK, NT_ENOMEM, or NT_ERR
+     * for a row that breaks the schema. `arg` is the struct's arg. */
+    int (*row_json)(const nt_host_api *api, nt_stmt *st, void *arg, json_t **out);
+    void *arg;
+} ntc_meta_table;
+
+/* Sets *out to a new array of the rows of t in `account_id` whose metadata has q->key =
+ * q->value, in creation order (created, id), paged by q->skip and q->limit. NT_OK, NT_ENOMEM,
+ * or a storage or row_json error. */
+int ntc_meta_find(const nt_host_api *api, nt_db *db, const char *account_id,
+                  const ntc_meta_query *q, const ntc_meta_table *t, json_t **out);
+
+/* A whole metadata query route (GET /<thing>/meta, admin): parses the query, runs
+ * ntc_meta_find in the request's account and answers 200 {reply_key: [...]} through *out.
+ * Returns 200 or a negative NT_E* (with a message for bad queries). */
+int ntc_meta_route(const nt_host_api *api, nt_req *r, const ntc_meta_table *t, json_t **out);
 
 /* Replaces the side-table rows of `entity_id` with the pairs of `metadata` (an object of
  * strings; NULL = none). `table` is a trusted literal. Run it inside the caller's write
@@ -57,6 +134,17 @@ typedef struct ntc_route {
  * which route through init_error and returns the host's code. */
 int ntc_routes_add(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
                    void *state);
+
+/* Registers a plugin's schema and routes (init only): migrations[i] is the SQL of version
+ * i + 1, then the n_routes routes with `state`. On failure reports which through init_error
+ * and returns the host's code. */
+int ntc_register(const nt_host_api *api, nt_plugin *p, const char *const *migrations,
+                 size_t n_migrations, const ntc_route *routes, size_t n_routes, void *state);
+
+/* Provides service `kind` named "nettu" (init only); on failure reports it through
+ * init_error. */
+int ntc_provide(const nt_host_api *api, nt_plugin *p, const char *kind, uint32_t version,
+                const void *ops, void *state);
 
 /* ---- time zones ------------------------------------------------------------------------ */
 

@@ -1,5 +1,6 @@
-/* Metadata helpers: query-string parsing for the metadata routes, and the side table that
- * makes metadata searchable by (account, key, value).
+/* Metadata helpers: query-string parsing for the metadata routes, the side table that
+ * makes metadata searchable by (account, key, value), and the query over it that the
+ * metadata routes of every domain plugin share.
  */
 #include "ntc.h"
 
@@ -34,7 +35,7 @@ ntc_meta_query_parse(const nt_host_api *api, nt_req *r, ntc_meta_query *q)
     q->key = api->req_query(r, "key");
     q->value = api->req_query(r, "value");
     q->skip = 0;
-    q->limit = 20;
+    q->limit = NTC_META_LIMIT_DEFAULT;
     if (q->key == NULL)
         return api->fail(r, NT_EINVAL, "key: required query parameter is missing");
     if (q->value == NULL)
@@ -43,6 +44,9 @@ ntc_meta_query_parse(const nt_host_api *api, nt_req *r, ntc_meta_query *q)
         return api->fail(r, NT_EINVAL, "skip: expected an integer >= 0");
     if (limit != NULL && meta_parse_count(limit, &q->limit) != NT_OK)
         return api->fail(r, NT_EINVAL, "limit: expected an integer >= 0");
+    if (q->limit > NTC_META_LIMIT_MAX)
+        return api->fail(r, NT_EINVAL, "limit: at most %d (got %lld)", NTC_META_LIMIT_MAX,
+                         (long long)q->limit);
     return NT_OK;
 }
 
@@ -50,46 +54,72 @@ int
 ntc_meta_store(const nt_host_api *api, nt_db *db, const char *table, const char *entity_id,
                const char *account_id, const json_t *metadata)
 {
-    char sql[256];
-    nt_stmt *st = NULL;
+    char del[256], ins[256];
     const char *key;
     json_t *value;
     int rc;
 
-    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE entity_id = $1", table);
-    st = api->db_prepare(db, sql);
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, entity_id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    api->db_finalize(st);
-    if (rc < 0)
-        return rc;
-    if (metadata == NULL || json_object_size(metadata) == 0)
-        return NT_OK;
-
-    snprintf(sql, sizeof(sql),
+    snprintf(del, sizeof(del), "DELETE FROM %s WHERE entity_id = $1", table);
+    snprintf(ins, sizeof(ins),
              "INSERT INTO %s (entity_id, account_id, key, value) VALUES ($1, $2, $3, $4)", table);
+    rc = ntc_exec(api, db, del, "t", entity_id);
     json_object_foreach((json_t *)metadata, key, value)
     {
-        st = api->db_prepare(db, sql);
-        if (st == NULL)
-            return NT_ERR;
-        rc = api->db_bind_text(st, 1, entity_id);
-        if (rc == NT_OK)
-            rc = api->db_bind_text(st, 2, account_id);
-        if (rc == NT_OK)
-            rc = api->db_bind_text(st, 3, key);
-        if (rc == NT_OK)
-            rc = api->db_bind_text(st, 4, json_string_value(value));
-        if (rc == NT_OK)
-            rc = api->db_step(st);
-        api->db_finalize(st);
-        if (rc < 0)
-            return rc;
+        if (rc != NT_OK)
+            break;
+        rc = ntc_exec(api, db, ins, "tttt", entity_id, account_id, key, json_string_value(value));
     }
+    return rc;
+}
+
+int
+ntc_meta_find(const nt_host_api *api, nt_db *db, const char *account_id, const ntc_meta_query *q,
+              const ntc_meta_table *t, json_t **out)
+{
+    json_t *list = json_array(), *row = NULL;
+    nt_stmt *st = NULL;
+    char sql[1024];
+    int n, rc = list != NULL ? NT_OK : NT_ENOMEM;
+
+    n = snprintf(sql, sizeof(sql),
+                 "SELECT %s FROM %s %s JOIN %s m ON m.entity_id = %s.id "
+                 "WHERE m.account_id = $1 AND m.key = $2 AND m.value = $3 AND %s.account_id = $1 "
+                 "ORDER BY %s.created, %s.id LIMIT $4 OFFSET $5",
+                 t->columns, t->table, t->alias, t->meta_table, t->alias, t->alias, t->alias,
+                 t->alias);
+    if (rc == NT_OK && (n < 0 || (size_t)n >= sizeof(sql)))
+        rc = NT_ERR;
+    if (rc == NT_OK)
+        rc = ntc_prepare(api, db, &st, sql, "tttii", account_id, q->key, q->value, q->limit,
+                         q->skip);
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
+        rc = t->row_json(api, st, t->arg, &row);
+        if (rc == NT_OK && json_array_append_new(list, row) != 0)
+            rc = NT_ENOMEM;
+    }
+    api->db_finalize(st);
+    if (rc != NT_OK) {
+        json_decref(list);
+        return rc;
+    }
+    *out = list;
     return NT_OK;
+}
+
+int
+ntc_meta_route(const nt_host_api *api, nt_req *r, const ntc_meta_table *t, json_t **out)
+{
+    json_t *list = NULL;
+    ntc_meta_query q;
+    int rc;
+
+    rc = ntc_meta_query_parse(api, r, &q);
+    if (rc == NT_OK)
+        rc = ntc_meta_find(api, api->req_db(r), api->req_account(r), &q, t, &list);
+    if (rc != NT_OK)
+        return rc;
+    *out = json_pack("{s:o}", t->reply_key, list);
+    return *out != NULL ? 200 : NT_ENOMEM;
 }
 
 json_t *

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <nettu/plugin.h>
+#include <nettu/services.h>
 
 #include "intervals.h"
 #include "rrule.h"
@@ -19,21 +20,20 @@
 #define EV_FREEBUSY_USERS_MAX 100    /* POST /user/freebusy */
 #define EV_MAX_INSTANCES_DEFAULT 100000
 
-/* The plugin state: set up by init, read-only afterwards, shared by all workers. */
+/* The plugin state: set up by init and start, read-only afterwards, shared by all workers. */
 typedef struct ev_plugin {
     nt_plugin *self;
     const nt_host_api *api;
-    size_t max_instances; /* [events] max_instances: cap per expansion (400 above) */
+    size_t max_instances;     /* [events] max_instances: cap per expansion (400 above) */
+    const nt_users_v1 *users; /* "users" (user plugin), from start on */
+    void *users_state;
+    const nt_calendars_v1 *calendars; /* "calendars" (calendar plugin), from start on */
+    void *calendars_state;
 } ev_plugin;
 
-/* The settings of a calendar, read from calendar_calendars (owned by the calendar plugin). */
-typedef struct ev_cal {
-    char id[NT_UUID_BUF];
-    char user_id[NT_UUID_BUF];
-    char timezone[72];
-    int week_start;   /* 0 = Monday .. 6 = Sunday */
-    json_t *metadata; /* owned; an object */
-} ev_cal;
+/* A calendar's owner and settings, from the "calendars" service (the calendar plugin owns
+ * the calendar tables). Holds no pointers. */
+typedef nt_calendar ev_cal;
 
 /* An event as stored (API.md A9.4 and A13.7). Owns rrule, exdates, reminders, metadata. */
 typedef struct ev_event {
@@ -62,9 +62,6 @@ ev_series ev_event_series(const ev_event *e);
 
 /* The wire object of A9.4 (every field, derived `reminder`). New reference or NULL (ENOMEM). */
 json_t *ev_event_json(const ev_event *e);
-
-/* The wire object of a calendar (A9.3). New reference or NULL. */
-json_t *ev_cal_json(const ev_cal *c);
 
 /* exdates as JSON text ("[1,2]"); malloc'd, NULL when out of memory. */
 char *ev_exdates_dump(const int64_t *v, size_t n);
@@ -104,10 +101,14 @@ int ev_reminders_read(const json_t *body, json_t **out, int *present, char *err,
 /* Parses an integer query parameter (required). NT_OK, or NT_EINVAL with a message. */
 int ev_query_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t *out);
 
+/* Reads the required query parameters startTs and endTs; with check_span also checks the
+ * 62-day limit (ev_check_span). NT_OK, or NT_EINVAL with a message. (event_query.c) */
+int ev_query_window(const nt_host_api *api, nt_req *req, int check_span, int64_t *ws, int64_t *we);
+
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fraction]Z" into ms. 0, or -1 when malformed. */
 int ev_iso_parse(const char *s, int64_t *ms);
 
-/* ---- storage (event_store.c) ------------------------------------------------------------- */
+/* ---- storage (event_store.c; its own tables only) ----------------------------------------- */
 
 /* The columns ev_row_read() expects, in order, for SELECT lists (use the alias `e`). */
 #define EV_COLS                                                                                    \
@@ -127,16 +128,28 @@ int ev_store_insert(const nt_host_api *api, nt_db *db, const ev_event *e);
 int ev_store_update(const nt_host_api *api, nt_db *db, const ev_event *e);
 int ev_store_delete(const nt_host_api *api, nt_db *db, const char *id);
 
-/* Loads calendar `id` of the account (and of user_id when not NULL) from
- * calendar_calendars. NT_OK, NT_ENOTFOUND, or the storage error. */
-int ev_cal_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
+/* ---- calendars and users, through their services (event_peers.c) ------------------------ */
+
+/* Loads calendar `id` of the account (and of user_id when not NULL) through the calendars
+ * service; when json is not NULL *json gets its wire object (A9.3, a new reference). NT_OK,
+ * NT_ENOTFOUND, or the storage error. */
+int ev_cal_load(const ev_plugin *p, nt_db *db, const char *id, const char *account_id,
                 const char *user_id, ev_cal *c);
+int ev_cal_load_json(const ev_plugin *p, nt_db *db, const char *id, const char *account_id,
+                     const char *user_id, ev_cal *c, json_t **json);
+/* Loads the calendar of event e (any user of the request's account); a missing one is
+ * NT_ENOTFOUND with a message. */
+int ev_event_cal(const ev_plugin *p, nt_req *req, const ev_event *e, ev_cal *c);
+
+/* Zeroes c (an ev_cal owns nothing); NULL is fine. */
 void ev_cal_clear(ev_cal *c);
 
-/* NT_OK when user_id is a user of account_id, NT_ENOTFOUND when not, else the storage
- * error. */
-int ev_user_in_account(const nt_host_api *api, nt_db *db, const char *account_id,
-                       const char *user_id);
+/* NT_OK when user_id is a user of account_id (the users service), NT_ENOTFOUND when not, else
+ * the storage error. */
+int ev_user_in_account(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id);
+
+/* Looks up the users and calendars services (start). NT_OK, or NT_ERR after init_error. */
+int ev_peers_lookup(ev_plugin *p);
 
 /* ---- expansion glue (event_expand.c) ----------------------------------------------------- */
 
@@ -168,13 +181,57 @@ typedef struct ev_fb {
 int ev_fb_init(ev_fb *fb, const ev_plugin *p, nt_req *req, int64_t ws, int64_t we);
 void ev_fb_clear(ev_fb *fb);
 
-/* Expands the busy event in columns col0.. of the current row, which are, in order:
- * start_ts, duration, recurrence, exdates (EV_FB_COLS), with the given calendar zone and
- * week start, appending to out. NT_OK, NT_EINVAL (fail() set), NT_ERR, NT_ENOMEM. */
+/* Expands the event in columns col0.. of the current row, which are, in order: start_ts,
+ * duration, recurrence, exdates, busy, service_id (EV_FB_COLS), with the given calendar zone
+ * and week start, appending to out (instances carry the event's busy flag). NT_OK,
+ * NT_EINVAL (fail() set), NT_ERR, NT_ENOMEM. */
 int ev_fb_row(ev_fb *fb, nt_stmt *st, int col0, const char *timezone, int week_start,
               ev_ilist *out);
 
-#define EV_FB_COLS "e.start_ts, e.duration, e.recurrence, e.exdates"
+#define EV_FB_COLS "e.start_ts, e.duration, e.recurrence, e.exdates, e.busy, e.service_id"
+#define EV_FB_NCOLS 6
+
+/* ---- calendar sets (event_set.c): what free/busy and the events service share --------- */
+
+/* Resolves calendar ids (lower-case UUIDs, duplicates allowed) to the calendars of
+ * account_id, and of user_id when not NULL, through the calendars service; other ids are
+ * dropped. *out is malloc'd (free()) with *n_out entries, sorted by id. NT_OK, NT_ENOMEM or
+ * a storage error. */
+int ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id,
+                   const char *const *ids, size_t n, ev_cal **out, size_t *n_out);
+
+/* Picks the list the instances of one event go to, from its busy flag and serviceId (NULL
+ * when none); NULL skips the event. May set *rc (NT_ENOMEM) to stop. */
+typedef ev_ilist *(*ev_set_dest_fn)(void *arg, int busy, const char *service_id, int *rc);
+
+/* Expands every event of the calendars cals[0..n) that matches [fb->ws, fb->we] (A13.7),
+ * only the busy ones when busy_only, into the lists `dest` picks. Checks the request budget
+ * (req_check) as it goes. NT_OK or the first error. */
+int ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int busy_only, ev_set_dest_fn dest,
+                   void *arg);
+
+/* Free/busy of the calendars `ids` (resolved as ev_set_resolve does) in [ws, we]: the
+ * instances of busy events into `busy`, merged (B2); with free_l not NULL, those of the other
+ * events into free_l, merged, minus the busy ones. An empty window (we < ws) gives nothing.
+ * NT_OK or the first error (the lists then hold partial results: free them). */
+int ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, const char *user_id,
+                    const char *const *ids, size_t n, int64_t ws, int64_t we, ev_ilist *busy,
+                    ev_ilist *free_l);
+
+/* B2 subtract, in place: removes from `free_l` (merged) every part covered by an interval of
+ * `busy_l` (merged); a busy interval that only touches a free one at an end point does not
+ * shorten it. The result is sorted, non-overlapping, busy = 0. 0, or -1 when out of
+ * memory. */
+int ev_ilist_subtract(ev_ilist *free_l, const ev_ilist *busy_l);
+
+/* Moves the instances of l into a zero-initialised nt_intervals (services.h); l is emptied.
+ * 0, or -1 when out of memory (both unchanged then). */
+int ev_ilist_export(ev_ilist *l, nt_intervals *out);
+
+/* ---- the "events" service (event_service.c) --------------------------------------------- */
+
+/* Provides the "events" service named "nettu" with state p (init only). */
+int ev_service_add(ev_plugin *p);
 
 /* ---- route handlers ---------------------------------------------------------------------- */
 

@@ -1,7 +1,7 @@
-/* The event and calendar wire objects (API.md A9.3, A9.4) and the JSON text of stored exdates.
+/* The event wire object (API.md A9.4) and the JSON text of stored exdates. (The calendar's
+ * wire object comes from the calendars service.)
  */
 #include "ev.h"
-#include "ntc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +77,6 @@ ev_event_json(const ev_event *e)
                      "recurrence", rec, "exdates", ev_exdates_json(e->exdates, e->n_exdates),
                      "reminders", reminders, "metadata", metadata, "serviceId", service, "reminder",
                      ev_reminder_view(e->reminders));
-}
-
-json_t *
-ev_cal_json(const ev_cal *c)
-{
-    const char *week_start = ntc_weekday_name(c->week_start);
-    json_t *metadata = c->metadata != NULL ? json_incref(c->metadata) : json_object();
-
-    if (week_start == NULL) {
-        json_decref(metadata);
-        return NULL;
-    }
-    return json_pack("{s:s,s:s,s:{s:s,s:s},s:o}", "id", c->id, "userId", c->user_id, "settings",
-                     "weekStart", week_start, "timezone", c->timezone, "metadata", metadata);
 }
 
 char *

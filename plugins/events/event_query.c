@@ -3,10 +3,23 @@
  * path, Part D row 4).
  */
 #include "ev.h"
+#include "ntc.h"
 
 static const char ev_sql_window[] = "SELECT " EV_COLS " FROM events_events e "
                                     "WHERE e.calendar_id = $1 AND e.start_ts <= $2 AND "
                                     "e.end_ts >= $3 ORDER BY e.start_ts, e.id";
+
+int
+ev_query_window(const nt_host_api *api, nt_req *req, int check_span, int64_t *ws, int64_t *we)
+{
+    int rc = ev_query_ts(api, req, "startTs", ws);
+
+    if (rc == NT_OK)
+        rc = ev_query_ts(api, req, "endTs", we);
+    if (rc == NT_OK && check_span)
+        rc = ev_check_span(api, req, *ws, *we);
+    return rc;
+}
 
 int
 ev_instances(nt_req *req, void *state, json_t **out)
@@ -22,9 +35,7 @@ ev_instances(nt_req *req, void *state, json_t **out)
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
+    rc = ev_query_window(api, req, 0, &ws, &we);
     if (rc != NT_OK)
         goto out;
     rc = ev_store_load(api, db, id, account, api->req_user(req), &e);
@@ -32,9 +43,7 @@ ev_instances(nt_req *req, void *state, json_t **out)
         rc = api->fail(req, rc, "no event with id '%s'", id);
     if (rc != NT_OK)
         goto out;
-    rc = ev_cal_load(api, db, e.calendar_id, account, NULL, &cal);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", id);
+    rc = ev_event_cal(p, req, &e, &cal);
     if (rc == NT_OK)
         rc = ev_check_span(api, req, ws, we);
     if (rc == NT_OK)
@@ -88,45 +97,37 @@ ev_cal_events(nt_req *req, void *state, json_t **out)
     const nt_host_api *api = p->api;
     const char *id = api->req_param(req, "calendarId");
     nt_db *db = api->req_db(req);
-    json_t *list = NULL;
+    json_t *list = NULL, *cal_json = NULL;
     nt_stmt *st = NULL;
     ev_cal cal = {0};
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
-    if (rc == NT_OK)
-        rc = ev_check_span(api, req, ws, we);
+    rc = ev_query_window(api, req, 1, &ws, &we);
     if (rc != NT_OK)
         goto out;
     /* End users (also on the admin path, compat) only see their own calendars. */
-    rc = ev_cal_load(api, db, id, api->req_account(req), api->req_user(req), &cal);
+    rc = ev_cal_load_json(p, db, id, api->req_account(req), api->req_user(req), &cal, &cal_json);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "no calendar with id '%s'", id);
     if (rc != NT_OK)
         goto out;
     list = json_array();
-    st = api->db_prepare(db, ev_sql_window);
-    if (list == NULL || st == NULL) {
-        rc = list == NULL ? NT_ENOMEM : NT_ERR;
+    if (list == NULL) {
+        rc = NT_ENOMEM;
         goto out;
     }
-    rc = api->db_bind_text(st, 1, cal.id);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 2, we);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 3, ws);
+    rc = ntc_prepare(api, db, &st, ev_sql_window, "tii", cal.id, we, ws);
     if (rc == NT_OK)
         rc = ev_cal_collect(p, req, st, &cal, ws, we, list);
     if (rc != NT_OK)
         goto out;
-    *out = json_pack("{s:o,s:O}", "calendar", ev_cal_json(&cal), "events", list);
+    *out = json_pack("{s:O,s:O}", "calendar", cal_json, "events", list);
     rc = *out != NULL ? 200 : NT_ENOMEM;
 out:
     api->db_finalize(st);
     json_decref(list);
+    json_decref(cal_json);
     ev_cal_clear(&cal);
     return rc;
 }

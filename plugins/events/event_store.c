@@ -1,5 +1,5 @@
-/* Storage of events (events_events, events_metadata) and the reads of other plugins' tables
- * the events need: calendar settings (calendar_calendars) and user membership (user_users).
+/* Storage of events: the plugin's own tables events_events and events_metadata. Calendars
+ * and users are read through their services (event_peers.c).
  */
 #include "ev.h"
 #include "ntc.h"
@@ -88,26 +88,23 @@ int
 ev_store_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
               const char *user_id, ev_event *e)
 {
-    nt_stmt *st = api->db_prepare(
-        db, user_id != NULL ? "SELECT " EV_COLS " FROM events_events e WHERE e.id = $1 AND "
-                              "e.account_id = $2 AND e.user_id = $3"
-                            : "SELECT " EV_COLS " FROM events_events e WHERE e.id = $1 AND "
-                              "e.account_id = $2");
+    nt_stmt *st = NULL;
     int rc;
 
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
+    if (user_id != NULL)
+        rc = ntc_prepare(api, db, &st,
+                         "SELECT " EV_COLS " FROM events_events e WHERE e.id = $1 AND "
+                         "e.account_id = $2 AND e.user_id = $3",
+                         "ttt", id, account_id, user_id);
+    else
+        rc = ntc_prepare(api, db, &st,
+                         "SELECT " EV_COLS " FROM events_events e WHERE e.id = $1 AND "
+                         "e.account_id = $2",
+                         "tt", id, account_id);
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK && user_id != NULL)
-        rc = api->db_bind_text(st, 3, user_id);
+        rc = ntc_row(api, st);
     if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc == 1)
         rc = ev_row_read(api, st, 0, e);
-    else if (rc == 0)
-        rc = NT_ENOTFOUND;
     api->db_finalize(st);
     return rc;
 }
@@ -149,52 +146,14 @@ ev_texts_make(const ev_event *e, ev_texts *t)
 int
 ev_store_insert(const nt_host_api *api, nt_db *db, const ev_event *e)
 {
-    nt_stmt *st = NULL;
     ev_texts t;
     int rc = ev_texts_make(e, &t);
 
-    if (rc != NT_OK)
-        goto out;
-    st = api->db_prepare(db, ev_sql_insert);
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, e->id);
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, e->calendar_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, e->user_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 4, e->account_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 5, e->start_ts);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 6, e->duration);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 7, e->end_ts);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 8, e->busy);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 9, e->created);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 10, e->updated);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 11, t.rec);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 12, t.exdates);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 13, t.reminders);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 14, e->has_service ? e->service_id : NULL);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 15, t.metadata);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-out:
-    api->db_finalize(st);
+        rc = ntc_exec(api, db, ev_sql_insert, "ttttiiidiittttt", e->id, e->calendar_id, e->user_id,
+                      e->account_id, e->start_ts, e->duration, e->end_ts, e->busy, e->created,
+                      e->updated, t.rec, t.exdates, t.reminders,
+                      e->has_service ? e->service_id : NULL, t.metadata);
     ev_texts_free(&t);
     return rc;
 }
@@ -202,44 +161,13 @@ out:
 int
 ev_store_update(const nt_host_api *api, nt_db *db, const ev_event *e)
 {
-    nt_stmt *st = NULL;
     ev_texts t;
     int rc = ev_texts_make(e, &t);
 
-    if (rc != NT_OK)
-        goto out;
-    st = api->db_prepare(db, ev_sql_update);
-    if (st == NULL) {
-        rc = NT_ERR;
-        goto out;
-    }
-    rc = api->db_bind_text(st, 1, e->id);
     if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 2, e->start_ts);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 3, e->duration);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 4, e->end_ts);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 5, e->busy);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 6, e->updated);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 7, t.rec);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 8, t.exdates);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 9, t.reminders);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 10, e->has_service ? e->service_id : NULL);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 11, t.metadata);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-out:
-    api->db_finalize(st);
+        rc = ntc_exec(api, db, ev_sql_update, "tiiidittttt", e->id, e->start_ts, e->duration,
+                      e->end_ts, e->busy, e->updated, t.rec, t.exdates, t.reminders,
+                      e->has_service ? e->service_id : NULL, t.metadata);
     ev_texts_free(&t);
     return rc;
 }
@@ -247,85 +175,5 @@ out:
 int
 ev_store_delete(const nt_host_api *api, nt_db *db, const char *id)
 {
-    nt_stmt *st = api->db_prepare(db, "DELETE FROM events_events WHERE id = $1");
-    int rc;
-
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc > 0)
-        rc = NT_OK;
-    api->db_finalize(st);
-    return rc;
-}
-
-void
-ev_cal_clear(ev_cal *c)
-{
-    if (c == NULL)
-        return;
-    json_decref(c->metadata);
-    memset(c, 0, sizeof(*c));
-}
-
-int
-ev_cal_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
-            const char *user_id, ev_cal *c)
-{
-    nt_stmt *st = api->db_prepare(
-        db, user_id != NULL ? "SELECT id, user_id, timezone, week_start, metadata FROM "
-                              "calendar_calendars WHERE id = $1 AND account_id = $2 AND "
-                              "user_id = $3"
-                            : "SELECT id, user_id, timezone, week_start, metadata FROM "
-                              "calendar_calendars WHERE id = $1 AND account_id = $2");
-    int64_t ws;
-    int rc;
-
-    ev_cal_clear(c);
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK && user_id != NULL)
-        rc = api->db_bind_text(st, 3, user_id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc == 0) {
-        rc = NT_ENOTFOUND;
-    } else if (rc == 1) {
-        ws = api->db_col_int64(st, 3);
-        rc = NT_ERR;
-        if (ev_col_copy(api, st, 0, c->id, sizeof(c->id)) == 0 &&
-            ev_col_copy(api, st, 1, c->user_id, sizeof(c->user_id)) == 0 &&
-            ev_col_copy(api, st, 2, c->timezone, sizeof(c->timezone)) == 0 && ws >= 0 && ws <= 6) {
-            c->week_start = (int)ws;
-            c->metadata = ntc_meta_parse(api->db_col_text(st, 4));
-            rc = c->metadata != NULL ? NT_OK : NT_ENOMEM;
-        }
-    }
-    api->db_finalize(st);
-    return rc;
-}
-
-int
-ev_user_in_account(const nt_host_api *api, nt_db *db, const char *account_id, const char *user_id)
-{
-    nt_stmt *st =
-        api->db_prepare(db, "SELECT id FROM user_users WHERE id = $1 AND account_id = $2");
-    int rc;
-
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, user_id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account_id);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    api->db_finalize(st);
-    if (rc == 1)
-        return NT_OK;
-    return rc == 0 ? NT_ENOTFOUND : rc;
+    return ntc_exec(api, db, "DELETE FROM events_events WHERE id = $1", "t", id);
 }

@@ -125,9 +125,7 @@ ev_update(nt_req *req, void *state, json_t **out)
         rc = api->fail(req, rc, "no event with id '%s'", id);
     if (rc != NT_OK)
         goto out;
-    rc = ev_cal_load(api, db, e.calendar_id, account, NULL, &cal);
-    if (rc == NT_ENOTFOUND)
-        rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", id);
+    rc = ev_event_cal(p, req, &e, &cal);
     if (rc == NT_OK)
         rc = ev_update_fields(api, req, &b, &e, &changed);
     if (rc == NT_OK)

@@ -1,6 +1,7 @@
 /* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
- * A12.5, A13, B1, B2) over the tables events_events and events_metadata. Reads calendar
- * settings from calendar_calendars and users from user_users.
+ * A12.5, A13, B1, B2) over its own tables events_events and events_metadata, and the "events"
+ * service. Calendars and users come from the "calendars" and "users" services (the calendar
+ * and user plugins); events_events keeps its cascading foreign key to calendar_calendars.
  *
  * [events] section:
  *   max_instances = 100000   most instances one expansion may produce; a query that would
@@ -47,8 +48,7 @@ static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
 static int
 ev_register(ev_plugin *p)
 {
-    const nt_host_api *api = p->api;
-    const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = ev_migration_1};
+    static const char *const migrations[] = {ev_migration_1};
     const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},
@@ -67,14 +67,12 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
-    int rc;
+    int rc =
+        ntc_register(p->api, p->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), p);
 
-    rc = api->migration_add(p->self, &mig);
-    if (rc != NT_OK) {
-        api->init_error(p->self, "cannot add migration %d", mig.version);
-        return rc;
-    }
-    return ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
+    if (rc == NT_OK)
+        rc = ev_service_add(p);
+    return rc;
 }
 
 /* Reads the [events] section, allocates the state and registers everything. On success
@@ -112,6 +110,13 @@ fail:
     return rc;
 }
 
+/* Looks up the users and calendars services. */
+static int
+ev_start(void *state)
+{
+    return ev_peers_lookup(state);
+}
+
 /* Frees the state and the zones loaded while serving; NULL is fine. */
 static void
 ev_fini(void *state)
@@ -121,7 +126,8 @@ ev_fini(void *state)
 }
 
 static const nt_plugin_desc ev_desc = {
-    NT_PLUGIN_HEADER, .name = "events", .version = "1.0.0", .init = ev_init, .fini = ev_fini,
+    NT_PLUGIN_HEADER, .name = "events",  .version = "1.0.0",
+    .init = ev_init,  .start = ev_start, .fini = ev_fini,
 };
 
 NT_PLUGIN_DEFINE(ev_desc)

@@ -1,18 +1,12 @@
 /* Free/busy: GET /user/{userId}/freebusy (API.md A11.7) and the row expansion shared with the
- * multi-user form (freebusy_multi.c). Only busy events count; their instances are merged
- * (B2).
+ * multi-user form (freebusy_multi.c) and the calendar sets (event_set.c). Only busy events
+ * count; their instances are merged (B2).
  */
 #include "ev.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char ev_sql_fb[] =
-    "SELECT c.id, c.timezone, c.week_start, " EV_FB_COLS " FROM calendar_calendars c "
-    "JOIN events_events e ON e.calendar_id = c.id "
-    "WHERE c.user_id = $1 AND c.account_id = $2 AND e.busy = 1 AND e.start_ts <= $3 AND "
-    "e.end_ts >= $4";
 
 int
 ev_fb_init(ev_fb *fb, const ev_plugin *p, nt_req *req, int64_t ws, int64_t we)
@@ -58,8 +52,9 @@ ev_fb_row(ev_fb *fb, nt_stmt *st, int c, const char *timezone, int week_start, e
 {
     const nt_host_api *api = fb->p->api;
     const char *rec = api->db_col_text(st, c + 2);
-    ev_series s = {
-        .start_ts = api->db_col_int64(st, c), .duration = api->db_col_int64(st, c + 1), .busy = 1};
+    ev_series s = {.start_ts = api->db_col_int64(st, c),
+                   .duration = api->db_col_int64(st, c + 1),
+                   .busy = api->db_col_int64(st, c + 4) != 0};
     ev_expand_opts o = {.wkst = week_start,
                         .windowed = 1,
                         .ws = fb->ws,
@@ -129,45 +124,6 @@ ev_fb_ids(const nt_host_api *api, nt_req *req, const char *q, char ***ids, size_
     return NT_OK;
 }
 
-static int
-ev_fb_has(char *const *ids, size_t n, const char *id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ids[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-/* Collects the busy instances of the user's calendars named in ids. */
-static int
-ev_fb_collect(ev_fb *fb, const char *user, char *const *ids, size_t n, ev_ilist *busy)
-{
-    const nt_host_api *api = fb->p->api;
-    nt_stmt *st = api->db_prepare(api->req_db(fb->req), ev_sql_fb);
-    int rc;
-
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, user);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, api->req_account(fb->req));
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 3, fb->we);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 4, fb->ws);
-    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
-        const char *cal = api->db_col_text(st, 0), *tz = api->db_col_text(st, 1);
-        int64_t wkst = api->db_col_int64(st, 2);
-        rc = NT_OK;
-        if (cal == NULL || tz == NULL || wkst < 0 || wkst > 6)
-            rc = NT_ERR;
-        else if (ev_fb_has(ids, n, cal))
-            rc = ev_fb_row(fb, st, 3, tz, (int)wkst, busy);
-    }
-    api->db_finalize(st);
-    return rc;
-}
-
 int
 ev_freebusy(nt_req *req, void *state, json_t **out)
 {
@@ -175,37 +131,29 @@ ev_freebusy(nt_req *req, void *state, json_t **out)
     const nt_host_api *api = p->api;
     const char *user = api->req_param(req, "userId");
     ev_ilist busy = {0};
-    ev_fb fb = {0};
     char **ids = NULL;
     size_t n = 0;
     int64_t ws, we;
     int rc;
 
-    rc = ev_query_ts(api, req, "startTs", &ws);
-    if (rc == NT_OK)
-        rc = ev_query_ts(api, req, "endTs", &we);
-    if (rc == NT_OK)
-        rc = ev_check_span(api, req, ws, we);
+    rc = ev_query_window(api, req, 1, &ws, &we);
     if (rc == NT_OK)
         rc = ev_fb_ids(api, req, api->req_query(req, "calendarIds"), &ids, &n);
     if (rc != NT_OK)
         goto out;
-    rc = ev_user_in_account(api, api->req_db(req), api->req_account(req), user);
+    rc = ev_user_in_account(p, api->req_db(req), api->req_account(req), user);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "userId: no user '%s' in this account", user);
+    /* No valid calendar id, or an empty window: nothing is busy (A11.7). Only the user's
+     * own calendars count. */
     if (rc == NT_OK)
-        rc = ev_fb_init(&fb, p, req, ws, we);
-    /* No valid calendar id, or an empty window: nothing is busy (A11.7). */
-    if (rc == NT_OK && n > 0 && we >= ws)
-        rc = ev_fb_collect(&fb, user, ids, n, &busy);
-    if (rc == NT_OK && ev_ilist_merge(&busy) != 0)
-        rc = NT_ENOMEM;
+        rc = ev_set_freebusy(p, req, api->req_account(req), user, (const char *const *)ids, n, ws,
+                             we, &busy, NULL);
     if (rc != NT_OK)
         goto out;
     *out = json_pack("{s:o,s:s}", "busy", ev_ilist_json(&busy), "userId", user);
     rc = *out != NULL ? 200 : NT_ENOMEM;
 out:
-    ev_fb_clear(&fb);
     ev_ilist_free(&busy);
     return rc;
 }

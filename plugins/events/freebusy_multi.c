@@ -1,19 +1,17 @@
 /* POST /user/freebusy: the busy time of up to 100 users of the account at once (the later
  * fork's extension). Body {"userIds": [...], "startTs", "endTs"} or with ISO-8601 UTC
- * "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. One SQL query per request
- * whatever the number of users: users, their calendars and the busy events matching the
- * window, joined.
+ * "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. Users are checked through
+ * the users service, their calendars come from the calendars service in one call, and one
+ * SQL query over events_events (per 100 calendars) finds the busy events of all of them
+ * matching the window, through the window index.
  */
 #include "ev.h"
+#include "ntc.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* IN-list sizes: lists are padded (repeating the last id) to one of these, so at most eight
- * distinct statements are ever prepared. */
-static const int ev_fbm_buckets[] = {1, 2, 4, 8, 16, 32, 64, EV_FREEBUSY_USERS_MAX};
 
 /* One requested user: its id (lower case), whether it exists, its busy instances. */
 typedef struct ev_fbm_user {
@@ -82,76 +80,108 @@ ev_fbm_time(const nt_host_api *api, nt_req *req, const json_t *body, const char 
     return NT_OK;
 }
 
-/* The SQL text for an IN list of `slots` ids into buf. */
-static void
+/* The events query for an IN list of `slots` calendar ids (padded by ntc_in_slots) into
+ * buf: columns user_id, calendar_id, then EV_FB_COLS. The calendar ids come from the
+ * calendars service in the request's account, so they scope the query; naming the account
+ * too would lead SQLite to its account index instead of the window index. */
+static int
 ev_fbm_sql(char *buf, size_t cap, int slots)
 {
-    int off = snprintf(buf, cap,
-                       "SELECT u.id, c.timezone, c.week_start, " EV_FB_COLS " FROM user_users u "
-                       "LEFT JOIN calendar_calendars c ON c.user_id = u.id "
-                       "LEFT JOIN events_events e ON e.calendar_id = c.id AND e.busy = 1 AND "
-                       "e.start_ts <= $2 AND e.end_ts >= $3 "
-                       "WHERE u.account_id = $1 AND u.id IN (");
-
-    for (int i = 0; i < slots && off > 0 && (size_t)off < cap; i++)
-        off += snprintf(buf + off, cap - (size_t)off, i == 0 ? "$%d" : ", $%d", i + 4);
-    if (off > 0 && (size_t)off < cap)
-        snprintf(buf + off, cap - (size_t)off, ")");
+    return ntc_in_sql(buf, cap,
+                      "SELECT e.user_id, e.calendar_id, " EV_FB_COLS " FROM events_events e "
+                      "WHERE e.busy = 1 AND e.start_ts <= $1 AND e.end_ts >= $2 AND "
+                      "e.calendar_id IN (",
+                      3, slots, ")");
 }
 
-/* Handles one result row: marks the user found and expands its event, if any. */
+/* Orders calendars by user id, then id (the calendars service's order). */
 static int
-ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, int expand)
+ev_fbm_cal_cmp(const void *a, const void *b)
+{
+    const ev_cal *x = a, *y = b;
+    int c = strcmp(x->user_id, y->user_id);
+
+    return c != 0 ? c : strcmp(x->id, y->id);
+}
+
+/* Handles one result row: expands the busy event into its user's list with its calendar's
+ * settings. A row whose calendar came after the calendar lookup is skipped. */
+static int
+ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, const ev_cal *cals, size_t n_cals)
 {
     const nt_host_api *api = fb->p->api;
-    const char *uid = api->db_col_text(st, 0), *tz = api->db_col_text(st, 1);
-    int64_t wkst = api->db_col_int64(st, 2);
-    ev_fbm_user key, *u;
+    const char *uid = api->db_col_text(st, 0), *cid = api->db_col_text(st, 1);
+    const ev_cal *cal;
+    ev_fbm_user key = {0}, *u;
+    ev_cal ckey = {0};
 
-    if (uid == NULL || strlen(uid) >= sizeof(key.id))
+    if (uid == NULL || cid == NULL || strlen(uid) >= sizeof(key.id) ||
+        strlen(cid) >= sizeof(ckey.id))
         return NT_ERR;
     memcpy(key.id, uid, strlen(uid) + 1);
     u = bsearch(&key, users, n, sizeof(*users), ev_fbm_cmp);
     if (u == NULL)
         return NT_ERR;
-    u->found = 1;
-    if (!expand || api->db_col_is_null(st, 3))
+    memcpy(ckey.user_id, uid, strlen(uid) + 1);
+    memcpy(ckey.id, cid, strlen(cid) + 1);
+    cal = bsearch(&ckey, cals, n_cals, sizeof(*cals), ev_fbm_cal_cmp);
+    if (cal == NULL)
         return NT_OK;
-    if (tz == NULL || wkst < 0 || wkst > 6)
-        return NT_ERR;
-    return ev_fb_row(fb, st, 3, tz, (int)wkst, &u->busy);
+    return ev_fb_row(fb, st, 2, cal->timezone, cal->week_start, &u->busy);
 }
 
-/* Runs the one query and fills users. */
+/* Runs the events query for the calendars cals[first .. first + n) (n <= NTC_IN_MAX). */
+static int
+ev_fbm_events(ev_fb *fb, ev_fbm_user *users, size_t n_users, const ev_cal *cals, size_t n_cals,
+              size_t first, size_t n)
+{
+    const nt_host_api *api = fb->p->api;
+    int slots = ntc_in_slots(n);
+    nt_stmt *st = NULL;
+    char sql[2048];
+    int rc = ev_fbm_sql(sql, sizeof(sql), slots);
+
+    if (rc == NT_OK && (st = api->db_prepare(api->req_db(fb->req), sql)) == NULL)
+        rc = NT_ERR;
+    if (rc == NT_OK)
+        rc = ntc_bind(api, st, "ii", fb->we, fb->ws);
+    for (int i = 0; rc == NT_OK && i < slots; i++)
+        rc = api->db_bind_text(st, i + 3, cals[first + ((size_t)i < n ? (size_t)i : n - 1)].id);
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1)
+        rc = ev_fbm_row(fb, st, users, n_users, cals, n_cals);
+    api->db_finalize(st);
+    return rc;
+}
+
+/* Checks the users, loads their calendars (one service call) and runs the events query, one
+ * statement per NTC_IN_MAX calendars. */
 static int
 ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
 {
-    const nt_host_api *api = fb->p->api;
-    nt_req *req = fb->req;
-    nt_stmt *st = NULL;
-    char sql[2048];
-    int slots = EV_FREEBUSY_USERS_MAX, rc;
+    const ev_plugin *p = fb->p;
+    nt_db *db = p->api->req_db(fb->req);
+    const char *account = p->api->req_account(fb->req);
+    const char **ids = p->api->req_alloc(fb->req, n * sizeof(*ids));
+    ev_cal *cals = NULL;
+    size_t n_cals = 0;
+    int missing = 0, rc = ids != NULL ? NT_OK : NT_ENOMEM;
 
-    for (size_t i = 0; i < sizeof(ev_fbm_buckets) / sizeof(ev_fbm_buckets[0]); i++) {
-        if ((size_t)ev_fbm_buckets[i] >= n) {
-            slots = ev_fbm_buckets[i];
-            break;
-        }
+    for (size_t i = 0; rc == NT_OK && i < n; i++) {
+        ids[i] = users[i].id;
+        rc = ev_user_in_account(p, db, account, users[i].id);
+        users[i].found = rc == NT_OK;
+        missing |= rc == NT_ENOTFOUND;
+        if (rc == NT_ENOTFOUND)
+            rc = NT_OK;
     }
-    ev_fbm_sql(sql, sizeof(sql), slots);
-    st = api->db_prepare(api->req_db(req), sql);
-    if (st == NULL)
-        return NT_ERR;
-    rc = api->db_bind_text(st, 1, api->req_account(req));
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 2, fb->we);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 3, fb->ws);
-    for (int i = 0; rc == NT_OK && i < slots; i++)
-        rc = api->db_bind_text(st, i + 4, users[(size_t)i < n ? (size_t)i : n - 1].id);
-    while (rc == NT_OK && (rc = api->db_step(st)) == 1)
-        rc = ev_fbm_row(fb, st, users, n, fb->we >= fb->ws);
-    api->db_finalize(st);
+    /* A missing user is answered 404 by the caller; an empty window has nothing busy. */
+    if (rc != NT_OK || missing || fb->we < fb->ws)
+        return rc;
+    rc = p->calendars->list_by_users(p->calendars_state, db, account, ids, n, &cals, &n_cals);
+    for (size_t i = 0; rc == NT_OK && i < n_cals; i += NTC_IN_MAX)
+        rc = ev_fbm_events(fb, users, n, cals, n_cals, i,
+                           n_cals - i < NTC_IN_MAX ? n_cals - i : NTC_IN_MAX);
+    free(cals);
     return rc;
 }
 

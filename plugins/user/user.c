@@ -42,8 +42,7 @@ static const nt_users_v1 usr_service_ops = {
 int
 usr_service_add(struct usr *u)
 {
-    return u->api->service_provide(u->self, NT_SERVICE_USERS, "nettu", NT_USERS_V1,
-                                   &usr_service_ops, u);
+    return ntc_provide(u->api, u->self, NT_SERVICE_USERS, NT_USERS_V1, &usr_service_ops, u);
 }
 
 /* Frees the state (one calloc'd block); NULL is fine. */
@@ -57,7 +56,7 @@ usr_fini(void *state)
 static int
 usr_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    const nt_migration m1 = {sizeof(nt_migration), 1, usr_schema_v1};
+    static const char *const migrations[] = {usr_schema_v1};
     struct usr *u = calloc(1, sizeof(*u));
     int rc = NT_ENOMEM;
 
@@ -69,7 +68,7 @@ usr_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **stat
     u->api = api;
     rc = api->cfg_check_keys(p, cfg, usr_cfg_keys);
     if (rc == NT_OK)
-        rc = api->migration_add(p, &m1);
+        rc = ntc_register(api, p, migrations, 1, NULL, 0, u);
     if (rc == NT_OK)
         rc = usr_routes_add(u);
     if (rc == NT_OK)

@@ -47,10 +47,8 @@ int usr_store_set_metadata(const nt_host_api *api, nt_db *db, const char *accoun
  * NT_ENOTFOUND when the user is not in the account. */
 int usr_store_delete(const nt_host_api *api, nt_db *db, const char *account, const char *id);
 
-/* Sets *out to a new array of the account's users whose metadata has q->key = q->value,
- * ordered by creation, paged by q->skip and q->limit. NT_OK, NT_ENOMEM or a storage error. */
-int usr_store_query(const nt_host_api *api, nt_db *db, const char *account, const ntc_meta_query *q,
-                    json_t **out);
+/* The metadata query over user_users (GET /user/meta), for ntc_meta_route. */
+extern const ntc_meta_table usr_meta_table;
 
 /* NT_OK when `id` is a user of `account`, NT_ENOTFOUND when not, or a storage error. */
 int usr_store_exists(const nt_host_api *api, nt_db *db, const char *account, const char *id);

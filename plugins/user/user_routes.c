@@ -60,15 +60,7 @@ usr_route_create(nt_req *req, void *arg, json_t **out)
 static int
 usr_route_meta(nt_req *req, void *arg, json_t **out)
 {
-    const nt_host_api *api = ((const struct usr *)arg)->api;
-    json_t *users = NULL;
-    ntc_meta_query q;
-    int rc;
-
-    rc = ntc_meta_query_parse(api, req, &q);
-    if (rc == NT_OK)
-        rc = usr_store_query(api, api->req_db(req), api->req_account(req), &q, &users);
-    return usr_answer(api, req, 0, rc, "users", users, 200, out);
+    return ntc_meta_route(((const struct usr *)arg)->api, req, &usr_meta_table, out);
 }
 
 /* GET /user/{userId}: one user of the account; 404 outside it. */
@@ -153,19 +145,14 @@ usr_route_me(nt_req *req, void *arg, json_t **out)
 int
 usr_routes_add(struct usr *u)
 {
-    const nt_route routes[] = {
-        {sizeof(nt_route), "POST", "/api/v1/user", NT_AUTH_ADMIN, NULL, usr_route_create, u},
-        {sizeof(nt_route), "GET", "/api/v1/user/meta", NT_AUTH_ADMIN, NULL, usr_route_meta, u},
-        {sizeof(nt_route), "GET", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_get, u},
-        {sizeof(nt_route), "PUT", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_update,
-         u},
-        {sizeof(nt_route), "DELETE", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_delete,
-         u},
-        {sizeof(nt_route), "GET", "/api/v1/me", NT_AUTH_USER, NULL, usr_route_me, u},
+    static const ntc_route routes[] = {
+        {"POST", "/api/v1/user", NT_AUTH_ADMIN, NULL, usr_route_create},
+        {"GET", "/api/v1/user/meta", NT_AUTH_ADMIN, NULL, usr_route_meta},
+        {"GET", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_get},
+        {"PUT", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_update},
+        {"DELETE", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, usr_route_delete},
+        {"GET", "/api/v1/me", NT_AUTH_USER, NULL, usr_route_me},
     };
-    int rc = NT_OK;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && rc == NT_OK; i++)
-        rc = u->api->route_add(u->self, &routes[i]);
-    return rc;
+    return ntc_routes_add(u->api, u->self, routes, sizeof(routes) / sizeof(routes[0]), u);
 }

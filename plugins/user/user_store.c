@@ -8,19 +8,14 @@
 int
 usr_store_get(const nt_host_api *api, nt_db *db, const char *account, const char *id, json_t **out)
 {
-    nt_stmt *st =
-        api->db_prepare(db, "SELECT metadata FROM user_users WHERE id = $1 AND account_id = $2");
-    int rc = st != NULL ? NT_OK : NT_ERR;
+    nt_stmt *st = NULL;
+    int rc = ntc_prepare(api, db, &st,
+                         "SELECT metadata FROM user_users WHERE id = $1 AND account_id = $2", "tt",
+                         id, account);
 
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc == 0) {
-        rc = NT_ENOTFOUND;
-    } else if (rc == 1) {
+        rc = ntc_row(api, st);
+    if (rc == NT_OK) {
         *out = usr_json(id, api->db_col_text(st, 0));
         rc = *out != NULL ? NT_OK : NT_ENOMEM;
     }
@@ -31,17 +26,12 @@ usr_store_get(const nt_host_api *api, nt_db *db, const char *account, const char
 int
 usr_store_exists(const nt_host_api *api, nt_db *db, const char *account, const char *id)
 {
-    nt_stmt *st = api->db_prepare(db, "SELECT 1 FROM user_users WHERE id = $1 AND account_id = $2");
-    int rc = st != NULL ? NT_OK : NT_ERR;
+    nt_stmt *st = NULL;
+    int rc = ntc_prepare(api, db, &st, "SELECT 1 FROM user_users WHERE id = $1 AND account_id = $2",
+                         "tt", id, account);
 
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc >= 0)
-        rc = rc == 1 ? NT_OK : NT_ENOTFOUND;
+        rc = ntc_row(api, st);
     api->db_finalize(st);
     return rc;
 }
@@ -51,28 +41,15 @@ usr_store_insert(const nt_host_api *api, nt_db *db, const char *account, const c
                  const json_t *metadata, int64_t created)
 {
     char *text = ntc_meta_dump(metadata);
-    nt_stmt *st = NULL;
     int rc = NT_ENOMEM;
 
-    if (text == NULL)
-        goto out;
-    st = api->db_prepare(db, "INSERT INTO user_users (id, account_id, metadata, created) "
-                             "VALUES ($1, $2, $3, $4)");
-    rc = st != NULL ? NT_OK : NT_ERR;
+    if (text != NULL)
+        rc = ntc_exec(api, db,
+                      "INSERT INTO user_users (id, account_id, metadata, created) "
+                      "VALUES ($1, $2, $3, $4)",
+                      "ttti", id, account, text, created);
     if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, text);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 4, created);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc >= 0)
         rc = ntc_meta_store(api, db, "user_metadata", id, account, metadata);
-out:
-    api->db_finalize(st);
     free(text);
     return rc;
 }
@@ -82,28 +59,14 @@ usr_store_set_metadata(const nt_host_api *api, nt_db *db, const char *account, c
                        const json_t *metadata)
 {
     char *text = ntc_meta_dump(metadata);
-    nt_stmt *st = NULL;
     int rc = NT_ENOMEM;
 
-    if (text == NULL)
-        goto out;
-    st = api->db_prepare(db,
-                         "UPDATE user_users SET metadata = $1 WHERE id = $2 AND account_id = $3");
-    rc = st != NULL ? NT_OK : NT_ERR;
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, text);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, account);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc >= 0)
-        rc = api->db_changes(st) > 0 ? NT_OK : NT_ENOTFOUND;
+    if (text != NULL)
+        rc = ntc_exec_changed(
+            api, db, "UPDATE user_users SET metadata = $1 WHERE id = $2 AND account_id = $3", "ttt",
+            text, id, account);
     if (rc == NT_OK)
         rc = ntc_meta_store(api, db, "user_metadata", id, account, metadata);
-out:
-    api->db_finalize(st);
     free(text);
     return rc;
 }
@@ -111,54 +74,24 @@ out:
 int
 usr_store_delete(const nt_host_api *api, nt_db *db, const char *account, const char *id)
 {
-    nt_stmt *st = api->db_prepare(db, "DELETE FROM user_users WHERE id = $1 AND account_id = $2");
-    int rc = st != NULL ? NT_OK : NT_ERR;
-
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, id);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, account);
-    if (rc == NT_OK)
-        rc = api->db_step(st);
-    if (rc >= 0)
-        rc = api->db_changes(st) > 0 ? NT_OK : NT_ENOTFOUND;
-    api->db_finalize(st);
-    return rc;
+    return ntc_exec_changed(api, db, "DELETE FROM user_users WHERE id = $1 AND account_id = $2",
+                            "tt", id, account);
 }
 
-int
-usr_store_query(const nt_host_api *api, nt_db *db, const char *account, const ntc_meta_query *q,
-                json_t **out)
+/* The metadata query's row printer: columns id, metadata. */
+static int
+usr_meta_row(const nt_host_api *api, nt_stmt *st, void *arg, json_t **out)
 {
-    nt_stmt *st = api->db_prepare(
-        db, "SELECT u.id, u.metadata FROM user_users u "
-            "JOIN user_metadata m ON m.entity_id = u.id "
-            "WHERE m.account_id = $1 AND m.key = $2 AND m.value = $3 AND u.account_id = $1 "
-            "ORDER BY u.created, u.id LIMIT $4 OFFSET $5");
-    json_t *users = json_array();
-    int rc = st != NULL ? NT_OK : NT_ERR;
-
-    if (users == NULL)
-        rc = NT_ENOMEM;
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 1, account);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 2, q->key);
-    if (rc == NT_OK)
-        rc = api->db_bind_text(st, 3, q->value);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 4, q->limit);
-    if (rc == NT_OK)
-        rc = api->db_bind_int64(st, 5, q->skip);
-    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
-        json_t *user = usr_json(api->db_col_text(st, 0), api->db_col_text(st, 1));
-        rc = user != NULL && json_array_append_new(users, user) == 0 ? NT_OK : NT_ENOMEM;
-    }
-    api->db_finalize(st);
-    if (rc < 0) {
-        json_decref(users);
-        return rc;
-    }
-    *out = users;
-    return NT_OK;
+    (void)arg;
+    *out = usr_json(api->db_col_text(st, 0), api->db_col_text(st, 1));
+    return *out != NULL ? NT_OK : NT_ENOMEM;
 }
+
+const ntc_meta_table usr_meta_table = {
+    .table = "user_users",
+    .meta_table = "user_metadata",
+    .alias = "u",
+    .columns = "u.id, u.metadata",
+    .reply_key = "users",
+    .row_json = usr_meta_row,
+};

@@ -28,11 +28,12 @@ import {
 const MAX_BODY = 65536; // [server] max_body_bytes of the first server (hard limit: 4 x)
 const HARD_BODY = 4 * MAX_BODY;
 
-// A POST /user body of exactly `size` bytes: {"metadata":{"pad":"xxx..."}}.
+// A POST /user body of exactly `size` bytes: {"metadata":{},"pad":"xxx..."} (an unknown
+// field, ignored; metadata values are capped at 512 bytes).
 function userBody(size) {
-  const frame = '{"metadata":{"pad":""}}';
+  const frame = '{"metadata":{},"pad":""}';
   assert.ok(size >= frame.length);
-  return `{"metadata":{"pad":"${"x".repeat(size - frame.length)}"}}`;
+  return `{"metadata":{},"pad":"${"x".repeat(size - frame.length)}"}`;
 }
 
 // Sends a chunked body made of `total` bytes of a JSON document in chunks of 8 KiB.

@@ -29,6 +29,14 @@ const START = Date.UTC(2032, 2, 1, 10);
 const HOUR = 3_600_000;
 const keys = rsaKeyPair();
 
+// The largest metadata a user may hold (50 keys of 64 bytes, 512-byte values: about 28 KiB
+// stored twice), tagged with `tag` so every write differs.
+function bigMetadata(tag) {
+  const m = { tag };
+  for (let i = 0; Object.keys(m).length < 50; i++) m[`big${i}`.padEnd(64, "x")] = `${tag} `.padEnd(512, "x");
+  return m;
+}
+
 // Creates what the write and read operations work on; returns ids and credentials.
 async function fixtures(srv) {
   const must = async (method, p, body, status) => {
@@ -262,8 +270,8 @@ describe("a real full disk (tmpfs)", () => {
       // Big writes until SQLite runs out of room (space it holds already may take a few).
       let first = null;
       let accepted = 0;
-      for (let i = 0; i < 200 && !first; i++) {
-        const r = await srv.admin("POST", "/user", { body: { metadata: { big: "x".repeat(64 * 1024), i: String(i) } } });
+      for (let i = 0; i < 500 && !first; i++) {
+        const r = await srv.admin("POST", "/user", { body: { metadata: bigMetadata(String(i)) } });
         if (r.status === 503) first = r;
         else {
           assert.equal(r.status, 201, `a write on a full disk is 201 or 503: ${r.status} ${r.text}`);
@@ -278,7 +286,7 @@ describe("a real full disk (tmpfs)", () => {
       fs.rmSync(filler);
       await assertRecovered(srv, f, pid);
       for (let i = 0; i < 10; i++) {
-        const r = await srv.admin("POST", "/user", { body: { metadata: { big: "x".repeat(16 * 1024), after: String(i) } } });
+        const r = await srv.admin("POST", "/user", { body: { metadata: bigMetadata(`after ${i}`) } });
         assert.equal(r.status, 201, `big write ${i} after the disk has room again: ${r.status} ${r.text}`);
       }
       assert.equal(srv.pid, pid, "recovered without a restart");

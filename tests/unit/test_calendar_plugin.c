@@ -1,7 +1,8 @@
 /* Tests of the real calendar.so under the shared fake host (tests/support): the plugin is
  * loaded with dlopen, gets a fake nt_host_api that records its routes and migrations and
  * serves an in-memory SQLite database, and its handlers are called directly (API.md A12
- * without A12.5).
+ * without A12.5). The "users" service it needs is the test's own, over a user_users table
+ * the test makes; the "calendars" service it provides is tested too.
  */
 #include <check.h>
 #include <jansson.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <nettu/plugin.h>
+#include <nettu/services.h>
 
 #include "fakehost.h"
 
@@ -23,6 +25,31 @@
 
 static fh_host *host;
 static fh_plugin *plugin;
+static int users_calls; /* how often the calendar plugin asked the users service */
+
+/* The test's "users" service: membership from the test's user_users table. */
+static int
+users_in_account(void *state, nt_db *db, const char *account_id, const char *user_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    (void)state;
+    (void)db;
+    users_calls++;
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(fh_sqlite(host),
+                           "SELECT 1 FROM user_users WHERE id = ?1 AND account_id = ?2", -1, &st,
+                           NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, user_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, account_id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_ROW ? NT_OK : NT_ENOTFOUND;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const nt_users_v1 users_ops = {.size = sizeof(nt_users_v1), .in_account = users_in_account};
 
 /* ---- fixture ----------------------------------------------------------------------------- */
 
@@ -53,6 +80,10 @@ setup(void)
     for (int i = 0; i < fh_migration_count(plugin); i++)
         ck_assert_int_eq(fh_migration_version(plugin, i), i + 1);
     ck_assert_msg(fh_migrate(host) == NT_OK, "%s", fh_log(host));
+    ck_assert_int_eq(fh_service_add(host, NT_SERVICE_USERS, "nettu", NT_USERS_V1, &users_ops, NULL),
+                     NT_OK);
+    ck_assert_msg(fh_start(plugin) == NT_OK, "%s", fh_log(host));
+    users_calls = 0;
 }
 
 static void
@@ -487,6 +518,157 @@ START_TEST(test_meta)
 }
 END_TEST
 
+/* The plugin asks the users service whether an admin's userId is in the account. */
+START_TEST(test_users_service_used)
+{
+    json_t *out = NULL;
+    char msg[512];
+
+    ck_assert_int_eq(call("POST", "/api/v1/user/{userId}/calendar", ACC_A, NULL, "userId", USER_B1,
+                          "{\"timezone\":\"UTC\"}", &out, msg),
+                     NT_ENOTFOUND);
+    ck_assert_int_eq(users_calls, 1);
+    ck_assert_ptr_nonnull(strstr(msg, USER_B1));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM calendar_calendars"), 0);
+}
+END_TEST
+
+/* Without a users service the plugin does not start, and says what it needs. */
+START_TEST(test_start_needs_users)
+{
+    fh_host *h = fh_new();
+    fh_plugin *p;
+
+    ck_assert_ptr_nonnull(h);
+    p = fh_open(h, "calendar");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(fh_init(p), NT_OK);
+    ck_assert_int_ne(fh_start(p), NT_OK);
+    ck_assert_ptr_nonnull(strstr(fh_log(h), "needs service users"));
+    fh_free(h);
+}
+END_TEST
+
+static const nt_calendars_v1 *
+calendars(void **state)
+{
+    const fh_service *s = fh_service_find(host, NT_SERVICE_CALENDARS, NULL);
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(s->name, "nettu");
+    ck_assert_uint_eq(s->version, NT_CALENDARS_V1);
+    ck_assert_uint_ge(*(const uint32_t *)s->ops, sizeof(nt_calendars_v1));
+    *state = s->state;
+    return s->ops;
+}
+
+/* calendars.get: account scope, user scope, settings and the wire object. */
+START_TEST(test_calendars_service_get)
+{
+    char *id = create_admin(USER_A1, "{\"timezone\":\"Europe/Oslo\",\"weekStart\":\"Sun\","
+                                     "\"metadata\":{\"k\":\"v\"}}");
+    void *st;
+    const nt_calendars_v1 *svc = calendars(&st);
+    nt_calendar c;
+    json_t *j = NULL, *out = NULL;
+
+    ck_assert_int_eq(svc->get(st, fh_db(host), ACC_A, NULL, id, &c, &j), NT_OK);
+    ck_assert_str_eq(c.id, id);
+    ck_assert_str_eq(c.user_id, USER_A1);
+    ck_assert_str_eq(c.account_id, ACC_A);
+    ck_assert_str_eq(c.timezone, "Europe/Oslo");
+    ck_assert_int_eq(c.week_start, 6);
+    /* the wire object is the one GET /user/calendar/{id} answers */
+    ck_assert_int_eq(call("GET", "/api/v1/user/calendar/{calendarId}", ACC_A, NULL, "calendarId",
+                          id, NULL, &out, NULL),
+                     200);
+    ck_assert(json_equal(j, json_object_get(out, "calendar")));
+    json_decref(out);
+    json_decref(j);
+    j = NULL;
+    ck_assert_int_eq(svc->get(st, fh_db(host), ACC_A, USER_A1, id, &c, NULL), NT_OK);
+    ck_assert_int_eq(svc->get(st, fh_db(host), ACC_A, USER_A2, id, &c, &j), NT_ENOTFOUND);
+    ck_assert_ptr_null(j);
+    ck_assert_int_eq(svc->get(st, fh_db(host), ACC_B, NULL, id, &c, NULL), NT_ENOTFOUND);
+    ck_assert_int_eq(svc->get(st, fh_db(host), ACC_A, NULL, NO_SUCH, &c, NULL), NT_ENOTFOUND);
+    ck_assert_int_eq(svc->get(st, fh_db(host), NULL, NULL, id, &c, NULL), NT_ENOTFOUND);
+    free(id);
+}
+END_TEST
+
+/* calendars.list_by_users: only the account's calendars of the named users, ordered by user
+ * then id, also when the users are more than one statement takes. */
+START_TEST(test_calendars_service_list)
+{
+    char *a1 = create_admin(USER_A1, "{\"timezone\":\"UTC\"}");
+    char *a1b = create_admin(USER_A1, "{\"timezone\":\"Asia/Tokyo\",\"weekStart\":2}");
+    char *a2 = create_admin(USER_A2, "{\"timezone\":\"UTC\"}");
+    const char *users[3] = {USER_A2, USER_B1, USER_A1};
+    const char *many[250];
+    void *st;
+    const nt_calendars_v1 *svc = calendars(&st);
+    nt_calendar *v = NULL;
+    size_t n = 0;
+    json_t *out;
+
+    ck_assert_int_eq(call("POST", "/api/v1/calendar", ACC_B, USER_B1, NULL, NULL,
+                          "{\"timezone\":\"UTC\"}", &out, NULL),
+                     201);
+    json_decref(out);
+    ck_assert_int_eq(svc->list_by_users(st, fh_db(host), ACC_A, users, 3, &v, &n), NT_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(v[0].user_id, USER_A1);
+    ck_assert_str_eq(v[1].user_id, USER_A1);
+    ck_assert_str_eq(v[2].user_id, USER_A2);
+    ck_assert_str_eq(v[2].id, a2);
+    ck_assert_int_lt(strcmp(v[0].id, v[1].id), 0);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_str_eq(v[i].account_id, ACC_A);
+        if (strcmp(v[i].id, a1b) == 0) {
+            ck_assert_str_eq(v[i].timezone, "Asia/Tokyo");
+            ck_assert_int_eq(v[i].week_start, 2);
+        } else {
+            ck_assert_str_eq(v[i].id, strcmp(v[i].user_id, USER_A1) == 0 ? a1 : a2);
+        }
+    }
+    free(v);
+    /* another account's users have nothing here */
+    ck_assert_int_eq(svc->list_by_users(st, fh_db(host), ACC_B, users, 2, &v, &n), NT_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(v[0].user_id, USER_B1);
+    free(v);
+    ck_assert_int_eq(svc->list_by_users(st, fh_db(host), ACC_B, users, 1, &v, &n), NT_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_ptr_null(v);
+    /* 250 ids: three statements, one sorted answer */
+    for (int i = 0; i < 250; i++)
+        many[i] = i == 7 ? USER_A2 : i == 249 ? USER_A1 : NO_SUCH;
+    ck_assert_int_eq(svc->list_by_users(st, fh_db(host), ACC_A, many, 250, &v, &n), NT_OK);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_str_eq(v[0].user_id, USER_A1);
+    ck_assert_str_eq(v[2].user_id, USER_A2);
+    free(v);
+    free(a1);
+    free(a1b);
+    free(a2);
+}
+END_TEST
+
+/* GET /calendar/meta caps `limit` at 100 (the shared metadata query). */
+START_TEST(test_meta_limit_cap)
+{
+    json_t *out = NULL;
+    char msg[512];
+
+    ck_assert_int_eq(meta(ACC_A, "team", "red", NULL, "100", &out, NULL), 200);
+    json_decref(out);
+    out = NULL;
+    ck_assert_int_eq(meta(ACC_A, "team", "red", NULL, "101", &out, msg), NT_EINVAL);
+    ck_assert(out == NULL);
+    ck_assert_msg(strstr(msg, "limit") != NULL && strstr(msg, "100") != NULL, "%s", msg);
+}
+END_TEST
+
 static Suite *
 calendar_plugin_suite(void)
 {
@@ -501,6 +683,11 @@ calendar_plugin_suite(void)
     tcase_add_test(tc, test_delete);
     tcase_add_test(tc, test_user_cascade);
     tcase_add_test(tc, test_meta);
+    tcase_add_test(tc, test_meta_limit_cap);
+    tcase_add_test(tc, test_users_service_used);
+    tcase_add_test(tc, test_start_needs_users);
+    tcase_add_test(tc, test_calendars_service_get);
+    tcase_add_test(tc, test_calendars_service_list);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,197 @@
+/* The "events" service (services.h, nt_events_v1): free/busy of a set of calendars, the busy
+ * instances grouped by serviceId, and B4.4's spans of other services' events, for plugins
+ * that compute with time (booking slots) without reading the events tables.
+ */
+#include "ev.h"
+#include "ntc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* See nt_events_v1.freebusy. */
+static int
+ev_svc_freebusy(void *state, nt_req *req, const char *account_id, const char *user_id,
+                const char *const *calendar_ids, size_t n_calendars, int64_t ws, int64_t we,
+                nt_intervals *busy, nt_intervals *free_time)
+{
+    ev_ilist b = {0}, f = {0};
+    int rc;
+
+    rc = ev_set_freebusy(state, req, account_id, user_id, calendar_ids, n_calendars, ws, we,
+                         busy != NULL ? &b : NULL, free_time != NULL ? &f : NULL);
+    if (rc == NT_OK && busy != NULL && ev_ilist_export(&b, busy) != 0)
+        rc = NT_ENOMEM;
+    if (rc == NT_OK && free_time != NULL && ev_ilist_export(&f, free_time) != 0) {
+        rc = NT_ENOMEM;
+        if (busy != NULL) {
+            free(busy->v);
+            memset(busy, 0, sizeof(*busy));
+        }
+    }
+    ev_ilist_free(&b);
+    ev_ilist_free(&f);
+    return rc;
+}
+
+/* The groups of busy_by_service while they are collected. */
+typedef struct ev_groups {
+    char (*ids)[NT_UUID_BUF]; /* serviceId per group, "" for none */
+    ev_ilist *lists;
+    size_t n, cap;
+} ev_groups;
+
+static void
+ev_groups_free(ev_groups *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        ev_ilist_free(&g->lists[i]);
+    free(g->ids);
+    free(g->lists);
+    memset(g, 0, sizeof(*g));
+}
+
+/* The list of the event's serviceId, made on first use. */
+static ev_ilist *
+ev_groups_dest(void *arg, int busy, const char *service_id, int *rc)
+{
+    ev_groups *g = arg;
+    const char *id = service_id != NULL ? service_id : "";
+
+    (void)busy;
+    if (strlen(id) >= NT_UUID_BUF) {
+        *rc = NT_ERR;
+        return NULL;
+    }
+    for (size_t i = 0; i < g->n; i++)
+        if (strcmp(g->ids[i], id) == 0)
+            return &g->lists[i];
+    if (g->n == g->cap) {
+        size_t cap = g->cap != 0 ? g->cap * 2 : 4;
+        char(*ids)[NT_UUID_BUF] = realloc(g->ids, cap * sizeof(*ids));
+        ev_ilist *lists = ids != NULL ? realloc(g->lists, cap * sizeof(*lists)) : NULL;
+        if (ids != NULL)
+            g->ids = ids;
+        if (lists == NULL) {
+            *rc = NT_ENOMEM;
+            return NULL;
+        }
+        g->lists = lists;
+        g->cap = cap;
+    }
+    memcpy(g->ids[g->n], id, strlen(id) + 1);
+    memset(&g->lists[g->n], 0, sizeof(g->lists[g->n]));
+    return &g->lists[g->n++];
+}
+
+/* See nt_events_v1.service_busy_free. */
+static void
+ev_svc_service_busy_free(nt_service_busy *v, size_t n)
+{
+    for (size_t i = 0; v != NULL && i < n; i++)
+        free(v[i].busy.v);
+    free(v);
+}
+
+/* Moves the collected groups into a new nt_service_busy array. */
+static int
+ev_groups_export(ev_groups *g, nt_service_busy **out, size_t *n_out)
+{
+    nt_service_busy *v = g->n > 0 ? calloc(g->n, sizeof(*v)) : NULL;
+
+    if (g->n > 0 && v == NULL)
+        return NT_ENOMEM;
+    for (size_t i = 0; i < g->n; i++) {
+        memcpy(v[i].service_id, g->ids[i], sizeof(v[i].service_id));
+        ev_ilist_sort(&g->lists[i]);
+        if (ev_ilist_export(&g->lists[i], &v[i].busy) != 0) {
+            ev_svc_service_busy_free(v, i);
+            return NT_ENOMEM;
+        }
+    }
+    *out = v;
+    *n_out = g->n;
+    return NT_OK;
+}
+
+/* See nt_events_v1.busy_by_service. */
+static int
+ev_svc_busy_by_service(void *state, nt_req *req, const char *account_id, const char *user_id,
+                       const char *const *calendar_ids, size_t n_calendars, int64_t ws, int64_t we,
+                       nt_service_busy **out, size_t *n_out)
+{
+    const ev_plugin *p = state;
+    ev_groups groups = {0};
+    ev_cal *cals = NULL;
+    size_t n_cals = 0;
+    ev_fb fb = {0};
+    int rc;
+
+    *out = NULL;
+    *n_out = 0;
+    if (we < ws)
+        return NT_OK;
+    rc = ev_set_resolve(p, p->api->req_db(req), account_id, user_id, calendar_ids, n_calendars,
+                        &cals, &n_cals);
+    if (rc == NT_OK && n_cals > 0)
+        rc = ev_fb_init(&fb, p, req, ws, we);
+    if (rc == NT_OK && n_cals > 0)
+        rc = ev_set_collect(&fb, cals, n_cals, 1, ev_groups_dest, &groups);
+    if (rc == NT_OK)
+        rc = ev_groups_export(&groups, out, n_out);
+    ev_groups_free(&groups);
+    ev_fb_clear(&fb);
+    free(cals);
+    return rc;
+}
+
+/* See nt_events_v1.other_service_spans. */
+static int
+ev_svc_other_service_spans(void *state, nt_req *req, const char *account_id, const char *user_id,
+                           const char *service_id, int64_t ws, int64_t we, nt_intervals *out)
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    ev_ilist l = {0};
+    nt_stmt *st = NULL;
+    size_t rows = 0;
+    int rc;
+
+    /* The user must be the account's; the query then goes by the user's index (naming the
+     * account in it would lead SQLite to the account's index). */
+    rc = ev_user_in_account(p, api->req_db(req), account_id, user_id);
+    if (rc == NT_ENOTFOUND)
+        return NT_OK;
+    /* service_id "" when none: every event with a serviceId counts. */
+    if (rc == NT_OK)
+        rc = ntc_prepare(api, api->req_db(req), &st,
+                         "SELECT e.start_ts, e.end_ts FROM events_events e WHERE e.user_id = $1 "
+                         "AND e.service_id IS NOT NULL AND e.service_id <> $2 AND e.busy = 0 AND "
+                         "e.start_ts <= $3 AND e.end_ts >= $4 ORDER BY e.start_ts, e.end_ts",
+                         "ttii", user_id, service_id != NULL ? service_id : "", we, ws);
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
+        rc = NT_OK;
+        if (rows++ % 64 == 0 && (rc = api->req_check(req)) != NT_OK)
+            break;
+        if (ev_ilist_push(&l, api->db_col_int64(st, 0), api->db_col_int64(st, 1), 1) != 0)
+            rc = NT_ENOMEM;
+    }
+    api->db_finalize(st);
+    if (rc == NT_OK && ev_ilist_export(&l, out) != 0)
+        rc = NT_ENOMEM;
+    ev_ilist_free(&l);
+    return rc;
+}
+
+static const nt_events_v1 ev_service_ops = {
+    .size = sizeof(nt_events_v1),
+    .freebusy = ev_svc_freebusy,
+    .busy_by_service = ev_svc_busy_by_service,
+    .service_busy_free = ev_svc_service_busy_free,
+    .other_service_spans = ev_svc_other_service_spans,
+};
+
+int
+ev_service_add(ev_plugin *p)
+{
+    return ntc_provide(p->api, p->self, NT_SERVICE_EVENTS, NT_EVENTS_V1, &ev_service_ops, p);
+}
