@@ -211,7 +211,8 @@ parse_field(char *buf, size_t i, size_t end, http_head *h, framing *f)
     while (n < end && tchar_table[(unsigned char)buf[n]])
         n++;
     if (n == end)
-        return head_fail(h, 400, "header line without a colon: '%.40s'", buf + i);
+        return head_fail(h, 400, "header line without a colon: '%.*s'",
+                         (int)(end - i < 40 ? end - i : 40), buf + i);
     if (buf[n] != ':' || n == i)
         return head_fail(h, 400, "header name '%.*s' is not a token (RFC 9110)",
                          (int)(n + 1 - i < 40 ? n + 1 - i : 40), buf + i);
@@ -278,11 +279,12 @@ http_parse_head(char *buf, size_t len, size_t max_head, size_t *scanned, http_he
         start += 2;
     memset(h, 0, offsetof(http_head, fields));
     memset(&h->head_len, 0, sizeof(*h) - offsetof(http_head, head_len));
-    lim = len < start + max_head ? len : start + max_head;
+    /* Empty lines before the request line count towards the limit too. */
+    lim = len < max_head ? len : max_head;
     from = *scanned > start + 3 ? *scanned - 3 : start;
     e = lim > from ? memmem(buf + from, lim - from, "\r\n\r\n", 4) : NULL;
     if (e == NULL) {
-        if (len >= start + max_head)
+        if (len >= max_head)
             return head_fail(h, 431,
                              "the request line and headers are longer than %zu bytes "
                              "([server] max_header_bytes)",
