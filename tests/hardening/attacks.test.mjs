@@ -34,6 +34,7 @@ import {
   percentile,
   rawRequest,
   rssMiB,
+  sanitized,
   sleep,
   withTimeout,
 } from "./lib.mjs";
@@ -127,19 +128,23 @@ describe("memory: slow bodies", () => {
     console.log(
       `# idle ${idle.toFixed(1)} MiB; under 200 slow bodies: peak ${peak.toFixed(1)} MiB; health p50 ${p50.toFixed(1)} ms, p90 ${p90.toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms over ${lat.length}; answers so far ${JSON.stringify(answers)}`,
     );
-    assert.ok(peak < 128, `RSS under the attack: ${peak.toFixed(1)} MiB (limit 128)`);
+    // Under AddressSanitizer freed memory stays in its quarantine: the memory bounds are only
+    // checked in normal builds (the rest of the test runs in both).
+    const asan = sanitized(srv.pid);
+    if (asan) console.log("# AddressSanitizer build: the RSS bounds are not checked");
+    else assert.ok(peak < 128, `RSS under the attack: ${peak.toFixed(1)} MiB (limit 128)`);
     assert.ok(p90 < 100, `health latency p90 ${p90.toFixed(1)} ms (limit 100)`);
     // The connections beyond max_buffered_bytes were answered 503 and closed.
     assert.ok((answers["503"] || 0) > 0, `some connections were refused with 503: ${JSON.stringify(answers)}`);
     for (const s of socks.splice(0)) s.destroy();
     let rss = rssMiB(srv.pid);
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + (sanitized(srv.pid) ? 0 : 5000);
     while (rss > idle + 12 && Date.now() < deadline) {
       await sleep(250);
       rss = rssMiB(srv.pid);
     }
     console.log(`# RSS after the connections closed: ${rss.toFixed(1)} MiB (idle ${idle.toFixed(1)} MiB)`);
-    assert.ok(rss <= idle + 12, `RSS returns near idle: ${rss.toFixed(1)} MiB, idle ${idle.toFixed(1)} MiB`);
+    if (!asan) assert.ok(rss <= idle + 12, `RSS returns near idle: ${rss.toFixed(1)} MiB, idle ${idle.toFixed(1)} MiB`);
     await assertHealthy(srv, "after the slow bodies");
   });
 

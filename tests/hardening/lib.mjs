@@ -568,6 +568,12 @@ export function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+// True when the process runs with AddressSanitizer (its allocator keeps freed memory in a
+// quarantine and pads every block, so memory figures mean nothing there).
+export function sanitized(pid) {
+  return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"));
+}
+
 export function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);
