@@ -31,9 +31,10 @@ struct conn {
     int state;
     struct event *rev, *wev, *tev;
     int reading, writing;
-    bytebuf in;       /* the oldest unanswered request's bytes and what follows them */
-    size_t in_acct;   /* in.cap as counted in the shared total */
-    bytebuf out;      /* reply bytes the socket has not taken yet */
+    bytebuf in;     /* the oldest unanswered request's bytes and what follows them */
+    size_t in_acct; /* in.cap as counted in the shared total */
+    bytebuf out;    /* a reply the socket has not taken yet, sent from out_off on */
+    size_t out_off;
     int in_request;   /* some bytes of an unfinished request are in `in` */
     int more;         /* complete requests wait in `in` (served once the reply is out) */
     int close_after;  /* close once `out` is written */
@@ -63,6 +64,16 @@ conn_in_release(conn *c)
     atomic_fetch_sub_explicit(&sh->buffered, (long long)c->in_acct, memory_order_relaxed);
     c->in_acct = 0;
     bytebuf_free(&c->in);
+}
+
+/* Gives back the output buffer (its reply is out). */
+static void
+conn_out_release(conn *c)
+{
+    if (c->out.cap >= TRIM_NOTE)
+        atomic_fetch_add_explicit(&c->w->sh->freed, (long long)c->out.cap, memory_order_relaxed);
+    bytebuf_free(&c->out);
+    c->out_off = 0;
 }
 
 /* Grows the input buffer to hold at least `need` bytes in all (doubling, at most `want`
@@ -170,9 +181,7 @@ conn_free(conn *c)
     if (c->ip_counted)
         ipcount_release(w->sh->ipc, c->addr);
     conn_in_release(c);
-    if (c->out.cap >= TRIM_NOTE)
-        atomic_fetch_add_explicit(&w->sh->freed, (long long)c->out.cap, memory_order_relaxed);
-    bytebuf_free(&c->out);
+    conn_out_release(c);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -214,54 +223,67 @@ conn_finish(conn *c)
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* Sends the worker's staged replies (then whatever the socket did not take from `out`).
- * Returns -1 when the connection was closed (c is gone), 0 otherwise. */
+/* Sends n bytes at p from *off on; *off tells how far it got. -1 on a socket error. */
+static int
+conn_send(conn *c, const char *p, size_t n, size_t *off)
+{
+    while (*off < n) {
+        ssize_t k = send(c->fd, p + *off, n - *off, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (k <= 0)
+            return -1;
+        *off += (size_t)k;
+    }
+    return 0;
+}
+
+/* Sends the worker's staged replies, or what the socket did not take of earlier ones. What
+ * is left waits in `out` (the staging buffer itself is handed over, never copied) while the
+ * connection stops reading. Returns -1 when the connection was closed (c is gone), else 0. */
 static int
 conn_flush(conn *c)
 {
     worker *w = c->w;
-    bytebuf *src = c->out.len > 0 ? &c->out : &w->obuf;
+    size_t off = 0;
 
     if (c->out.len > 0 && w->obuf.len > 0) {
-        /* Never reached: requests are not served while a reply waits. Keep the order. */
-        if (bytebuf_add(&c->out, w->obuf.data, w->obuf.len) != NT_OK) {
-            w->obuf.len = 0;
-            conn_close(c);
-            return -1;
-        }
+        /* Not reached: requests are not served while a reply waits. Keep the order anyway. */
+        int rc = bytebuf_add(&c->out, w->obuf.data, w->obuf.len);
         w->obuf.len = 0;
-    }
-    while (src->len > 0) {
-        ssize_t n = send(c->fd, src->data, src->len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        if (n <= 0) {
-            w->obuf.len = 0;
-            conn_close(c);
-            return -1;
-        }
-        bytebuf_consume(src, (size_t)n);
-    }
-    if (src == &w->obuf && src->len > 0) {
-        /* Keep the rest; the client has read_timeout_s to take it. */
-        int rc = bytebuf_add(&c->out, src->data, src->len);
-        src->len = 0;
         if (rc != NT_OK) {
             conn_close(c);
             return -1;
         }
     }
     if (c->out.len > 0) {
+        if (conn_send(c, c->out.data, c->out.len, &c->out_off) != 0) {
+            conn_close(c);
+            return -1;
+        }
+    } else if (w->obuf.len > 0) {
+        if (conn_send(c, w->obuf.data, w->obuf.len, &off) != 0) {
+            w->obuf.len = 0;
+            conn_close(c);
+            return -1;
+        }
+        if (off < w->obuf.len) {
+            c->out = w->obuf;
+            c->out_off = off;
+            memset(&w->obuf, 0, sizeof(w->obuf));
+        }
+        w->obuf.len = 0;
+    }
+    if (c->out_off < c->out.len) {
+        /* The client has read_timeout_s to take the rest. */
         conn_set_reading(c, 0);
         conn_set_writing(c, 1);
         conn_deadline(c, util_mono_us() + c->w->sh->timeout_us);
         return 0;
     }
-    if (c->out.cap >= TRIM_NOTE)
-        atomic_fetch_add_explicit(&w->sh->freed, (long long)c->out.cap, memory_order_relaxed);
-    bytebuf_free(&c->out);
+    conn_out_release(c);
     conn_set_writing(c, 0);
     if (c->close_after) {
         conn_finish(c);
@@ -337,7 +359,7 @@ conn_serve(conn *c, char *buf, size_t len)
             conn_deadline(c, util_mono_us() + w->sh->timeout_us);
         if (conn_flush(c) != 0)
             return -1;
-        if (!res.more || c->out.len > 0)
+        if (!res.more || c->out_off < c->out.len)
             return 0;
         buf = c->in.data;
         len = c->in.len;
@@ -409,7 +431,7 @@ conn_on_write(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (conn_flush(c) != 0 || c->out.len > 0)
+    if (conn_flush(c) != 0 || c->out_off < c->out.len)
         return;
     /* The reply is out: serve the pipelined requests that wait. */
     if (c->more)
@@ -429,7 +451,7 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
         conn_arm(c); /* the deadline moved */
         return;
     }
-    if (c->state == CONN_OPEN && c->out.len == 0 && c->in_request) {
+    if (c->state == CONN_OPEN && c->out_off >= c->out.len && c->in_request) {
         char msg[160];
         snprintf(msg, sizeof(msg),
                  "the request was not complete within %lld s of its first byte "
@@ -530,7 +552,7 @@ http_conn_stop_all(worker *w)
     for (c = w->conns; c != NULL; c = next) {
         next = c->next;
         c->pc.closing = 1;
-        if (c->state == CONN_OPEN && !c->in_request && c->out.len == 0 && c->in.len == 0)
+        if (c->state == CONN_OPEN && !c->in_request && c->out_off >= c->out.len && c->in.len == 0)
             conn_free(c);
     }
 }
