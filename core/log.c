@@ -100,7 +100,7 @@ log_escaped(char *line, size_t *len, size_t cap, const char *s, size_t max)
     static const char hex[] = "0123456789abcdef";
     size_t o = *len, i;
 
-    for (i = 0; s[i] != '\0' && i < max && o + 4 < cap; i++) {
+    for (i = 0; i < max && s[i] != '\0' && o + 4 < cap; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c >= 0x7f || c == '\\') {
             line[o++] = '\\';
