@@ -16,6 +16,9 @@
 /* How long a closing connection is drained of what the client still sends. */
 #define LINGER_US 2000000
 
+/* ... and a connection refused at accept (max_connections_per_ip). */
+#define REJECT_LINGER_US 250000
+
 /* Per-connection input grows by doubling from this size. */
 #define IN_MIN 16384
 
@@ -40,6 +43,7 @@ struct conn {
     int close_after;  /* close once `out` is written */
     int linger_after; /* ... by draining first */
     int ip_counted;
+    int64_t linger_us;   /* how long to drain before closing; 0 = LINGER_US */
     int64_t deadline_us; /* the connection's next deadline (idle, request, write, linger) */
     int64_t armed_us;    /* when the timer fires; 0 = not armed */
     proto_conn pc;
@@ -206,7 +210,7 @@ conn_close(conn *c)
 static void
 conn_finish(conn *c)
 {
-    int64_t linger = c->w->sh->timeout_us < LINGER_US ? c->w->sh->timeout_us : LINGER_US;
+    int64_t linger = c->linger_us > 0 ? c->linger_us : LINGER_US;
 
     if (!c->linger_after) {
         conn_close(c);
@@ -218,6 +222,8 @@ conn_finish(conn *c)
     shutdown(c->fd, SHUT_WR);
     conn_set_writing(c, 0);
     conn_set_reading(c, 1);
+    if (linger > c->w->sh->timeout_us)
+        linger = c->w->sh->timeout_us;
     conn_deadline(c, util_mono_us() + linger);
 }
 
@@ -526,6 +532,8 @@ http_conn_accept(worker *w, int fd, const struct sockaddr *sa, int salen)
                      "too many connections from this address ([server] max_connections_per_ip "
                      "= %d)",
                      sh->per_ip);
+            /* A short drain only: refused connections must not hold slots for long. */
+            c->linger_us = REJECT_LINGER_US;
             conn_refuse(c, w->rbuf, 429, msg, 1);
             return;
         }
