@@ -6,21 +6,19 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sys/socket.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 
 #include "config.h"
 #include "loader.h"
 #include "log.h"
+#include "query.h"
 #include "request.h"
 #include "service.h"
 #include "settings.h"
@@ -242,24 +240,20 @@ h_req_param(nt_req *r, const char *name)
 static const char *
 h_req_query(nt_req *r, const char *name)
 {
-    if (r->query_parsed == 0) {
-        r->query_parsed = 1;
-        if (r->query_raw != NULL && evhttp_parse_query_str(r->query_raw, &r->query) != 0)
-            r->query_parsed = -1;
-    }
-    if (r->query_parsed < 0)
+    if (r->query_parsed == 0)
+        r->query_parsed =
+            query_decode(r->query_raw, &r->scratch, &r->query, &r->nquery) == NT_OK ? 1 : -1;
+    if (r->query_parsed < 0 || name == NULL)
         return NULL;
-    /* Query names are case-sensitive (evhttp_find_header is not). */
-    for (struct evkeyval *kv = r->query.tqh_first; kv != NULL; kv = kv->next.tqe_next)
-        if (strcmp(kv->key, name) == 0)
-            return kv->value;
-    return NULL;
+    return query_find(r->query, r->nquery, name); /* names are case-sensitive */
 }
 
 static const char *
 h_req_header(nt_req *r, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(r->ev), name);
+    if (r->http == NULL || name == NULL)
+        return NULL;
+    return http_head_field(r->http->head, r->http->base, name);
 }
 
 static json_t *
@@ -471,9 +465,7 @@ h_json_get_metadata(nt_req *r, const json_t *obj, const char *key, int required,
 static int
 h_client_gone(nt_req *r)
 {
-    struct evhttp_connection *con = r->ev != NULL ? evhttp_request_get_connection(r->ev) : NULL;
-    struct bufferevent *bev = con != NULL ? evhttp_connection_get_bufferevent(con) : NULL;
-    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    int fd = r->http != NULL ? r->http->fd : -1;
     char c;
     ssize_t n;
 
@@ -508,14 +500,7 @@ h_req_check(nt_req *r)
 static const char *
 h_req_peer(nt_req *r)
 {
-    struct evhttp_connection *con = r->ev != NULL ? evhttp_request_get_connection(r->ev) : NULL;
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-
-    if (con == NULL)
-        return "";
-    evhttp_connection_get_peer(con, &addr, &port);
-    return addr != NULL ? addr : "";
+    return r->http != NULL && r->http->peer != NULL ? r->http->peer : "";
 }
 
 static nt_db *
@@ -589,17 +574,20 @@ static int
 h_req_reply_text(nt_req *r, const char *content_type, const char *body, size_t len)
 {
     size_t n = content_type != NULL ? strlen(content_type) : 0;
+    char *copy;
 
     if (n == 0 || n >= sizeof(r->text_type) || body == NULL)
         return NT_EINVAL;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)content_type[i] < 0x20 || content_type[i] == 0x7f)
             return NT_EINVAL;
-    if (r->text == NULL && (r->text = evbuffer_new()) == NULL)
+    copy = realloc(r->text, len > 0 ? len : 1);
+    if (copy == NULL)
         return NT_ENOMEM;
-    evbuffer_drain(r->text, evbuffer_get_length(r->text));
-    if (evbuffer_add(r->text, body, len) != 0)
-        return NT_ENOMEM;
+    memcpy(copy, body, len);
+    r->text = copy;
+    r->text_len = len;
+    r->has_text = 1;
     memcpy(r->text_type, content_type, n + 1);
     return NT_OK;
 }
@@ -673,24 +661,48 @@ hostapi_table(void)
 }
 
 void
-request_init(nt_req *r, struct evhttp_request *ev, nt_db *db)
+request_init(nt_req *r, const http_request *http, nt_db *db)
 {
-    memset(r, 0, sizeof(*r));
-    r->ev = ev;
+    /* Only the small members: msg, account and user are written before they are read. */
+    memset(r, 0, offsetof(nt_req, account));
+    r->has_account = r->has_user = 0;
+    r->account[0] = r->user[0] = '\0';
+    r->policy = NULL;
+    r->msg[0] = '\0';
+    r->has_msg = 0;
+    r->scratch.blocks = NULL;
+    r->text = NULL;
+    r->text_len = 0;
+    r->has_text = 0;
+    r->text_type[0] = '\0';
+    r->gone = 0;
+    r->http = http;
     r->db = db;
     r->cpu0_us = util_thread_cpu_us();
     r->next_peek_us = HOST_PEEK_EVERY_US;
-    r->query.tqh_first = NULL;
-    r->query.tqh_last = &r->query.tqh_first;
+}
+
+void
+request_reset_attempt(nt_req *r)
+{
+    r->msg[0] = '\0';
+    r->has_msg = 0;
+    free(r->text);
+    r->text = NULL;
+    r->text_len = 0;
+    r->has_text = 0;
+    json_decref(r->body);
+    r->body = NULL;
+    arena_free(&r->scratch);
+    r->query = NULL;
+    r->nquery = 0;
+    r->query_parsed = 0;
 }
 
 void
 request_fini(nt_req *r)
 {
-    if (r->query_parsed > 0)
-        evhttp_clear_headers(&r->query);
-    if (r->text != NULL)
-        evbuffer_free(r->text);
+    free(r->text);
     r->text = NULL;
     json_decref(r->body);
     json_decref(r->policy);

@@ -92,18 +92,48 @@ log_msg(nt_log_level lvl, const char *who, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Appends s to line[*len..cap) with every byte outside printable ASCII (and '\\') written
+ * as \xNN, at most max bytes of s; "..." when cut. */
+static void
+log_escaped(char *line, size_t *len, size_t cap, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = *len, i;
+
+    for (i = 0; i < max && s[i] != '\0' && o + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '\\') {
+            line[o++] = '\\';
+            line[o++] = 'x';
+            line[o++] = hex[c >> 4];
+            line[o++] = hex[c & 15];
+        } else {
+            line[o++] = (char)c;
+        }
+    }
+    if (s[i] != '\0' && o + 3 < cap) {
+        memcpy(line + o, "...", 3);
+        o += 3;
+    }
+    *len = o;
+}
+
 void
 log_access(const char *method, const char *path, int status, int64_t micros)
 {
-    char line[1024];
+    char line[1200];
     size_t len;
     int n;
 
     if (!log_access_on)
         return;
     len = log_stamp(line, sizeof(line));
-    n = snprintf(line + len, sizeof(line) - len - 1, " ACCESS %s %.700s %d %lldus", method, path,
-                 status, (long long)micros);
+    memcpy(line + len, " ACCESS ", 8);
+    len += 8;
+    log_escaped(line, &len, sizeof(line) - 64, method, 24);
+    line[len++] = ' ';
+    log_escaped(line, &len, sizeof(line) - 64, path, 700);
+    n = snprintf(line + len, sizeof(line) - len - 1, " %d %lldus", status, (long long)micros);
     if (n > 0)
         len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n : sizeof(line) - len - 2;
     line[len++] = '\n';

@@ -19,7 +19,9 @@ int log_level_parse(const char *s);
 void log_msg(nt_log_level lvl, const char *who, const char *fmt, ...) NT_PRINTF(3, 4);
 void log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap);
 
-/* Writes one access line: method, path (no query string), status and microseconds. */
+/* Writes one access line: method, path (no query string), status and microseconds. Bytes
+ * outside printable ASCII in method and path are written as \xNN (and '\' as \x5c), so a
+ * request cannot forge log lines or send terminal escapes. */
 void log_access(const char *method, const char *path, int status, int64_t micros);
 
 #endif

@@ -2,6 +2,7 @@
  * or SIGTERM, then shuts down in reverse order.
  */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,10 @@ main(int argc, char **argv)
         return 2;
     }
     memset(&a, 0, sizeof(a));
+    /* Buffers of 64 KiB and more (request bodies, large replies) get their own mappings,
+     * returned to the system when freed: glibc would otherwise raise this threshold after
+     * the first large free and keep a burst's memory in the heap for good. */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024);
     signal(SIGPIPE, SIG_IGN);
     event_set_log_callback(libevent_log);
     if (evthread_use_pthreads() != 0) {

@@ -1,11 +1,10 @@
-/* Reply writing. JSON is serialised straight into the evhttp output buffer. */
+/* Reply writing: one status line and header block per reply, assembled into the output
+ * buffer, then the body. */
 #include "reply.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <nettu/plugin.h>
 
@@ -37,6 +36,8 @@ static const char *
 reply_reason(int status)
 {
     switch (status) {
+    case 100:
+        return "Continue";
     case 200:
         return "OK";
     case 201:
@@ -49,6 +50,8 @@ reply_reason(int status)
         return "Unauthorized";
     case 404:
         return "Not Found";
+    case 408:
+        return "Request Timeout";
     case 409:
         return "Conflict";
     case 413:
@@ -57,14 +60,18 @@ reply_reason(int status)
         return "Unprocessable Content";
     case 429:
         return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 501:
+        return "Not Implemented";
     case 503:
         return "Service Unavailable";
     default:
-        return status < 300 ? "OK" : "Internal Server Error";
+        return status < 300 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
     }
 }
 
-static const char *
+const char *
 reply_kind(int status)
 {
     switch (status) {
@@ -74,6 +81,8 @@ reply_kind(int status)
         return "unauthorized";
     case 404:
         return "not_found";
+    case 408:
+        return "request_timeout";
     case 409:
         return "conflict";
     case 413:
@@ -82,102 +91,145 @@ reply_kind(int status)
         return "unprocessable";
     case 429:
         return "too_many_requests";
+    case 431:
+        return "headers_too_large";
+    case 501:
+        return "not_implemented";
     case 503:
         return "unavailable";
     default:
-        return "internal";
+        return status < 500 ? "bad_request" : "internal";
     }
 }
 
-void
-reply_cors(struct evhttp_request *ev)
+/* "Date: <IMF-fixdate>\r\n", formatted once a second per thread. */
+static const char *
+reply_date(void)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(ev);
-    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(ev), "Origin");
+    static __thread time_t last = -1;
+    static __thread char line[64];
+    time_t now = time(NULL);
+    struct tm tm;
 
-    if (origin != NULL && origin[0] != '\0' && strpbrk(origin, "\r\n") == NULL) {
-        evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
-        evhttp_add_header(out, "Access-Control-Allow-Credentials", "true");
-        evhttp_add_header(out, "Vary", "Origin");
+    if (now != last) {
+        gmtime_r(&now, &tm);
+        strftime(line, sizeof(line), "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+        last = now;
+    }
+    return line;
+}
+
+/* Appends the status line and the headers. `type` NULL: no content headers (204). */
+static int
+reply_head(const reply_ctx *rc, int status, const char *type, size_t len)
+{
+    bytebuf *o = rc->out;
+    int err = 0;
+
+    err |= bytebuf_adds(o, "HTTP/1.1 ");
+    err |= bytebuf_add_uint(o, (unsigned)status);
+    err |= bytebuf_adds(o, " ");
+    err |= bytebuf_adds(o, reply_reason(status));
+    err |= bytebuf_adds(o, "\r\n");
+    err |= bytebuf_adds(o, reply_date());
+    if (type != NULL) {
+        err |= bytebuf_adds(o, "Content-Type: ");
+        err |= bytebuf_adds(o, type);
+        err |= bytebuf_adds(o, "\r\nContent-Length: ");
+        err |= bytebuf_add_uint(o, len);
+        err |= bytebuf_adds(o, "\r\n");
+    }
+    /* CORS (API.md A1): the request's Origin echoed (or "*" without one), credentials
+     * allowed. Header values never hold CR or LF (the parser refuses control bytes). */
+    if (rc->origin != NULL && rc->origin[0] != '\0') {
+        err |= bytebuf_adds(o, "Access-Control-Allow-Origin: ");
+        err |= bytebuf_adds(o, rc->origin);
+        err |= bytebuf_adds(o, "\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n");
     } else {
-        evhttp_add_header(out, "Access-Control-Allow-Origin", "*");
+        err |= bytebuf_adds(o, "Access-Control-Allow-Origin: *\r\n");
     }
+    err |= bytebuf_adds(o, "Cache-Control: no-store\r\n");
+    if (rc->retry_after > 0) {
+        err |= bytebuf_adds(o, "Retry-After: ");
+        err |= bytebuf_add_uint(o, (unsigned)rc->retry_after);
+        err |= bytebuf_adds(o, "\r\n");
+    }
+    if (rc->close)
+        err |= bytebuf_adds(o, "Connection: close\r\n");
+    else if (rc->keep_alive_10)
+        err |= bytebuf_adds(o, "Connection: keep-alive\r\n");
+    return err;
 }
 
-void
-reply_preflight(struct evhttp_request *ev)
-{
-    struct evkeyvalq *in = evhttp_request_get_input_headers(ev);
-    struct evkeyvalq *out = evhttp_request_get_output_headers(ev);
-    const char *hdrs = evhttp_find_header(in, "Access-Control-Request-Headers");
-
-    reply_cors(ev);
-    evhttp_add_header(out, "Access-Control-Allow-Methods",
-                      "GET, POST, PUT, DELETE, PATCH, OPTIONS");
-    if (hdrs != NULL && strpbrk(hdrs, "\r\n") == NULL)
-        evhttp_add_header(out, "Access-Control-Allow-Headers", hdrs);
-    else
-        evhttp_add_header(out, "Access-Control-Allow-Headers",
-                          "authorization, content-type, nettu-account, x-api-key");
-    evhttp_add_header(out, "Access-Control-Max-Age", "86400");
-    evhttp_send_reply(ev, 204, "No Content", NULL);
-}
-
-/* jansson dump callback appending to an evbuffer. */
+/* The whole reply; on failure out is put back as it was. */
 static int
-reply_dump_cb(const char *buf, size_t size, void *data)
+reply_send(const reply_ctx *rc, int status, const char *type, const char *body, size_t len)
 {
-    return evbuffer_add(data, buf, size);
-}
+    size_t mark = rc->out->len;
+    int bodyless = status == 204 || status == 304 || status < 200;
+    int err;
 
-/* Serialises body into buf: small documents through one stack buffer and one evbuffer_add
- * (jansson's callback form adds every fragment separately), large ones by the callback. */
-static int
-reply_dump(const json_t *body, struct evbuffer *buf)
-{
-    char small[4096];
-    size_t n = json_dumpb(body, small, sizeof(small), JSON_COMPACT);
-
-    if (n == 0)
-        return -1;
-    if (n <= sizeof(small))
-        return evbuffer_add(buf, small, n);
-    return json_dump_callback(body, reply_dump_cb, buf, JSON_COMPACT);
-}
-
-void
-reply_json(struct evhttp_request *ev, int status, const json_t *body)
-{
-    struct evbuffer *buf = evhttp_request_get_output_buffer(ev);
-
-    reply_cors(ev);
-    evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", "application/json");
-    if (body == NULL || reply_dump(body, buf) != 0) {
-        evbuffer_drain(buf, evbuffer_get_length(buf));
-        evbuffer_add(buf, "{}", 2);
+    err = reply_head(rc, status, bodyless ? NULL : type, len);
+    err |= bytebuf_adds(rc->out, "\r\n");
+    if (!bodyless && !rc->head_only)
+        err |= bytebuf_add(rc->out, body, len);
+    if (err != 0) {
+        rc->out->len = mark;
+        return NT_ENOMEM;
     }
-    if (evhttp_request_get_command(ev) == EVHTTP_REQ_CONNECT) {
-        /* libevent frames replies to CONNECT as tunnels: no length of its own. */
-        char len[32];
-        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(buf));
-        evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Length", len);
-    }
-    evhttp_send_reply(ev, status, reply_reason(status), NULL);
+    return NT_OK;
 }
 
-void
-reply_text(struct evhttp_request *ev, int status, const char *type, struct evbuffer *body)
+int
+reply_preflight(const reply_ctx *rc)
 {
-    reply_cors(ev);
-    evhttp_add_header(evhttp_request_get_output_headers(ev), "Content-Type", type);
-    evbuffer_add_buffer(evhttp_request_get_output_buffer(ev), body);
-    evhttp_send_reply(ev, status, reply_reason(status), NULL);
+    size_t mark = rc->out->len;
+    int err;
+
+    err = reply_head(rc, 204, NULL, 0);
+    err |= bytebuf_adds(rc->out,
+                        "Access-Control-Allow-Methods: GET, POST, PUT, DELETE, PATCH, OPTIONS\r\n"
+                        "Access-Control-Allow-Headers: ");
+    err |= bytebuf_adds(rc->out, rc->acrh != NULL
+                                     ? rc->acrh
+                                     : "authorization, content-type, nettu-account, x-api-key");
+    err |= bytebuf_adds(rc->out, "\r\nAccess-Control-Max-Age: 86400\r\n\r\n");
+    if (err != 0) {
+        rc->out->len = mark;
+        return NT_ENOMEM;
+    }
+    return NT_OK;
 }
 
-void
-reply_error(struct evhttp_request *ev, int status, const char *msg)
+int
+reply_json(const reply_ctx *rc, int status, const json_t *body)
+{
+    bytebuf *s = rc->scratch;
+    size_t n = 0;
+
+    /* Small documents in one pass; larger ones are measured by the first pass. */
+    if (body != NULL && bytebuf_reserve(s, 4096) == NT_OK) {
+        n = json_dumpb(body, s->data, s->cap, JSON_COMPACT);
+        if (n > s->cap)
+            n = bytebuf_reserve(s, n) == NT_OK ? json_dumpb(body, s->data, s->cap, JSON_COMPACT)
+                                               : 0;
+    }
+    if (n == 0 || n > s->cap)
+        return reply_send(rc, status, "application/json", "{}", 2);
+    return reply_send(rc, status, "application/json", s->data, n);
+}
+
+int
+reply_text(const reply_ctx *rc, int status, const char *type, const char *body, size_t len)
+{
+    return reply_send(rc, status, type, body, len);
+}
+
+int
+reply_error(const reply_ctx *rc, int status, const char *msg)
 {
     json_t *body = json_object();
+    int rc2;
 
     if (body != NULL) {
         json_object_set_new(body, "error", json_string(reply_kind(status)));
@@ -185,6 +237,7 @@ reply_error(struct evhttp_request *ev, int status, const char *msg)
         if (json_object_set_new(body, "message", json_string(msg)) != 0)
             json_object_set_new(body, "message", json_string("request failed"));
     }
-    reply_json(ev, status, body);
+    rc2 = reply_json(rc, status, body);
     json_decref(body);
+    return rc2;
 }

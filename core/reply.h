@@ -1,32 +1,46 @@
-/* Writing replies: JSON bodies, the JSON error body of API.md A8.2, CORS headers, and the
- * mapping from NT_E* codes to HTTP statuses.
+/* Writing replies into a connection's output buffer: the status line, the headers every
+ * reply carries (Date, Content-Type, Content-Length, CORS, Cache-Control: no-store and
+ * Connection when it matters), JSON bodies, the JSON error body of API.md A8.2, CORS
+ * preflights, and the mapping from NT_E* codes to HTTP statuses. No I/O.
  */
 #ifndef NETTU_REPLY_H
 #define NETTU_REPLY_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
-struct evhttp_request;
+#include "bytebuf.h"
+
+/* What a reply needs to know about its request and connection. */
+typedef struct reply_ctx {
+    bytebuf *out;       /* the reply is appended here */
+    bytebuf *scratch;   /* reused to serialise JSON bodies (may be the same for many replies) */
+    const char *origin; /* the request's Origin, or NULL */
+    const char *acrh;   /* its Access-Control-Request-Headers, or NULL */
+    int head_only;      /* a HEAD request: the same headers, no body bytes */
+    int close;          /* the connection closes after this reply: Connection: close */
+    int keep_alive_10;  /* an HTTP/1.0 client asked for keep-alive: Connection: keep-alive */
+    int retry_after;    /* seconds for a Retry-After header; 0 = none */
+} reply_ctx;
 
 /* The HTTP status of an NT_E* code (NT_EINVAL -> 400 ...; unknown negatives -> 500). */
 int reply_status_of(int code);
 
-/* Adds the CORS headers every response carries (API.md A1): the request's Origin echoed (or
- * "*" without one), credentials allowed. */
-void reply_cors(struct evhttp_request *ev);
+/* The "error" kind of an error status ("bad_request", "not_found" ...). */
+const char *reply_kind(int status);
 
 /* Answers a CORS preflight (OPTIONS): 204 with the allowed methods and headers and a max age
- * so browsers cache it. */
-void reply_preflight(struct evhttp_request *ev);
+ * so browsers cache it. NT_OK, or NT_ENOMEM with out unchanged (the caller must close). */
+int reply_preflight(const reply_ctx *rc);
 
-/* Sends `body` (borrowed; NULL sends {}) with status. */
-void reply_json(struct evhttp_request *ev, int status, const json_t *body);
+/* Sends `body` (borrowed; NULL sends {}) as JSON with status. NT_OK or NT_ENOMEM as above. */
+int reply_json(const reply_ctx *rc, int status, const json_t *body);
 
-/* Sends `body` (its content is moved out) with a content type and status. */
-struct evbuffer;
-void reply_text(struct evhttp_request *ev, int status, const char *type, struct evbuffer *body);
+/* Sends len bytes of body (copied) with a content type and status. NT_OK or NT_ENOMEM. */
+int reply_text(const reply_ctx *rc, int status, const char *type, const char *body, size_t len);
 
-/* Sends {"error": kind-of-status, "message": msg} with status. */
-void reply_error(struct evhttp_request *ev, int status, const char *msg);
+/* Sends {"error": kind-of-status, "message": msg} with status. NT_OK or NT_ENOMEM. */
+int reply_error(const reply_ctx *rc, int status, const char *msg);
 
 #endif

@@ -1,35 +1,16 @@
-/* The HTTP server: one listening socket shared by `workers` threads, each with its own
- * event_base, evhttp and storage connection; and the request pipeline (route, path ids,
- * body, authentication, policy, handler, reply, access log).
+/* The HTTP server: one listening socket shared by `workers` threads, each with its own event
+ * loop, connections (http_conn.c), request pipeline (pipeline.c) and storage connection.
  */
 #ifndef NETTU_SERVER_H
 #define NETTU_SERVER_H
 
 #include <nettu/services.h>
 
+#include "pipeline.h"
 #include "router.h"
 #include "settings.h"
 
 typedef struct server server;
-
-#define SERVER_MAX_OBSERVERS 8
-
-typedef struct server_observer {
-    const nt_observer_v1 *ops;
-    void *state;
-} server_observer;
-
-typedef struct server_deps {
-    const router *router;
-    const nt_store_v1 *store;
-    void *store_state;
-    const nt_authenticator_v1 *auth; /* may be NULL when no route needs it */
-    void *auth_state;
-    const nt_policy_v1 *policy; /* may be NULL when no route needs it */
-    void *policy_state;
-    server_observer observers[SERVER_MAX_OBSERVERS]; /* told about every request */
-    int nobservers;
-} server_deps;
 
 /* Binds the listening socket and prepares the workers (one storage connection each).
  * Returns NULL after logging why. */

@@ -17,7 +17,13 @@ static const char *const server_keys[] = {"listen",
                                           "max_body_bytes",
                                           "hard_body_bytes",
                                           "max_header_bytes",
+                                          "max_buffered_bytes",
+                                          "max_connections",
+                                          "max_connections_per_ip",
                                           "read_timeout_s",
+                                          "auth_fail_limit",
+                                          "auth_fail_window_s",
+                                          "auth_fail_exempt",
                                           "shutdown_grace_ms",
                                           "request_cpu_ms",
                                           "access_log",
@@ -90,11 +96,31 @@ settings_read_load(cfg *c, settings *s)
     return NT_OK;
 }
 
+/* [server] auth_fail_exempt: addresses the authentication throttle leaves alone. */
+static int
+settings_read_exempt(cfg *c, settings *s)
+{
+    const char *text = "127.0.0.0/8, ::1/128";
+    char err[160];
+    cfg_value v;
+
+    if (cfg_lookup(c, "server", "auth_fail_exempt", &v))
+        text = v.text;
+    if (cidr_list_parse(text, &s->auth_fail_exempt, err, sizeof(err)) != 0) {
+        cfg_error(c,
+                  "%s: [server] auth_fail_exempt: %s (expected addresses or ranges such as "
+                  "10.0.0.0/8, ::1/128, separated by commas)",
+                  cfg_lookup(c, "server", "auth_fail_exempt", &v) ? v.origin : cfg_path(c), err);
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
 static int
 settings_read_server(cfg *c, settings *s)
 {
     cfg_value v;
-    long long n;
+    long long n, min_buffered;
     int rc = NT_OK, ncpu;
     struct in_addr a4;
     struct in6_addr a6;
@@ -130,13 +156,40 @@ settings_read_server(cfg *c, settings *s)
         s->hard_body_bytes = n;
     else
         rc = NT_EINVAL;
+    if (cfg_lookup(c, "server", "hard_body_bytes", &v))
+        log_msg(NT_LOG_WARN, NULL,
+                "%s: [server] hard_body_bytes no longer has an effect: bodies over "
+                "max_body_bytes are refused before they are read",
+                v.origin);
     if (cfg_read_int(c, "server", "max_header_bytes", 16384, 1024, 1 << 20, &n) == NT_OK)
         s->max_header_bytes = n;
+    else
+        rc = NT_EINVAL;
+    /* At least one request of the largest size must fit. */
+    min_buffered = s->max_body_bytes + s->max_header_bytes;
+    if (cfg_read_int(c, "server", "max_buffered_bytes",
+                     min_buffered > (64LL << 20) ? min_buffered : 64LL << 20, min_buffered,
+                     1LL << 40, &n) == NT_OK)
+        s->max_buffered_bytes = n;
     else
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "max_connections", 4096, 0, 1000000, &n) == NT_OK)
         s->max_connections = n;
     else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "max_connections_per_ip", 0, 0, 1000000, &n) == NT_OK)
+        s->max_connections_per_ip = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "auth_fail_limit", 20, 0, 1000000, &n) == NT_OK)
+        s->auth_fail_limit = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "auth_fail_window_s", 60, 1, 86400, &n) == NT_OK)
+        s->auth_fail_window_s = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (settings_read_exempt(c, s) != NT_OK)
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "read_timeout_s", 30, 1, 3600, &n) == NT_OK)
         s->read_timeout_s = (int)n;

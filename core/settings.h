@@ -2,6 +2,7 @@
 #ifndef NETTU_SETTINGS_H
 #define NETTU_SETTINGS_H
 
+#include "cidr.h"
 #include "config.h"
 
 #define SETTINGS_MAX_PLUGINS 64
@@ -9,12 +10,18 @@
 typedef struct settings {
     char listen[64];
     int port;
-    int workers;               /* resolved: "auto" = number of online CPUs */
-    long long max_body_bytes;  /* answered 413 (JSON) above this */
-    long long hard_body_bytes; /* libevent drops the request above this (its own 413) */
-    long long max_header_bytes;
-    long long max_connections; /* 0 = unlimited */
-    int read_timeout_s;        /* a request must arrive within this; also idle keep-alive */
+    int workers;                  /* resolved: "auto" = number of online CPUs */
+    long long max_body_bytes;     /* answered 413 (JSON) above this, before it is read */
+    long long hard_body_bytes;    /* accepted for old files; no effect */
+    long long max_header_bytes;   /* request line and headers; more is 431 */
+    long long max_buffered_bytes; /* request bytes held across all connections */
+    long long max_connections;    /* open connections, counted from accept; 0 = unlimited */
+    int max_connections_per_ip;   /* 0 = unlimited */
+    int read_timeout_s;           /* a whole request must arrive within this of its first
+                                     byte; also the idle keep-alive time */
+    int auth_fail_limit;          /* failed authentications per address and window; 0 = off */
+    int auth_fail_window_s;
+    cidr_list auth_fail_exempt; /* addresses never throttled */
     int shutdown_grace_ms;
     int request_cpu_ms; /* CPU budget of one request's work (req_check) */
     int access_log;

@@ -1,7 +1,8 @@
 /* metrics: Prometheus metrics and health probes. Provides the "observer" service named
  * "metrics" (every request: counters by route template, method and status, a latency
  * histogram, requests in flight, storage errors by cause) and the routes GET /metrics,
- * GET /api/v1/health/live and GET /api/v1/health/ready. The [metrics] section has no keys.
+ * GET /api/v1/health/live and GET /api/v1/health/ready. [metrics] allow lists the client
+ * addresses GET /metrics answers (others get 404).
  */
 #include <stdlib.h>
 
@@ -50,6 +51,33 @@ mx_host_has_reply_text(const nt_host_api *api)
            api->req_reply_text != NULL;
 }
 
+/* 1 when the host table has req_peer (ABI 1.2). */
+static int
+mx_host_has_peer(const nt_host_api *api)
+{
+    return api->size >= offsetof(nt_host_api, req_peer) + sizeof(api->req_peer) &&
+           api->req_peer != NULL;
+}
+
+/* Reads [metrics] allow into m->allow. */
+static int
+mx_read_allow(mx_plugin *m, const nt_config *cfg)
+{
+    const char *text = m->api->cfg_get(cfg, "allow");
+    char err[160];
+
+    if (text == NULL)
+        text = MX_ALLOW_DEFAULT;
+    if (cidr_list_parse(text, &m->allow, err, sizeof(err)) != 0) {
+        m->api->init_error(m->self,
+                           "[metrics] allow: %s (expected addresses or ranges such as "
+                           "127.0.0.0/8, 10.0.0.0/8, ::1/128, separated by commas)",
+                           err);
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
 /* Adds the migration, the routes and the observer service. */
 static int
 mx_register(mx_plugin *m)
@@ -96,7 +124,7 @@ mx_register(mx_plugin *m)
 static int
 mx_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    static const char *const known[] = {NULL};
+    static const char *const known[] = {"allow", NULL};
     mx_plugin *m = NULL;
     int rc;
 
@@ -110,6 +138,14 @@ mx_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
         rc = NT_EINVAL;
         goto fail;
     }
+    if (!mx_host_has_peer(api)) {
+        api->init_error(self,
+                        "the host cannot tell client addresses (req_peer is missing; ABI %u.%u): "
+                        "[metrics] allow needs it",
+                        (unsigned)api->abi_major, (unsigned)api->abi_minor);
+        rc = NT_EINVAL;
+        goto fail;
+    }
     if ((m = calloc(1, sizeof(*m))) == NULL) {
         api->init_error(self, "out of memory");
         rc = NT_ENOMEM;
@@ -117,6 +153,8 @@ mx_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     }
     m->self = self;
     m->api = api;
+    if ((rc = mx_read_allow(m, cfg)) != NT_OK)
+        goto fail;
     if ((rc = mx_register(m)) != NT_OK)
         goto fail;
     *state = m;

@@ -11,6 +11,8 @@
 
 #include <nettu/plugin.h>
 
+#include "cidr.h" /* core/cidr.c, compiled into the plugin */
+
 #define MX_NBUCKETS 16             /* finite latency buckets; one more slot counts the rest */
 #define MX_NCODES 10               /* status codes counted under their own value */
 #define MX_NSTATUS (MX_NCODES + 6) /* plus "1xx".."5xx" for other codes and "other" */
@@ -103,7 +105,11 @@ typedef struct mx_plugin {
     nt_plugin *self;
     const nt_host_api *api;
     mx_table *table; /* from start on */
+    cidr_list allow; /* [metrics] allow: the client addresses GET /metrics answers */
 } mx_plugin;
+
+/* The default of [metrics] allow: loopback only. */
+#define MX_ALLOW_DEFAULT "127.0.0.0/8, ::1/128"
 
 /* Route handlers (mx_routes.c); state is the mx_plugin. */
 int mx_route_metrics(nt_req *req, void *state, struct json_t **out);

@@ -5,16 +5,21 @@
 
 #include "mx.h"
 
-/* GET /metrics: the text exposition, answered through req_reply_text (checked at init). */
+/* GET /metrics: the text exposition, answered through req_reply_text (checked at init), to
+ * clients in [metrics] allow; others get the 404 of a path that does not exist. */
 int
 mx_route_metrics(nt_req *req, void *state, json_t **out)
 {
     mx_plugin *m = state;
     const nt_host_api *api = m->api;
+    const char *peer = api->req_peer(req);
+    unsigned char addr[16];
     mx_buf b = {0};
     int rc;
 
     (void)out;
+    if (peer == NULL || cidr_addr_parse(peer, addr) != 0 || !cidr_list_match(&m->allow, addr))
+        return api->fail(req, NT_ENOTFOUND, "no route for GET /metrics");
     if ((rc = mx_text_render(m->table, &b)) != NT_OK) {
         rc = api->fail(req, rc, "metrics: cannot render the exposition (code %d)", rc);
         goto out;

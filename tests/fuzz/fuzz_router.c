@@ -1,19 +1,18 @@
 /* Fuzz target: request-target handling of the core. The input is a method selector byte and
- * a request target ("/api/v1/user/x%2Fy?key=a+b"). The target is split by libevent as the
- * server's requests are (evhttp_uri_parse_with_flags, EVHTTP_URI_NONCONFORMANT), the path is
- * matched by core/router.c against the real shape of the server's route table (the core's
- * health routes and the API paths of API.md), and the query is decoded through the core's
- * own req_query (core/hostapi.c, evhttp_parse_query_str).
+ * a request target ("/api/v1/user/x%2Fy?key=a+b"). The target is split as the server's
+ * requests are (a request line parsed by core/http_parse.c), the path is matched by
+ * core/router.c against the real shape of the server's route table (the core's health routes
+ * and the API paths of API.md), and the query is decoded through the core's own req_query
+ * (core/hostapi.c, core/query.c).
  *
  * Oracle: every match is checked against a brute-force matcher written here (same decoding
  * rules, literal segments beat {param} segments at the first difference), the decoded
  * values must equal the path's segments, and the raw path is matched directly as well.
  */
-#include <event2/http.h>
-
 #include "fuzz.h"
 #include "health.h"
 #include "hostapi.h"
+#include "http_parse.h"
 #include "request.h"
 #include "router.h"
 #include "util.h"
@@ -316,26 +315,28 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *method, *path;
-    struct evhttp_uri *uri;
-    char *target, *raw;
+    char *target, *raw, *line;
+    size_t n, scanned = 0;
+    http_head h;
 
     if (size < 1)
         return 0;
     LLVMFuzzerInitialize(NULL, NULL);
     method = methods[data[0] % (sizeof(methods) / sizeof(methods[0]))];
     target = fuzz_text(data + 1, size - 1);
-    /* The path as evhttp gives it to the server. */
-    uri = evhttp_uri_parse_with_flags(target, EVHTTP_URI_NONCONFORMANT);
-    if (uri != NULL) {
-        path = evhttp_uri_get_path(uri);
-        if (path == NULL || *path == '\0')
-            path = "/";
+    /* The path and query as the server's parser gives them. */
+    n = strlen(target) + 64;
+    line = malloc(n);
+    FUZZ_CHECK(line != NULL, "out of memory");
+    n = (size_t)snprintf(line, n, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", target);
+    if (http_parse_head(line, n, n, &scanned, &h) == HTTP_PARSE_DONE) {
+        path = http_head_path(&h, line);
         if (strlen(path) + ROUTER_MAX_SEGS + 1 <= 8192)
             check_match(method, path);
-        check_query(evhttp_uri_get_query(uri));
-        evhttp_uri_free(uri);
+        check_query(h.query != HTTP_NONE ? line + h.query : NULL);
     }
-    /* The raw text up to '?' as a path, whatever libevent thinks of it. */
+    free(line);
+    /* The raw text up to '?' as a path, whatever the parser thinks of it. */
     raw = strdup(target);
     FUZZ_CHECK(raw != NULL, "out of memory");
     raw[strcspn(raw, "?#")] = '\0';

@@ -151,12 +151,14 @@ function finishResponse(r, extra) {
  * `gapMs` apart) on a new connection to 127.0.0.1:`port` and reads one answer. Resolves with
  * {status, headers, header(), body, text, json, closed (the server closed the connection),
  * error (a socket error code)}; status is 0 when no answer arrived before the connection
- * closed or `timeoutMs` passed (timedOut then true).
+ * closed or `timeoutMs` passed (timedOut then true). `localAddress` (e.g. "127.0.0.2") is the
+ * client's own address: every 127.x.y.z address is the loopback interface, so tests can be
+ * several clients.
  */
-export function rawRequest(port, data, { timeoutMs = 5000, gapMs = 0, head = false } = {}) {
+export function rawRequest(port, data, { timeoutMs = 5000, gapMs = 0, head = false, localAddress } = {}) {
   const parts = (Array.isArray(data) ? data : [data]).map((d) => (Buffer.isBuffer(d) ? d : Buffer.from(d, "latin1")));
   return new Promise((resolve) => {
-    const sock = net.connect(port, "127.0.0.1");
+    const sock = net.connect({ port, host: "127.0.0.1", localAddress });
     const chunks = [];
     let done = false;
     let error = null;
@@ -207,9 +209,9 @@ export function rawRequest(port, data, { timeoutMs = 5000, gapMs = 0, head = fal
  * timeoutMs) -> the pending answer or null, closed (boolean), closedAt (ms timestamp),
  * close()}. Answers are parsed as rawRequest's.
  */
-export function openConn(port, { connectTimeoutMs = 5000 } = {}) {
+export function openConn(port, { connectTimeoutMs = 5000, localAddress } = {}) {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(port, "127.0.0.1");
+    const sock = net.connect({ port, host: "127.0.0.1", localAddress });
     let buf = Buffer.alloc(0);
     let waiter = null;
     const conn = {
@@ -501,9 +503,13 @@ const ERROR_KINDS = {
   400: "bad_request",
   401: "unauthorized",
   404: "not_found",
+  408: "request_timeout",
   409: "conflict",
   413: "payload_too_large",
+  429: "too_many_requests",
+  431: "headers_too_large",
   500: "internal",
+  501: "not_implemented",
   503: "unavailable",
 };
 
@@ -556,6 +562,18 @@ export function integrityCheck(db) {
 }
 
 // Percentile `p` (0..100) of a list of numbers (nearest rank).
+// VmRSS of a process in MiB.
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+// True when the process runs with AddressSanitizer (its allocator keeps freed memory in a
+// quarantine and pads every block, so memory figures mean nothing there).
+export function sanitized(pid) {
+  return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"));
+}
+
 export function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

@@ -181,8 +181,8 @@ int fh_req_add_param(fh_req *r, const char *name, const char *value);
 int fh_req_add_query(fh_req *r, const char *name, const char *value);
 int fh_req_add_header(fh_req *r, const char *name, const char *value);
 
-/* Decodes a raw query string ("a=1&b=x+y") with evhttp_parse_query_str, as the core's
- * req_query does, and adds its pairs. NT_EINVAL when libevent refuses it (the core then
+/* Decodes a raw query string ("a=1&b=x+y") with the core's decoder (core/query.c), as its
+ * req_query does, and adds its pairs. NT_EINVAL when the query is malformed (the core then
  * answers every req_query with NULL), NT_ENOMEM. */
 int fh_req_parse_query(fh_req *r, const char *raw);
 

@@ -4,14 +4,12 @@
 #include "fakehost_int.h"
 #include "arena.h"
 #include "jsonfield.h"
+#include "query.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 /* ---- pair lists -------------------------------------------------------------------------- */
 
@@ -125,20 +123,16 @@ fh_req_add_header(fh_req *r, const char *name, const char *value)
 int
 fh_req_parse_query(fh_req *r, const char *raw)
 {
-    struct evkeyvalq q;
-    int rc = NT_OK;
+    arena a = {0};
+    query_pair *q;
+    size_t n;
+    int rc = query_decode(raw, &a, &q, &n);
 
-    q.tqh_first = NULL;
-    q.tqh_last = &q.tqh_first;
-    if (evhttp_parse_query_str(raw, &q) != 0) {
+    if (rc == NT_EINVAL)
         r->query_bad = 1;
-        rc = NT_EINVAL;
-        goto out;
-    }
-    for (struct evkeyval *kv = q.tqh_first; kv != NULL && rc == NT_OK; kv = kv->next.tqe_next)
-        rc = fh_pairs_add(&r->query, kv->key, kv->value);
-out:
-    evhttp_clear_headers(&q);
+    for (size_t i = 0; rc == NT_OK && i < n; i++)
+        rc = fh_pairs_add(&r->query, q[i].name, q[i].value);
+    arena_free(&a);
     return rc;
 }
 

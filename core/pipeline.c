@@ -1,0 +1,403 @@
+/* The request pipeline (see pipeline.h). */
+#include "pipeline.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hostapi.h"
+#include "log.h"
+#include "reply.h"
+#include "util.h"
+
+struct pipeline {
+    const server_deps *deps;
+    nt_db *db;
+    throttle *throttle;
+    long long max_body;
+    bytebuf json;       /* reply serialisation scratch */
+    char scratch[8192]; /* the current request's decoded path segments */
+};
+
+pipeline *
+pipeline_new(const server_deps *deps, nt_db *db, throttle *t, long long max_body_bytes)
+{
+    pipeline *p = calloc(1, sizeof(*p));
+
+    if (p == NULL)
+        return NULL;
+    p->deps = deps;
+    p->db = db;
+    p->throttle = t;
+    p->max_body = max_body_bytes;
+    return p;
+}
+
+void
+pipeline_free(pipeline *p)
+{
+    if (p == NULL)
+        return;
+    bytebuf_free(&p->json);
+    free(p);
+}
+
+void
+pipeline_trim(pipeline *p)
+{
+    bytebuf_shrink(&p->json, 64 * 1024);
+}
+
+/* 1 when the store backend offers read transactions (ABI 1.1 members). */
+static int
+store_has_read_txn(const nt_store_v1 *st)
+{
+    return st != NULL && st->size >= offsetof(nt_store_v1, end_read) + sizeof(st->end_read) &&
+           st->begin_read != NULL && st->end_read != NULL;
+}
+
+/* A path parameter named like "calendarId" must be a UUID (API.md A1). */
+static int
+param_is_id(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 2 && strcmp(name + n - 2, "Id") == 0;
+}
+
+/* Sets r's message (as fail() does) and returns code. */
+static int pipeline_msg(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
+static int
+pipeline_msg(nt_req *r, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    r->has_msg = 1;
+    return code;
+}
+
+/* Answers the request's failure `code` with the handler's message, or else the storage
+ * error, or else a generic message. Returns the status sent. */
+static int
+pipeline_fail(pipeline *p, nt_req *r, int code, reply_ctx *rc)
+{
+    const nt_store_v1 *st = p->deps->store;
+    int status = reply_status_of(code);
+    char msg[600];
+
+    if (r->has_msg) {
+        snprintf(msg, sizeof(msg), "%s", r->msg);
+    } else if (p->db != NULL && st != NULL && st->errcode(p->db) != NT_OK) {
+        snprintf(msg, sizeof(msg), "storage: %s", st->errmsg(p->db));
+        status = reply_status_of(st->errcode(p->db));
+    } else if (status == 401) {
+        snprintf(msg, sizeof(msg), "unauthorized");
+    } else {
+        snprintf(msg, sizeof(msg), "internal error");
+    }
+    if (status >= 500)
+        log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL, "%s failed (%d): %s",
+                r->method, code, msg);
+    if (reply_error(rc, status, msg) != NT_OK)
+        rc->close = 1;
+    return status;
+}
+
+/* Parses the JSON body of a POST/PUT/PATCH/DELETE into r->body. Returns NT_OK or a code
+ * with r->msg set. An empty body is {}. */
+static int
+pipeline_body(pipeline *p, nt_req *r)
+{
+    size_t len = r->http != NULL ? r->http->body_len : 0;
+    json_error_t jerr;
+
+    if ((long long)len > p->max_body)
+        return pipeline_msg(r, NT_ETOOBIG, "request body is %zu bytes; the limit is %lld", len,
+                            p->max_body);
+    if (len == 0)
+        return NT_OK; /* req_body() gives {} */
+    r->body = json_loadb(r->http->body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (r->body == NULL)
+        return pipeline_msg(r, NT_EINVAL, "invalid JSON body: %s (line %d, column %d)", jerr.text,
+                            jerr.line, jerr.column);
+    if (!json_is_object(r->body))
+        return pipeline_msg(r, NT_EINVAL, "the request body must be a JSON object");
+    return NT_OK;
+}
+
+/* Credentials must be unambiguous: a proxy in front might have checked the other copy. */
+static int
+pipeline_single_credentials(nt_req *r)
+{
+    static const char *const creds[] = {"x-api-key", "nettu-account", "authorization"};
+
+    if (r->http == NULL)
+        return NT_OK;
+    for (size_t i = 0; i < sizeof(creds) / sizeof(creds[0]); i++)
+        if (http_head_count(r->http->head, r->http->base, creds[i]) > 1)
+            return pipeline_msg(r, NT_EUNAUTH, "%s: the header is given more than once", creds[i]);
+    return NT_OK;
+}
+
+/* Authentication and policy for the matched route. */
+static int
+pipeline_auth(pipeline *p, nt_req *r)
+{
+    const server_deps *d = p->deps;
+    const route_entry *rt = r->route;
+    int rc;
+
+    if (rt->auth == NT_AUTH_PUBLIC)
+        return NT_OK;
+    if ((rc = pipeline_single_credentials(r)) != NT_OK)
+        return rc;
+    if (d->auth == NULL)
+        return pipeline_msg(r, NT_ERR, "no authenticator is configured");
+    rc = d->auth->authenticate(d->auth_state, r, rt->auth);
+    if (rc != NT_OK)
+        return rc;
+    if (!r->has_account)
+        return pipeline_msg(r, NT_EUNAUTH, "unauthorized");
+    if (!r->has_user)
+        return NT_OK; /* admins are never subject to a policy */
+    if (d->policy == NULL)
+        return pipeline_msg(r, NT_ERR, "no policy service is configured");
+    rc = d->policy->check(d->policy_state, r->policy, (const char *const *)rt->perms);
+    if (rc != NT_OK)
+        return pipeline_msg(r, NT_EUNAUTH, "the token's policy does not allow %s",
+                            rt->perms != NULL && rt->perms[0] != NULL ? rt->perms[0]
+                                                                      : "this action");
+    return NT_OK;
+}
+
+/* 1 when a handler's result asks for another attempt: NT_ERETRY, or a failure while the
+ * storage connection's error is NT_ERETRY. */
+static int
+pipeline_retryable(pipeline *p, int status)
+{
+    if (status == NT_ERETRY)
+        return 1;
+    return status < 0 && p->db != NULL && p->deps->store != NULL &&
+           p->deps->store->errcode(p->db) == NT_ERETRY;
+}
+
+/* Runs the handler, up to PIPELINE_ATTEMPTS times while it fails retryably: each retry
+ * rolls back, forgets the attempt's message, reply text, scratch memory and body (parsed
+ * again, in case the handler changed it) and reopens the read transaction of a read.
+ * Returns the handler's status, or NT_ERETRY when every attempt failed retryably. */
+static int
+pipeline_handle(pipeline *p, nt_req *r, int has_body, int read_txn, json_t **out)
+{
+    const nt_store_v1 *st = p->deps->store;
+    int status;
+
+    for (int attempt = 1;; attempt++) {
+        *out = NULL;
+        status = r->route->handler(r, r->route->state, out);
+        if (!pipeline_retryable(p, status))
+            return status;
+        json_decref(*out);
+        *out = NULL;
+        if (p->db != NULL)
+            st->rollback(p->db);
+        if (attempt == PIPELINE_ATTEMPTS)
+            return NT_ERETRY;
+        request_reset_attempt(r);
+        if (p->db != NULL)
+            st->clear_error(p->db);
+        if (has_body && (status = pipeline_body(p, r)) != NT_OK)
+            return status;
+        if (read_txn && (status = st->begin_read(p->db)) != NT_OK)
+            return status;
+    }
+}
+
+/* The seconds an address must wait before it may try to authenticate again, or 0. Public
+ * GET routes (health, metrics) are never throttled. */
+static int
+pipeline_throttled(pipeline *p, const nt_req *r, int is_get)
+{
+    const http_request *h = r->http;
+
+    if (p->throttle == NULL || h == NULL || h->throttle_exempt || h->peer_addr == NULL)
+        return 0;
+    if (r->route->auth == NT_AUTH_PUBLIC && is_get)
+        return 0;
+    return throttle_blocked(p->throttle, h->peer_addr, util_now_ms());
+}
+
+/* Runs one request through the pipeline; returns the status sent. */
+static int
+pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply_ctx *rc)
+{
+    const nt_store_v1 *st = p->deps->store;
+    int is_get = method == HTTP_GET || method == HTTP_HEAD;
+    int has_body =
+        method == HTTP_POST || method == HTTP_PUT || method == HTTP_PATCH || method == HTTP_DELETE;
+    int read_txn = is_get && p->db != NULL && store_has_read_txn(st);
+    router_result m;
+    json_t *out = NULL;
+    /* Decoded path segments live in the pipeline's buffer until its next request (observers
+     * read them after this returns); longer paths match no route. */
+    size_t scratchlen = strlen(path) + ROUTER_MAX_SEGS + 1;
+    int code, status, wait;
+
+    if (method == HTTP_OPTIONS) {
+        if (reply_preflight(rc) != NT_OK)
+            rc->close = 1;
+        return 204;
+    }
+    /* HEAD is GET without the body bytes. */
+    if (scratchlen > sizeof(p->scratch) ||
+        router_match(p->deps->router, method == HTTP_HEAD ? "GET" : r->method, path, p->scratch,
+                     scratchlen, &m) != NT_OK) {
+        pipeline_msg(r, NT_ENOTFOUND, "no route for %s %.200s", r->method, path);
+        return pipeline_fail(p, r, NT_ENOTFOUND, rc);
+    }
+    r->route = m.route;
+    memcpy(r->values, m.values, sizeof(r->values)); /* observers read them after we return */
+    for (int i = 0; i < m.route->nparams; i++) {
+        if (param_is_id(m.route->params[i]) && !util_uuid_valid(m.values[i])) {
+            pipeline_msg(r, NT_ENOTFOUND, "%s: '%.60s' is not a valid id", m.route->params[i],
+                         m.values[i]);
+            return pipeline_fail(p, r, NT_ENOTFOUND, rc);
+        }
+    }
+    if (has_body && (code = pipeline_body(p, r)) != NT_OK)
+        return pipeline_fail(p, r, code, rc);
+    if ((wait = pipeline_throttled(p, r, is_get)) > 0) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "too many failed authentications from this address; retry in %d s", wait);
+        rc->retry_after = wait;
+        if (reply_error(rc, 429, msg) != NT_OK)
+            rc->close = 1;
+        return 429;
+    }
+    if (p->db != NULL)
+        st->clear_error(p->db);
+    /* A read shares one read transaction between authentication and the handler's queries
+     * (one snapshot, one lock); pipeline_serve ends it. */
+    if (read_txn && (code = st->begin_read(p->db)) != NT_OK)
+        return pipeline_fail(p, r, code, rc);
+    if ((code = pipeline_auth(p, r)) != NT_OK)
+        return pipeline_fail(p, r, code, rc);
+    status = pipeline_handle(p, r, has_body, read_txn, &out);
+    if (status == NT_EGONE || r->gone) {
+        json_decref(out);
+        if (p->db != NULL)
+            st->rollback(p->db);
+        rc->close = 1; /* nothing is sent: the client has closed */
+        return 499;
+    }
+    if (status == NT_ERETRY) {
+        char msg[600];
+        snprintf(msg, sizeof(msg),
+                 "storage: the request conflicted with concurrent changes %d times%s%s; retry",
+                 PIPELINE_ATTEMPTS, r->has_msg ? ": " : "", r->has_msg ? r->msg : "");
+        log_msg(NT_LOG_WARN, r->route->path, "%s gave up after %d attempts", r->method,
+                PIPELINE_ATTEMPTS);
+        rc->retry_after = 1;
+        if (reply_error(rc, 503, msg) != NT_OK)
+            rc->close = 1;
+        return 503;
+    }
+    if (status < 200 || status > 299) {
+        json_decref(out);
+        if (p->db != NULL)
+            st->rollback(p->db); /* never leave a transaction open */
+        return pipeline_fail(p, r, status < 0 ? status : NT_ERR, rc);
+    }
+    if (r->has_text)
+        code = reply_text(rc, status, r->text_type, r->text, r->text_len);
+    else
+        code = reply_json(rc, status, out);
+    if (code != NT_OK)
+        rc->close = 1;
+    json_decref(out);
+    return status;
+}
+
+/* The reply context of a request. */
+static void
+pipeline_reply_ctx(pipeline *p, const http_request *hr, bytebuf *out, reply_ctx *rc)
+{
+    const http_head *h = hr != NULL ? hr->head : NULL;
+
+    memset(rc, 0, sizeof(*rc));
+    rc->out = out;
+    rc->scratch = &p->json;
+    if (h == NULL) {
+        rc->close = 1;
+        return;
+    }
+    rc->origin = http_head_field(h, hr->base, "Origin");
+    rc->acrh = h->method == HTTP_OPTIONS
+                   ? http_head_field(h, hr->base, "Access-Control-Request-Headers")
+                   : NULL;
+    rc->head_only = h->method == HTTP_HEAD;
+    rc->close = !h->keep_alive || hr->closing;
+    rc->keep_alive_10 = h->minor == 0 && h->keep_alive;
+}
+
+int
+pipeline_serve(pipeline *p, const http_request *hr, bytebuf *out, int *close)
+{
+    const server_deps *d = p->deps;
+    const http_head *h = hr->head;
+    const char *path = http_head_path(h, hr->base);
+    int64_t t0 = util_mono_us(), micros;
+    reply_ctx rc;
+    nt_req r;
+    int status;
+
+    for (int i = 0; i < d->nobservers; i++)
+        if (d->observers[i].ops->request_start != NULL)
+            d->observers[i].ops->request_start(d->observers[i].state);
+    request_init(&r, hr, p->db);
+    r.method = http_method_name(h->method);
+    r.query_raw = h->query != HTTP_NONE ? hr->base + h->query : NULL;
+    pipeline_reply_ctx(p, hr, out, &rc);
+    status = pipeline_run(p, &r, h->method, path, &rc);
+    if (p->db != NULL && store_has_read_txn(d->store))
+        d->store->end_read(p->db);
+    if (status == 401 && p->throttle != NULL && !hr->throttle_exempt && hr->peer_addr != NULL)
+        throttle_fail(p->throttle, hr->peer_addr, util_now_ms());
+    micros = util_mono_us() - t0;
+    log_access(r.method, path, status, micros);
+    for (int i = 0; i < d->nobservers; i++)
+        if (d->observers[i].ops->request_done != NULL)
+            d->observers[i].ops->request_done(d->observers[i].state, &r, status, micros);
+    request_fini(&r);
+    *close = rc.close;
+    return status;
+}
+
+int
+pipeline_refuse(pipeline *p, const http_request *hr, int status, const char *msg, int retry_after,
+                bytebuf *out)
+{
+    const http_head *h = hr != NULL ? hr->head : NULL;
+    const char *method = "-", *path = "-";
+    reply_ctx rc;
+    int code;
+
+    if (h == NULL || h->head_len == 0)
+        hr = NULL; /* nothing parsed (or a broken head): no Origin to echo */
+    pipeline_reply_ctx(p, hr, out, &rc);
+    rc.close = 1;
+    rc.head_only = 0; /* the connection closes: the error body may as well be read */
+    rc.retry_after = retry_after;
+    if (hr != NULL) {
+        method = http_method_name(h->method);
+        path = http_head_path(h, hr->base);
+    }
+    code = reply_error(&rc, status, msg);
+    log_access(method, path, status, 0);
+    return code;
+}
