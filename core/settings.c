@@ -11,18 +11,12 @@
 
 #include "log.h"
 
-static const char *const server_keys[] = {"listen",
-                                          "port",
-                                          "workers",
-                                          "max_body_bytes",
-                                          "hard_body_bytes",
-                                          "max_header_bytes",
-                                          "read_timeout_s",
-                                          "shutdown_grace_ms",
-                                          "request_cpu_ms",
-                                          "access_log",
-                                          "log_level",
-                                          NULL};
+static const char *const server_keys[] = {"listen",          "port",
+                                          "workers",         "max_body_bytes",
+                                          "hard_body_bytes", "max_header_bytes",
+                                          "read_timeout_s",  "shutdown_grace_ms",
+                                          "request_cpu_ms",  "access_log",
+                                          "log_level",       NULL};
 static const char *const plugins_keys[] = {"dir", "load", NULL};
 
 /* A plugin name: lower-case letters, digits and '_' only (it becomes a file name). */
