@@ -95,6 +95,7 @@ hostapi_shutdown(void)
 
 /* ---- logging --------------------------------------------------------------------------- */
 
+static void h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...) NT_PRINTF(3, 4);
 static void
 h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 {
@@ -105,6 +106,7 @@ h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
+static void h_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 h_init_error(nt_plugin *p, const char *fmt, ...)
 {
@@ -322,6 +324,7 @@ h_req_policy(nt_req *r)
     return r->policy;
 }
 
+static int h_fail(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
 static int
 h_fail(nt_req *r, int code, const char *fmt, ...)
 {

@@ -113,7 +113,7 @@ struct nt_req {
 };
 
 /* Appends "<level> <formatted message>\n" to the host's log. */
-void fh_logv(fh_host *h, const char *level, const char *fmt, va_list ap);
+void fh_logv(fh_host *h, const char *level, const char *fmt, va_list ap) NT_PRINTF(3, 0);
 void fh_logf(fh_host *h, const char *level, const char *fmt, ...) NT_PRINTF(3, 4);
 
 /* Storage (fakehost_db.c): open/close the in-memory database, error bookkeeping, and the

@@ -16,6 +16,7 @@
 
 /* ---- log and configuration members ------------------------------------------------------- */
 
+static void fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...) NT_PRINTF(3, 4);
 static void
 fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 {
@@ -29,6 +30,7 @@ fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
+static void fh_api_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 fh_api_init_error(nt_plugin *p, const char *fmt, ...)
 {

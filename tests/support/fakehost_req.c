@@ -354,6 +354,7 @@ fh_api_req_policy(nt_req *r)
     return r->policy;
 }
 
+static int fh_api_fail(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
 static int
 fh_api_fail(nt_req *r, int code, const char *fmt, ...)
 {

@@ -48,6 +48,7 @@ fake_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 }
 
 /* host init_error: keeps the last message in g_init_err. */
+static void fake_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 fake_init_error(nt_plugin *p, const char *fmt, ...)
 {
