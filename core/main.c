@@ -59,7 +59,7 @@ add_observer(void *arg, const void *ops, void *state)
     app *a = arg;
     const nt_observer_v1 *o = ops;
 
-    if (o->size < sizeof(nt_observer_v1)) {
+    if (!NT_HAS_MEMBER(o, nt_observer_v1, request_done)) {
         cfg_error(a->cfg, "%s: an observer service's ops table is too short", cfg_path(a->cfg));
         return;
     }
@@ -100,7 +100,7 @@ resolve_services(app *a)
                   "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
                   "one with [services] store = NAME",
                   cfg_path(a->cfg));
-    else if (a->deps.store->size < sizeof(nt_store_v1))
+    else if (!NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error)) /* the 1.0 members */
         cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
     if (need_auth && a->deps.auth == NULL)
         cfg_error(a->cfg,
@@ -168,7 +168,8 @@ reload_one(void *arg, const void *ops, void *state)
     const nt_reloadable_v1 *r = ops;
     int *failed = arg;
 
-    if (r->size >= sizeof(nt_reloadable_v1) && r->reload != NULL && r->reload(state) != NT_OK)
+    if (NT_HAS_MEMBER(r, nt_reloadable_v1, reload) && r->reload != NULL &&
+        r->reload(state) != NT_OK)
         (*failed)++;
 }
 
