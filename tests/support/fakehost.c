@@ -183,6 +183,15 @@ fh_fail_prepare(fh_host *h, const char *part)
     h->db.fail_part = part != NULL ? strdup(part) : NULL;
 }
 
+void
+fh_fail_next(fh_host *h, const char *part, int code, int times)
+{
+    free(h->db.next_part);
+    h->db.next_part = part != NULL && times > 0 ? strdup(part) : NULL;
+    h->db.next_code = code;
+    h->db.next_times = h->db.next_part != NULL ? times : 0;
+}
+
 int
 fh_named_lookups(const fh_host *h)
 {

@@ -78,6 +78,14 @@ void fh_log_clear(fh_host *h);
  * stops it. */
 void fh_fail_prepare(fh_host *h, const char *part);
 
+/* Makes the next `times` statements whose SQL contains `part` (copied) fail with `code` as
+ * a storage failure when they run: db_step of such a statement (the first step of each),
+ * db_begin for part "BEGIN", db_commit for "COMMIT". The failure is recorded on the
+ * connection and ends an open transaction (store contract C6). For retry paths, e.g.
+ * fh_fail_next(h, "BEGIN", NT_ERETRY, 2) or fh_fail_next(h, "INSERT INTO x", NT_ECONFLICT, 1).
+ * times 0 (or part NULL) stops it. */
+void fh_fail_next(fh_host *h, const char *part, int code, int times);
+
 /* The number of service_lookup calls that named a service (name != NULL). */
 int fh_named_lookups(const fh_host *h);
 

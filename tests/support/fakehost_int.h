@@ -29,6 +29,11 @@ struct nt_db {
     int live;         /* statements prepared and not yet finalized */
     int bad_sql;      /* prepares that failed without an injected fault */
     char *fail_part;  /* fh_fail_prepare's SQL fragment, or NULL */
+    char *next_part;  /* fh_fail_next: SQL fragment, code and the failures still to come */
+    int next_code, next_times;
+    int txn;          /* a write transaction of db_begin is open */
+    int aborted;      /* NT_E* of the error that ended it, until rollback (C6); NT_OK */
+    fh_plugin *owner; /* the plugin that opened it with db_open; NULL for the host's */
 };
 
 /* A plugin's configuration section: the plugin itself (the section is its name). */
@@ -47,6 +52,7 @@ struct nt_plugin {
     const nt_plugin_desc *desc;
     void *state;
     int in_init, inited, started;
+    _Atomic int open_dbs; /* connections of db_open not yet closed */
     fh_migration *migs;
     int nmigs, migcap;
     struct nt_config cfg;
@@ -74,6 +80,7 @@ typedef struct fh_cfg_rec {
 
 struct fh_host {
     struct nt_db db;
+    char dbname[48];     /* the memdb name every connection of this host opens */
     fh_plugin **plugins; /* load order */
     int nplugins, plugcap;
     fh_route_rec *routes;

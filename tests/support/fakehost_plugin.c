@@ -702,6 +702,9 @@ fh_close(fh_plugin *p)
     h = p->host;
     if (p->started && p->desc->stop != NULL)
         p->desc->stop(p->state);
+    if (p->open_dbs > 0)
+        fh_logf(h, "ERROR", "fakehost: %s left %d db_open connection(s) open after stop",
+                p->desc->name, (int)p->open_dbs);
     if (p->inited && p->desc->fini != NULL)
         p->desc->fini(p->state);
     fh_registry_drop(h, p);

@@ -485,6 +485,7 @@ fh_call(fh_host *h, fh_req *r, const char *method, const char *path, json_t **ou
     r->db_errcode = h->db.errcode;
     if (r->txn_left_open)
         sqlite3_exec(h->db.sq, "ROLLBACK", NULL, NULL, NULL); /* as the core does */
+    h->db.txn = 0;
     return rc;
 }
 

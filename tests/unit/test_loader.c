@@ -2,6 +2,7 @@
  * one way each, and of migrations through the real store_sqlite plugin. */
 #include <check.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,167 @@ START_TEST(test_frozen_sizes_admit)
 }
 END_TEST
 
+/* The real store's ops, for wrappers: lock_schema calls are counted. */
+static const nt_store_v1 *real_store;
+static int lock_calls;
+
+static int
+counting_lock_schema(nt_db *db)
+{
+    __atomic_add_fetch(&lock_calls, 1, __ATOMIC_SEQ_CST);
+    return real_store->lock_schema(db);
+}
+
+static int
+poisoned_lock_schema(nt_db *db)
+{
+    (void)db;
+    ck_abort_msg("lock_schema past the table's size was called");
+    return NT_ERR;
+}
+
+/* Loads store_sqlite on a fresh database under dir and fx_good, fx_abi10 and fx_abi11 (each
+ * with one migration) into *lf. */
+static cfg *
+load_for_migrations(char *dir, loader *ls, loader *lf, const nt_store_v1 **st, void **state)
+{
+    char ini[1024], buf[2048] = "";
+    char *store[] = {"store_sqlite"}, *fx[] = {"fx_good", "fx_abi10", "fx_abi11"};
+    cfg *c;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ini, sizeof(ini), "[plugins]\nload = x\n[store_sqlite]\npath = %s/db.sqlite\n", dir);
+    c = cfg_load_string("m.ini", ini);
+    hostapi_set_config(c);
+    ck_assert_int_eq(loader_load_all(ls, c, NETTU_TEST_PLUGIN_DIR, store, 1), NT_OK);
+    ck_assert_int_eq(loader_load_all(lf, c, NETTU_TEST_FIXTURE_DIR, fx, 3), NT_OK);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_msg(buf[0] == '\0', "%s", buf);
+    *st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, state);
+    ck_assert_ptr_nonnull(*st);
+    return c;
+}
+
+static void
+unload_migrations(char *dir, cfg *c, loader *ls, loader *lf)
+{
+    char cmd[256];
+
+    loader_unload_all(lf);
+    loader_unload_all(ls);
+    service_clear();
+    hostapi_shutdown();
+    cfg_free(c);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The number of rows of nettu_migrations, and of distinct (plugin, version) among them. */
+static int64_t
+count_of(const nt_store_v1 *st, nt_db *db, const char *sql)
+{
+    nt_stmt *s = st->prepare(db, sql);
+    int64_t n;
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(st->step(s), 1);
+    n = st->col_int64(s, 0);
+    st->finalize(s);
+    return n;
+}
+
+/* A store of an older minor (its table ends before lock_schema, or before begin_read) runs
+ * the migrations without the schema lock; a 1.2 store's lock_schema is taken for the table
+ * and for every step. */
+START_TEST(test_migrations_by_store_size)
+{
+    static const uint32_t sizes[] = {NT_STORE_V1_SIZE_1_0, NT_STORE_V1_SIZE_1_1,
+                                     NT_STORE_V1_SIZE_1_2};
+    char dir[] = "/tmp/nettu-mig-XXXXXX", err[256];
+    loader ls = {0}, lf = {0};
+    nt_store_v1 old;
+    void *state;
+    nt_db *db;
+    cfg *c = load_for_migrations(dir, &ls, &lf, &real_store, &state);
+
+    old = *real_store;
+    old.size = sizes[_i];
+    old.lock_schema =
+        old.size >= NT_STORE_V1_SIZE_1_2 ? counting_lock_schema : poisoned_lock_schema;
+    lock_calls = 0;
+    db = old.conn_open(state, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    /* 1.2: the table, then three steps */
+    ck_assert_int_eq(lock_calls, old.size >= NT_STORE_V1_SIZE_1_2 ? 4 : 0);
+    ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    old.conn_close(db);
+    unload_migrations(dir, c, &ls, &lf);
+}
+END_TEST
+
+#define MIG_THREADS 4
+
+struct mig_arg {
+    const nt_store_v1 *st;
+    void *state;
+    const loader *l;
+    pthread_barrier_t *go;
+    int rc;
+};
+
+/* One "server" starting: its own connection, then every migration. */
+static void *
+mig_thread(void *arg)
+{
+    struct mig_arg *m = arg;
+    char err[256];
+    nt_db *db = m->st->conn_open(m->state, err, sizeof(err));
+
+    pthread_barrier_wait(m->go);
+    m->rc = db != NULL ? migrate_run(m->st, db, m->l) : NT_ERR;
+    m->st->conn_close(db);
+    return NULL;
+}
+
+/* Several connections migrating one empty database at the same moment (as servers starting
+ * together do): every run succeeds and each step is applied and recorded exactly once. */
+START_TEST(test_migrations_concurrent)
+{
+    char dir[] = "/tmp/nettu-mig-XXXXXX", err[256];
+    loader ls = {0}, lf = {0};
+    const nt_store_v1 *st;
+    void *state;
+    pthread_t th[MIG_THREADS];
+    struct mig_arg args[MIG_THREADS];
+    pthread_barrier_t go;
+    nt_db *db;
+    cfg *c = load_for_migrations(dir, &ls, &lf, &st, &state);
+
+    ck_assert_int_eq(pthread_barrier_init(&go, NULL, MIG_THREADS), 0);
+    for (int i = 0; i < MIG_THREADS; i++) {
+        args[i] = (struct mig_arg){st, state, &lf, &go, NT_ERR};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, mig_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < MIG_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].rc, NT_OK);
+    }
+    pthread_barrier_destroy(&go);
+    db = st->conn_open(state, err, sizeof(err));
+    ck_assert_ptr_nonnull(db);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    /* each step's INSERT ran once */
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_things"), 1);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_abi10_things"), 1);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_abi11_things"), 1);
+    st->conn_close(db);
+    unload_migrations(dir, c, &ls, &lf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -476,6 +638,8 @@ main(void)
     tcase_add_test(tc, test_failing_migration_rolls_back);
     tcase_add_test(tc, test_old_minors_load_and_work);
     tcase_add_test(tc, test_frozen_sizes_admit);
+    tcase_add_loop_test(tc, test_migrations_by_store_size, 0, 3);
+    tcase_add_test(tc, test_migrations_concurrent);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
