@@ -152,6 +152,7 @@ fh_free(fh_host *h)
     fh_config_clear(h, NULL);
     free(h->cfg);
     free(h->log);
+    free(h->plugin_dir);
     fh_db_close(&h->db);
     if (fh_current == h)
         fh_current = NULL;
@@ -181,6 +182,18 @@ fh_fail_prepare(fh_host *h, const char *part)
 {
     free(h->db.fail_part);
     h->db.fail_part = part != NULL ? strdup(part) : NULL;
+}
+
+int
+fh_set_plugin_dir(fh_host *h, const char *dir)
+{
+    char *copy = NULL;
+
+    if (dir != NULL && (copy = strdup(dir)) == NULL)
+        return NT_ENOMEM;
+    free(h->plugin_dir);
+    h->plugin_dir = copy;
+    return NT_OK;
 }
 
 void

@@ -81,6 +81,7 @@ typedef struct fh_cfg_rec {
 struct fh_host {
     struct nt_db db;
     char dbname[48];     /* the memdb name every connection of this host opens */
+    char *plugin_dir;    /* the folder of fh_set_plugin_dir, or NULL */
     fh_plugin **plugins; /* load order */
     int nplugins, plugcap;
     fh_route_rec *routes;

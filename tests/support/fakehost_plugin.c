@@ -12,8 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* FH_PLUGIN_DIR: the build's plugin folder, compiled into the copy the tests of the source
+ * tree use; the installed copy has none (fh_set_plugin_dir or NETTU_FAKEHOST_PLUGIN_DIR). */
 #ifndef FH_PLUGIN_DIR
-#error "FH_PLUGIN_DIR must name the directory of the built plugins"
+#define FH_PLUGIN_DIR NULL
 #endif
 
 /* ---- log and configuration members ------------------------------------------------------- */
@@ -529,11 +531,23 @@ fh_plugin *
 fh_open(fh_host *h, const char *name)
 {
     const nt_plugin_desc *(*entry)(void);
+    const char *dir;
     char path[1024];
     fh_plugin *p;
     void *dl;
 
-    snprintf(path, sizeof(path), "%s/%s.so", FH_PLUGIN_DIR, name);
+    dir = h->plugin_dir != NULL ? h->plugin_dir : getenv("NETTU_FAKEHOST_PLUGIN_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = FH_PLUGIN_DIR;
+    if (dir == NULL) {
+        fh_logf(h, "ERROR",
+                "fakehost: %s: no plugin folder: call fh_set_plugin_dir or set "
+                "NETTU_FAKEHOST_PLUGIN_DIR (e.g. to `pkg-config --variable=plugindir "
+                "nettu-fakehost`)",
+                name);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%s.so", dir, name);
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         fh_logf(h, "ERROR", "fakehost: dlopen %s: %s", path, dlerror());
