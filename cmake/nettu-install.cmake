@@ -29,6 +29,8 @@ list(JOIN nettu_load ", " NETTU_DEFAULT_LOAD)
 set(NETTU_FAKEHOST_LINK_FLAGS "")
 if(NETTU_SANITIZE)
   set(NETTU_FAKEHOST_LINK_FLAGS "-fsanitize=address,undefined")
+elseif(NETTU_TSAN)
+  set(NETTU_FAKEHOST_LINK_FLAGS "-fsanitize=thread")
 endif()
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/nettu-install-files.cmake.in

@@ -19,20 +19,28 @@ static const struct {
     {NT_SERVICE_RELOADABLE, NT_RELOADABLE_V1_SIZE_1_1, 1},
 };
 
-size_t
-abi_ops_min_size(const char *kind)
+/* The table row of `kind`, or -1. */
+static int
+abi_kind_row(const char *kind)
 {
     for (size_t i = 0; kind != NULL && i < sizeof(abi_kinds) / sizeof(abi_kinds[0]); i++)
         if (strcmp(abi_kinds[i].kind, kind) == 0)
-            return abi_kinds[i].min;
-    return 0;
+            return (int)i;
+    return -1;
+}
+
+size_t
+abi_ops_min_size(const char *kind)
+{
+    int row = abi_kind_row(kind);
+
+    return row >= 0 ? abi_kinds[row].min : 0;
 }
 
 int
 abi_ops_minor(const char *kind)
 {
-    for (size_t i = 0; kind != NULL && i < sizeof(abi_kinds) / sizeof(abi_kinds[0]); i++)
-        if (strcmp(abi_kinds[i].kind, kind) == 0)
-            return abi_kinds[i].minor;
-    return 0;
+    int row = abi_kind_row(kind);
+
+    return row >= 0 ? abi_kinds[row].minor : 0;
 }

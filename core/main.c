@@ -2,6 +2,7 @@
  * or SIGTERM, then shuts down in reverse order.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,21 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
     log_msg(failed ? NT_LOG_WARN : NT_LOG_INFO, NULL, "SIGHUP: reloaded (%d failed)", failed);
 }
 
+/* SIGINT, SIGTERM and SIGHUP: blocked from before the workers start (they inherit the mask,
+ * so only the main thread takes them) until wait_for_signal handles them; one that arrives
+ * in between waits instead of killing the server. */
+static int
+signals_mask(int how)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return pthread_sigmask(how, &set, NULL) == 0 ? NT_OK : NT_ERR;
+}
+
 /* Waits for SIGINT or SIGTERM on the main thread. */
 static int
 wait_for_signal(void)
@@ -200,7 +216,8 @@ wait_for_signal(void)
     et = evsignal_new(base, SIGTERM, on_signal, base);
     eh = evsignal_new(base, SIGHUP, on_sighup, NULL);
     if (ei == NULL || et == NULL || eh == NULL || evsignal_add(ei, NULL) != 0 ||
-        evsignal_add(et, NULL) != 0 || evsignal_add(eh, NULL) != 0)
+        evsignal_add(et, NULL) != 0 || evsignal_add(eh, NULL) != 0 ||
+        signals_mask(SIG_UNBLOCK) != NT_OK)
         goto out;
     event_base_dispatch(base);
     rc = NT_OK;
@@ -229,6 +246,8 @@ app_run(app *a)
         return NT_EUNAVAIL;
     }
     hostapi_set_store(a->deps.store, a->deps.store_state, a->main_db);
+    if ((rc = signals_mask(SIG_BLOCK)) != NT_OK)
+        return rc;
     if ((rc = migrate_run(a->deps.store, a->main_db, &a->l)) != NT_OK)
         return rc;
     if ((rc = loader_start_all(&a->l)) != NT_OK)

@@ -120,7 +120,12 @@ fh_new(void)
     if (h == NULL)
         return NULL;
     fh_api();
+    if (pthread_mutex_init(&h->open_mu, NULL) != 0) {
+        free(h);
+        return NULL;
+    }
     if (fh_db_open(&h->db, h) != NT_OK) {
+        pthread_mutex_destroy(&h->open_mu);
         free(h);
         return NULL;
     }
@@ -153,6 +158,8 @@ fh_free(fh_host *h)
     free(h->cfg);
     free(h->log);
     free(h->plugin_dir);
+    fh_db_close_left(h, NULL);
+    pthread_mutex_destroy(&h->open_mu);
     fh_db_close(&h->db);
     if (fh_current == h)
         fh_current = NULL;

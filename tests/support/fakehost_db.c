@@ -383,37 +383,89 @@ fh_api_db_rollback(nt_db *db)
 }
 
 /* db_open (ABI 1.2): a second connection to the host's database for a plugin's own thread,
- * from start on; the plugin closes it with db_close before its stop returns (fh_close logs
- * an ERROR for every one left open). */
+ * from start on; the plugin closes it with db_close before its stop returns (fh_close closes
+ * and names every one left open). */
 static nt_db *
 fh_api_db_open(nt_plugin *p, char *err, size_t errlen)
 {
     struct nt_db *db;
+    fh_host *h;
 
     if (p == NULL || p->in_init || !p->inited) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "db_open: storage is not open yet (call it from start on)");
         return NULL;
     }
-    if ((db = malloc(sizeof(*db))) == NULL || fh_db_open(db, p->host) != NT_OK) {
+    h = p->host;
+    if ((db = malloc(sizeof(*db))) == NULL || fh_db_open(db, h) != NT_OK) {
         if (err != NULL && errlen > 0)
             snprintf(err, errlen, "db_open: cannot open a connection to the fake database");
         free(db);
         return NULL;
     }
     db->owner = p;
-    atomic_fetch_add(&p->open_dbs, 1);
+    pthread_mutex_lock(&h->open_mu);
+    db->next_open = h->opened;
+    h->opened = db;
+    pthread_mutex_unlock(&h->open_mu);
     return db;
 }
 
+/* Unlinks db from h's list; 1 when it was there. With open_mu held. */
+static int
+fh_db_unlink(fh_host *h, const struct nt_db *db)
+{
+    for (struct nt_db **pp = &h->opened; *pp != NULL; pp = &(*pp)->next_open) {
+        if (*pp == db) {
+            *pp = db->next_open;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Closes a connection of db_open. NULL, the host's own connection and one already closed
+ * (by fh_close) are ignored. */
 static void
 fh_api_db_close(nt_db *db)
 {
-    if (db == NULL || db->owner == NULL)
-        return; /* NULL, or the host's own connection */
-    atomic_fetch_sub(&db->owner->open_dbs, 1);
+    fh_host *h = fh_current;
+    int mine;
+
+    if (db == NULL || h == NULL || db == &h->db)
+        return;
+    pthread_mutex_lock(&h->open_mu);
+    mine = fh_db_unlink(h, db);
+    pthread_mutex_unlock(&h->open_mu);
+    if (!mine)
+        return;
     fh_db_close(db);
     free(db);
+}
+
+int
+fh_db_close_left(fh_host *h, fh_plugin *p)
+{
+    struct nt_db *left = NULL, *db, *next;
+    int n = 0;
+
+    pthread_mutex_lock(&h->open_mu);
+    for (db = h->opened; db != NULL; db = next) {
+        next = db->next_open;
+        if (p == NULL || db->owner == p) {
+            fh_db_unlink(h, db);
+            db->next_open = left;
+            left = db;
+        }
+    }
+    pthread_mutex_unlock(&h->open_mu);
+    for (db = left; db != NULL; db = next) {
+        next = db->next_open;
+        fh_db_close(db);
+        free(db);
+        n++;
+    }
+    return n;
 }
 
 static const char *

@@ -709,16 +709,16 @@ void
 fh_close(fh_plugin *p)
 {
     fh_host *h;
-    int j = 0;
+    int j = 0, left;
 
     if (p == NULL)
         return;
     h = p->host;
     if (p->started && p->desc->stop != NULL)
         p->desc->stop(p->state);
-    if (p->open_dbs > 0)
+    if ((left = fh_db_close_left(h, p)) > 0)
         fh_logf(h, "ERROR", "fakehost: %s left %d db_open connection(s) open after stop",
-                p->desc->name, (int)p->open_dbs);
+                p->desc->name, left);
     if (p->inited && p->desc->fini != NULL)
         p->desc->fini(p->state);
     fh_registry_drop(h, p);

@@ -142,7 +142,7 @@ START_TEST(test_db_open)
         nt_db *leaked = fx_db;
         fh_close(p);
         ck_assert_ptr_nonnull(strstr(fh_log(host), "fx_thread left 1 db_open connection(s)"));
-        api->db_close(leaked);
+        api->db_close(leaked); /* closed by fh_close already: ignored */
     }
     api->db_close(NULL);
     api->db_close(fh_db(host)); /* the host's own connection is not the plugin's to close */
