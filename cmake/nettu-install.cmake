@@ -25,6 +25,14 @@ foreach(p store_sqlite auth_nettu policy account user calendar events)
 endforeach()
 list(JOIN nettu_load ", " NETTU_DEFAULT_LOAD)
 
+# The installed fake host (tests/support) links what it was built with: the sanitizers too.
+set(NETTU_FAKEHOST_LINK_FLAGS "")
+if(NETTU_SANITIZE)
+  set(NETTU_FAKEHOST_LINK_FLAGS "-fsanitize=address,undefined")
+elseif(NETTU_TSAN)
+  set(NETTU_FAKEHOST_LINK_FLAGS "-fsanitize=thread")
+endif()
+
 configure_file(${CMAKE_CURRENT_LIST_DIR}/nettu-install-files.cmake.in
   ${CMAKE_BINARY_DIR}/nettu-install-files.cmake @ONLY)
 install(SCRIPT ${CMAKE_BINARY_DIR}/nettu-install-files.cmake)

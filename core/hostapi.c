@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "abi.h"
 #include "config.h"
 #include "loader.h"
 #include "log.h"
@@ -93,6 +94,7 @@ hostapi_shutdown(void)
 
 /* ---- logging --------------------------------------------------------------------------- */
 
+static void h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...) NT_PRINTF(3, 4);
 static void
 h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 {
@@ -103,6 +105,7 @@ h_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
+static void h_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 h_init_error(nt_plugin *p, const char *fmt, ...)
 {
@@ -155,8 +158,9 @@ h_route_add(nt_plugin *p, const nt_route *r)
     char err[512];
     int rc;
 
-    if (r == NULL || r->size < sizeof(nt_route)) {
-        h_init_error(p, "route_add: route struct too short");
+    if (r == NULL || r->size < NT_ROUTE_SIZE_1_0) {
+        h_init_error(p, "route_add: route struct too short: %u bytes, ABI %d.0 needs %zu",
+                     r != NULL ? (unsigned)r->size : 0u, NT_ABI_MAJOR, NT_ROUTE_SIZE_1_0);
         return NT_EINVAL;
     }
     rc = router_add(hostapi_router(), p, r, err, sizeof(err));
@@ -170,7 +174,12 @@ h_migration_add(nt_plugin *p, const nt_migration *m)
 {
     loader_migration *grown;
 
-    if (m == NULL || m->size < sizeof(nt_migration) || m->sql == NULL || m->version < 1) {
+    if (m == NULL || m->size < NT_MIGRATION_SIZE_1_0) {
+        h_init_error(p, "migration_add: migration struct too short: %u bytes, ABI %d.0 needs %zu",
+                     m != NULL ? (unsigned)m->size : 0u, NT_ABI_MAJOR, NT_MIGRATION_SIZE_1_0);
+        return NT_EINVAL;
+    }
+    if (m->sql == NULL || m->version < 1) {
         h_init_error(p, "migration_add: needs a version >= 1 and SQL");
         return NT_EINVAL;
     }
@@ -195,12 +204,22 @@ h_migration_add(nt_plugin *p, const nt_migration *m)
     return NT_OK;
 }
 
+/* Provides a service. An ops table of a kind the host knows must hold at least the members
+ * the kind had when it was introduced (abi.c); later members are tested by size. */
 static int
 h_service_provide(nt_plugin *p, const char *kind, const char *name, uint32_t version,
                   const void *ops, void *state)
 {
-    int rc = service_provide(p, kind, name, version, ops, state);
+    size_t min = abi_ops_min_size(kind);
+    int rc;
 
+    if (ops != NULL && *(const uint32_t *)ops < min) {
+        h_init_error(p, "service %s '%s': ops table too short: %u bytes, ABI %d.%d needs %zu", kind,
+                     name != NULL ? name : "(null)", (unsigned)*(const uint32_t *)ops, NT_ABI_MAJOR,
+                     abi_ops_minor(kind), min);
+        return NT_EINVAL;
+    }
+    rc = service_provide(p, kind, name, version, ops, state);
     if (rc == NT_ECONFLICT)
         h_init_error(p, "service %s '%s' is already provided by another plugin", kind, name);
     else if (rc != NT_OK)
@@ -316,6 +335,7 @@ h_req_policy(nt_req *r)
     return r->policy;
 }
 
+static int h_fail(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
 static int
 h_fail(nt_req *r, int code, const char *fmt, ...)
 {
@@ -535,7 +555,7 @@ h_route_get(size_t i, nt_route_info *out)
 {
     const route_entry *e = host_router != NULL ? router_get(host_router, i) : NULL;
 
-    if (e == NULL || out == NULL || out->size < sizeof(nt_route_info))
+    if (e == NULL || out == NULL || out->size < NT_ROUTE_INFO_SIZE_1_1)
         return NT_ENOTFOUND;
     out->method = e->method;
     out->path = e->path;

@@ -1,5 +1,6 @@
 /* Plugin loader. Admission checks the descriptor before anything of the plugin runs:
- * magic, ABI major (equal), ABI minor (not newer than ours), descriptor size, name. Plugins
+ * magic, ABI major (equal), ABI minor (not newer than ours), descriptor size (at least a
+ * 1.0 descriptor's: a plugin of any older minor loads), name. Plugins
  * are opened RTLD_NOW | RTLD_LOCAL so they cannot see each other, and the host exports no
  * symbols to them.
  */
@@ -17,8 +18,9 @@
 #include "router.h"
 #include "service.h"
 
-/* The size of a 1.0 descriptor: the smallest one this host can read. */
-#define LOADER_DESC_MIN_SIZE sizeof(nt_plugin_desc)
+/* The size of a 1.0 descriptor: the smallest one this host can read. Frozen: a descriptor
+ * grown in a later minor still admits every older plugin. */
+#define LOADER_DESC_MIN_SIZE NT_PLUGIN_DESC_SIZE_1_0
 
 void
 loader_set_error(nt_plugin *p, const char *fmt, va_list ap)
@@ -97,10 +99,10 @@ loader_admit(const char *file, const char *name, nt_plugin **out, char *err, siz
     }
     if (d->size < LOADER_DESC_MIN_SIZE) {
         snprintf(err, errlen,
-                 "%s: descriptor too short: %u bytes, ABI %u.%u needs at least %zu "
+                 "%s: descriptor too short: %u bytes, ABI %u.0 needs at least %zu "
                  "(plugin ABI %u.%u)",
-                 file, (unsigned)d->size, NT_ABI_MAJOR, NT_ABI_MINOR, LOADER_DESC_MIN_SIZE,
-                 d->abi_major, d->abi_minor);
+                 file, (unsigned)d->size, NT_ABI_MAJOR, LOADER_DESC_MIN_SIZE, d->abi_major,
+                 d->abi_minor);
         goto out;
     }
     if (d->name == NULL || strcmp(d->name, name) != 0) {

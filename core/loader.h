@@ -62,6 +62,6 @@ void loader_stop_all(loader *l);
 void loader_unload_all(loader *l);
 
 /* Records an init/start error for p (called through the host table). */
-void loader_set_error(nt_plugin *p, const char *fmt, va_list ap);
+void loader_set_error(nt_plugin *p, const char *fmt, va_list ap) NT_PRINTF(2, 0);
 
 #endif

@@ -17,7 +17,7 @@ int log_level_parse(const char *s);
 
 /* Writes "<time> <LEVEL> [who] message". who may be NULL. */
 void log_msg(nt_log_level lvl, const char *who, const char *fmt, ...) NT_PRINTF(3, 4);
-void log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap);
+void log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap) NT_PRINTF(3, 0);
 
 /* Writes one access line: method, path (no query string), status and microseconds. Bytes
  * outside printable ASCII in method and path are written as \xNN (and '\' as \x5c), so a

@@ -3,6 +3,7 @@
  */
 #include <getopt.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ add_observer(void *arg, const void *ops, void *state)
     app *a = arg;
     const nt_observer_v1 *o = ops;
 
-    if (o->size < sizeof(nt_observer_v1)) {
+    if (!NT_HAS_MEMBER(o, nt_observer_v1, request_done)) {
         cfg_error(a->cfg, "%s: an observer service's ops table is too short", cfg_path(a->cfg));
         return;
     }
@@ -101,7 +102,7 @@ resolve_services(app *a)
                   "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
                   "one with [services] store = NAME",
                   cfg_path(a->cfg));
-    else if (a->deps.store->size < sizeof(nt_store_v1))
+    else if (!NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error)) /* the 1.0 members */
         cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
     if (need_auth && a->deps.auth == NULL)
         cfg_error(a->cfg,
@@ -169,7 +170,8 @@ reload_one(void *arg, const void *ops, void *state)
     const nt_reloadable_v1 *r = ops;
     int *failed = arg;
 
-    if (r->size >= sizeof(nt_reloadable_v1) && r->reload != NULL && r->reload(state) != NT_OK)
+    if (NT_HAS_MEMBER(r, nt_reloadable_v1, reload) && r->reload != NULL &&
+        r->reload(state) != NT_OK)
         (*failed)++;
 }
 
@@ -186,6 +188,21 @@ on_sighup(evutil_socket_t sig, short what, void *arg)
     log_msg(failed ? NT_LOG_WARN : NT_LOG_INFO, NULL, "SIGHUP: reloaded (%d failed)", failed);
 }
 
+/* SIGINT, SIGTERM and SIGHUP: blocked from before the workers start (they inherit the mask,
+ * so only the main thread takes them) until wait_for_signal handles them; one that arrives
+ * in between waits instead of killing the server. */
+static int
+signals_mask(int how)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    return pthread_sigmask(how, &set, NULL) == 0 ? NT_OK : NT_ERR;
+}
+
 /* Waits for SIGINT or SIGTERM on the main thread. */
 static int
 wait_for_signal(void)
@@ -200,7 +217,8 @@ wait_for_signal(void)
     et = evsignal_new(base, SIGTERM, on_signal, base);
     eh = evsignal_new(base, SIGHUP, on_sighup, NULL);
     if (ei == NULL || et == NULL || eh == NULL || evsignal_add(ei, NULL) != 0 ||
-        evsignal_add(et, NULL) != 0 || evsignal_add(eh, NULL) != 0)
+        evsignal_add(et, NULL) != 0 || evsignal_add(eh, NULL) != 0 ||
+        signals_mask(SIG_UNBLOCK) != NT_OK)
         goto out;
     event_base_dispatch(base);
     rc = NT_OK;
@@ -229,6 +247,8 @@ app_run(app *a)
         return NT_EUNAVAIL;
     }
     hostapi_set_store(a->deps.store, a->deps.store_state, a->main_db);
+    if ((rc = signals_mask(SIG_BLOCK)) != NT_OK)
+        return rc;
     if ((rc = migrate_run(a->deps.store, a->main_db, &a->l)) != NT_OK)
         return rc;
     if ((rc = loader_start_all(&a->l)) != NT_OK)

@@ -1,10 +1,19 @@
-/* Migration runner. The check for an applied step happens inside the write transaction, so
- * two servers starting on one database at once apply each step exactly once.
+/* Migration runner. Every step runs in its own write transaction that first takes the
+ * store's schema lock (store contract C8, when the store has lock_schema) and then checks
+ * whether the step is recorded, so servers starting together on one database apply each
+ * step exactly once, one after the other. A transaction that fails retryably (NT_ERETRY:
+ * another instance held the lock too long, a serialization failure) is run again a few
+ * times before start-up gives up.
  */
 #include "migrate.h"
 
+#include <time.h>
+
 #include "log.h"
 #include "util.h"
+
+#define MIGRATE_TRIES 5       /* runs of one transaction that failed with NT_ERETRY */
+#define MIGRATE_BACKOFF_MS 50 /* first pause between them; doubles each time */
 
 static const char migrate_table_sql[] =
     "CREATE TABLE IF NOT EXISTS nettu_migrations ("
@@ -50,12 +59,40 @@ migrate_record(const nt_store_v1 *st, nt_db *db, const char *plugin, int version
     return rc < 0 ? rc : NT_OK;
 }
 
-/* Applies one step if it is pending. */
+/* Begins a write transaction and takes the schema lock when the store has one. */
 static int
-migrate_step(const nt_store_v1 *st, nt_db *db, const nt_plugin *p, const loader_migration *m)
+migrate_begin(const nt_store_v1 *st, nt_db *db)
 {
     int rc = st->begin(db);
 
+    if (rc == NT_OK && NT_HAS_MEMBER(st, nt_store_v1, lock_schema) && st->lock_schema != NULL)
+        rc = st->lock_schema(db);
+    return rc;
+}
+
+/* Creates the migrations table (under the schema lock). */
+static int
+migrate_table(const nt_store_v1 *st, nt_db *db)
+{
+    int rc = migrate_begin(st, db);
+
+    if (rc == NT_OK)
+        rc = st->exec(db, migrate_table_sql);
+    if (rc == NT_OK)
+        rc = st->commit(db);
+    if (rc != NT_OK)
+        st->rollback(db);
+    return rc;
+}
+
+/* Applies one step if it is pending. *applied is set to 1 when this call applied it. */
+static int
+migrate_step(const nt_store_v1 *st, nt_db *db, const nt_plugin *p, const loader_migration *m,
+             int *applied)
+{
+    int rc = migrate_begin(st, db);
+
+    *applied = 0;
     if (rc != NT_OK)
         goto fail;
     rc = migrate_applied(st, db, p->name, m->version);
@@ -66,32 +103,63 @@ migrate_step(const nt_store_v1 *st, nt_db *db, const nt_plugin *p, const loader_
             goto fail;
         if ((rc = migrate_record(st, db, p->name, m->version)) != NT_OK)
             goto fail;
-        log_msg(NT_LOG_INFO, p->name, "applied migration %d", m->version);
     }
-    rc = st->commit(db);
-    if (rc != NT_OK)
+    *applied = rc == 0;
+    if ((rc = st->commit(db)) != NT_OK)
         goto fail;
     return NT_OK;
 fail:
-    log_msg(NT_LOG_ERROR, p->name, "migration %d failed: %s", m->version, st->errmsg(db));
+    *applied = 0;
     st->rollback(db);
     return rc < 0 ? rc : NT_ERR;
+}
+
+/* Sleeps ms milliseconds. */
+static void
+migrate_pause(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0)
+        ;
 }
 
 int
 migrate_run(const nt_store_v1 *st, nt_db *db, const loader *l)
 {
-    int rc = st->exec(db, migrate_table_sql);
+    int rc = NT_ERETRY, applied;
 
+    for (int t = 0, pause = MIGRATE_BACKOFF_MS; t < MIGRATE_TRIES && rc == NT_ERETRY;
+         t++, pause *= 2) {
+        if (t > 0)
+            migrate_pause(pause);
+        rc = migrate_table(st, db);
+    }
     if (rc != NT_OK) {
         log_msg(NT_LOG_ERROR, NULL, "cannot create the migrations table: %s", st->errmsg(db));
         return rc;
     }
     for (int i = 0; i < l->n; i++) {
         const nt_plugin *p = l->plugins[i];
-        for (size_t k = 0; k < p->nmigs; k++)
-            if ((rc = migrate_step(st, db, p, &p->migs[k])) != NT_OK)
+        for (size_t k = 0; k < p->nmigs; k++) {
+            rc = NT_ERETRY;
+            for (int t = 0, pause = MIGRATE_BACKOFF_MS; t < MIGRATE_TRIES && rc == NT_ERETRY;
+                 t++, pause *= 2) {
+                if (t > 0) {
+                    log_msg(NT_LOG_WARN, p->name, "migration %d: %s; trying again",
+                            p->migs[k].version, st->errmsg(db));
+                    migrate_pause(pause);
+                }
+                rc = migrate_step(st, db, p, &p->migs[k], &applied);
+            }
+            if (rc != NT_OK) {
+                log_msg(NT_LOG_ERROR, p->name, "migration %d failed: %s", p->migs[k].version,
+                        st->errmsg(db));
                 return rc;
+            }
+            if (applied)
+                log_msg(NT_LOG_INFO, p->name, "applied migration %d", p->migs[k].version);
+        }
     }
     return NT_OK;
 }

@@ -54,8 +54,8 @@ pipeline_trim(pipeline *p)
 static int
 store_has_read_txn(const nt_store_v1 *st)
 {
-    return st != NULL && st->size >= offsetof(nt_store_v1, end_read) + sizeof(st->end_read) &&
-           st->begin_read != NULL && st->end_read != NULL;
+    return st != NULL && NT_HAS_MEMBER(st, nt_store_v1, end_read) && st->begin_read != NULL &&
+           st->end_read != NULL;
 }
 
 /* A path parameter named like "calendarId" must be a UUID (API.md A1). */
@@ -194,7 +194,8 @@ static int
 pipeline_handle(pipeline *p, nt_req *r, int has_body, int read_txn, json_t **out)
 {
     const nt_store_v1 *st = p->deps->store;
-    int status;
+    int64_t t0 = util_mono_us();
+    int status, last;
 
     for (int attempt = 1;; attempt++) {
         *out = NULL;
@@ -203,10 +204,21 @@ pipeline_handle(pipeline *p, nt_req *r, int has_body, int read_txn, json_t **out
             return status;
         json_decref(*out);
         *out = NULL;
+        /* Conflicts that fail fast (a serialization failure) are worth running again; one
+         * that already waited out a lock timeout is not run again past the window. */
+        last = attempt == PIPELINE_ATTEMPTS ||
+               util_mono_us() - t0 > (int64_t)PIPELINE_RETRY_WINDOW_MS * 1000;
+        if (last && !r->has_msg && p->db != NULL && st->errcode(p->db) != NT_OK) {
+            /* Keep the store's reason for the reply before the rollback clears it. */
+            snprintf(r->msg, sizeof(r->msg), "storage: %s", st->errmsg(p->db));
+            r->has_msg = 1;
+        }
         if (p->db != NULL)
             st->rollback(p->db);
-        if (attempt == PIPELINE_ATTEMPTS)
+        if (last) {
+            r->attempts = attempt;
             return NT_ERETRY;
+        }
         request_reset_attempt(r);
         if (p->db != NULL)
             st->clear_error(p->db);
@@ -297,11 +309,11 @@ pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply
     }
     if (status == NT_ERETRY) {
         char msg[600];
-        snprintf(msg, sizeof(msg),
-                 "storage: the request conflicted with concurrent changes %d times%s%s; retry",
-                 PIPELINE_ATTEMPTS, r->has_msg ? ": " : "", r->has_msg ? r->msg : "");
+        snprintf(msg, sizeof(msg), "%s (%d attempt%s); retry",
+                 r->has_msg ? r->msg : "storage: the request conflicted with concurrent changes",
+                 r->attempts, r->attempts == 1 ? "" : "s");
         log_msg(NT_LOG_WARN, r->route->path, "%s gave up after %d attempts", r->method,
-                PIPELINE_ATTEMPTS);
+                r->attempts);
         rc->retry_after = 1;
         if (reply_error(rc, 503, msg) != NT_OK)
             rc->close = 1;

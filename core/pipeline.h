@@ -17,6 +17,8 @@
 
 /* How many times a handler runs when it keeps failing with NT_ERETRY before 503. */
 #define PIPELINE_ATTEMPTS 3
+/* No attempt starts after the first has run this long (a lock timeout already waited). */
+#define PIPELINE_RETRY_WINDOW_MS 1000
 
 typedef struct server_observer {
     const nt_observer_v1 *ops;

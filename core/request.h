@@ -52,6 +52,7 @@ struct nt_req {
     int64_t cpu0_us;      /* the worker thread's CPU time when the request began */
     int64_t next_peek_us; /* req_check looks at the socket again after this CPU time */
     int gone;             /* req_check saw the client close its connection */
+    int attempts;         /* runs of the handler when it gave up retrying (NT_ERETRY) */
 };
 
 /* Prepares r for one request (http may be NULL) with the worker's db. */

@@ -9,6 +9,25 @@
  * NT_ABI_MINOR changes when something is appended at the end of a struct. A host admits a
  * plugin with the same major and a minor not newer than its own.
  *
+ * Growth: every versioned struct carries its size as its builder compiled it. A struct a
+ * plugin hands the host (descriptor, route, migration, service ops) is accepted at any size
+ * from the one it had in the minor that introduced it (the NT_*_SIZE_1_x constants below,
+ * frozen: they never change); a member appended later is read only when NT_HAS_MEMBER says
+ * the plugin's struct reaches it, and is absent otherwise. The table the host hands plugins
+ * (nt_host_api) is always the host's full current one; a plugin that also runs on older
+ * hosts tests it before calling a member newer than the oldest minor it supports:
+ *     if (NT_HAS_MEMBER(api, nt_host_api, req_check) && api->req_check(req) != NT_OK) ...
+ *
+ * Changelog (what each minor appended):
+ *   1.0  nt_plugin_desc; nt_route; nt_migration; nt_host_api up to json_get_metadata;
+ *        services.h: store (up to clear_error), authenticator, policy, accounts, users.
+ *   1.1  nt_host_api: route_count, route_get, plugin_count, plugin_get, req_route, then
+ *        req_reply_text; nt_route_info; services.h: observer, reloadable, store begin_read
+ *        and end_read. (req_reply_text, reloadable and the store's read transactions came
+ *        during 1.1 without a bump: test them with NT_HAS_MEMBER.)
+ *   1.2  codes NT_ERETRY, NT_EBUDGET, NT_EGONE; nt_host_api: req_check, db_open, db_close,
+ *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s).
+ *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
  *   copied    the callee keeps its own copy; the caller may free its argument at once.
@@ -27,6 +46,16 @@ extern "C" {
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
 #define NT_ABI_MINOR 2           /* bump when something is appended */
+
+/* The size of `type` up to and including `member`: what a struct built when `member` was its
+ * last one holds. */
+#define NT_SIZE_UPTO(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+/* 1 when the struct at `ptr` (of `type`, whose uint32_t `size` member says how large its
+ * builder compiled it) reaches `member`, so the member may be read; 0 when it is too short
+ * (built before the member was appended) or ptr is NULL. */
+#define NT_HAS_MEMBER(ptr, type, member)                                                           \
+    ((ptr) != NULL && (size_t)((const type *)(ptr))->size >= NT_SIZE_UPTO(type, member))
 
 #if defined(__GNUC__) || defined(__clang__)
 #define NT_EXPORT __attribute__((visibility("default")))
@@ -98,6 +127,7 @@ typedef struct nt_route {
     nt_handler_fn handler;    /* required */
     void *state;              /* owned by the plugin; passed to handler; shared by workers */
 } nt_route;
+#define NT_ROUTE_SIZE_1_0 NT_SIZE_UPTO(nt_route, state) /* the smallest the host accepts */
 
 /* One migration step of a plugin: applied once, in ascending version order, inside a
  * transaction, before the plugin's start(). The SQL may hold several statements. */
@@ -106,6 +136,7 @@ typedef struct nt_migration {
     int version;     /* >= 1, strictly increasing within a plugin */
     const char *sql; /* copied by the host */
 } nt_migration;
+#define NT_MIGRATION_SIZE_1_0 NT_SIZE_UPTO(nt_migration, sql) /* the smallest accepted */
 
 /* A registered route as the host reports it (ABI 1.1). Strings are borrowed until the
  * plugins are unloaded. */
@@ -116,6 +147,7 @@ typedef struct nt_route_info {
     const char *const *perms; /* NULL-terminated; NULL for none */
     const char *plugin;       /* the registering plugin's name; "core" for the host's own */
 } nt_route_info;
+#define NT_ROUTE_INFO_SIZE_1_1 NT_SIZE_UPTO(nt_route_info, plugin) /* route_get fills this much */
 
 typedef struct nt_host_api {
     uint32_t size; /* sizeof(nt_host_api) in the host's build */
@@ -261,6 +293,10 @@ typedef struct nt_host_api {
      * Borrowed until the request ends. */
     const char *(*req_peer)(nt_req *r);
 } nt_host_api;
+/* The host table's size at the end of each minor (the host always hands its full table). */
+#define NT_HOST_API_SIZE_1_0 NT_SIZE_UPTO(nt_host_api, json_get_metadata)
+#define NT_HOST_API_SIZE_1_1 NT_SIZE_UPTO(nt_host_api, req_reply_text)
+#define NT_HOST_API_SIZE_1_2 NT_SIZE_UPTO(nt_host_api, req_peer)
 
 typedef struct nt_plugin_desc {
     uint32_t magic;                /* NT_ABI_MAGIC */
@@ -276,6 +312,7 @@ typedef struct nt_plugin_desc {
     void (*stop)(void *state); /* optional; only if start succeeded; reverse order */
     void (*fini)(void *state); /* optional; only if init succeeded; reverse order */
 } nt_plugin_desc;
+#define NT_PLUGIN_DESC_SIZE_1_0 NT_SIZE_UPTO(nt_plugin_desc, fini) /* the smallest admitted */
 
 #define NT_PLUGIN_HEADER                                                                           \
     .magic = NT_ABI_MAGIC, .abi_major = NT_ABI_MAJOR, .abi_minor = NT_ABI_MINOR,                   \

@@ -27,7 +27,40 @@ typedef struct nt_intervals {
 
 /* ---- "store" v1: a storage backend (store_sqlite). Used by the host only; plugins use the
  * db_* functions of nt_host_api, which forward here. `conn` and `stmt` are the backend's
- * own objects, seen by everyone else as nt_db and nt_stmt. */
+ * own objects, seen by everyone else as nt_db and nt_stmt.
+ *
+ * The store contract (ABI 1.2): what every backend (SQLite today, PostgreSQL later) keeps,
+ * and all a plugin may assume. docs/plugins.md "The store contract" says the same at length.
+ *  C1 Connections: one per thread, used by one thread at a time; a statement belongs to its
+ *     connection and is finalized before the request ends.
+ *  C2 Parameters are $1..$n, bound by number (a $n may appear several times). Every $n
+ *     stands where its type follows from the SQL: compared with or assigned to a column, an
+ *     INSERT value, LIMIT/OFFSET. Never bare (`SELECT $1`, `$1 IS NULL`); write
+ *     `CAST($1 AS TEXT)` there. Text binds to TEXT columns, int64 to INTEGER/BIGINT ones.
+ *  C3 Write transactions (begin ... commit) are serializable: the result is as if each ran
+ *     alone, so a read-modify-write inside one is safe. A statement outside any transaction
+ *     is a transaction of its own. Transactions do not nest.
+ *  C4 Read transactions (begin_read ... end_read) see one consistent snapshot and do not
+ *     write; begin() ends one first.
+ *  C5 Errors: every failure returns a negative NT_E* code and records code and message on
+ *     the connection (errcode, errmsg) until clear_error. One table maps backend errors:
+ *     unique or primary key violated NT_ECONFLICT; other constraints, a $n not in the
+ *     statement NT_EINVAL; serialization failure, deadlock, busy or locked (after the
+ *     backend's wait) NT_ERETRY; read-only, disk full, I/O, connection lost NT_EUNAVAIL;
+ *     out of memory NT_ENOMEM; anything else (SQL errors, corruption) NT_ERR.
+ *  C6 An error ends the transaction: when a statement (prepare, step, exec) fails inside a
+ *     transaction, the store rolls the transaction back at once, and every later statement
+ *     and commit on that connection fails with the same code until rollback (or end_read,
+ *     or clear_error). Bind errors are caught before anything runs and end nothing.
+ *  C7 NT_ERETRY is retryable: the transaction was rolled back, nothing of it remains, and
+ *     running it again from its start may succeed. commit() may return it too. The host
+ *     runs a handler that fails with NT_ERETRY again (a few times, then 503 with
+ *     Retry-After), so a handler has no side effects outside its transaction: nothing sent,
+ *     no shared memory changed, no autocommit write before it, until commit succeeded.
+ *  C8 lock_schema (ABI 1.2) serializes schema changes: inside a write transaction it takes
+ *     a lock that the same call on any other connection (in any process) waits for until
+ *     this transaction ends. The host takes it in each migration transaction, so servers
+ *     starting together on one empty database apply each migration exactly once. */
 #define NT_SERVICE_STORE "store"
 #define NT_STORE_V1 1
 typedef struct nt_store_v1 {
@@ -58,7 +91,14 @@ typedef struct nt_store_v1 {
      * commits it and is NT_OK when none is open. May be NULL. */
     int (*begin_read)(nt_db *db);
     int (*end_read)(nt_db *db);
+    /* (ABI 1.2; check size) Takes the schema lock of C8 inside the write transaction open on
+     * db (NT_ERR when none is open); it is released when that transaction ends. May be NULL:
+     * the host then relies on the write transaction alone. */
+    int (*lock_schema)(nt_db *db);
 } nt_store_v1;
+#define NT_STORE_V1_SIZE_1_0 NT_SIZE_UPTO(nt_store_v1, clear_error) /* the smallest accepted */
+#define NT_STORE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_store_v1, end_read)
+#define NT_STORE_V1_SIZE_1_2 NT_SIZE_UPTO(nt_store_v1, lock_schema)
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
 #define NT_SERVICE_AUTHENTICATOR "authenticator"
@@ -71,6 +111,7 @@ typedef struct nt_authenticator_v1 {
      * Worker thread; reentrant. */
     int (*authenticate)(void *state, nt_req *req, nt_auth_kind need);
 } nt_authenticator_v1;
+#define NT_AUTHENTICATOR_V1_SIZE_1_0 NT_SIZE_UPTO(nt_authenticator_v1, authenticate)
 
 /* ---- "policy" v1: the allow/reject permission policy of end-user tokens (API.md A6). */
 #define NT_SERVICE_POLICY "policy"
@@ -85,6 +126,7 @@ typedef struct nt_policy_v1 {
      * (NULL = none), NT_EUNAUTH when it does not. */
     int (*check)(void *state, const struct json_t *policy, const char *const *required);
 } nt_policy_v1;
+#define NT_POLICY_V1_SIZE_1_0 NT_SIZE_UPTO(nt_policy_v1, check)
 
 /* ---- "accounts" v1: account lookups for authenticators (provided by `account`). */
 #define NT_SERVICE_ACCOUNTS "accounts"
@@ -103,6 +145,7 @@ typedef struct nt_accounts_v1 {
      * frees it) or NULL when the account has no key. NT_ENOTFOUND when no account. */
     int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem, int64_t *version);
 } nt_accounts_v1;
+#define NT_ACCOUNTS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_accounts_v1, public_key)
 
 /* ---- "users" v1: user lookups for authenticators (provided by `user`). */
 #define NT_SERVICE_USERS "users"
@@ -112,6 +155,7 @@ typedef struct nt_users_v1 {
     /* NT_OK when `user_id` is a user of `account_id`, NT_ENOTFOUND when not. */
     int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
 } nt_users_v1;
+#define NT_USERS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_users_v1, in_account)
 
 /* ---- "observer" v1 (ABI 1.1): told about every request (metrics, audit logs). Every
  * provided observer is called, in load order, on the worker thread that served the request;
@@ -127,6 +171,7 @@ typedef struct nt_observer_v1 {
      * a failed storage write here never changes the reply. Optional (NULL). */
     void (*request_done)(void *state, nt_req *req, int status, int64_t micros);
 } nt_observer_v1;
+#define NT_OBSERVER_V1_SIZE_1_1 NT_SIZE_UPTO(nt_observer_v1, request_done)
 
 /* ---- "reloadable" v1 (ABI 1.1): told to reload its external state (key files ...) when
  * the server gets SIGHUP. Called on the main thread while workers keep serving, so the
@@ -138,6 +183,7 @@ typedef struct nt_reloadable_v1 {
     /* NT_OK, or a negative code after logging why; the old state stays in use then. */
     int (*reload)(void *state);
 } nt_reloadable_v1;
+#define NT_RELOADABLE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_reloadable_v1, reload)
 
 /* ---- "schedules" v1 (ABI 1.2): users' weekly availability (provided by `schedule`,
  * name "nettu"; API.md B3). For the booking plugins: a schedule as a member's availability.

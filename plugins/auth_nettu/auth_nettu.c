@@ -86,7 +86,7 @@ auth_start(void *state)
         api->service_lookup(st->self, NT_SERVICE_USERS, NULL, NT_USERS_V1, &st->users_state);
     st->policy =
         api->service_lookup(st->self, NT_SERVICE_POLICY, NULL, NT_POLICY_V1, &st->policy_state);
-    if (st->accounts == NULL || st->accounts->size < sizeof(nt_accounts_v1) ||
+    if (!NT_HAS_MEMBER(st->accounts, nt_accounts_v1, public_key) ||
         st->accounts->find_by_api_key == NULL || st->accounts->key_version == NULL ||
         st->accounts->public_key == NULL) {
         api->init_error(st->self, "needs service %s v%d (load the account plugin)",
@@ -96,14 +96,12 @@ auth_start(void *state)
     st->acct.api = api;
     st->acct.ops = st->accounts;
     st->acct.state = st->accounts_state;
-    if (st->users == NULL || st->users->size < sizeof(nt_users_v1) ||
-        st->users->in_account == NULL) {
+    if (!NT_HAS_MEMBER(st->users, nt_users_v1, in_account) || st->users->in_account == NULL) {
         api->init_error(st->self, "needs service %s v%d (load the user plugin)", NT_SERVICE_USERS,
                         NT_USERS_V1);
         return NT_ERR;
     }
-    if (st->policy == NULL || st->policy->size < sizeof(nt_policy_v1) ||
-        st->policy->validate == NULL) {
+    if (!NT_HAS_MEMBER(st->policy, nt_policy_v1, check) || st->policy->validate == NULL) {
         api->init_error(st->self, "needs service %s v%d (load the policy plugin)",
                         NT_SERVICE_POLICY, NT_POLICY_V1);
         return NT_ERR;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 /* Writes a message into err (when there is room) and returns NT_EINVAL. */
+static int body_err(char *err, size_t errlen, const char *fmt, ...) NT_PRINTF(3, 4);
 static int
 body_err(char *err, size_t errlen, const char *fmt, ...)
 {

@@ -47,8 +47,7 @@ static const nt_observer_v1 mx_observer_ops = {
 static int
 mx_host_has_reply_text(const nt_host_api *api)
 {
-    return api->size >= offsetof(nt_host_api, req_reply_text) + sizeof(api->req_reply_text) &&
-           api->req_reply_text != NULL;
+    return NT_HAS_MEMBER(api, nt_host_api, req_reply_text) && api->req_reply_text != NULL;
 }
 
 /* 1 when the host table has req_peer (ABI 1.2). */

@@ -73,8 +73,7 @@ oa_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     o->self = self;
     o->api = api;
     o->has_reply_text =
-        api->size >= offsetof(nt_host_api, req_reply_text) + sizeof(api->req_reply_text) &&
-        api->req_reply_text != NULL;
+        NT_HAS_MEMBER(api, nt_host_api, req_reply_text) && api->req_reply_text != NULL;
     r.state = o;
     if ((rc = api->route_add(self, &r)) != NT_OK) {
         api->init_error(self, "cannot add route GET %s (code %d)", r.path, rc);

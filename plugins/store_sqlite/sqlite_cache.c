@@ -118,7 +118,7 @@ sq_prepare(nt_db *db, const char *sql)
         sq_fail(db, SQLITE_MISUSE, "prepare", "no connection or no SQL text");
         return NULL;
     }
-    if (sq_use(db) != NT_OK)
+    if (sq_refused(db) != NT_OK || sq_use(db) != NT_OK)
         return NULL;
     hash = sq_hash(sql);
     for (s = db->buckets[hash & (SQ_BUCKETS - 1)]; s != NULL; s = s->next) {
@@ -126,6 +126,7 @@ sq_prepare(nt_db *db, const char *sql)
             break;
     }
     if (s == NULL && (s = sq_stmt_new(db, sql, hash)) == NULL) {
+        sq_stmt_failed(db, db->errcode); /* a statement that cannot compile failed too */
         sq_idle(db);
         return NULL;
     }

@@ -86,6 +86,34 @@ sq_conn_close(nt_db *db)
     free(db);
 }
 
+/* Store contract C6: after a statement failed inside a transaction (write or read), the
+ * transaction is rolled back at once and the connection refuses statements, begin and commit
+ * with the same code until rollback, end_read or clear_error, as PostgreSQL does with an
+ * aborted transaction. (SQLite alone would undo just the failed statement and let the rest
+ * commit.) Outside a transaction nothing is left to end. */
+int
+sq_stmt_failed(nt_db *db, int code)
+{
+    if (db == NULL || (!db->write_txn && !db->read_txn))
+        return code;
+    if (db->db != NULL && !sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    db->aborted_read = db->read_txn;
+    db->write_txn = 0;
+    db->read_txn = 0;
+    db->aborted = code;
+    return code;
+}
+
+int
+sq_refused(nt_db *db)
+{
+    if (db == NULL || db->aborted == NT_OK)
+        return NT_OK;
+    db->errcode = db->aborted;
+    return db->aborted;
+}
+
 /* Runs a script of statements without parameters; rows are ignored. */
 int
 sq_exec(nt_db *db, const char *sql)
@@ -95,6 +123,8 @@ sq_exec(nt_db *db, const char *sql)
 
     if (db == NULL || sql == NULL)
         return sq_fail(db, SQLITE_MISUSE, "exec", "no connection or no SQL text");
+    if ((rc = sq_refused(db)) != NT_OK)
+        return rc;
     if ((rc = sq_use(db)) != NT_OK)
         return rc;
     if ((rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg)) != SQLITE_OK) {
@@ -102,6 +132,7 @@ sq_exec(nt_db *db, const char *sql)
                      msg != NULL ? msg : sqlite3_errmsg(db->db));
         if ((sqlite3_extended_errcode(db->db) & 0xff) == SQLITE_READONLY)
             sq_mark_ro(db);
+        sq_stmt_failed(db, rc);
     } else {
         rc = NT_OK;
     }
@@ -119,6 +150,8 @@ sq_begin_read(nt_db *db)
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin_read", NULL);
+    if ((rc = sq_refused(db)) != NT_OK)
+        return rc;
     if ((rc = sq_use(db)) != NT_OK)
         return rc;
     if (!sqlite3_get_autocommit(db->db))
@@ -132,12 +165,15 @@ sq_begin_read(nt_db *db)
     return NT_OK;
 }
 
-/* Ends the read transaction of sq_begin_read, if one is open. */
+/* Ends the read transaction of sq_begin_read, if one is open; also one an error ended
+ * (a read transaction has nothing to lose: NT_OK). */
 int
 sq_end_read(nt_db *db)
 {
     int rc = NT_OK;
 
+    if (db != NULL && db->aborted != NT_OK && db->aborted_read)
+        db->aborted = NT_OK;
     if (db == NULL || !db->read_txn)
         return NT_OK;
     db->read_txn = 0;
@@ -152,8 +188,10 @@ sq_end_read(nt_db *db)
 }
 
 /* Starts a write transaction: takes the write lock now (waiting up to busy_timeout_ms), so
- * the transaction cannot fail later on a lock upgrade. A read transaction of begin_read is
- * ended first (SQLite cannot upgrade it safely). */
+ * the transaction cannot fail later on a lock upgrade, and is serializable (store contract
+ * C3): no other connection, in any process, writes until it ends. A read transaction of
+ * begin_read is ended first (SQLite cannot upgrade it safely). The lock not had within the
+ * timeout is NT_ERETRY. */
 int
 sq_begin(nt_db *db)
 {
@@ -163,17 +201,22 @@ sq_begin(nt_db *db)
         return sq_fail(db, SQLITE_MISUSE, "begin", NULL);
     if ((rc = sq_end_read(db)) != NT_OK)
         return rc;
+    if ((rc = sq_refused(db)) != NT_OK)
+        return rc;
     if ((rc = sq_use(db)) != NT_OK)
         return rc;
     if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sq_fail_db(db, "begin");
         sq_idle(db);
+        return rc;
     }
-    return rc;
+    db->write_txn = 1;
+    return NT_OK;
 }
 
 /* Commits. When the commit fails the transaction is rolled back, so the connection is
- * never left inside a transaction. */
+ * never left inside a transaction. A transaction an error ended answers that error (it is
+ * gone: nothing was committed) and is over. */
 int
 sq_commit(nt_db *db)
 {
@@ -181,6 +224,11 @@ sq_commit(nt_db *db)
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "commit", NULL);
+    if ((rc = sq_refused(db)) != NT_OK) {
+        db->aborted = NT_OK;
+        return rc;
+    }
+    db->write_txn = 0;
     if (db->db == NULL) /* closed while idle: no transaction */
         return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
     rc = NT_OK;
@@ -193,7 +241,8 @@ sq_commit(nt_db *db)
     return rc;
 }
 
-/* Rolls back the open transaction; NT_OK also when there is none. */
+/* Rolls back the open transaction; NT_OK also when there is none, or when an error already
+ * ended it. */
 int
 sq_rollback(nt_db *db)
 {
@@ -202,6 +251,8 @@ sq_rollback(nt_db *db)
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "rollback", NULL);
     db->read_txn = 0;
+    db->write_txn = 0;
+    db->aborted = NT_OK;
     if (db->db == NULL)
         return NT_OK;
     if (!sqlite3_get_autocommit(db->db) &&
@@ -209,4 +260,22 @@ sq_rollback(nt_db *db)
         rc = sq_fail_db(db, "rollback");
     sq_idle(db);
     return rc;
+}
+
+/* Store contract C8: the schema lock inside the open write transaction. SQLite's write
+ * transaction (BEGIN IMMEDIATE) already holds the database's write lock, which excludes every
+ * other writer in every process until it ends, so there is nothing more to take; NT_ERR when
+ * no write transaction is open. */
+int
+sq_lock_schema(nt_db *db)
+{
+    int rc;
+
+    if (db == NULL)
+        return sq_fail(db, SQLITE_MISUSE, "lock_schema", NULL);
+    if ((rc = sq_refused(db)) != NT_OK)
+        return rc;
+    if (!db->write_txn || db->db == NULL || sqlite3_get_autocommit(db->db))
+        return sq_fail(db, SQLITE_MISUSE, "lock_schema", "needs an open write transaction (begin)");
+    return NT_OK;
 }

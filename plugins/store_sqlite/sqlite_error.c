@@ -1,81 +1,75 @@
-/* store_sqlite errors: maps SQLite result codes to NT_E* codes and keeps the last error of a
- * connection (code and message) until clear_error.
+/* store_sqlite errors: the one table that maps SQLite result codes to NT_E* codes (the
+ * store contract's C5, services.h) with a short cause for messages, and the last error of a
+ * connection (code and message), kept until clear_error.
  */
 #include <stdio.h>
 
 #include "sqlite_int.h"
 
-/* The NT_E* code for an extended SQLite result code. */
+/* SQLite result codes and what they mean to plugins. An extended code is looked up first,
+ * then its primary code (ext & 0xff); a code not in the table is NT_ERR "SQL error".
+ *
+ * Retryable (NT_ERETRY): the lock or snapshot could not be had within busy_timeout_ms (BUSY,
+ * incl. BUSY_SNAPSHOT: a read transaction's snapshot went stale before it wrote), or a table
+ * lock (LOCKED). The statement did nothing and its transaction was rolled back; running the
+ * transaction again may succeed. */
+static const struct {
+    int code; /* extended or primary SQLite code */
+    int nt;   /* NT_E* */
+    const char *cause;
+} sq_errors[] = {
+    {SQLITE_CONSTRAINT_UNIQUE, NT_ECONFLICT, "unique constraint violated"},
+    {SQLITE_CONSTRAINT_PRIMARYKEY, NT_ECONFLICT, "unique constraint violated"},
+    {SQLITE_CONSTRAINT_FOREIGNKEY, NT_EINVAL, "foreign key constraint violated"},
+    {SQLITE_CONSTRAINT_NOTNULL, NT_EINVAL, "not-null constraint violated"},
+    {SQLITE_CONSTRAINT_CHECK, NT_EINVAL, "check constraint violated"},
+    {SQLITE_CONSTRAINT, NT_EINVAL, "constraint violated"},
+    {SQLITE_RANGE, NT_EINVAL, "no such parameter"},
+    {SQLITE_BUSY, NT_ERETRY, "database is locked"},
+    {SQLITE_LOCKED, NT_ERETRY, "database table is locked"},
+    {SQLITE_READONLY, NT_EUNAVAIL, "database is read-only"},
+    {SQLITE_FULL, NT_EUNAVAIL, "disk is full"},
+    {SQLITE_IOERR, NT_EUNAVAIL, "disk I/O error"},
+    {SQLITE_CANTOPEN, NT_EUNAVAIL, "cannot open the database file"},
+    {SQLITE_CORRUPT, NT_ERR, "database file is corrupt"},
+    {SQLITE_NOTADB, NT_ERR, "database file is corrupt"},
+    {SQLITE_NOMEM, NT_ENOMEM, "out of memory"},
+};
+
+/* The table row of an extended SQLite code, or -1. */
+static int
+sq_error_row(int ext)
+{
+    size_t n = sizeof(sq_errors) / sizeof(sq_errors[0]), i;
+
+    for (i = 0; i < n; i++)
+        if (sq_errors[i].code == ext)
+            return (int)i;
+    for (i = 0; i < n; i++)
+        if (sq_errors[i].code == (ext & 0xff))
+            return (int)i;
+    return -1;
+}
+
+/* The NT_E* code for an extended SQLite result code (NT_OK for OK, ROW and DONE). */
 int
 sq_code(int ext)
 {
-    switch (ext & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
+    int row, prim = ext & 0xff;
+
+    if (prim == SQLITE_OK || prim == SQLITE_ROW || prim == SQLITE_DONE)
         return NT_OK;
-    case SQLITE_CONSTRAINT:
-        if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return NT_ECONFLICT;
-        return NT_EINVAL;
-    case SQLITE_RANGE:
-        return NT_EINVAL;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_READONLY:
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-        return NT_EUNAVAIL;
-    case SQLITE_NOMEM:
-        return NT_ENOMEM;
-    default:
-        return NT_ERR;
-    }
+    row = sq_error_row(ext);
+    return row >= 0 ? sq_errors[row].nt : NT_ERR;
 }
 
 /* A short cause for an extended SQLite result code (static text). */
 static const char *
 sq_cause(int ext)
 {
-    switch (ext) {
-    case SQLITE_CONSTRAINT_UNIQUE:
-    case SQLITE_CONSTRAINT_PRIMARYKEY:
-        return "unique constraint violated";
-    case SQLITE_CONSTRAINT_FOREIGNKEY:
-        return "foreign key constraint violated";
-    case SQLITE_CONSTRAINT_NOTNULL:
-        return "not-null constraint violated";
-    case SQLITE_CONSTRAINT_CHECK:
-        return "check constraint violated";
-    default:
-        break;
-    }
-    switch (ext & 0xff) {
-    case SQLITE_CONSTRAINT:
-        return "constraint violated";
-    case SQLITE_RANGE:
-        return "no such parameter";
-    case SQLITE_BUSY:
-        return "database is locked";
-    case SQLITE_LOCKED:
-        return "database table is locked";
-    case SQLITE_READONLY:
-        return "database is read-only";
-    case SQLITE_FULL:
-        return "disk is full";
-    case SQLITE_IOERR:
-        return "disk I/O error";
-    case SQLITE_CANTOPEN:
-        return "cannot open the database file";
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return "database file is corrupt";
-    case SQLITE_NOMEM:
-        return "out of memory";
-    default:
-        return "SQL error";
-    }
+    int row = sq_error_row(ext);
+
+    return row >= 0 ? sq_errors[row].cause : "SQL error";
 }
 
 /* Records a failure on db: "<what>: <cause> (<detail>)", detail may be NULL. Returns the
@@ -126,7 +120,8 @@ sq_errcode(nt_db *db)
     return db != NULL ? db->errcode : NT_ERR;
 }
 
-/* Forgets the last error. */
+/* Forgets the last error, and with it a transaction ended by an error (the host calls this
+ * at the start of every request). */
 void
 sq_clear_error(nt_db *db)
 {
@@ -134,4 +129,5 @@ sq_clear_error(nt_db *db)
         return;
     db->errcode = NT_OK;
     db->errmsg[0] = '\0';
+    db->aborted = NT_OK;
 }

@@ -71,6 +71,10 @@ struct nt_db {
     int errcode;         /* NT_E* of the last failure, NT_OK after clear_error */
     char errmsg[SQ_ERRLEN];
     int read_txn;        /* a read transaction of begin_read is open */
+    int write_txn;       /* a write transaction of begin is open */
+    int aborted;         /* NT_E* of the error that ended the last transaction, until rollback
+                            (store contract C6); NT_OK when none */
+    int aborted_read;    /* that transaction was a read transaction (end_read ends it) */
     int fault;           /* injected fault (sqlite primary code) or 0; see sqlite_fault.c */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
@@ -108,6 +112,12 @@ int sq_begin_read(nt_db *db);
 int sq_end_read(nt_db *db);
 int sq_commit(nt_db *db);
 int sq_rollback(nt_db *db);
+int sq_lock_schema(nt_db *db);
+/* Store contract C6: a statement that failed with `code` inside a transaction rolls the
+ * transaction back and refuses what follows until rollback. Returns code. */
+int sq_stmt_failed(nt_db *db, int code);
+/* The code of the error that ended the transaction (refusing the call), or NT_OK. */
+int sq_refused(nt_db *db);
 
 /* sqlite_cache.c: the per-connection statement cache. */
 nt_stmt *sq_prepare(nt_db *db, const char *sql);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sqlite_int.h"
@@ -76,6 +77,24 @@ out:
     free(dir);
 }
 
+/* sqlite3_exec that waits out SQLITE_BUSY for up to timeout_ms. SQLite skips its busy
+ * handler where waiting could deadlock, e.g. when this handle must upgrade its lock to switch
+ * a new database to WAL while another process (starting at the same moment) is doing the
+ * same: then the statement is run again after a short pause. */
+static int
+sq_exec_waiting(sqlite3 *h, const char *sql, int (*cb)(void *, int, char **, char **), void *arg,
+                long long timeout_ms)
+{
+    struct timespec pause = {0, 5 * 1000000L};
+    int64_t until = sq_mono_ms() + timeout_ms;
+    int rc;
+
+    while ((rc = sqlite3_exec(h, sql, cb, arg, NULL)) != SQLITE_OK && (rc & 0xff) == SQLITE_BUSY &&
+           sq_mono_ms() < until)
+        nanosleep(&pause, NULL);
+    return rc;
+}
+
 /* Applies the connection settings to the new handle h. SQLITE_OK, or an extended SQLite
  * code with a message in err. */
 int
@@ -97,7 +116,7 @@ sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen)
         goto fail;
     /* WAL lets readers run beside the one writer; it is a property of the file, so a
      * read-only file keeps whatever mode it has (and every write answers 503). */
-    rc = sqlite3_exec(h, "PRAGMA journal_mode=WAL", sq_first_value, mode, NULL);
+    rc = sq_exec_waiting(h, "PRAGMA journal_mode=WAL", sq_first_value, mode, c->busy_timeout_ms);
     ro = sqlite3_db_readonly(h, "main") == 1;
     if (rc != SQLITE_OK && !(ro && (rc & 0xff) == SQLITE_READONLY))
         goto fail;
@@ -109,7 +128,7 @@ sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen)
              "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA cache_size=-%lld; "
              "PRAGMA journal_size_limit=%d",
              c->synchronous, c->cache_kib, SQ_WAL_LIMIT_BYTES);
-    if ((rc = sqlite3_exec(h, sql, NULL, NULL, NULL)) != SQLITE_OK)
+    if ((rc = sq_exec_waiting(h, sql, NULL, NULL, c->busy_timeout_ms)) != SQLITE_OK)
         goto fail;
     if (c->checkpoint_ms > 0) /* replaces SQLite's own checkpoint-on-commit */
         sqlite3_wal_hook(h, sq_wal_hook, (void *)c);

@@ -81,8 +81,10 @@ sq_step(nt_stmt *s)
 
     if (s == NULL || !s->in_use)
         return NT_ERR;
+    if ((rc = sq_refused(s->db)) != NT_OK)
+        return rc;
     if (!sqlite3_stmt_readonly(s->st) && (fault = sq_fault(s->db)) != 0)
-        return sq_fail(s->db, fault, "step", "injected by fault_file");
+        return sq_stmt_failed(s->db, sq_fail(s->db, fault, "step", "injected by fault_file"));
     rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW)
         return 1;
@@ -94,7 +96,7 @@ sq_step(nt_stmt *s)
 #endif
         return 0;
     }
-    return sq_fail_db(s->db, "step");
+    return sq_stmt_failed(s->db, sq_fail_db(s->db, "step"));
 }
 
 /* Column text, borrowed until the next step or finalize; NULL for SQL NULL (or when out of

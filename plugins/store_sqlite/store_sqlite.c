@@ -31,6 +31,7 @@ static const nt_store_v1 sq_ops = {
     .begin_read = sq_begin_read,
     .end_read = sq_end_read,
     .clear_error = sq_clear_error,
+    .lock_schema = sq_lock_schema,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The plugin SDK end to end: install the build into a temporary prefix, build the example
 # plugin examples/audit there with nothing but pkg-config (no path into the source tree),
-# drop it into the installed plugin folder, run the installed server with it and check the
-# audit log it keeps through HTTP.
+# build and run its unit test against the installed fake host (libnettu-fakehost.a,
+# nettu-fakehost.pc), drop the plugin into the installed plugin folder, run the installed
+# server with it and check the audit log it keeps through HTTP.
 #
 # Environment: NETTU_BUILD_DIR (required: a configured and built tree), NETTU_SOURCE_DIR
 # (default: two folders up), NODE, NETTU_SDK_KEEP=1 (see lib.sh).
@@ -20,12 +21,13 @@ need_node
 cmake --install "$BUILD" --prefix "$PREFIX" >"$SDK_TMP/install.log" 2>&1 ||
     fail "cmake --install: $(tail -n 5 "$SDK_TMP/install.log")"
 for f in bin/nettu-server include/nettu/plugin.h include/nettu/services.h \
+    include/nettu/fakehost.h lib/libnettu-fakehost.a lib/pkgconfig/nettu-fakehost.pc \
     lib/pkgconfig/nettu-plugin.pc etc/nettu/nettu.ini lib/nettu/plugins/store_sqlite.so \
     lib/nettu/plugins/auth_nettu.so lib/nettu/plugins/policy.so lib/nettu/plugins/account.so \
     lib/nettu/plugins/user.so lib/nettu/plugins/calendar.so; do
     [ -f "$PREFIX/$f" ] || fail "cmake --install did not install $f"
 done
-ok "cmake --install --prefix installs the server, plugins, headers, pkg-config file and config"
+ok "cmake --install --prefix installs the server, plugins, headers, fake host, pkg-config files and config"
 
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 [ "$(pkg-config --variable=plugindir nettu-plugin)" = "$PREFIX/lib/nettu/plugins" ] ||
@@ -55,6 +57,23 @@ fi
 exports=$(nm -D --defined-only "$PREFIX/lib/nettu/plugins/audit.so" | awk '{print $3}')
 [ "$exports" = nt_plugin_entry ] || fail "audit.so exports more than nt_plugin_entry: $exports"
 ok "examples/audit builds with pkg-config alone and exports only nt_plugin_entry"
+
+# ---- 2b. its unit test, against the installed fake host ---------------------------------------
+[ "$(pkg-config --variable=plugindir nettu-fakehost)" = "$PREFIX/lib/nettu/plugins" ] ||
+    fail "nettu-fakehost plugindir is $(pkg-config --variable=plugindir nettu-fakehost)"
+pkg-config --libs nettu-fakehost | grep -q -- "-lnettu-fakehost" ||
+    fail "nettu-fakehost Libs: $(pkg-config --libs nettu-fakehost)"
+cp "$SRC/examples/audit/test_audit.c" "$SDK_TMP/audit/"
+env -i PATH="$PATH" PKG_CONFIG_PATH="$PKG_CONFIG_PATH" ${ASAN_OPTIONS:+ASAN_OPTIONS="$ASAN_OPTIONS"} \
+    ${UBSAN_OPTIONS:+UBSAN_OPTIONS="$UBSAN_OPTIONS"} ${TSAN_OPTIONS:+TSAN_OPTIONS="$TSAN_OPTIONS"} \
+    make -C "$SDK_TMP/audit" check >"$SDK_TMP/check.log" 2>&1 ||
+    fail "make check of examples/audit: $(tail -n 20 "$SDK_TMP/check.log")"
+if grep -q -- "$SRC" "$SDK_TMP/check.log"; then
+    fail "the unit test's build reached into the source tree: $(cat "$SDK_TMP/check.log")"
+fi
+grep -q "^100%: Checks: [1-9][0-9]*, Failures: 0, Errors: 0" "$SDK_TMP/check.log" ||
+    fail "the unit test did not pass: $(tail -n 20 "$SDK_TMP/check.log")"
+ok "examples/audit's unit test builds against the installed fake host and passes ($(grep -o 'Checks: [0-9]*' "$SDK_TMP/check.log"))"
 
 # ---- 3. run the installed server with the plugin ------------------------------------------
 KEY_A="sk_sdkA$(date +%s%N | tail -c 20)"

@@ -120,7 +120,12 @@ fh_new(void)
     if (h == NULL)
         return NULL;
     fh_api();
+    if (pthread_mutex_init(&h->open_mu, NULL) != 0) {
+        free(h);
+        return NULL;
+    }
     if (fh_db_open(&h->db, h) != NT_OK) {
+        pthread_mutex_destroy(&h->open_mu);
         free(h);
         return NULL;
     }
@@ -152,6 +157,9 @@ fh_free(fh_host *h)
     fh_config_clear(h, NULL);
     free(h->cfg);
     free(h->log);
+    free(h->plugin_dir);
+    fh_db_close_left(h, NULL);
+    pthread_mutex_destroy(&h->open_mu);
     fh_db_close(&h->db);
     if (fh_current == h)
         fh_current = NULL;
@@ -181,6 +189,27 @@ fh_fail_prepare(fh_host *h, const char *part)
 {
     free(h->db.fail_part);
     h->db.fail_part = part != NULL ? strdup(part) : NULL;
+}
+
+int
+fh_set_plugin_dir(fh_host *h, const char *dir)
+{
+    char *copy = NULL;
+
+    if (dir != NULL && (copy = strdup(dir)) == NULL)
+        return NT_ENOMEM;
+    free(h->plugin_dir);
+    h->plugin_dir = copy;
+    return NT_OK;
+}
+
+void
+fh_fail_next(fh_host *h, const char *part, int code, int times)
+{
+    free(h->db.next_part);
+    h->db.next_part = part != NULL && times > 0 ? strdup(part) : NULL;
+    h->db.next_code = code;
+    h->db.next_times = h->db.next_part != NULL ? times : 0;
 }
 
 int

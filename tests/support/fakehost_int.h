@@ -2,6 +2,7 @@
 #ifndef NETTU_FAKEHOST_INT_H
 #define NETTU_FAKEHOST_INT_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -29,6 +30,12 @@ struct nt_db {
     int live;         /* statements prepared and not yet finalized */
     int bad_sql;      /* prepares that failed without an injected fault */
     char *fail_part;  /* fh_fail_prepare's SQL fragment, or NULL */
+    char *next_part;  /* fh_fail_next: SQL fragment, code and the failures still to come */
+    int next_code, next_times;
+    int txn;                 /* a write transaction of db_begin is open */
+    int aborted;             /* NT_E* of the error that ended it, until rollback (C6); NT_OK */
+    fh_plugin *owner;        /* the plugin that opened it with db_open; NULL for the host's */
+    struct nt_db *next_open; /* the host's list of db_open connections (open_mu) */
 };
 
 /* A plugin's configuration section: the plugin itself (the section is its name). */
@@ -74,7 +81,11 @@ typedef struct fh_cfg_rec {
 
 struct fh_host {
     struct nt_db db;
-    fh_plugin **plugins; /* load order */
+    char dbname[48];         /* the memdb name every connection of this host opens */
+    char *plugin_dir;        /* the folder of fh_set_plugin_dir, or NULL */
+    pthread_mutex_t open_mu; /* guards `opened` (db_open may run on a plugin's thread) */
+    struct nt_db *opened;    /* connections of db_open not yet closed */
+    fh_plugin **plugins;     /* load order */
     int nplugins, plugcap;
     fh_route_rec *routes;
     int nroutes, routecap;
@@ -113,7 +124,7 @@ struct nt_req {
 };
 
 /* Appends "<level> <formatted message>\n" to the host's log. */
-void fh_logv(fh_host *h, const char *level, const char *fmt, va_list ap);
+void fh_logv(fh_host *h, const char *level, const char *fmt, va_list ap) NT_PRINTF(3, 0);
 void fh_logf(fh_host *h, const char *level, const char *fmt, ...) NT_PRINTF(3, 4);
 
 /* Storage (fakehost_db.c): open/close the in-memory database, error bookkeeping, and the
@@ -121,6 +132,8 @@ void fh_logf(fh_host *h, const char *level, const char *fmt, ...) NT_PRINTF(3, 4
 int fh_db_open(struct nt_db *db, fh_host *h);
 void fh_db_close(struct nt_db *db);
 void fh_db_clear_error(struct nt_db *db);
+/* Closes the db_open connections p (NULL: every plugin) left open; returns how many. */
+int fh_db_close_left(fh_host *h, fh_plugin *p);
 void fh_db_fill_api(nt_host_api *api);
 
 /* Requests (fakehost_req.c): the req_*, fail and json_get_* members of the table. */

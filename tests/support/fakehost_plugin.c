@@ -3,6 +3,8 @@
  */
 #include "fakehost_int.h"
 
+#include "abi.h"
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,12 +12,15 @@
 #include <string.h>
 #include <strings.h>
 
+/* FH_PLUGIN_DIR: the build's plugin folder, compiled into the copy the tests of the source
+ * tree use; the installed copy has none (fh_set_plugin_dir or NETTU_FAKEHOST_PLUGIN_DIR). */
 #ifndef FH_PLUGIN_DIR
-#error "FH_PLUGIN_DIR must name the directory of the built plugins"
+#define FH_PLUGIN_DIR NULL
 #endif
 
 /* ---- log and configuration members ------------------------------------------------------- */
 
+static void fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...) NT_PRINTF(3, 4);
 static void
 fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 {
@@ -29,6 +34,7 @@ fh_api_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
     va_end(ap);
 }
 
+static void fh_api_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 fh_api_init_error(nt_plugin *p, const char *fmt, ...)
 {
@@ -165,7 +171,7 @@ fh_api_route_add(nt_plugin *p, const nt_route *r)
     char shape[1024], other[1024];
     int ok = 0, np = 0;
 
-    if (!p->in_init || r == NULL || r->size < sizeof(nt_route) || r->method == NULL ||
+    if (!p->in_init || r == NULL || r->size < NT_ROUTE_SIZE_1_0 || r->method == NULL ||
         r->path == NULL || r->path[0] != '/' || r->handler == NULL ||
         r->auth > NT_AUTH_PUBLIC_ACCOUNT) {
         fh_api_init_error(p, "route_add: a bad route (size, method, path, handler, auth) or "
@@ -209,7 +215,8 @@ fh_api_route_add(nt_plugin *p, const nt_route *r)
             goto nomem;
     if (rec->method == NULL || rec->path == NULL)
         goto nomem;
-    rec->r = *r;
+    /* A route of an older minor is shorter: copy what it has, the rest reads as absent. */
+    memcpy(&rec->r, r, r->size < sizeof(nt_route) ? r->size : sizeof(nt_route));
     rec->r.size = sizeof(nt_route);
     rec->r.method = rec->method;
     rec->r.path = rec->path;
@@ -228,7 +235,7 @@ nomem:
 static int
 fh_api_migration_add(nt_plugin *p, const nt_migration *m)
 {
-    if (!p->in_init || m == NULL || m->size < sizeof(nt_migration) || m->sql == NULL ||
+    if (!p->in_init || m == NULL || m->size < NT_MIGRATION_SIZE_1_0 || m->sql == NULL ||
         m->version < 1) {
         fh_api_init_error(p, "migration_add: needs a version >= 1 and SQL, during init");
         return NT_EINVAL;
@@ -261,6 +268,12 @@ fh_service_put(fh_host *h, fh_plugin *owner, const char *kind, const char *name,
 
     if (kind == NULL || name == NULL || ops == NULL || *(const uint32_t *)ops == 0)
         return NT_EINVAL;
+    /* As the host: a known kind's table holds at least the members it was introduced with. */
+    if (*(const uint32_t *)ops < abi_ops_min_size(kind)) {
+        fh_logf(h, "ERROR", "fakehost: service %s '%s': ops table too short: %u bytes, needs %zu",
+                kind, name, (unsigned)*(const uint32_t *)ops, abi_ops_min_size(kind));
+        return NT_EINVAL;
+    }
     if (fh_service_find(h, kind, name) != NULL)
         return NT_ECONFLICT;
     if (h->nsvcs == h->svccap) {
@@ -350,7 +363,7 @@ fh_api_route_get(size_t i, nt_route_info *out)
     const fh_route_rec *rec;
 
     if (fh_current == NULL || i >= (size_t)fh_current->nroutes || out == NULL ||
-        out->size < sizeof(nt_route_info))
+        out->size < NT_ROUTE_INFO_SIZE_1_1)
         return NT_ENOTFOUND;
     rec = &fh_current->routes[i];
     out->method = rec->method;
@@ -491,7 +504,7 @@ fh_admit(fh_host *h, void *dl, const nt_plugin_desc *d, const char *what)
     fh_plugin *p, **grown;
 
     if (d == NULL || d->magic != NT_ABI_MAGIC || d->abi_major != NT_ABI_MAJOR ||
-        d->abi_minor > NT_ABI_MINOR || d->size < sizeof(nt_plugin_desc) || d->name == NULL ||
+        d->abi_minor > NT_ABI_MINOR || d->size < NT_PLUGIN_DESC_SIZE_1_0 || d->name == NULL ||
         d->init == NULL) {
         fh_logf(h, "ERROR", "fakehost: %s: not an admissible nettu plugin descriptor", what);
         return NULL;
@@ -518,11 +531,23 @@ fh_plugin *
 fh_open(fh_host *h, const char *name)
 {
     const nt_plugin_desc *(*entry)(void);
+    const char *dir;
     char path[1024];
     fh_plugin *p;
     void *dl;
 
-    snprintf(path, sizeof(path), "%s/%s.so", FH_PLUGIN_DIR, name);
+    dir = h->plugin_dir != NULL ? h->plugin_dir : getenv("NETTU_FAKEHOST_PLUGIN_DIR");
+    if (dir == NULL || dir[0] == '\0')
+        dir = FH_PLUGIN_DIR;
+    if (dir == NULL) {
+        fh_logf(h, "ERROR",
+                "fakehost: %s: no plugin folder: call fh_set_plugin_dir or set "
+                "NETTU_FAKEHOST_PLUGIN_DIR (e.g. to `pkg-config --variable=plugindir "
+                "nettu-fakehost`)",
+                name);
+        return NULL;
+    }
+    snprintf(path, sizeof(path), "%s/%s.so", dir, name);
     dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         fh_logf(h, "ERROR", "fakehost: dlopen %s: %s", path, dlerror());
@@ -684,13 +709,16 @@ void
 fh_close(fh_plugin *p)
 {
     fh_host *h;
-    int j = 0;
+    int j = 0, left;
 
     if (p == NULL)
         return;
     h = p->host;
     if (p->started && p->desc->stop != NULL)
         p->desc->stop(p->state);
+    if ((left = fh_db_close_left(h, p)) > 0)
+        fh_logf(h, "ERROR", "fakehost: %s left %d db_open connection(s) open after stop",
+                p->desc->name, left);
     if (p->inited && p->desc->fini != NULL)
         p->desc->fini(p->state);
     fh_registry_drop(h, p);

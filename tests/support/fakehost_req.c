@@ -348,6 +348,7 @@ fh_api_req_policy(nt_req *r)
     return r->policy;
 }
 
+static int fh_api_fail(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
 static int
 fh_api_fail(nt_req *r, int code, const char *fmt, ...)
 {
@@ -478,6 +479,7 @@ fh_call(fh_host *h, fh_req *r, const char *method, const char *path, json_t **ou
     r->db_errcode = h->db.errcode;
     if (r->txn_left_open)
         sqlite3_exec(h->db.sq, "ROLLBACK", NULL, NULL, NULL); /* as the core does */
+    h->db.txn = 0;
     return rc;
 }
 

@@ -1,11 +1,15 @@
-// Compiles the public headers alone as C++: they must be usable from C++ plugins.
+// Compiles the public headers alone as C++: they must be usable from C++ plugins, size
+// macros included.
 #include <nettu/plugin.h>
 #include <nettu/services.h>
 
-extern "C" int abi_only_cxx_marker();
+static_assert(NT_HOST_API_SIZE_1_2 == sizeof(nt_host_api), "1.2 is the current minor");
+
+extern "C" int abi_only_cxx_marker(const nt_host_api *api);
 
 int
-abi_only_cxx_marker()
+abi_only_cxx_marker(const nt_host_api *api)
 {
-    return static_cast<int>(sizeof(nt_host_api)) + NT_ABI_MINOR;
+    return static_cast<int>(sizeof(nt_host_api)) + NT_ABI_MINOR +
+           NT_HAS_MEMBER(api, nt_host_api, req_check);
 }

@@ -683,6 +683,42 @@ START_TEST(test_default_account)
 }
 END_TEST
 
+/* Servers starting together on one database (store contract C3, C7): the default account's
+ * look-up and insert run in one transaction that is run again after NT_ERETRY, and after a
+ * unique conflict (another server created it in between) it looks again; start succeeds
+ * and the account exists once. Retrying has its limit. */
+START_TEST(test_default_account_concurrent_start)
+{
+    config[1][0] = "default_api_key";
+    config[1][1] = "sk_default_race_01";
+    config[2][0] = "default_account_id";
+    config[2][1] = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d";
+    fh_fail_next(host, "BEGIN", NT_ERETRY, 2);
+    ck_assert_msg(restart() == NT_OK, "%s", fh_log(host));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "trying again"));
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "created the default account"));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
+
+    /* The insert conflicts once, as when another server committed the account between this
+     * one's look-up and insert: it looks again, and the transaction is not left open. */
+    ck_assert_int_eq(
+        sqlite3_exec(fh_sqlite(host), "DELETE FROM account_accounts", NULL, NULL, NULL), SQLITE_OK);
+    fh_fail_next(host, "INSERT INTO account_accounts", NT_ECONFLICT, 1);
+    ck_assert_msg(restart() == NT_OK, "%s", fh_log(host));
+    ck_assert_int_eq(fh_in_transaction(host), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 1);
+
+    /* Retryable failures that do not stop: start fails, saying why. */
+    ck_assert_int_eq(
+        sqlite3_exec(fh_sqlite(host), "DELETE FROM account_accounts", NULL, NULL, NULL), SQLITE_OK);
+    fh_fail_next(host, "BEGIN", NT_ERETRY, 100);
+    ck_assert_int_eq(restart(), NT_ERETRY);
+    ck_assert_ptr_nonnull(strstr(fh_log(host), "INIT_ERROR default account: cannot look it up"));
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM account_accounts"), 0);
+    fh_fail_next(host, NULL, 0, 0);
+}
+END_TEST
+
 START_TEST(test_config_errors)
 {
     /* A default key that is not visible ASCII. */
@@ -1023,6 +1059,7 @@ account_user_suite(void)
     tcase_add_test(acct, test_account_pubkey);
     tcase_add_test(acct, test_account_webhook);
     tcase_add_test(acct, test_default_account);
+    tcase_add_test(acct, test_default_account_concurrent_start);
     tcase_add_test(acct, test_config_errors);
     suite_add_tcase(s, acct);
 

@@ -1,6 +1,8 @@
 /* Unit tests of plugin admission and lifecycle, with fixture plugins built to be broken in
  * one way each, and of migrations through the real store_sqlite plugin. */
 #include <check.h>
+#include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "hostapi.h"
 #include "loader.h"
 #include "migrate.h"
+#include "request.h"
 #include "router.h"
 #include "service.h"
 
@@ -246,6 +249,378 @@ START_TEST(test_failing_migration_rolls_back)
 }
 END_TEST
 
+/* Runs GET `path` through the compiled router and the route's handler, as the server does
+ * after authentication; returns the reply (the caller frees it). */
+static json_t *
+serve_get(const char *path)
+{
+    char scratch[512];
+    router_result m;
+    json_t *out = NULL;
+    nt_req r;
+    int status;
+
+    ck_assert_int_eq(router_match(hostapi_router(), "GET", path, scratch, sizeof(scratch), &m),
+                     NT_OK);
+    request_init(&r, NULL, NULL);
+    r.method = "GET";
+    r.route = m.route;
+    memcpy(r.values, m.values, sizeof(r.values));
+    status = m.route->handler(&r, m.route->state, &out);
+    request_fini(&r);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(out);
+    return out;
+}
+
+static json_int_t
+int_of(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+
+    ck_assert_msg(json_is_integer(v), "no integer '%s'", key);
+    return json_integer_value(v);
+}
+
+/* Plugins built against the 1.0 and 1.1 headers (their structs as small as they were then)
+ * load, migrate, start and serve on this host; their services are accepted, looked up and
+ * called; and the frozen NT_*_SIZE_1_x constants are the sizes those builds really have. */
+START_TEST(test_old_minors_load_and_work)
+{
+    char tmpl[] = "/tmp/nettu-old-XXXXXX", ini[2048], err[256], buf[2048] = "";
+    char *store[] = {"store_sqlite"}, *old[] = {"fx_abi10", "fx_abi11"};
+    loader ls = {0}, lo = {0};
+    const nt_store_v1 *st;
+    const nt_users_v1 *users;
+    const nt_reloadable_v1 *rel;
+    const nt_observer_v1 *obs;
+    void *state, *ostate;
+    json_t *j;
+    nt_db *db;
+    nt_stmt *s;
+    cfg *c;
+
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    snprintf(ini, sizeof(ini), "[plugins]\nload = x\n[store_sqlite]\npath = %s/db.sqlite\n", tmpl);
+    c = cfg_load_string("o.ini", ini);
+    hostapi_set_config(c);
+    ck_assert_int_eq(loader_load_all(&ls, c, NETTU_TEST_PLUGIN_DIR, store, 1), NT_OK);
+    ck_assert_int_eq(loader_load_all(&lo, c, NETTU_TEST_FIXTURE_DIR, old, 2), NT_OK);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_msg(buf[0] == '\0', "%s", buf);
+    hostapi_set_loader(&lo);
+    ck_assert_int_eq(lo.n, 2);
+    ck_assert_uint_eq(lo.plugins[0]->desc->abi_minor, 0);
+    ck_assert_uint_eq(lo.plugins[1]->desc->abi_minor, 1);
+    ck_assert_uint_eq(lo.plugins[0]->desc->size, NT_PLUGIN_DESC_SIZE_1_0);
+
+    st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &state);
+    ck_assert_ptr_nonnull(st);
+    db = st->conn_open(state, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_int_eq(migrate_run(st, db, &lo), NT_OK);
+    s = st->prepare(db, "SELECT (SELECT COUNT(*) FROM fx_abi10_things) + "
+                        "(SELECT COUNT(*) FROM fx_abi11_things) + "
+                        "(SELECT COUNT(*) FROM nettu_migrations WHERE version = 1)");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_int_eq(st->col_int64(s, 0), 4);
+    st->finalize(s);
+    ck_assert_int_eq(loader_start_all(&lo), NT_OK); /* fx_abi11 calls 1.1 members in start */
+    ck_assert_int_eq(router_compile(hostapi_router()), NT_OK);
+
+    /* 1.0: a users service of the 1.0 size, and every size as frozen. */
+    users = service_lookup(NT_SERVICE_USERS, "fx_abi10", NT_USERS_V1, &ostate);
+    ck_assert_ptr_nonnull(users);
+    ck_assert_uint_eq(users->size, NT_USERS_V1_SIZE_1_0);
+    ck_assert_int_eq(users->in_account(ostate, db, "a", "u1"), NT_OK);
+    ck_assert_int_eq(users->in_account(ostate, db, "a", "u2"), NT_ENOTFOUND);
+    j = serve_get("/fx_abi10/sizes/thing-1");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "thing")), "thing-1");
+    ck_assert_int_eq(int_of(j, "minor"), 0);
+    ck_assert_int_eq(int_of(j, "desc"), NT_PLUGIN_DESC_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "route"), NT_ROUTE_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "migration"), NT_MIGRATION_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "host_api"), NT_HOST_API_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "store"), NT_STORE_V1_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "users"), NT_USERS_V1_SIZE_1_0);
+    json_decref(j);
+
+    /* 1.1: observer and reloadable of the 1.1 sizes; the observer is called as the server
+     * calls every observer after a reply. */
+    obs = service_lookup(NT_SERVICE_OBSERVER, "fx_abi11", NT_OBSERVER_V1, &ostate);
+    ck_assert_ptr_nonnull(obs);
+    ck_assert(NT_HAS_MEMBER(obs, nt_observer_v1, request_done));
+    obs->request_done(ostate, NULL, 200, 5);
+    rel = service_lookup(NT_SERVICE_RELOADABLE, "fx_abi11", NT_RELOADABLE_V1, &ostate);
+    ck_assert(NT_HAS_MEMBER(rel, nt_reloadable_v1, reload));
+    ck_assert_int_eq(rel->reload(ostate), NT_OK);
+    j = serve_get("/fx_abi11/sizes/thing-2");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "thing")), "thing-2");
+    ck_assert_int_eq(int_of(j, "minor"), 1);
+    ck_assert_int_eq(int_of(j, "desc"), NT_PLUGIN_DESC_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "route"), NT_ROUTE_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "migration"), NT_MIGRATION_SIZE_1_0);
+    ck_assert_int_eq(int_of(j, "host_api"), NT_HOST_API_SIZE_1_1);
+    ck_assert_int_eq(int_of(j, "store"), NT_STORE_V1_SIZE_1_1);
+    ck_assert_int_eq(int_of(j, "observer"), NT_OBSERVER_V1_SIZE_1_1);
+    ck_assert_int_eq(int_of(j, "reloadable"), NT_RELOADABLE_V1_SIZE_1_1);
+    ck_assert_int_eq(int_of(j, "route_info"), NT_ROUTE_INFO_SIZE_1_1);
+    ck_assert_int_eq(int_of(j, "observed"), 1);
+    ck_assert_int_eq(int_of(j, "routes_seen"), 2);
+    ck_assert_int_eq(int_of(j, "plugins_seen"), 2);
+    json_decref(j);
+    /* The table handed to old plugins is the whole current one. */
+    ck_assert_uint_eq(hostapi_table()->size, sizeof(nt_host_api));
+    ck_assert(NT_HAS_MEMBER(hostapi_table(), nt_host_api, req_peer));
+
+    st->conn_close(db);
+    loader_unload_all(&lo);
+    loader_unload_all(&ls);
+    hostapi_set_loader(NULL);
+    service_clear();
+    hostapi_shutdown();
+    cfg_free(c);
+    snprintf(ini, sizeof(ini), "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(ini), 0);
+}
+END_TEST
+
+static int
+dummy_handler(nt_req *req, void *state, json_t **out)
+{
+    (void)req;
+    (void)state;
+    *out = NULL;
+    return 200;
+}
+
+/* Each struct a plugin hands the host is accepted from its frozen first size on and refused
+ * one byte below it, naming the size; route_get fills a 1.1-sized nt_route_info. */
+START_TEST(test_frozen_sizes_admit)
+{
+    static const nt_observer_v1 obs_ok = {.size = NT_OBSERVER_V1_SIZE_1_1};
+    static const nt_observer_v1 obs_short = {.size = NT_OBSERVER_V1_SIZE_1_1 - 1};
+    static const nt_store_v1 store_10 = {.size = NT_STORE_V1_SIZE_1_0};
+    static const nt_store_v1 store_short = {.size = NT_STORE_V1_SIZE_1_0 - 8};
+    static const struct {
+        uint32_t size;
+    } own_kind = {4};
+    const nt_host_api *api = hostapi_table();
+    nt_plugin *p = calloc(1, sizeof(*p));
+    nt_route r = {.size = NT_ROUTE_SIZE_1_0,
+                  .method = "GET",
+                  .path = "/sz/ok",
+                  .auth = NT_AUTH_PUBLIC,
+                  .handler = dummy_handler};
+    nt_migration m = {.size = NT_MIGRATION_SIZE_1_0, .version = 1, .sql = "SELECT 1"};
+    nt_route_info ri = {.size = NT_ROUTE_INFO_SIZE_1_1};
+
+    ck_assert_ptr_nonnull(p);
+    snprintf(p->name, sizeof(p->name), "sz");
+    ck_assert_int_eq(api->route_add(p, &r), NT_OK);
+    r.size--;
+    r.path = "/sz/short";
+    ck_assert_int_eq(api->route_add(p, &r), NT_EINVAL);
+    ck_assert_msg(strstr(p->err, "route struct too short") != NULL, "%s", p->err);
+    ck_assert_int_eq(api->migration_add(p, &m), NT_OK);
+    m.size--;
+    m.version = 2;
+    ck_assert_int_eq(api->migration_add(p, &m), NT_EINVAL);
+    ck_assert_msg(strstr(p->err, "migration struct too short") != NULL, "%s", p->err);
+
+    ck_assert_int_eq(api->service_provide(p, NT_SERVICE_OBSERVER, "ok", 1, &obs_ok, NULL), NT_OK);
+    ck_assert_int_eq(api->service_provide(p, NT_SERVICE_OBSERVER, "short", 1, &obs_short, NULL),
+                     NT_EINVAL);
+    ck_assert_msg(strstr(p->err, "ops table too short") != NULL, "%s", p->err);
+    ck_assert_msg(strstr(p->err, "ABI 1.1 needs") != NULL, "%s", p->err);
+    ck_assert_int_eq(api->service_provide(p, NT_SERVICE_STORE, "s10", 1, &store_10, NULL), NT_OK);
+    ck_assert_int_eq(api->service_provide(p, NT_SERVICE_STORE, "short", 1, &store_short, NULL),
+                     NT_EINVAL);
+    /* A kind the host does not know is its users' business: any non-zero size. */
+    ck_assert_int_eq(api->service_provide(p, "fx_own_kind", "x", 1, &own_kind, NULL), NT_OK);
+    /* Optional members past a table's size are absent. */
+    ck_assert(!NT_HAS_MEMBER(&store_10, nt_store_v1, begin_read));
+    ck_assert(!NT_HAS_MEMBER(&store_10, nt_store_v1, lock_schema));
+    ck_assert(NT_HAS_MEMBER(&store_10, nt_store_v1, clear_error));
+    ck_assert(!NT_HAS_MEMBER((const nt_store_v1 *)NULL, nt_store_v1, clear_error));
+
+    ck_assert_uint_eq(api->route_count(), 1);
+    ck_assert_int_eq(api->route_get(0, &ri), NT_OK);
+    ck_assert_str_eq(ri.path, "/sz/ok");
+    ri.size = NT_ROUTE_INFO_SIZE_1_1 - 1;
+    ck_assert_int_eq(api->route_get(0, &ri), NT_ENOTFOUND);
+
+    router_remove_plugin(hostapi_router(), p);
+    service_remove_plugin(p);
+    for (size_t i = 0; i < p->nmigs; i++)
+        free(p->migs[i].sql);
+    free(p->migs);
+    free(p);
+    hostapi_shutdown();
+}
+END_TEST
+
+/* The real store's ops, for wrappers: lock_schema calls are counted. */
+static const nt_store_v1 *real_store;
+static int lock_calls;
+
+static int
+counting_lock_schema(nt_db *db)
+{
+    __atomic_add_fetch(&lock_calls, 1, __ATOMIC_SEQ_CST);
+    return real_store->lock_schema(db);
+}
+
+static int
+poisoned_lock_schema(nt_db *db)
+{
+    (void)db;
+    ck_abort_msg("lock_schema past the table's size was called");
+    return NT_ERR;
+}
+
+/* Loads store_sqlite on a fresh database under dir and fx_good, fx_abi10 and fx_abi11 (each
+ * with one migration) into *lf. */
+static cfg *
+load_for_migrations(char *dir, loader *ls, loader *lf, const nt_store_v1 **st, void **state)
+{
+    char ini[1024], buf[2048] = "";
+    char *store[] = {"store_sqlite"}, *fx[] = {"fx_good", "fx_abi10", "fx_abi11"};
+    cfg *c;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ini, sizeof(ini), "[plugins]\nload = x\n[store_sqlite]\npath = %s/db.sqlite\n", dir);
+    c = cfg_load_string("m.ini", ini);
+    hostapi_set_config(c);
+    ck_assert_int_eq(loader_load_all(ls, c, NETTU_TEST_PLUGIN_DIR, store, 1), NT_OK);
+    ck_assert_int_eq(loader_load_all(lf, c, NETTU_TEST_FIXTURE_DIR, fx, 3), NT_OK);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_msg(buf[0] == '\0', "%s", buf);
+    *st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, state);
+    ck_assert_ptr_nonnull(*st);
+    return c;
+}
+
+static void
+unload_migrations(char *dir, cfg *c, loader *ls, loader *lf)
+{
+    char cmd[256];
+
+    loader_unload_all(lf);
+    loader_unload_all(ls);
+    service_clear();
+    hostapi_shutdown();
+    cfg_free(c);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The number of rows of nettu_migrations, and of distinct (plugin, version) among them. */
+static int64_t
+count_of(const nt_store_v1 *st, nt_db *db, const char *sql)
+{
+    nt_stmt *s = st->prepare(db, sql);
+    int64_t n;
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(st->step(s), 1);
+    n = st->col_int64(s, 0);
+    st->finalize(s);
+    return n;
+}
+
+/* A store of an older minor (its table ends before lock_schema, or before begin_read) runs
+ * the migrations without the schema lock; a 1.2 store's lock_schema is taken for the table
+ * and for every step. */
+START_TEST(test_migrations_by_store_size)
+{
+    static const uint32_t sizes[] = {NT_STORE_V1_SIZE_1_0, NT_STORE_V1_SIZE_1_1,
+                                     NT_STORE_V1_SIZE_1_2};
+    char dir[] = "/tmp/nettu-mig-XXXXXX", err[256];
+    loader ls = {0}, lf = {0};
+    nt_store_v1 old;
+    void *state;
+    nt_db *db;
+    cfg *c = load_for_migrations(dir, &ls, &lf, &real_store, &state);
+
+    old = *real_store;
+    old.size = sizes[_i];
+    old.lock_schema =
+        old.size >= NT_STORE_V1_SIZE_1_2 ? counting_lock_schema : poisoned_lock_schema;
+    lock_calls = 0;
+    db = old.conn_open(state, err, sizeof(err));
+    ck_assert_msg(db != NULL, "%s", err);
+    ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    /* 1.2: the table, then three steps */
+    ck_assert_int_eq(lock_calls, old.size >= NT_STORE_V1_SIZE_1_2 ? 4 : 0);
+    ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    old.conn_close(db);
+    unload_migrations(dir, c, &ls, &lf);
+}
+END_TEST
+
+#define MIG_THREADS 4
+
+struct mig_arg {
+    const nt_store_v1 *st;
+    void *state;
+    const loader *l;
+    pthread_barrier_t *go;
+    int rc;
+};
+
+/* One "server" starting: its own connection, then every migration. */
+static void *
+mig_thread(void *arg)
+{
+    struct mig_arg *m = arg;
+    char err[256];
+    nt_db *db = m->st->conn_open(m->state, err, sizeof(err));
+
+    pthread_barrier_wait(m->go);
+    m->rc = db != NULL ? migrate_run(m->st, db, m->l) : NT_ERR;
+    m->st->conn_close(db);
+    return NULL;
+}
+
+/* Several connections migrating one empty database at the same moment (as servers starting
+ * together do): every run succeeds and each step is applied and recorded exactly once. */
+START_TEST(test_migrations_concurrent)
+{
+    char dir[] = "/tmp/nettu-mig-XXXXXX", err[256];
+    loader ls = {0}, lf = {0};
+    const nt_store_v1 *st;
+    void *state;
+    pthread_t th[MIG_THREADS];
+    struct mig_arg args[MIG_THREADS];
+    pthread_barrier_t go;
+    nt_db *db;
+    cfg *c = load_for_migrations(dir, &ls, &lf, &st, &state);
+
+    ck_assert_int_eq(pthread_barrier_init(&go, NULL, MIG_THREADS), 0);
+    for (int i = 0; i < MIG_THREADS; i++) {
+        args[i] = (struct mig_arg){st, state, &lf, &go, NT_ERR};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, mig_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < MIG_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].rc, NT_OK);
+    }
+    pthread_barrier_destroy(&go);
+    db = st->conn_open(state, err, sizeof(err));
+    ck_assert_ptr_nonnull(db);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    /* each step's INSERT ran once */
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_things"), 1);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_abi10_things"), 1);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_abi11_things"), 1);
+    st->conn_close(db);
+    unload_migrations(dir, c, &ls, &lf);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -261,6 +636,10 @@ main(void)
     tcase_add_test(tc, test_unknown_plugin_key);
     tcase_add_test(tc, test_migrations);
     tcase_add_test(tc, test_failing_migration_rolls_back);
+    tcase_add_test(tc, test_old_minors_load_and_work);
+    tcase_add_test(tc, test_frozen_sizes_admit);
+    tcase_add_loop_test(tc, test_migrations_by_store_size, 0, 3);
+    tcase_add_test(tc, test_migrations_concurrent);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

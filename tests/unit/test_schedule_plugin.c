@@ -255,19 +255,19 @@ START_TEST(test_create)
 
     /* end user, with rules: normalised (sorted, merged, dropped, dated outside the window);
      * weekdays in any accepted form printed short; extra fields ignored */
-    ck_assert_int_eq(call("POST", S_CREATE_USER, ACC_A, USER_A2, NULL,
-                          "{\"timezone\":\"UTC\",\"userId\":\"" USER_B1 "\",\"rules\":["
-                          "{\"variant\":{\"type\":\"WDay\",\"value\":\"tuesday\"},\"intervals\":"
-                          "[" IVJ(13, 0, 14, 0) "," IVJ(9, 0, 12, 0) "," IVJ(11, 0, 13, 0) "," IVJ(
-                              18, 0, 17,
-                              0) "]},"
-                                 "{\"variant\":{\"type\":\"WDay\",\"value\":4},\"intervals\":[]},"
-                                 "{\"variant\":{\"type\":\"Date\",\"value\":\"2030-6-13\"},"
-                                 "\"intervals\":[]},"
-                                 "{\"variant\":{\"type\":\"Date\",\"value\":\"2030-06-14\"},"
-                                 "\"intervals\":[" IVJ(8, 0, 9, 0) "]}]}",
-                          &out, NULL),
-                     201);
+    ck_assert_int_eq(
+        call("POST", S_CREATE_USER, ACC_A, USER_A2, NULL,
+             "{\"timezone\":\"UTC\",\"userId\":\"" USER_B1 "\",\"rules\":["
+             "{\"variant\":{\"type\":\"WDay\",\"value\":\"tuesday\"},\"intervals\":"
+             "[" IVJ(13, 0, 14, 0) "," IVJ(9, 0, 12, 0) "," IVJ(11, 0, 13, 0) "," IVJ(
+                 18, 0, 17, 0) "]},"
+                               "{\"variant\":{\"type\":\"WDay\",\"value\":4},\"intervals\":[]},"
+                               "{\"variant\":{\"type\":\"Date\",\"value\":\"2030-6-13\"},"
+                               "\"intervals\":[]},"
+                               "{\"variant\":{\"type\":\"Date\",\"value\":\"2030-06-14\"},"
+                               "\"intervals\":[" IVJ(8, 0, 9, 0) "]}]}",
+             &out, NULL),
+        201);
     id = expect_schedule(
         out, NULL,
         "{\"userId\":\"" USER_A2

@@ -48,6 +48,7 @@ fake_log(nt_plugin *p, nt_log_level lvl, const char *fmt, ...)
 }
 
 /* host init_error: keeps the last message in g_init_err. */
+static void fake_init_error(nt_plugin *p, const char *fmt, ...) NT_PRINTF(2, 3);
 static void
 fake_init_error(nt_plugin *p, const char *fmt, ...)
 {
@@ -650,14 +651,268 @@ START_TEST(test_two_connections)
     ck_assert_int_eq(g_ops->step(r), 0); /* its snapshot predates '3' */
     g_ops->finalize(r);
     ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 3);
-    /* one writer at a time: the second waits busy_timeout_ms, then 503 */
+    /* one writer at a time: the second waits busy_timeout_ms, then may try again */
     ck_assert_int_eq(g_ops->begin(b), NT_OK);
-    ck_assert_int_eq(g_ops->begin(a), NT_EUNAVAIL);
-    ck_assert_int_eq(g_ops->errcode(a), NT_EUNAVAIL);
+    ck_assert_int_eq(g_ops->begin(a), NT_ERETRY);
+    ck_assert_int_eq(g_ops->errcode(a), NT_ERETRY);
     ck_assert_msg(strstr(g_ops->errmsg(a), "database is locked") != NULL, "%s", g_ops->errmsg(a));
     ck_assert_int_eq(g_ops->rollback(a), NT_OK);
     ck_assert_int_eq(g_ops->rollback(b), NT_OK);
     ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+}
+END_TEST
+
+/* ---- the store contract (services.h C1..C8) -------------------------------------------- */
+
+/* C6: a failed statement inside a write transaction rolls the whole transaction back; the
+ * connection then refuses statements, begin, lock_schema and commit with that code (and keeps
+ * the first error's message) until rollback; commit reports it and ends the transaction. */
+START_TEST(test_error_ends_write_transaction)
+{
+    nt_db *db = open_db(NULL, NULL);
+    nt_stmt *s;
+
+    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p0', 'zero')"), 0);
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p1', 'one')"), 0);
+    s = g_ops->prepare(db, "SELECT id FROM parent ORDER BY id"); /* a cursor left open */
+    ck_assert_int_eq(g_ops->step(s), 1);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p2', 'one')"), NT_ECONFLICT);
+    /* everything after it is refused with the same code and the first message */
+    ck_assert_int_eq(g_ops->step(s), NT_ECONFLICT);
+    g_ops->finalize(s);
+    ck_assert_ptr_null(g_ops->prepare(db, "SELECT 1"));
+    ck_assert_int_eq(g_ops->errcode(db), NT_ECONFLICT);
+    ck_assert_msg(strstr(g_ops->errmsg(db), "unique constraint") != NULL, "%s", g_ops->errmsg(db));
+    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('x')"), NT_ECONFLICT);
+    ck_assert_int_eq(g_ops->begin(db), NT_ECONFLICT);
+    ck_assert_int_eq(g_ops->lock_schema(db), NT_ECONFLICT);
+    /* commit answers the error: nothing of the transaction was kept */
+    ck_assert_int_eq(g_ops->commit(db), NT_ECONFLICT);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 1);
+    ck_assert_int_eq(g_ops->commit(db), NT_ERR); /* it is over */
+
+    /* the same with rollback, after an error of another kind (foreign key) */
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p3', 'three')"), 0);
+    ck_assert_int_eq(run(db, "INSERT INTO child VALUES ('c1', 'nope', 1)"), NT_EINVAL);
+    ck_assert_ptr_null(g_ops->prepare(db, "INSERT INTO parent VALUES ('p4', 'four')"));
+    ck_assert_int_eq(g_ops->errcode(db), NT_EINVAL);
+    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 1);
+    /* a statement that cannot compile ends it too */
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p5', 'five')"), 0);
+    ck_assert_ptr_null(g_ops->prepare(db, "SELEKT 1"));
+    ck_assert_int_eq(g_ops->errcode(db), NT_ERR);
+    ck_assert_int_eq(g_ops->commit(db), NT_ERR);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent WHERE id = 'p5'"), 0);
+    /* so does a failing script */
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('s'); BOGUS"), NT_ERR);
+    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('s2')"), NT_ERR);
+    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
+    /* a bind error is caught before anything runs: the transaction goes on */
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    s = g_ops->prepare(db, "INSERT INTO parent VALUES ($1, $2)");
+    ck_assert_int_eq(g_ops->bind_text(s, 3, "x"), NT_EINVAL);
+    ck_assert_int_eq(g_ops->bind_text(s, 1, "p6"), NT_OK);
+    ck_assert_int_eq(g_ops->bind_text(s, 2, "six"), NT_OK);
+    ck_assert_int_eq(g_ops->step(s), 0);
+    g_ops->finalize(s);
+    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 2);
+    /* outside a transaction a failure ends nothing */
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p7', 'six')"), NT_ECONFLICT);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p7', 'seven')"), 0);
+    /* clear_error (the host, at the start of a request) also forgets an ended transaction */
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p8', 'zero')"), NT_ECONFLICT);
+    g_ops->clear_error(db);
+    ck_assert_int_eq(g_ops->errcode(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 3);
+    g_ops->conn_close(db);
+}
+END_TEST
+
+/* C6 for read transactions: the error ends it; end_read forgets it (NT_OK); begin() also
+ * ends it and starts afresh. */
+START_TEST(test_error_ends_read_transaction)
+{
+    nt_db *db = open_db(NULL, NULL);
+
+    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
+    ck_assert_int_eq(g_ops->begin_read(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
+    ck_assert_ptr_null(g_ops->prepare(db, "SELECT * FROM missing"));
+    ck_assert_ptr_null(g_ops->prepare(db, "SELECT count(*) FROM t"));
+    ck_assert_int_eq(g_ops->begin_read(db), NT_ERR);
+    ck_assert_int_eq(g_ops->end_read(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
+    ck_assert_int_eq(g_ops->begin_read(db), NT_OK);
+    ck_assert_ptr_null(g_ops->prepare(db, "SELECT * FROM missing"));
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('w')"), 0);
+    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 1);
+    g_ops->conn_close(db);
+}
+END_TEST
+
+/* C5/C7: lock conflicts are NT_ERETRY, after busy_timeout_ms: a second writer's begin, a
+ * write outside a transaction while another holds the lock, and a write in a read
+ * transaction whose snapshot went stale. Each leaves nothing behind, and the same work run
+ * again once the other transaction ended succeeds. */
+START_TEST(test_retryable_conflicts)
+{
+    nt_db *a = open_db("busy_timeout_ms", "50");
+    nt_db *b = open_db(NULL, NULL);
+    nt_stmt *s;
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES ('c', 0)"), 0);
+    /* a second writer */
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(run(b, "UPDATE t SET n = n + 1"), 0);
+    ck_assert_int_eq(g_ops->begin(a), NT_ERETRY);
+    ck_assert_msg(strstr(g_ops->errmsg(a), "database is locked") != NULL, "%s", g_ops->errmsg(a));
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    /* a write outside a transaction */
+    ck_assert_int_eq(run(a, "UPDATE t SET n = n + 10"), NT_ERETRY);
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(query_int(a, "SELECT n FROM t"), 1);
+    /* a stale read snapshot that tries to write */
+    ck_assert_int_eq(g_ops->begin_read(a), NT_OK);
+    ck_assert_int_eq(query_int(a, "SELECT n FROM t"), 1);
+    ck_assert_int_eq(run(b, "UPDATE t SET n = n + 1"), 0);
+    s = g_ops->prepare(a, "UPDATE t SET n = n + 100");
+    ck_assert_int_eq(g_ops->step(s), NT_ERETRY);
+    g_ops->finalize(s);
+    ck_assert_int_eq(g_ops->errcode(a), NT_ERETRY);
+    ck_assert_ptr_null(g_ops->prepare(a, "SELECT n FROM t")); /* ended by the error */
+    ck_assert_int_eq(g_ops->end_read(a), NT_OK);
+    /* run again from the start: it works and sees b's write */
+    g_ops->clear_error(a);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "UPDATE t SET n = n + 100"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT n FROM t"), 102);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+}
+END_TEST
+
+#define RMW_THREADS 4
+#define RMW_ROUNDS 200
+
+static pthread_barrier_t rmw_start;
+
+struct rmw_arg {
+    int retries, failures;
+};
+
+/* One thread of test_serializable_rmw: RMW_ROUNDS read-modify-write transactions on its own
+ * connection, each run again from its start while it fails with NT_ERETRY. */
+static void *
+rmw_thread(void *arg)
+{
+    struct rmw_arg *r = arg;
+    char err[256];
+    nt_db *db = g_ops->conn_open(g_state, err, sizeof(err));
+
+    pthread_barrier_wait(&rmw_start);
+    for (int i = 0; db != NULL && i < RMW_ROUNDS; i++) {
+        int rc;
+        do {
+            nt_stmt *s;
+            int64_t n = 0;
+
+            g_ops->clear_error(db);
+            rc = g_ops->begin(db);
+            if (rc == NT_OK && (s = g_ops->prepare(db, "SELECT n FROM t WHERE a = 'c'")) != NULL) {
+                rc = g_ops->step(s) == 1 ? NT_OK : g_ops->errcode(db);
+                n = g_ops->col_int64(s, 0);
+                g_ops->finalize(s);
+            }
+            if (rc == NT_OK &&
+                (s = g_ops->prepare(db, "UPDATE t SET n = $1 WHERE a = 'c'")) != NULL) {
+                rc = g_ops->bind_int64(s, 1, n + 1);
+                if (rc == NT_OK)
+                    rc = g_ops->step(s);
+                g_ops->finalize(s);
+            }
+            if (rc == NT_OK)
+                rc = g_ops->commit(db);
+            if (rc != NT_OK)
+                g_ops->rollback(db);
+            r->retries += rc == NT_ERETRY;
+        } while (rc == NT_ERETRY);
+        r->failures += rc != NT_OK;
+    }
+    if (db == NULL)
+        r->failures++;
+    g_ops->conn_close(db);
+    return NULL;
+}
+
+/* C3 + C7: read-modify-write transactions from several threads, each run again while it gets
+ * NT_ERETRY (busy_timeout_ms 0: a writer that finds the lock taken fails at once), lose no
+ * update. */
+START_TEST(test_serializable_rmw)
+{
+    nt_db *db = open_db("busy_timeout_ms", "0");
+    pthread_t th[RMW_THREADS];
+    struct rmw_arg args[RMW_THREADS];
+    int retries = 0;
+
+    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('c', 0)"), 0);
+    memset(args, 0, sizeof(args));
+    ck_assert_int_eq(pthread_barrier_init(&rmw_start, NULL, RMW_THREADS), 0);
+    for (int i = 0; i < RMW_THREADS; i++)
+        ck_assert_int_eq(pthread_create(&th[i], NULL, rmw_thread, &args[i]), 0);
+    for (int i = 0; i < RMW_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_int_eq(args[i].failures, 0);
+        retries += args[i].retries;
+    }
+    pthread_barrier_destroy(&rmw_start);
+    ck_assert_int_eq(query_int(db, "SELECT n FROM t"), RMW_THREADS * RMW_ROUNDS);
+    fprintf(stderr, "test_serializable_rmw: %d transactions, %d runs again after NT_ERETRY\n",
+            RMW_THREADS * RMW_ROUNDS, retries);
+    g_ops->conn_close(db);
+}
+END_TEST
+
+/* C8: lock_schema (ABI 1.2) works inside a write transaction only, and holds off another
+ * connection's write transaction (so its lock_schema) until the first ends. */
+START_TEST(test_lock_schema)
+{
+    nt_db *a = open_db("busy_timeout_ms", "50");
+    nt_db *b = open_db(NULL, NULL);
+
+    ck_assert(NT_HAS_MEMBER(g_ops, nt_store_v1, lock_schema));
+    ck_assert_ptr_nonnull(g_ops->lock_schema);
+    ck_assert_int_eq(g_ops->lock_schema(a), NT_ERR);
+    ck_assert_msg(strstr(g_ops->errmsg(a), "write transaction") != NULL, "%s", g_ops->errmsg(a));
+    ck_assert_int_eq(g_ops->begin_read(a), NT_OK);
+    ck_assert_int_eq(g_ops->lock_schema(a), NT_ERR);
+    ck_assert_int_eq(g_ops->end_read(a), NT_OK);
+    g_ops->clear_error(a);
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(g_ops->lock_schema(b), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_ERETRY);
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    ck_assert_int_eq(g_ops->exec(b, "CREATE TABLE s1(x INTEGER)"), NT_OK);
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->lock_schema(a), NT_OK);
+    ck_assert_int_eq(g_ops->exec(a, "CREATE TABLE IF NOT EXISTS s1(x INTEGER)"), NT_OK);
     ck_assert_int_eq(g_ops->commit(a), NT_OK);
     g_ops->conn_close(a);
     g_ops->conn_close(b);
@@ -695,13 +950,16 @@ START_TEST(test_read_only)
     ck_assert_int_eq(db->ro, 0);
     ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('2')"), 0);
     ck_assert_ptr_nonnull(db->db); /* a writable handle stays open */
-    /* in a transaction the handle stays until rollback */
+    /* in a transaction the failed write ends it (store contract C6): the handle stays while
+     * the statement is in use, closes once idle, and commit reports the error */
     ck_assert_int_eq(g_ops->begin(db), NT_OK);
     ck_assert_int_eq(g_ops->exec(db, "PRAGMA query_only=ON"), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('3')"), NT_EUNAVAIL);
+    s = g_ops->prepare(db, "INSERT INTO t(a) VALUES ('3')");
+    ck_assert_int_eq(g_ops->step(s), NT_EUNAVAIL);
     ck_assert_ptr_nonnull(db->db);
-    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    g_ops->finalize(s);
     ck_assert_ptr_null(db->db);
+    ck_assert_int_eq(g_ops->commit(db), NT_EUNAVAIL);
     ck_assert_int_eq(g_ops->commit(db), NT_ERR); /* none open */
     ck_assert_int_eq(g_ops->rollback(db), NT_OK);
     ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 2);
@@ -781,7 +1039,7 @@ START_TEST(test_fault_file)
     b = open_db(NULL, NULL);
     s = g_ops->prepare(b, "DELETE FROM t WHERE a = $1");
     ck_assert_int_eq(g_ops->bind_text(s, 1, "1"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), NT_EUNAVAIL);
+    ck_assert_int_eq(g_ops->step(s), NT_ERETRY);
     g_ops->finalize(s);
     ck_assert_msg(strstr(g_ops->errmsg(b), "database is locked") != NULL, "%s", g_ops->errmsg(b));
     g_ops->conn_close(b);
@@ -1246,6 +1504,11 @@ store_suite(void)
     tcase_add_test(tc, test_transactions);
     tcase_add_test(tc, test_cache_reuse);
     tcase_add_test(tc, test_two_connections);
+    tcase_add_test(tc, test_error_ends_write_transaction);
+    tcase_add_test(tc, test_error_ends_read_transaction);
+    tcase_add_test(tc, test_retryable_conflicts);
+    tcase_add_test(tc, test_serializable_rmw);
+    tcase_add_test(tc, test_lock_schema);
     tcase_add_test(tc, test_read_only);
     tcase_add_test(tc, test_read_only_drain);
     tcase_add_test(tc, test_fault_file);

@@ -1,7 +1,11 @@
-/* Unit tests of the example plugin examples/audit under the shared fake host
- * (tests/support/fakehost.h): audit.c is compiled into this test and admitted with
- * fh_adopt, next to the real account.so and user.so, which give it write routes to observe.
- * The observer is called directly, as the server calls it after a reply.
+/* Unit tests of the example plugin examples/audit under the fake host (<nettu/fakehost.h>,
+ * libnettu-fakehost): audit.c is compiled into this test and admitted with fh_adopt, next
+ * to the real account.so and user.so, which give it write routes to observe. The observer is
+ * called directly, as the server calls it after a reply.
+ *
+ * In the source tree ctest builds it (tests/sdk); against an installed nettu, `make check`
+ * in this folder does (pkg-config nettu-fakehost and check, NETTU_FAKEHOST_PLUGIN_DIR set to
+ * the installed plugin folder).
  */
 #include <check.h>
 #include <jansson.h>
@@ -10,10 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettu/fakehost.h>
 #include <nettu/plugin.h>
 #include <nettu/services.h>
-
-#include "fakehost.h"
 
 #define ACCOUNT "aaaaaaaa-0000-4000-8000-000000000001"
 #define OTHER "bbbbbbbb-0000-4000-8000-000000000002"
