@@ -30,9 +30,6 @@
 
 #define RR_PERIOD_MAX 372 /* candidates in one period: at most the days of a year */
 #define RR_SEEK_GAP 31    /* days: farther than this, reposition libical instead of stepping */
-/* libical calls allowed for one expansion: a guard against runaway iterations (about a
- * second); the rules the API accepts stay far below it. */
-#define RR_CALL_BUDGET 400000
 
 /* ---- occurrences to instances ------------------------------------------------------------ */
 
@@ -275,11 +272,6 @@ rr_walk_periods(rr_walk *w, rr_ctx *c, int64_t k, int64_t stop_day)
         size_t nb = 0;
         if (start > stop_day || start > RR_MAX_DAY || start - last_hit > cycle)
             break;
-        if (w->gen.calls > RR_CALL_BUDGET)
-            return rr_fail(c->err, c->errlen,
-                           "recurrence: the rule is too costly to expand (over %d candidate "
-                           "dates); use fewer by* values or a smaller count",
-                           RR_CALL_BUDGET);
         j = rr_period_of(w, cand);
         if (j < k) { /* a candidate of a period the interval skips */
             have = rr_gen_next(&w->gen, &cand, c->err, c->errlen);
@@ -385,7 +377,7 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
     w->n = &norm;
     w->w0 = day - rr_mod7(norm.wd0 - o->wkst);
     w->wc.year = INT64_MIN;
-    if (rr_gen_init(&w->gen, &norm) != 0)
+    if (rr_gen_init(&w->gen, &norm, o->budget) != 0)
         goto out;
     if (s->n_exdates > 0) {
         c.ex = malloc(s->n_exdates * sizeof(*c.ex));
@@ -404,8 +396,10 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
             if (r->count > 0)
                 k = rr_count_skip(w, k, &c.generated);
         }
+        /* A negative duration (stored before durations were checked) ends before it starts:
+         * occurrences up to we - duration can still fit. */
         stop_day = ev_sat_add(
-            rr_local_day(o->tz, ev_sat_add(o->we, -(s->duration < 0 ? s->duration : 0))), 2);
+            rr_local_day(o->tz, ev_sat_sub(o->we, s->duration < 0 ? s->duration : 0)), 2);
     }
     if (r->has_until) {
         int64_t u = ev_sat_add(rr_local_day(o->tz, r->until), 2);
@@ -423,11 +417,46 @@ out:
     return rc;
 }
 
+/* The result of an expansion the budget b stopped (RR_STOPPED), with a message. */
+static int
+rr_stopped(const ev_budget *b, char *err, size_t errlen)
+{
+    char what[64];
+
+    switch (b->stop) {
+    case EV_STOP_GONE:
+        snprintf(err, errlen, "recurrence: the expansion was abandoned (the caller has gone)");
+        return EV_EXPAND_EGONE;
+    case EV_STOP_BUDGET:
+        snprintf(err, errlen, "recurrence: the expansion used up the caller's work budget");
+        return EV_EXPAND_EBUDGET;
+    default:
+        ev_budget_describe(b, what, sizeof(what));
+        snprintf(err, errlen, "recurrence: the rule is too costly to expand (it needs %s)",
+                 what);
+        return EV_EXPAND_ELIMIT;
+    }
+}
+
 int
 ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen)
 {
-    if (s->rrule != NULL)
-        return rr_expand_recurring(s, o, out, err, errlen);
+    ev_expand_opts own;
+    ev_budget b;
+    int rc;
+
+    if (o->budget == NULL) {
+        ev_budget_init(&b, EV_EXPAND_DEFAULT_STEPS, 0, NULL, NULL);
+        own = *o;
+        own.budget = &b;
+        o = &own;
+    }
+    if (s->rrule != NULL) {
+        rc = rr_expand_recurring(s, o, out, err, errlen);
+        return rc == RR_STOPPED ? rr_stopped(o->budget, err, errlen) : rc;
+    }
+    if (ev_budget_charge(o->budget, 1) != EV_GO)
+        return rr_stopped(o->budget, err, errlen);
     for (size_t i = 0; i < s->n_exdates; i++)
         if (s->exdates[i] == s->start_ts)
             return 0;
@@ -442,10 +471,14 @@ ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err,
 }
 
 int
-ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, int64_t *end_ts,
-          char *err, size_t errlen)
+ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, ev_budget *budget,
+          int64_t *end_ts, char *err, size_t errlen)
 {
-    ev_expand_opts o = {.tz = tz, .wkst = wkst, .windowed = 0, .max_instances = max_instances};
+    ev_expand_opts o = {.tz = tz,
+                        .wkst = wkst,
+                        .windowed = 0,
+                        .max_instances = max_instances,
+                        .budget = budget};
     ev_ilist l = {0};
     int rc;
 

@@ -79,17 +79,25 @@ typedef struct rr_gen {
     int done;                 /* nothing more up to year 9999 */
     size_t calls;             /* libical calls made (next and repositioning) */
     int hour, minute, second; /* the time of day libical returned last */
+    ev_budget *budget;        /* charged one step per libical call and per daily candidate */
 } rr_gen;
 
-/* Sets g up for normalised rule n (which must not be `never`). Returns 0. */
-int rr_gen_init(rr_gen *g, const rr_norm *n);
+/* rr_gen_seek() and rr_gen_next() result when the budget stopped the generator (the reason
+ * is the budget's sticky stop code). */
+#define RR_STOPPED -3
+
+/* Sets g up for normalised rule n (which must not be `never`), charging its work to budget
+ * (NULL: none). Returns 0. */
+int rr_gen_init(rr_gen *g, const rr_norm *n, ev_budget *budget);
 
 /* Makes the next rr_gen_next() return the first candidate on or after local day `day`. For a
- * native daily generator, day must be one of the rule's days. 0, or -2 when out of memory. */
+ * native daily generator, day must be one of the rule's days. 0, -2 when out of memory, or
+ * RR_STOPPED. */
 int rr_gen_seek(rr_gen *g, int64_t day);
 
 /* The next candidate day in *day: 1; 0 when there is none up to 9999-12-31; -2 out of memory;
- * -1 when libical misbehaves (a message is written to err). */
+ * -1 when libical misbehaves (a message is written to err); RR_STOPPED when the budget
+ * stopped it. */
 int rr_gen_next(rr_gen *g, int64_t *day, char *err, size_t errlen);
 
 /* Frees libical's iterator. Accepts NULL. */

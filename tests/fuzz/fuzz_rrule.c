@@ -66,7 +66,7 @@ check_end(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
     ev_ilist l = {0};
     char err[256];
     int64_t end = -1;
-    int rc = ev_end_ts(s, o->tz, o->wkst, MAX_INSTANCES, &end, err, sizeof(err));
+    int rc = ev_end_ts(s, o->tz, o->wkst, MAX_INSTANCES, NULL, &end, err, sizeof(err));
 
     if (r->count == 0 && !r->has_until) {
         FUZZ_CHECK(rc == 0 && end == EV_END_FOREVER, "an unbounded rule ends at %lld",

@@ -1066,7 +1066,7 @@ START_TEST(test_never)
                       err);
         json_decref(j);
         t0 = now_ms();
-        ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, &end, err, sizeof(err)) == 0,
+        ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0,
                       "%s: %s", rules[i], err);
         ck_assert_msg(now_ms() - t0 < 100.0, "%s took %.1f ms", rules[i], now_ms() - t0);
         ck_assert_msg(end == 0, "%s: endTs %lld", rules[i], (long long)end);
@@ -1140,7 +1140,7 @@ START_TEST(test_end_ts)
         json_decref(j);
         s.rrule = r;
     }
-    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, &end, err, sizeof(err)) == 0, "%s",
+    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0, "%s",
                   err);
     ck_assert_msg(end == c->end, "%s: %lld, expected %lld", c->name, (long long)end,
                   (long long)c->end);
