@@ -108,7 +108,7 @@ ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, c
 
 /* How often create and update compute again when the data they read changed before their
  * write transaction began. */
-#define EV_WRITE_ATTEMPTS 3
+#define EV_WRITE_ATTEMPTS 5
 
 int
 ev_create(nt_req *req, void *state, json_t **out)

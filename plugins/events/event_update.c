@@ -107,7 +107,7 @@ out:
 
 /* How often an update computes again when the event or its calendar changed between its
  * reads and its write transaction. */
-#define EV_UPDATE_ATTEMPTS 3
+#define EV_UPDATE_ATTEMPTS 5
 
 /* 1 when the stored events a and b are the same (every field the routes can change). */
 static int

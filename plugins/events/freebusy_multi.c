@@ -1,8 +1,14 @@
 /* POST /user/freebusy: the busy time of up to 100 users of the account at once (the later
- * fork's extension). Body {"userIds": [...], "startTs", "endTs"} or with ISO-8601 UTC
- * "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. One SQL query per request
- * whatever the number of users: users, their calendars and the busy events matching the
- * window, joined.
+ * fork's extension). Body {"userIds": [...], "startTs", "endTs", "calendarIds": [...]} or with
+ * ISO-8601 UTC "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. One SQL query
+ * per request whatever the number of users: users, their calendars and the busy events
+ * matching the window, joined.
+ *
+ * Which calendars count: those listed in calendarIds. Without the list, an admin (x-api-key)
+ * gets every calendar of the users, while the public form (only the nettu-account header,
+ * which anyone who knows the account id can send) gets nothing busy, as GET
+ * /user/{userId}/freebusy does without calendarIds (A11.7): public callers only see the
+ * calendars they name.
  */
 #include "ev.h"
 
@@ -15,6 +21,8 @@
  * distinct statements are ever prepared. */
 static const int ev_fbm_buckets[] = {1, 2, 4, 8, 16, 32, 64, EV_FREEBUSY_USERS_MAX};
 
+#define EV_FBM_CALENDARS_MAX 1000 /* calendarIds */
+
 /* One requested user: its id (lower case), whether it exists, its busy instances. */
 typedef struct ev_fbm_user {
     char id[NT_UUID_BUF];
@@ -26,6 +34,61 @@ static int
 ev_fbm_cmp(const void *a, const void *b)
 {
     return strcmp(((const ev_fbm_user *)a)->id, ((const ev_fbm_user *)b)->id);
+}
+
+/* The calendars that count: all (all = 1), or the sorted ids (request memory). */
+typedef struct ev_fbm_cals {
+    int all;
+    char (*ids)[NT_UUID_BUF];
+    size_t n;
+} ev_fbm_cals;
+
+static int
+ev_fbm_cal_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Reads calendarIds (0..EV_FBM_CALENDARS_MAX UUIDs; null or absent: none given). Without
+ * it an admin gets every calendar, the public form none. */
+static int
+ev_fbm_calendars(const nt_host_api *api, nt_req *req, const json_t *body, ev_fbm_cals *c)
+{
+    const json_t *arr = json_object_get(body, "calendarIds"), *v;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (arr == NULL || json_is_null(arr)) {
+        c->all = api->req_header(req, "nettu-account") == NULL;
+        return NT_OK;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) > EV_FBM_CALENDARS_MAX)
+        return api->fail(req, NT_EINVAL, "calendarIds: expected an array of at most %d calendar ids",
+                         EV_FBM_CALENDARS_MAX);
+    if (json_array_size(arr) == 0)
+        return NT_OK;
+    c->ids = api->req_alloc(req, json_array_size(arr) * sizeof(*c->ids));
+    if (c->ids == NULL)
+        return NT_ENOMEM;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || !api->uuid_valid(s))
+            return api->fail(req, NT_EINVAL, "calendarIds[%zu]: expected a UUID", i);
+        for (size_t j = 0; j <= NT_UUID_LEN; j++)
+            c->ids[i][j] = (char)tolower((unsigned char)s[j]);
+    }
+    c->n = json_array_size(arr);
+    qsort(c->ids, c->n, sizeof(*c->ids), ev_fbm_cal_cmp);
+    return NT_OK;
+}
+
+/* 1 when calendar `id` counts. */
+static int
+ev_fbm_counts(const ev_fbm_cals *c, const char *id)
+{
+    return c->all || (id != NULL && c->n > 0 &&
+                      bsearch(id, c->ids, c->n, sizeof(*c->ids), ev_fbm_cal_cmp) != NULL);
 }
 
 /* Reads userIds (1..100 UUIDs), sorted and without duplicates, into users (request memory). */
@@ -79,7 +142,7 @@ ev_fbm_time(const nt_host_api *api, nt_req *req, const json_t *body, const char 
     if (ev_iso_parse(iso, out) != 0)
         return api->fail(req, NT_EINVAL,
                          "%s: expected an ISO-8601 UTC time such as 2030-01-01T00:00:00Z", iso_key);
-    return NT_OK;
+    return ev_check_ts(api, req, iso_key, *out);
 }
 
 /* The SQL text for an IN list of `slots` ids into buf. */
@@ -87,7 +150,7 @@ static void
 ev_fbm_sql(char *buf, size_t cap, int slots)
 {
     int off = snprintf(buf, cap,
-                       "SELECT u.id, c.timezone, c.week_start, " EV_FB_COLS " FROM user_users u "
+                       "SELECT u.id, c.timezone, c.week_start, " EV_FB_COLS ", c.id FROM user_users u "
                        "LEFT JOIN calendar_calendars c ON c.user_id = u.id "
                        "LEFT JOIN events_events e ON e.calendar_id = c.id AND e.busy = 1 AND "
                        "e.start_ts <= $2 AND e.end_ts >= $3 "
@@ -99,9 +162,11 @@ ev_fbm_sql(char *buf, size_t cap, int slots)
         snprintf(buf + off, cap - (size_t)off, ")");
 }
 
-/* Handles one result row: marks the user found and expands its event, if any. */
+/* Handles one result row: marks the user found and expands its event, if any, when its
+ * calendar counts. */
 static int
-ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, int expand)
+ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, const ev_fbm_cals *cals,
+           int expand)
 {
     const nt_host_api *api = fb->p->api;
     const char *uid = api->db_col_text(st, 0), *tz = api->db_col_text(st, 1);
@@ -115,7 +180,7 @@ ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, int expand)
     if (u == NULL)
         return NT_ERR;
     u->found = 1;
-    if (!expand || api->db_col_is_null(st, 3))
+    if (!expand || api->db_col_is_null(st, 3) || !ev_fbm_counts(cals, api->db_col_text(st, 7)))
         return NT_OK;
     if (tz == NULL || wkst < 0 || wkst > 6)
         return NT_ERR;
@@ -124,7 +189,7 @@ ev_fbm_row(ev_fb *fb, nt_stmt *st, ev_fbm_user *users, size_t n, int expand)
 
 /* Runs the one query and fills users. */
 static int
-ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
+ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n, const ev_fbm_cals *cals)
 {
     const nt_host_api *api = fb->p->api;
     nt_req *req = fb->req;
@@ -150,7 +215,7 @@ ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
     for (int i = 0; rc == NT_OK && i < slots; i++)
         rc = api->db_bind_text(st, i + 4, users[(size_t)i < n ? (size_t)i : n - 1].id);
     while (rc == NT_OK && (rc = api->db_step(st)) == 1)
-        rc = ev_fbm_row(fb, st, users, n, fb->we >= fb->ws);
+        rc = ev_fbm_row(fb, st, users, n, cals, fb->we >= fb->ws);
     api->db_finalize(st);
     return rc;
 }
@@ -162,6 +227,7 @@ ev_freebusy_multi(nt_req *req, void *state, json_t **out)
     const nt_host_api *api = p->api;
     const json_t *body = api->req_body(req);
     ev_fbm_user *users = NULL;
+    ev_fbm_cals cals;
     json_t *res = NULL;
     ev_fb fb = {0};
     size_t n = 0;
@@ -176,9 +242,11 @@ ev_freebusy_multi(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK)
         rc = ev_check_span(api, req, ws, we);
     if (rc == NT_OK)
+        rc = ev_fbm_calendars(api, req, body, &cals);
+    if (rc == NT_OK)
         rc = ev_fb_init(&fb, p, req, ws, we);
     if (rc == NT_OK)
-        rc = ev_fbm_query(&fb, users, n);
+        rc = ev_fbm_query(&fb, users, n, &cals);
     if (rc != NT_OK)
         goto out;
     res = json_object();

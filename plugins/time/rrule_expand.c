@@ -246,11 +246,9 @@ rr_tail(rr_walk *w, rr_ctx *c)
         take = r->count - before; /* the count ends inside period `last` */
     for (k = last; k >= 0; k -= r->interval) {
         size_t nb;
-        if (++pending == EV_BUDGET_EVERY) {
-            pending = 0;
-            if (ev_budget_charge(w->gen.budget, 1) != EV_GO)
-                return RR_STOPPED;
-        }
+        /* One step per EV_BUDGET_EVERY periods; every period reads the budget's verdict. */
+        if (ev_budget_charge(w->gen.budget, ++pending % EV_BUDGET_EVERY == 0) != EV_GO)
+            return RR_STOPPED;
         if (rr_period_occ(w, k) == 0)
             continue;
         nb = rr_period_days(w, k, w->buf);

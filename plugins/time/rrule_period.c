@@ -170,6 +170,10 @@ rr_period_days(rr_walk *w, int64_t k, int64_t *days)
         from = n->d0;
     if (to > RR_MAX_DAY + 1)
         to = RR_MAX_DAY + 1;
+    /* About as much work as one libical candidate per 32 days filtered: charged so that the
+     * budget's caps and hook are looked at while new shapes are evaluated. The charge's
+     * verdict sticks in the budget; rr_count_walk and rr_tail read it for every period. */
+    (void)ev_budget_charge(w->gen.budget, (uint64_t)(to - from) / 32 + 1);
     for (day = from; day < to && nb < RR_PERIOD_MAX; day++)
         if (rr_norm_match(n, &w->wc, day))
             days[nb++] = day;
@@ -219,11 +223,9 @@ rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
             *ended = 1; /* the end of the calendar, or a whole cycle without an occurrence */
             break;
         }
-        if (++pending == EV_BUDGET_EVERY) {
-            pending = 0;
-            if (ev_budget_charge(w->gen.budget, 1) != EV_GO)
-                return RR_STOPPED;
-        }
+        /* One step per EV_BUDGET_EVERY periods; every period reads the budget's verdict. */
+        if (ev_budget_charge(w->gen.budget, ++pending % EV_BUDGET_EVERY == 0) != EV_GO)
+            return RR_STOPPED;
         c = rr_period_occ(w, k);
         if (c > 0)
             hit_k = k;

@@ -503,6 +503,7 @@ const ERROR_KINDS = {
   404: "not_found",
   409: "conflict",
   413: "payload_too_large",
+  422: "unprocessable",
   500: "internal",
   503: "unavailable",
 };
@@ -553,6 +554,24 @@ export function rowCounts(db) {
 // PRAGMA integrity_check (trimmed output; "ok" for a sound database).
 export function integrityCheck(db) {
   return sqlite(db, "PRAGMA integrity_check;").trim();
+}
+
+// The CPU time (ms) the process `pid` has used so far, summed over its threads (from
+// /proc/<pid>/task/*/schedstat, nanosecond resolution); NaN when /proc cannot tell.
+export function processCpuMs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 // Percentile `p` (0..100) of a list of numbers (nearest rank).
