@@ -21,7 +21,7 @@
 
 #define MAX_WINDOW 5356800000LL /* 62 days, API.md A2 */
 #define MAX_INSTANCES 2000
-#define REF_STEPS 50000 /* the full expansion used as a reference: skipped beyond this */
+#define REF_STEPS 10000 /* the full expansion used as a reference: skipped beyond this */
 
 static long stop_after = -1, hook_calls;
 

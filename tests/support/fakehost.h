@@ -212,6 +212,10 @@ int fh_req_principal_calls(const fh_req *r);
 void fh_req_set_budget(fh_req *r, long calls, int gone);
 long fh_req_check_calls(const fh_req *r);
 
+/* Of those calls, how many came while a transaction was open: work that asks req_check is
+ * costly work, which should not run inside a write transaction (it holds the lock). */
+long fh_req_check_calls_in_txn(const fh_req *r);
+
 /* The non-JSON reply a handler set with req_reply_text: its body (borrowed, *len bytes) and
  * content type through *type; NULL when there is none. */
 const char *fh_req_reply_text(const fh_req *r, const char **type, size_t *len);

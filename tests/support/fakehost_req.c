@@ -416,10 +416,18 @@ fh_req_check_calls(const fh_req *r)
     return r->check_calls;
 }
 
+long
+fh_req_check_calls_in_txn(const fh_req *r)
+{
+    return r->check_calls_in_txn;
+}
+
 static int
 fh_api_req_check(nt_req *r)
 {
     r->check_calls++;
+    if (fh_in_transaction(r->host))
+        r->check_calls_in_txn++;
     if (r->gone)
         return NT_EGONE;
     if (r->check_budget > 0 && r->check_calls > r->check_budget)
