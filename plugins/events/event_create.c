@@ -91,8 +91,8 @@ ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, c
     rc = ev_cal_load(api, db, cal->id, account, user, &now);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "calendarId: no calendar '%s' of this user", cal->id);
-    else if (rc == NT_OK && (strcmp(now.timezone, cal->timezone) != 0 ||
-                             now.week_start != cal->week_start))
+    else if (rc == NT_OK &&
+             (strcmp(now.timezone, cal->timezone) != 0 || now.week_start != cal->week_start))
         rc = NT_ERETRY;
     if (rc == NT_OK)
         rc = ev_store_insert(api, db, e);

@@ -145,9 +145,9 @@ ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *befo
         rc = ev_cal_load(api, db, now.calendar_id, account, NULL, &now_cal);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "the calendar of event '%s' no longer exists", before->id);
-    if (rc == NT_OK && (!ev_same_event(&now, before) ||
-                        strcmp(now_cal.timezone, cal->timezone) != 0 ||
-                        now_cal.week_start != cal->week_start))
+    if (rc == NT_OK &&
+        (!ev_same_event(&now, before) || strcmp(now_cal.timezone, cal->timezone) != 0 ||
+         now_cal.week_start != cal->week_start))
         rc = NT_ERETRY;
     if (rc == NT_OK)
         rc = ev_store_update(api, db, e);

@@ -95,8 +95,7 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
         rc = api->cfg_int(self, cfg, "max_instances", EV_MAX_INSTANCES_DEFAULT, 1, 10000000,
                           &max_instances);
     if (rc == NT_OK)
-        rc = api->cfg_int(self, cfg, "rule_cpu_ms", EV_RULE_CPU_MS_DEFAULT, 1, 60000,
-                          &rule_cpu_ms);
+        rc = api->cfg_int(self, cfg, "rule_cpu_ms", EV_RULE_CPU_MS_DEFAULT, 1, 60000, &rule_cpu_ms);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));

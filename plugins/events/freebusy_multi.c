@@ -63,7 +63,8 @@ ev_fbm_calendars(const nt_host_api *api, nt_req *req, const json_t *body, ev_fbm
         return NT_OK;
     }
     if (!json_is_array(arr) || json_array_size(arr) > EV_FBM_CALENDARS_MAX)
-        return api->fail(req, NT_EINVAL, "calendarIds: expected an array of at most %d calendar ids",
+        return api->fail(req, NT_EINVAL,
+                         "calendarIds: expected an array of at most %d calendar ids",
                          EV_FBM_CALENDARS_MAX);
     if (json_array_size(arr) == 0)
         return NT_OK;
@@ -150,7 +151,8 @@ static void
 ev_fbm_sql(char *buf, size_t cap, int slots)
 {
     int off = snprintf(buf, cap,
-                       "SELECT u.id, c.timezone, c.week_start, " EV_FB_COLS ", c.id FROM user_users u "
+                       "SELECT u.id, c.timezone, c.week_start, " EV_FB_COLS ", c.id "
+                       "FROM user_users u "
                        "LEFT JOIN calendar_calendars c ON c.user_id = u.id "
                        "LEFT JOIN events_events e ON e.calendar_id = c.id AND e.busy = 1 AND "
                        "e.start_ts <= $2 AND e.end_ts >= $3 "

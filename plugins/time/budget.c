@@ -15,8 +15,7 @@ ev_thread_cpu_us(void)
 }
 
 void
-ev_budget_init(ev_budget *b, uint64_t max_steps, int64_t max_cpu_us, ev_budget_hook hook,
-               void *arg)
+ev_budget_init(ev_budget *b, uint64_t max_steps, int64_t max_cpu_us, ev_budget_hook hook, void *arg)
 {
     *b = (ev_budget){.max_steps = max_steps,
                      .max_cpu_us = max_cpu_us,

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RR_SEEK_GAP 31    /* days: farther than this, reposition libical instead of stepping */
+#define RR_SEEK_GAP 31 /* days: farther than this, reposition libical instead of stepping */
 
 /* ---- occurrences to instances ------------------------------------------------------------ */
 
@@ -255,8 +255,8 @@ rr_tail(rr_walk *w, rr_ctx *c)
         if (k == last && (size_t)take < nb)
             nb = (size_t)take;
         while (nb-- > 0) {
-            int64_t utc = ev_tz_local_to_utc_span(c->o->tz, w->buf[nb] * EV_DAY_S + c->tod,
-                                                  &c->span);
+            int64_t utc =
+                ev_tz_local_to_utc_span(c->o->tz, w->buf[nb] * EV_DAY_S + c->tod, &c->span);
             if (!rr_exdated(c, utc))
                 return rr_add(c, utc * 1000);
         }
@@ -382,8 +382,7 @@ rr_stopped(const ev_budget *b, char *err, size_t errlen)
         return EV_EXPAND_EBUDGET;
     default:
         ev_budget_describe(b, what, sizeof(what));
-        snprintf(err, errlen, "recurrence: the rule is too costly to expand (it needs %s)",
-                 what);
+        snprintf(err, errlen, "recurrence: the rule is too costly to expand (it needs %s)", what);
         return EV_EXPAND_ELIMIT;
     }
 }
@@ -432,11 +431,8 @@ int
 ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, ev_budget *budget,
           int64_t *end_ts, char *err, size_t errlen)
 {
-    ev_expand_opts o = {.tz = tz,
-                        .wkst = wkst,
-                        .windowed = 0,
-                        .max_instances = max_instances,
-                        .budget = budget};
+    ev_expand_opts o = {
+        .tz = tz, .wkst = wkst, .windowed = 0, .max_instances = max_instances, .budget = budget};
     ev_ilist l = {0};
     int rc;
 

@@ -156,7 +156,7 @@ int rr_period_occ(rr_walk *w, int64_t k);
  * counted (the calendar ends, or a whole 400-year cycle passed without one); *k_last the
  * last period with an occurrence among those counted (-1: none). Charges w->gen.budget one
  * step per EV_BUDGET_EVERY periods. 0, or RR_STOPPED. Uses w->buf and w->memo. */
-int rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
-                  int *ended, int64_t *k_last);
+int rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before, int *ended,
+                  int64_t *k_last);
 
 #endif /* EV_RRULE_IMPL_H */

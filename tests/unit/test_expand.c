@@ -1140,8 +1140,8 @@ START_TEST(test_end_ts)
         json_decref(j);
         s.rrule = r;
     }
-    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0, "%s",
-                  err);
+    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0,
+                  "%s", err);
     ck_assert_msg(end == c->end, "%s: %lld, expected %lld", c->name, (long long)end,
                   (long long)c->end);
     free(r);

@@ -231,12 +231,14 @@ static const struct far_case far_cases[] = {
     {"byyearday 1..366, all weekdays, bysetpos -1", NULL, -1, -38815167600000LL + 1000,
      -43169986800000LL /* 0601-12-31 09:00 */},
     /* Every February 29th: the 739th is in 3048. */
-    {"daily, February 29", "{\"freq\":\"daily\",\"interval\":1,\"count\":739,\"bymonth\":[2],"
-                           "\"bymonthday\":[29]}",
+    {"daily, February 29",
+     "{\"freq\":\"daily\",\"interval\":1,\"count\":739,\"bymonth\":[2],"
+     "\"bymonthday\":[29]}",
      0, 34023488400000LL + 1000, 2845270800000LL /* 2060-02-29 09:00, the 500th */},
     /* February 29th on a Monday: only 375 up to 9999. */
-    {"yearly, Monday February 29", "{\"freq\":\"yearly\",\"interval\":1,\"count\":739,"
-                                   "\"bymonth\":[2],\"bymonthday\":[29],\"byweekday\":[\"Mon\"]}",
+    {"yearly, Monday February 29",
+     "{\"freq\":\"yearly\",\"interval\":1,\"count\":739,"
+     "\"bymonth\":[2],\"bymonthday\":[29],\"byweekday\":[\"Mon\"]}",
      0, 253028739600000LL + 1000, 107235651600000LL /* 5368-02-29 09:00 */},
 };
 
@@ -271,9 +273,9 @@ START_TEST(test_far_count)
     ck_assert_int_eq(full.v[full.n - 1].end, c->end);
     for (int k = 0; k < 12; k++) {
         /* Windows around the probe, around the last occurrence, and in between. */
-        int64_t ws = k < 4    ? c->probe - k * 20 * DAY
-                     : k < 8  ? c->end - (k - 4) * 20 * DAY
-                              : full.v[(full.n - 1) * (size_t)(k - 7) / 5].start - 3 * DAY;
+        int64_t ws = k < 4   ? c->probe - k * 20 * DAY
+                     : k < 8 ? c->end - (k - 4) * 20 * DAY
+                             : full.v[(full.n - 1) * (size_t)(k - 7) / 5].start - 3 * DAY;
         ev_expand_opts o = window(ws, &b);
         size_t m = 0;
         ev_budget_init(&b, 0, 0, NULL, NULL);
@@ -285,8 +287,8 @@ START_TEST(test_far_count)
         for (size_t i = 0; i < full.n; i++) {
             if (full.v[i].start < ws - 1 || full.v[i].end > ws + SPAN)
                 continue;
-            ck_assert_msg(m < l.n && l.v[m].start == full.v[i].start,
-                          "%s: window %d misses %lld", c->name, k, (long long)full.v[i].start);
+            ck_assert_msg(m < l.n && l.v[m].start == full.v[i].start, "%s: window %d misses %lld",
+                          c->name, k, (long long)full.v[i].start);
             m++;
         }
         ck_assert_msg(m == l.n, "%s: window %d has %zu instances, expected %zu", c->name, k, l.n,

@@ -172,8 +172,8 @@ START_TEST(test_routes_stop)
         rc = call(routes[r].method, routes[r].path, routes[r].body, routes[r].params,
                   routes[r].query, 1, 0, NULL, &q);
         ck_assert_msg(rc == NT_EBUDGET, "%s: %d instead of NT_EBUDGET", routes[r].path, rc);
-        ck_assert_msg(fh_req_check_calls(q) == 2, "%s: %ld checks after the budget",
-                      routes[r].path, fh_req_check_calls(q));
+        ck_assert_msg(fh_req_check_calls(q) == 2, "%s: %ld checks after the budget", routes[r].path,
+                      fh_req_check_calls(q));
         fh_req_free(q);
         rc = call(routes[r].method, routes[r].path, routes[r].body, routes[r].params,
                   routes[r].query, 0, 1, NULL, &q);
@@ -279,19 +279,19 @@ START_TEST(test_ranges)
         "{\"calendarId\":\"" CAL_A1 "\",\"startTs\":253402214400000,\"duration\":0,"
         "\"recurrence\":{\"freq\":\"daily\",\"interval\":1,\"until\":253402387200000}}",
     };
-    static const char *const fields[] = {"duration", "duration", "duration", "startTs",
+    static const char *const fields[] = {"duration", "duration", "duration",        "startTs",
                                          "startTs",  "duration", "recurrence.until"};
     const char *const user[] = {"userId", USER_A1, NULL};
-    const char *const far[] = {"startTs", "253402300800000", "endTs", "253402300800001",
-                               "calendarIds", CAL_A1, NULL};
+    const char *const far[] = {
+        "startTs", "253402300800000", "endTs", "253402300800001", "calendarIds", CAL_A1, NULL};
 
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         fh_req *q = NULL;
-        int rc = call("POST", "/api/v1/user/{userId}/events", bodies[i], user, NULL, 0, 0, NULL,
-                      &q);
+        int rc =
+            call("POST", "/api/v1/user/{userId}/events", bodies[i], user, NULL, 0, 0, NULL, &q);
         ck_assert_msg(rc == NT_EINVAL, "body %zu: %d", i, rc);
-        ck_assert_msg(strncmp(fh_req_msg(q), fields[i], strlen(fields[i])) == 0,
-                      "body %zu: '%s'", i, fh_req_msg(q));
+        ck_assert_msg(strncmp(fh_req_msg(q), fields[i], strlen(fields[i])) == 0, "body %zu: '%s'",
+                      i, fh_req_msg(q));
         fh_req_free(q);
     }
     ck_assert_int_eq(
