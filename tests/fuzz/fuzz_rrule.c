@@ -21,10 +21,11 @@
 
 #define MAX_WINDOW 5356800000LL /* 62 days, API.md A2 */
 #define MAX_INSTANCES 2000
-#define REF_STEPS 4000 /* the full expansion used as a reference: skipped beyond this... */
-#define REF_CPU_US                                                                                 \
-    200000 /* ...or beyond this CPU time (libical's hidden scans between                           \
-            * candidates cost no steps: a rule running to 9999 on rare days) */
+/* The full expansion used as a reference is skipped beyond REF_STEPS steps or REF_CPU_US of
+ * CPU (libical's scans between rare candidates cost time but no steps: a rule that runs to
+ * 9999 on February 29th falling on a Monday). */
+#define REF_STEPS 4000
+#define REF_CPU_US 30000
 
 static long stop_after = -1, hook_calls;
 
