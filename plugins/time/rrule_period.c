@@ -203,6 +203,48 @@ rr_period_occ(rr_walk *w, int64_t k)
     return w->memo[key] - 1;
 }
 
+/* Daily rules with interval 1 are counted a year at a time when a whole year lies between
+ * the walk and k_end: the days of a year that pass the filter depend only on the year's shape
+ * (w->memo, unused by daily periods otherwise), and a day passes BYSETPOS alone iff 1 or -1
+ * is listed. Returns the year's count, or -1 when the year must be walked day by day. */
+static int
+rr_year_block(rr_walk *w, int64_t day, int64_t k_end, int64_t *next)
+{
+    const rr_norm *n = w->n;
+    int64_t y, d0 = n->d0, end;
+    int m, d, key, count = 0;
+
+    if (n->freq != EV_DAILY || n->interval != 1)
+        return -1;
+    ev_civil_from_days(day, &y, &m, &d);
+    end = ev_days_from_civil(y + 1, 1, 1);
+    if (m != 1 || d != 1 || end > RR_MAX_DAY + 1 || end - d0 > k_end)
+        return -1;
+    *next = end;
+    key = ev_is_leap(y) << 4 | ev_is_leap(y - 1) << 3 | ev_weekday(day);
+    if (w->memo[key] != 0)
+        return w->memo[key] - 1;
+    (void)ev_budget_charge(w->gen.budget, (uint64_t)(end - day) / 32 + 1);
+    for (int64_t x = day; x < end; x++) {
+        int64_t one = x;
+        count += rr_norm_match(n, &w->wc, x) && rr_setpos(n, &one, 1) == 1;
+    }
+    w->memo[key] = (int16_t)(count + 1);
+    return count;
+}
+
+/* The last day of [from, to) that passes the filter (and BYSETPOS over a single day). */
+static int64_t
+rr_last_day(rr_walk *w, int64_t from, int64_t to)
+{
+    for (int64_t x = to - 1; x >= from; x--) {
+        int64_t one = x;
+        if (rr_norm_match(w->n, &w->wc, x) && rr_setpos(w->n, &one, 1) == 1)
+            return x;
+    }
+    return -1;
+}
+
 int
 rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before, int *ended,
               int64_t *k_last)
@@ -212,13 +254,13 @@ rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
     int64_t cycle = i / rr_gcd(i, per) * per; /* periods after which the pattern repeats */
     int64_t cycle_days = rr_cycle_days(n), last_hit = rr_period_start(w, 0), hit_k = -1;
     int64_t k = 0, mark_k = -1, safe = rr_period_of(w, RR_MAX_DAY) - 2 * i;
-    int64_t total = 0, mark_total = 0;
+    int64_t total = 0, mark_total = 0, block_hit = -1, next;
     uint64_t pending = 0;
+    int c;
 
     *ended = 0;
     while (k < k_end) {
         int64_t start = rr_period_start(w, k);
-        int c;
         if (start > RR_MAX_DAY || start - last_hit > cycle_days) {
             *ended = 1; /* the end of the calendar, or a whole cycle without an occurrence */
             break;
@@ -226,24 +268,41 @@ rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
         /* One step per EV_BUDGET_EVERY periods; every period reads the budget's verdict. */
         if (ev_budget_charge(w->gen.budget, ++pending % EV_BUDGET_EVERY == 0) != EV_GO)
             return RR_STOPPED;
-        c = rr_period_occ(w, k);
-        if (c > 0)
-            hit_k = k;
-        if (total + c >= target) {
-            *k_at = k;
-            *before = (int)total;
-            *k_last = hit_k;
-            return 0;
+        c = rr_year_block(w, start, k_end, &next);
+        if (c >= 0 && total + c < target) { /* a whole year of a daily rule */
+            if (mark_k < 0) {               /* cycles are counted from a January 1st */
+                mark_k = k;
+                mark_total = total;
+            }
+            if (c > 0) {
+                block_hit = start;
+                last_hit = next - 1;
+            }
+            total += c;
+            k = next - n->d0;
+        } else {
+            c = rr_period_occ(w, k);
+            if (c > 0) {
+                hit_k = k;
+                block_hit = -1;
+            }
+            if (total + c >= target) {
+                *k_at = k;
+                *before = (int)total;
+                *k_last = hit_k;
+                return 0;
+            }
+            if (c > 0)
+                last_hit = start;
+            total += c;
+            k += i;
+            if (k == i && !(n->freq == EV_DAILY && i == 1)) {
+                mark_k = k; /* from period i on, periods repeat every `cycle` */
+                mark_total = total;
+            }
         }
-        if (c > 0)
-            last_hit = start;
-        total += c;
-        k += i;
-        /* From period i on, periods repeat every `cycle`: count one cycle, skip the rest. */
-        if (k == i) {
-            mark_k = k;
-            mark_total = total;
-        } else if (mark_k > 0 && k - mark_k == cycle) {
+        /* Count one cycle, skip the ones after it. */
+        if (mark_k >= 0 && k - mark_k == cycle) {
             int64_t t = total - mark_total, m = 0;
             if (t > 0) {
                 m = (target - 1 - total) / t;
@@ -257,6 +316,8 @@ rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
                 total += m * t;
                 last_hit += m * cycle_days;
                 hit_k += m * cycle;
+                if (block_hit >= 0)
+                    block_hit += m * cycle_days;
             }
             mark_k = k;
             mark_total = total;
@@ -265,5 +326,13 @@ rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before,
     *k_at = k_end;
     *before = (int)(total > target ? target : total);
     *k_last = hit_k;
+    if (block_hit >= 0) { /* the last occurrence lies in a year counted as a whole */
+        int64_t y, day;
+        int m, d;
+        ev_civil_from_days(block_hit, &y, &m, &d);
+        day = rr_last_day(w, block_hit, ev_days_from_civil(y + 1, 1, 1));
+        if (day >= 0)
+            *k_last = day - n->d0;
+    }
     return 0;
 }
