@@ -202,7 +202,12 @@ describe("costly recurrence rules do not freeze the server", () => {
     assert.ok(Math.max(...lat) < 5000, `a request took ${Math.max(...lat).toFixed(0)} ms`);
     // Each request stops at its CPU budget (100 ms) plus what its rows cost around it.
     assert.ok(cpu / n < 150, `the server spent ${(cpu / n).toFixed(1)} ms of CPU per request`);
-    assert.ok(percentile(health, 99) < 1000, `health p99 ${percentile(health, 99).toFixed(0)} ms`);
+    // Four clients keep both workers busy: a health check may wait for the request (at most
+    // 100 ms of CPU) its worker is in and one or two queued behind it. On a loaded shared
+    // machine, in the sanitizer build, that is up to about a second; the old code missed
+    // every probe for seconds (5000 here).
+    assert.ok(percentile(health, 50) < 750, `health p50 ${percentile(health, 50).toFixed(0)} ms`);
+    assert.ok(percentile(health, 99) < 1500, `health p99 ${percentile(health, 99).toFixed(0)} ms`);
     assert.ok(Math.max(...health) < 3000, `a health check took ${Math.max(...health).toFixed(0)} ms`);
   });
 });
