@@ -9,7 +9,8 @@
  * libical candidate passes) and BYSETPOS, directly over the period's days; a period's result
  * depends only on its calendar shape (a year: leap year or not, the previous year's, the
  * weekday of January 1; a month: which, its length, the weekday of its 1st; a week: the
- * month of its days), so it is computed once per shape and remembered; and the calendar
+ * month of its days), so it is computed once per shape and remembered (daily rules with
+ * interval 1 are counted a year at a time, by the year's shape); and the calendar
  * repeats every 400 years, so once a whole cycle of periods has been counted, further cycles
  * are added arithmetically. The walk that then emits the occurrences of the window (or of
  * the last periods, for endTs) still runs on libical, starting at that period.
