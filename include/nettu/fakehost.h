@@ -237,6 +237,10 @@ int fh_req_principal_calls(const fh_req *r);
 void fh_req_set_budget(fh_req *r, long calls, int gone);
 long fh_req_check_calls(const fh_req *r);
 
+/* Of those calls, how many came while a transaction was open: work that asks req_check is
+ * costly work, which should not run inside a write transaction (it holds the lock). */
+long fh_req_check_calls_in_txn(const fh_req *r);
+
 /* The non-JSON reply a handler set with req_reply_text: its body (borrowed, *len bytes) and
  * content type through *type; NULL when there is none. */
 const char *fh_req_reply_text(const fh_req *r, const char **type, size_t *len);
@@ -250,8 +254,8 @@ int fh_call(fh_host *h, fh_req *r, const char *method, const char *path, json_t 
 
 /* Checks the ABI contract of the last fh_call on r: a 2xx status, or a negative NT_E* code
  * without a reply and with a message (fail() with that code, or a storage error recorded
- * on the database); no transaction left open; every statement finalized. NULL when kept,
- * else a static description of the first breach. */
+ * on the database; NT_EGONE needs none: nothing is sent); no transaction left open; every statement
+ * finalized. NULL when kept, else a static description of the first breach. */
 const char *fh_check_reply(fh_host *h, const fh_req *r, int rc, const json_t *out);
 
 #endif /* NETTU_FAKEHOST_H */

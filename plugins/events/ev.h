@@ -19,12 +19,24 @@
 #define EV_MINUTES_BEFORE_MAX 1440   /* compat reminder {minutesBefore} */
 #define EV_FREEBUSY_USERS_MAX 100    /* POST /user/freebusy */
 #define EV_MAX_INSTANCES_DEFAULT 100000
+#define EV_RULE_CPU_MS_DEFAULT 20 /* [events] rule_cpu_ms */
+/* Internal result of a write that found the data it had read before its transaction changed:
+ * the caller computes again (a positive value, never returned to the host). A retryable
+ * storage error (NT_ERETRY) is not this: the host runs the whole handler again for that. */
+#define EV_CHANGED 1
+/* Every time the routes take (startTs, until, exdates, query windows) lies in the years 1 to
+ * 9999 (UTC), the range of the recurrence engine; durations are 0 to 10 years (3653 days).
+ * The original accepts any 64-bit value (README "Limits"). */
+#define EV_TS_MIN EV_RECUR_START_MIN
+#define EV_TS_MAX EV_RECUR_START_MAX
+#define EV_DURATION_MAX 315619200000LL
 
 /* The plugin state: set up by init and start, read-only afterwards, shared by all workers. */
 typedef struct ev_plugin {
     nt_plugin *self;
     const nt_host_api *api;
     size_t max_instances;     /* [events] max_instances: cap per expansion (400 above) */
+    int64_t rule_cpu_us;      /* [events] rule_cpu_ms: what computing a rule's endTs may cost */
     const nt_users_v1 *users; /* "users" (user plugin), from start on */
     void *users_state;
     const nt_calendars_v1 *calendars; /* "calendars" (calendar plugin), from start on */
@@ -98,6 +110,9 @@ void ev_body_clear(ev_body *b);
  * 0, or -1 with a message naming the field in err. */
 int ev_reminders_read(const json_t *body, json_t **out, int *present, char *err, size_t errlen);
 
+/* Checks that ts (the field `name`) lies in the years 1 to 9999: NT_OK or NT_EINVAL. */
+int ev_check_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t ts);
+
 /* Parses an integer query parameter (required). NT_OK, or NT_EINVAL with a message. */
 int ev_query_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t *out);
 
@@ -153,16 +168,39 @@ int ev_peers_lookup(ev_plugin *p);
 
 /* ---- expansion glue (event_expand.c) ----------------------------------------------------- */
 
-/* Expands e in [ws, we] (windowed) with the calendar's zone and week start into out.
- * NT_OK; NT_EINVAL (fail() set) when the cap is exceeded; NT_ERR when the zone cannot be
- * loaded; NT_ENOMEM. */
-int ev_expand_event(const ev_plugin *p, nt_req *req, const ev_event *e, const char *timezone,
-                    int week_start, int64_t ws, int64_t we, ev_ilist *out);
+/* The work budget of one request's expansions: the time engine's ev_budget (budget.h) whose
+ * hook asks the host's req_check, so a loop stops once the request has used its CPU budget
+ * ([server] request_cpu_ms) or its client has gone. Not movable once initialised (the
+ * budget points at it). */
+typedef struct ev_work {
+    const nt_host_api *api;
+    nt_req *req;
+    ev_budget budget; /* hand &budget to ev_expand_opts.budget */
+} ev_work;
 
-/* Computes e->end_ts (A13.7) with the calendar's settings. NT_OK, NT_EINVAL, NT_ERR. */
-int ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal);
+/* Sets w up for req, with a CPU cap of its own (max_cpu_us; 0 = only the host's budget). */
+void ev_work_init(ev_work *w, const ev_plugin *p, nt_req *req, int64_t max_cpu_us);
 
-/* Checks a [startTs, endTs] query span against the 62-day limit: NT_OK or NT_EINVAL. */
+/* Maps an engine result (ev_expand, ev_end_ts) to an NT_E* code: NT_OK; NT_ENOMEM; NT_EINVAL
+ * for a refused rule or query and for a rule over [events] rule_cpu_ms (EV_EXPAND_ELIMIT);
+ * NT_EBUDGET (message set by req_check) or NT_EGONE when the request must stop. */
+int ev_work_map(const ev_plugin *p, nt_req *req, int rc, const char *err);
+
+/* Expands e in [ws, we] (windowed) with the calendar's zone and week start into out,
+ * charging w. NT_OK; NT_EINVAL (fail() set) when the cap is exceeded; NT_EBUDGET or NT_EGONE
+ * when the request must stop; NT_ERR when the zone cannot be loaded; NT_ENOMEM. */
+int ev_expand_event(const ev_plugin *p, nt_req *req, ev_work *w, const ev_event *e,
+                    const char *timezone, int week_start, int64_t ws, int64_t we, ev_ilist *out);
+
+/* Computes e->end_ts (A13.7) with the calendar's settings. With capped = 1 (a new or changed
+ * timing) a rule whose expansion needs more than [events] rule_cpu_ms of CPU is refused
+ * (NT_EINVAL naming the setting): this is the affordability check that bounds every later
+ * expansion of the event. Call it before the write transaction begins. NT_OK, NT_EINVAL,
+ * NT_EBUDGET, NT_EGONE, NT_ERR, NT_ENOMEM. */
+int ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal, int capped);
+
+/* Checks a [startTs, endTs] query window: both ends in the years 1 to 9999, at most 62 days
+ * long. NT_OK or NT_EINVAL. */
 int ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we);
 
 /* ---- free/busy rows (freebusy.c) --------------------------------------------------------- */
@@ -171,20 +209,22 @@ int ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we);
 typedef struct ev_fb {
     const ev_plugin *p;
     nt_req *req;
+    ev_work work; /* the request's budget, charged by every row */
     int64_t ws, we;
     ev_rrule *rrule; /* owned; one rule buffer for every row */
     const ev_tz *tz; /* the zone of the last row, to skip repeated cache lookups */
     char tz_name[72];
 } ev_fb;
 
-/* Prepares fb for [ws, we]. NT_OK or NT_ENOMEM; release with ev_fb_clear(). */
+/* Prepares fb for [ws, we] (fb must not move afterwards). NT_OK or NT_ENOMEM; release with
+ * ev_fb_clear(). */
 int ev_fb_init(ev_fb *fb, const ev_plugin *p, nt_req *req, int64_t ws, int64_t we);
 void ev_fb_clear(ev_fb *fb);
 
 /* Expands the event in columns col0.. of the current row, which are, in order: start_ts,
  * duration, recurrence, exdates, busy, service_id (EV_FB_COLS), with the given calendar zone
  * and week start, appending to out (instances carry the event's busy flag). NT_OK,
- * NT_EINVAL (fail() set), NT_ERR, NT_ENOMEM. */
+ * NT_EINVAL (fail() set), NT_EBUDGET, NT_EGONE, NT_ERR, NT_ENOMEM. */
 int ev_fb_row(ev_fb *fb, nt_stmt *st, int col0, const char *timezone, int week_start,
               ev_ilist *out);
 

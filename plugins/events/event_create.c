@@ -62,11 +62,53 @@ ev_create_check(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *b, co
             return NT_ENOMEM;
         if (ev_rrule_parse(b->recurrence, b->start_ts, e->rrule, err, sizeof(err)) != 0)
             return api->fail(req, NT_EINVAL, "%s", err);
+        if (e->rrule->has_until) {
+            rc = ev_check_ts(api, req, "recurrence.until", e->rrule->until);
+            if (rc != NT_OK)
+                return rc;
+        }
     }
     if (ev_reminders_read(api->req_body(req), &e->reminders, &present, err, sizeof(err)) != 0)
         return api->fail(req, NT_EINVAL, "%s", err);
     return NT_OK;
 }
+
+/* The write of a checked event: inside one short write transaction, re-reads the calendar
+ * (its zone and week start shaped e->end_ts) and inserts. EV_CHANGED when the calendar changed
+ * since it was read (the caller computes again); NT_ENOTFOUND when it is gone. */
+static int
+ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, const char *user,
+                const ev_event *e)
+{
+    const nt_host_api *api = p->api;
+    const char *account = api->req_account(req);
+    ev_cal now = {0};
+    int rc;
+
+    rc = api->db_begin(db);
+    if (rc != NT_OK)
+        return rc;
+    rc = ev_cal_load(p, db, cal->id, account, user, &now);
+    if (rc == NT_ENOTFOUND)
+        rc = api->fail(req, rc, "calendarId: no calendar '%s' of this user", cal->id);
+    else if (rc == NT_OK &&
+             (strcmp(now.timezone, cal->timezone) != 0 || now.week_start != cal->week_start))
+        rc = EV_CHANGED;
+    if (rc == NT_OK)
+        rc = ev_store_insert(api, db, e);
+    if (rc == NT_OK)
+        rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
+    if (rc == NT_OK)
+        rc = api->db_commit(db);
+    if (rc != NT_OK)
+        api->db_rollback(db);
+    ev_cal_clear(&now);
+    return rc;
+}
+
+/* How often create and update compute again when the data they read changed before their
+ * write transaction began. */
+#define EV_WRITE_ATTEMPTS 5
 
 int
 ev_create(nt_req *req, void *state, json_t **out)
@@ -80,7 +122,7 @@ ev_create(nt_req *req, void *state, json_t **out)
     ev_body b = {0};
     ev_event e = {0};
     ev_cal cal = {0};
-    int in_tx = 0, rc;
+    int rc;
 
     rc = ev_body_read(api, req, api->req_body(req), 1, &b);
     if (rc != NT_OK)
@@ -89,29 +131,28 @@ ev_create(nt_req *req, void *state, json_t **out)
         rc = api->fail(req, NT_EUNAUTH, "an end-user token is required");
         goto out;
     }
-    rc = api->db_begin(db);
+    /* Reads, validation and the expansion (endTs, capped by [events] rule_cpu_ms) run before
+     * the write transaction: a costly rule never holds the database's write lock. */
+    for (int attempt = 0; attempt < EV_WRITE_ATTEMPTS; attempt++) {
+        ev_cal_clear(&cal);
+        ev_event_clear(&e);
+        rc = ev_create_check(p, req, db, &b, path_user, user, &cal, &e);
+        if (rc == NT_OK)
+            rc = ev_create_fill(api, &b, &cal, account, &e);
+        if (rc == NT_OK)
+            rc = ev_compute_end(p, req, &e, &cal, 1);
+        if (rc == NT_OK)
+            rc = ev_create_write(p, req, db, &cal, user, &e);
+        if (rc != EV_CHANGED)
+            break;
+    }
+    if (rc == EV_CHANGED)
+        rc = api->fail(req, NT_ERETRY, "the calendar kept changing while the event was created");
     if (rc != NT_OK)
         goto out;
-    in_tx = 1;
-    rc = ev_create_check(p, req, db, &b, path_user, user, &cal, &e);
-    if (rc == NT_OK)
-        rc = ev_create_fill(api, &b, &cal, account, &e);
-    if (rc == NT_OK)
-        rc = ev_compute_end(p, req, &e, &cal);
-    if (rc == NT_OK)
-        rc = ev_store_insert(api, db, &e);
-    if (rc == NT_OK)
-        rc = ntc_meta_store(api, db, "events_metadata", e.id, account, e.metadata);
-    if (rc == NT_OK)
-        rc = api->db_commit(db);
-    if (rc != NT_OK)
-        goto out;
-    in_tx = 0;
     *out = json_pack("{s:o}", "event", ev_event_json(&e));
     rc = *out != NULL ? 201 : NT_ENOMEM;
 out:
-    if (in_tx)
-        api->db_rollback(db);
     ev_cal_clear(&cal);
     ev_event_clear(&e);
     ev_body_clear(&b);

@@ -1,17 +1,55 @@
-/* Glue between the routes and the pure expansion engine: zone lookup, error mapping, the
- * stored endTs (A13.7) and the 62-day span check (A2).
+/* Glue between the routes and the pure expansion engine: the request's work budget (the time
+ * engine's ev_budget wired to the host's req_check), zone lookup, error mapping, the stored
+ * endTs (A13.7) with the affordability cap of a rule, and the query window checks (A2).
  */
 #include "ev.h"
 
-/* Maps an engine result to an NT_E* code (messages go through fail()). */
+/* The budget's hook: the host's verdict on the request (CPU budget, client gone). */
 static int
-ev_map(const ev_plugin *p, nt_req *req, int rc, const char *err)
+ev_work_hook(void *arg)
 {
-    if (rc == 0)
+    ev_work *w = arg;
+
+    switch (w->api->req_check(w->req)) {
+    case NT_OK:
+        return EV_GO;
+    case NT_EGONE:
+        return EV_STOP_GONE;
+    default:
+        return EV_STOP_BUDGET;
+    }
+}
+
+void
+ev_work_init(ev_work *w, const ev_plugin *p, nt_req *req, int64_t max_cpu_us)
+{
+    w->api = p->api;
+    w->req = req;
+    ev_budget_init(&w->budget, 0, max_cpu_us, ev_work_hook, w);
+}
+
+int
+ev_work_map(const ev_plugin *p, nt_req *req, int rc, const char *err)
+{
+    switch (rc) {
+    case 0:
         return NT_OK;
-    if (rc == -2)
+    case -2:
         return NT_ENOMEM;
-    return p->api->fail(req, NT_EINVAL, "%s", err);
+    case EV_EXPAND_ELIMIT:
+        /* Only create and update cap a rule; their message names the setting. */
+        return p->api->fail(req, NT_EINVAL,
+                            "recurrence: the rule is too costly: computing its occurrences takes "
+                            "more than %lld ms of CPU ([events] rule_cpu_ms); use a smaller count, "
+                            "fewer by* values, or until instead of count",
+                            (long long)(p->rule_cpu_us / 1000));
+    case EV_EXPAND_EBUDGET:
+        return NT_EBUDGET; /* req_check has set the message */
+    case EV_EXPAND_EGONE:
+        return p->api->fail(req, NT_EGONE, "the client closed the connection");
+    default:
+        return p->api->fail(req, NT_EINVAL, "%s", err);
+    }
 }
 
 /* The zone of a calendar; logs and answers 500 when it cannot be loaded. */
@@ -26,12 +64,16 @@ ev_zone(const ev_plugin *p, nt_req *req, const char *timezone, const ev_tz **tz)
 }
 
 int
-ev_expand_event(const ev_plugin *p, nt_req *req, const ev_event *e, const char *timezone,
-                int week_start, int64_t ws, int64_t we, ev_ilist *out)
+ev_expand_event(const ev_plugin *p, nt_req *req, ev_work *w, const ev_event *e,
+                const char *timezone, int week_start, int64_t ws, int64_t we, ev_ilist *out)
 {
     ev_series s = ev_event_series(e);
-    ev_expand_opts o = {
-        .wkst = week_start, .windowed = 1, .ws = ws, .we = we, .max_instances = p->max_instances};
+    ev_expand_opts o = {.wkst = week_start,
+                        .windowed = 1,
+                        .ws = ws,
+                        .we = we,
+                        .max_instances = p->max_instances,
+                        .budget = &w->budget};
     char err[256] = "";
     int rc;
 
@@ -41,14 +83,15 @@ ev_expand_event(const ev_plugin *p, nt_req *req, const ev_event *e, const char *
             return rc;
     }
     rc = ev_expand(&s, &o, out, err, sizeof(err));
-    return ev_map(p, req, rc, err);
+    return ev_work_map(p, req, rc, err);
 }
 
 int
-ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal)
+ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal, int capped)
 {
     ev_series s = ev_event_series(e);
     const ev_tz *tz = NULL;
+    ev_work w;
     char err[256] = "";
     int rc;
 
@@ -57,15 +100,23 @@ ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *cal)
         if (rc != NT_OK)
             return rc;
     }
-    rc = ev_end_ts(&s, tz, cal->week_start, p->max_instances, &e->end_ts, err, sizeof(err));
-    return ev_map(p, req, rc, err);
+    ev_work_init(&w, p, req, capped ? p->rule_cpu_us : 0);
+    rc = ev_end_ts(&s, tz, cal->week_start, p->max_instances, &w.budget, &e->end_ts, err,
+                   sizeof(err));
+    return ev_work_map(p, req, rc, err);
 }
 
 int
 ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we)
 {
-    /* endTs - startTs > 62 days, without overflowing. */
-    if (we > ev_sat_add(ws, EV_SPAN_MAX))
+    int rc = ev_check_ts(api, req, "startTs", ws);
+
+    if (rc == NT_OK)
+        rc = ev_check_ts(api, req, "endTs", we);
+    if (rc != NT_OK)
+        return rc;
+    /* endTs - startTs > 62 days (both are within years 1..9999: no overflow). */
+    if (we - ws > EV_SPAN_MAX)
         return api->fail(req, NT_EINVAL,
                          "endTs: the timespan may be at most 62 days (%lld ms) long",
                          (long long)EV_SPAN_MAX);

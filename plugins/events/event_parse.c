@@ -19,6 +19,16 @@ ev_body_clear(ev_body *b)
     memset(b, 0, sizeof(*b));
 }
 
+int
+ev_check_ts(const nt_host_api *api, nt_req *req, const char *name, int64_t ts)
+{
+    if (ts < EV_TS_MIN || ts > EV_TS_MAX)
+        return api->fail(req, NT_EINVAL,
+                         "%s: must be a time between the years 1 and 9999 (%lld..%lld ms)", name,
+                         (long long)EV_TS_MIN, (long long)EV_TS_MAX);
+    return NT_OK;
+}
+
 /* Reads `exdates`: an array of integers; null counts as absent. */
 static int
 ev_body_exdates(const nt_host_api *api, nt_req *req, const json_t *body, ev_body *b)
@@ -38,9 +48,15 @@ ev_body_exdates(const nt_host_api *api, nt_req *req, const json_t *body, ev_body
         return NT_ENOMEM;
     json_array_foreach(arr, i, x)
     {
+        char name[32];
+        int rc;
         if (!json_is_integer(x))
             return api->fail(req, NT_EINVAL, "exdates: expected an array of timestamps");
         b->exdates[i] = json_integer_value(x);
+        snprintf(name, sizeof(name), "exdates[%zu]", i);
+        rc = ev_check_ts(api, req, name, b->exdates[i]);
+        if (rc != NT_OK)
+            return rc;
     }
     b->n_exdates = json_array_size(arr);
     return NT_OK;
@@ -77,8 +93,15 @@ ev_body_read(const nt_host_api *api, nt_req *req, const json_t *body, int create
             return api->fail(req, NT_EINVAL, "calendarId: expected a UUID");
     }
     rc = api->json_get_int(req, body, "startTs", create, &b->start_ts, &b->has_start);
+    if (rc == NT_OK && b->has_start)
+        rc = ev_check_ts(api, req, "startTs", b->start_ts);
     if (rc == NT_OK)
         rc = api->json_get_int(req, body, "duration", create, &b->duration, &b->has_duration);
+    if (rc == NT_OK && b->has_duration && (b->duration < 0 || b->duration > EV_DURATION_MAX))
+        rc = api->fail(req, NT_EINVAL,
+                       "duration: must be between 0 and %lld ms (10 years); negative durations "
+                       "are refused",
+                       (long long)EV_DURATION_MAX);
     if (rc == NT_OK)
         rc = api->json_get_bool(req, body, "busy", 0, &b->busy, &b->has_busy);
     if (rc == NT_OK)

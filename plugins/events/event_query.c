@@ -32,9 +32,11 @@ ev_instances(nt_req *req, void *state, json_t **out)
     ev_event e = {0};
     ev_cal cal = {0};
     ev_ilist l = {0};
+    ev_work w;
     int64_t ws, we;
     int rc;
 
+    ev_work_init(&w, p, req, 0);
     rc = ev_query_window(api, req, 0, &ws, &we);
     if (rc != NT_OK)
         goto out;
@@ -47,7 +49,7 @@ ev_instances(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK)
         rc = ev_check_span(api, req, ws, we);
     if (rc == NT_OK)
-        rc = ev_expand_event(p, req, &e, cal.timezone, cal.week_start, ws, we, &l);
+        rc = ev_expand_event(p, req, &w, &e, cal.timezone, cal.week_start, ws, we, &l);
     if (rc != NT_OK)
         goto out;
     *out = json_pack("{s:o,s:o}", "event", ev_event_json(&e), "instances", ev_ilist_json(&l));
@@ -68,13 +70,15 @@ ev_cal_collect(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, 
     const nt_host_api *api = p->api;
     ev_event e = {0};
     ev_ilist l = {0};
+    ev_work w;
     int rc;
 
+    ev_work_init(&w, p, req, 0);
     while ((rc = api->db_step(st)) == 1) {
         l.n = 0;
         rc = ev_row_read(api, st, 0, &e);
         if (rc == NT_OK)
-            rc = ev_expand_event(p, req, &e, cal->timezone, cal->week_start, ws, we, &l);
+            rc = ev_expand_event(p, req, &w, &e, cal->timezone, cal->week_start, ws, we, &l);
         if (rc != NT_OK)
             break;
         if (l.n == 0)

@@ -6,6 +6,9 @@
  * [events] section:
  *   max_instances = 100000   most instances one expansion may produce; a query that would
  *                            produce more answers 400 instead of a silently cut list
+ *   rule_cpu_ms = 20         CPU time the expansion of a new or changed rule (its endTs) may
+ *                            take at create and update; a costlier rule answers 400. It bounds
+ *                            what every later query pays for the event.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -80,15 +83,17 @@ ev_register(ev_plugin *p)
 static int
 ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    static const char *const known[] = {"max_instances", NULL};
+    static const char *const known[] = {"max_instances", "rule_cpu_ms", NULL};
     ev_plugin *p = NULL;
-    long long max_instances = 0;
+    long long max_instances = 0, rule_cpu_ms = 0;
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "max_instances", EV_MAX_INSTANCES_DEFAULT, 1, 10000000,
                           &max_instances);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "rule_cpu_ms", EV_RULE_CPU_MS_DEFAULT, 1, 60000, &rule_cpu_ms);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));
@@ -100,6 +105,7 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     p->self = self;
     p->api = api;
     p->max_instances = (size_t)max_instances;
+    p->rule_cpu_us = (int64_t)rule_cpu_ms * 1000;
     rc = ev_register(p);
     if (rc != NT_OK)
         goto fail;

@@ -14,6 +14,7 @@ ev_fb_init(ev_fb *fb, const ev_plugin *p, nt_req *req, int64_t ws, int64_t we)
     memset(fb, 0, sizeof(*fb));
     fb->p = p;
     fb->req = req;
+    ev_work_init(&fb->work, p, req, 0);
     fb->ws = ws;
     fb->we = we;
     fb->rrule = malloc(sizeof(*fb->rrule));
@@ -59,7 +60,8 @@ ev_fb_row(ev_fb *fb, nt_stmt *st, int c, const char *timezone, int week_start, e
                         .windowed = 1,
                         .ws = fb->ws,
                         .we = fb->we,
-                        .max_instances = fb->p->max_instances};
+                        .max_instances = fb->p->max_instances,
+                        .budget = &fb->work.budget};
     int64_t *exdates = NULL;
     json_t *rj = NULL;
     char err[256] = "";
@@ -78,11 +80,7 @@ ev_fb_row(ev_fb *fb, nt_stmt *st, int c, const char *timezone, int week_start, e
             goto out;
         o.tz = fb->tz;
     }
-    rc = ev_expand(&s, &o, out, err, sizeof(err));
-    if (rc == -2)
-        rc = NT_ENOMEM;
-    else if (rc != 0)
-        rc = api->fail(fb->req, NT_EINVAL, "%s", err);
+    rc = ev_work_map(fb->p, fb->req, ev_expand(&s, &o, out, err, sizeof(err)), err);
 out:
     json_decref(rj);
     free(exdates);

@@ -1,9 +1,15 @@
 /* POST /user/freebusy: the busy time of up to 100 users of the account at once (the later
- * fork's extension). Body {"userIds": [...], "startTs", "endTs"} or with ISO-8601 UTC
- * "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. Users are checked through
- * the users service, their calendars come from the calendars service in one call, and one
- * SQL query over events_events (per 100 calendars) finds the busy events of all of them
- * matching the window, through the window index.
+ * fork's extension). Body {"userIds": [...], "startTs", "endTs", "calendarIds": [...]} or with
+ * ISO-8601 UTC "startTime"/"endTime"; answer {"<userId>": [EventInstance...]}. Users are
+ * checked through the users service, their calendars come from the calendars service in one
+ * call, and one SQL query over events_events (per 100 calendars) finds the busy events of the
+ * calendars that count, matching the window, through the window index.
+ *
+ * Which calendars count: those listed in calendarIds. Without the list, an admin (x-api-key)
+ * gets every calendar of the users, while the public form (only the nettu-account header,
+ * which anyone who knows the account id can send) gets nothing busy, as GET
+ * /user/{userId}/freebusy does without calendarIds (A11.7): public callers only see the
+ * calendars they name.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -24,6 +30,64 @@ static int
 ev_fbm_cmp(const void *a, const void *b)
 {
     return strcmp(((const ev_fbm_user *)a)->id, ((const ev_fbm_user *)b)->id);
+}
+
+#define EV_FBM_CALENDARS_MAX 1000 /* calendarIds */
+
+/* The calendars that count: all (all = 1), or the sorted ids (request memory). */
+typedef struct ev_fbm_cals {
+    int all;
+    char (*ids)[NT_UUID_BUF];
+    size_t n;
+} ev_fbm_cals;
+
+static int
+ev_fbm_id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Reads calendarIds (0..EV_FBM_CALENDARS_MAX UUIDs; null or absent: none given). Without
+ * it an admin gets every calendar, the public form none. */
+static int
+ev_fbm_calendars(const nt_host_api *api, nt_req *req, const json_t *body, ev_fbm_cals *c)
+{
+    const json_t *arr = json_object_get(body, "calendarIds"), *v;
+    size_t i;
+
+    memset(c, 0, sizeof(*c));
+    if (arr == NULL || json_is_null(arr)) {
+        c->all = api->req_header(req, "nettu-account") == NULL;
+        return NT_OK;
+    }
+    if (!json_is_array(arr) || json_array_size(arr) > EV_FBM_CALENDARS_MAX)
+        return api->fail(req, NT_EINVAL,
+                         "calendarIds: expected an array of at most %d calendar ids",
+                         EV_FBM_CALENDARS_MAX);
+    if (json_array_size(arr) == 0)
+        return NT_OK;
+    c->ids = api->req_alloc(req, json_array_size(arr) * sizeof(*c->ids));
+    if (c->ids == NULL)
+        return NT_ENOMEM;
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        if (s == NULL || !api->uuid_valid(s))
+            return api->fail(req, NT_EINVAL, "calendarIds[%zu]: expected a UUID", i);
+        for (size_t j = 0; j <= NT_UUID_LEN; j++)
+            c->ids[i][j] = (char)tolower((unsigned char)s[j]);
+    }
+    c->n = json_array_size(arr);
+    qsort(c->ids, c->n, sizeof(*c->ids), ev_fbm_id_cmp);
+    return NT_OK;
+}
+
+/* 1 when calendar `id` counts. */
+static int
+ev_fbm_counts(const ev_fbm_cals *c, const char *id)
+{
+    return c->all || (id != NULL && c->n > 0 &&
+                      bsearch(id, c->ids, c->n, sizeof(*c->ids), ev_fbm_id_cmp) != NULL);
 }
 
 /* Reads userIds (1..100 UUIDs), sorted and without duplicates, into users (request memory). */
@@ -77,7 +141,7 @@ ev_fbm_time(const nt_host_api *api, nt_req *req, const json_t *body, const char 
     if (ev_iso_parse(iso, out) != 0)
         return api->fail(req, NT_EINVAL,
                          "%s: expected an ISO-8601 UTC time such as 2030-01-01T00:00:00Z", iso_key);
-    return NT_OK;
+    return ev_check_ts(api, req, iso_key, *out);
 }
 
 /* The events query for an IN list of `slots` calendar ids (padded by ntc_in_slots) into
@@ -153,10 +217,10 @@ ev_fbm_events(ev_fb *fb, ev_fbm_user *users, size_t n_users, const ev_cal *cals,
     return rc;
 }
 
-/* Checks the users, loads their calendars (one service call) and runs the events query, one
- * statement per NTC_IN_MAX calendars. */
+/* Checks the users, loads their calendars (one service call), keeps those that count and
+ * runs the events query, one statement per NTC_IN_MAX calendars. */
 static int
-ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
+ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n, const ev_fbm_cals *counts)
 {
     const ev_plugin *p = fb->p;
     nt_db *db = p->api->req_db(fb->req);
@@ -178,6 +242,13 @@ ev_fbm_query(ev_fb *fb, ev_fbm_user *users, size_t n)
     if (rc != NT_OK || missing || fb->we < fb->ws)
         return rc;
     rc = p->calendars->list_by_users(p->calendars_state, db, account, ids, n, &cals, &n_cals);
+    if (rc == NT_OK && !counts->all) {
+        size_t kept = 0;
+        for (size_t i = 0; i < n_cals; i++)
+            if (ev_fbm_counts(counts, cals[i].id))
+                cals[kept++] = cals[i];
+        n_cals = kept;
+    }
     for (size_t i = 0; rc == NT_OK && i < n_cals; i += NTC_IN_MAX)
         rc = ev_fbm_events(fb, users, n, cals, n_cals, i,
                            n_cals - i < NTC_IN_MAX ? n_cals - i : NTC_IN_MAX);
@@ -192,6 +263,7 @@ ev_freebusy_multi(nt_req *req, void *state, json_t **out)
     const nt_host_api *api = p->api;
     const json_t *body = api->req_body(req);
     ev_fbm_user *users = NULL;
+    ev_fbm_cals counts;
     json_t *res = NULL;
     ev_fb fb = {0};
     size_t n = 0;
@@ -206,9 +278,11 @@ ev_freebusy_multi(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK)
         rc = ev_check_span(api, req, ws, we);
     if (rc == NT_OK)
+        rc = ev_fbm_calendars(api, req, body, &counts);
+    if (rc == NT_OK)
         rc = ev_fb_init(&fb, p, req, ws, we);
     if (rc == NT_OK)
-        rc = ev_fbm_query(&fb, users, n);
+        rc = ev_fbm_query(&fb, users, n, &counts);
     if (rc != NT_OK)
         goto out;
     res = json_object();

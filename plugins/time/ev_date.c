@@ -23,6 +23,16 @@ ev_sat_add(int64_t a, int64_t b)
     return r;
 }
 
+int64_t
+ev_sat_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+
+    if (__builtin_sub_overflow(a, b, &r))
+        return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 int
 ev_is_leap(int64_t y)
 {

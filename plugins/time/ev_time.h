@@ -24,6 +24,9 @@ int64_t ev_floor_div(int64_t a, int64_t b);
 /* a + b, clamped to [INT64_MIN, INT64_MAX] instead of overflowing. */
 int64_t ev_sat_add(int64_t a, int64_t b);
 
+/* a - b, clamped to [INT64_MIN, INT64_MAX] instead of overflowing. */
+int64_t ev_sat_sub(int64_t a, int64_t b);
+
 /* ---- civil dates (days are counted from 1970-01-01 = 0) -------------------------------- */
 
 int ev_is_leap(int64_t y);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "ev_time.h"
 #include "intervals.h"
 
@@ -97,7 +98,21 @@ typedef struct ev_expand_opts {
     int windowed;         /* 1: B1.2's window filter on [ws, we] */
     int64_t ws, we;       /* ms */
     size_t max_instances; /* more is an error, never a silent cut */
+    /* The work budget charged (one step per libical candidate or repositioning, per daily
+     * candidate and per single event); shared across the expansions of one request. NULL:
+     * a private budget of EV_EXPAND_DEFAULT_STEPS steps. */
+    ev_budget *budget;
 } ev_expand_opts;
+
+/* The cap of an expansion without a budget of its own (about a second of libical): a guard
+ * against runaway iterations for callers that do not budget. */
+#define EV_EXPAND_DEFAULT_STEPS 400000
+
+/* ev_expand() and ev_end_ts() results besides 0 (done), -1 (a refused rule or query, message
+ * in err) and -2 (out of memory): */
+#define EV_EXPAND_ELIMIT -3  /* the budget's own cap (steps or CPU) was reached; err says which */
+#define EV_EXPAND_EBUDGET -4 /* the budget's hook said the caller's budget is used up */
+#define EV_EXPAND_EGONE -5   /* the budget's hook said the caller has gone */
 
 /* Appends the instances of s (ascending) to out. A non-recurring event yields its single
  * instance unless exdated, whatever the window (B1.1). A recurring one: DTSTART = startTs
@@ -105,14 +120,19 @@ typedef struct ev_expand_opts {
  * count counts before exdates; until is inclusive; an exdate removes the occurrence in the
  * same second; windowed, an occurrence o is kept iff o >= ws - 1 and o + duration <= we.
  * Returns 0; -1 with a message in err when more than max_instances would be produced; -2 when
- * out of memory. Far-future windows are fast: rules without count start at the period
- * nearest the window instead of at DTSTART. */
+ * out of memory; EV_EXPAND_ELIMIT, _EBUDGET or _EGONE when the budget stopped it (out then
+ * holds a partial list: discard it). Far-future windows are fast: rules without count start
+ * at the period nearest the window instead of at DTSTART; a rule with count is walked from
+ * DTSTART, so its cost is at most that of its ev_end_ts(). */
 int ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen);
 
 /* The stored endTs of A13.7: startTs + duration when not recurring; the end of the last
  * occurrence left after exdates (0 if none) with count or until; EV_END_FOREVER otherwise.
- * Returns 0, or what ev_expand() returns. */
-int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, int64_t *end_ts,
-              char *err, size_t errlen);
+ * The expansion is charged to budget (NULL: as in ev_expand_opts). Run at create and update
+ * with a budget capped in CPU time, it is the affordability check of a rule: every later
+ * windowed expansion of the event costs at most what this one did. Returns 0, or what
+ * ev_expand() returns. */
+int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances,
+              ev_budget *budget, int64_t *end_ts, char *err, size_t errlen);
 
 #endif /* EV_RRULE_H */

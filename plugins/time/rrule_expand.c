@@ -28,11 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RR_PERIOD_MAX 372 /* candidates in one period: at most the days of a year */
-#define RR_SEEK_GAP 31    /* days: farther than this, reposition libical instead of stepping */
-/* libical calls allowed for one expansion: a guard against runaway iterations (about a
- * second); the rules the API accepts stay far below it. */
-#define RR_CALL_BUDGET 400000
+#define RR_SEEK_GAP 31 /* days: farther than this, reposition libical instead of stepping */
 
 /* ---- occurrences to instances ------------------------------------------------------------ */
 
@@ -42,6 +38,7 @@ typedef struct rr_ctx {
     int64_t tod;     /* local seconds of the day of DTSTART */
     int64_t until_s; /* inclusive, whole seconds */
     int generated;   /* occurrences so far, before exdates (for count) */
+    int none;        /* rr_start found nothing to walk */
     ev_tz_span span; /* local-to-UTC cache across occurrences */
     int64_t *ex;     /* exdates as whole seconds, sorted */
     size_t n_ex, added;
@@ -49,15 +46,6 @@ typedef struct rr_ctx {
     char *err;
     size_t errlen;
 } rr_ctx;
-
-/* qsort() order of int64_t values. */
-static int
-rr_cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-
-    return x < y ? -1 : x > y;
-}
 
 /* 1 when an exdate falls in second sec (binary search in the sorted exdates). */
 static int
@@ -124,121 +112,7 @@ rr_emit(rr_ctx *c, int64_t day)
     return rr_add(c, ms);
 }
 
-/* ---- periods ----------------------------------------------------------------------------- */
-
-/* The rule's periods: a year, a month, a week from WKST or a day, numbered from DTSTART's
- * (0). dateutil's first weekly period starts at DTSTART itself, the others at WKST. */
-typedef struct rr_walk {
-    const rr_norm *n;
-    int64_t w0; /* the first day of DTSTART's week */
-    rr_gen gen;
-    rr_wno_cache wc;
-    int64_t buf[RR_PERIOD_MAX];
-} rr_walk;
-
-static int
-rr_mod7(int v)
-{
-    return ((v % 7) + 7) % 7;
-}
-
-/* The period holding local day `day`. */
-static int64_t
-rr_period_of(const rr_walk *w, int64_t day)
-{
-    const rr_norm *n = w->n;
-    int64_t y;
-    int m, d;
-
-    switch (n->freq) {
-    case EV_YEARLY:
-        ev_civil_from_days(day, &y, &m, &d);
-        return y - n->y0;
-    case EV_MONTHLY:
-        ev_civil_from_days(day, &y, &m, &d);
-        return (y * 12 + m) - (n->y0 * 12 + n->m0);
-    case EV_WEEKLY:
-        return ev_floor_div(day - w->w0, 7);
-    default:
-        return day - n->d0;
-    }
-}
-
-/* The first day of period k (the calendar's: for the weekly period 0 that is WKST's day). */
-static int64_t
-rr_period_start(const rr_walk *w, int64_t k)
-{
-    const rr_norm *n = w->n;
-    int64_t mi;
-
-    switch (n->freq) {
-    case EV_YEARLY:
-        return ev_days_from_civil(n->y0 + k, 1, 1);
-    case EV_MONTHLY:
-        mi = n->y0 * 12 + (n->m0 - 1) + k;
-        return ev_days_from_civil(ev_floor_div(mi, 12), (int)(mi - ev_floor_div(mi, 12) * 12) + 1,
-                                  1);
-    case EV_WEEKLY:
-        return w->w0 + 7 * k;
-    default:
-        return n->d0 + k;
-    }
-}
-
-/* The greatest common divisor of a and b (both > 0). */
-static int64_t
-rr_gcd(int64_t a, int64_t b)
-{
-    while (b != 0) {
-        int64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
-/* Days after which the rule's periods repeat with the calendar (400 years): a stretch that
- * long without an occurrence means there will never be one. */
-static int64_t
-rr_cycle_days(const rr_norm *n)
-{
-    int64_t i = n->interval;
-
-    switch (n->freq) {
-    case EV_YEARLY:
-        return i / rr_gcd(i, 400) * RR_CYCLE_DAYS;
-    case EV_MONTHLY:
-        return i / rr_gcd(i, 4800) * RR_CYCLE_DAYS;
-    case EV_WEEKLY:
-        return i / rr_gcd(i, RR_CYCLE_DAYS / 7) * RR_CYCLE_DAYS;
-    default:
-        return i / rr_gcd(i, RR_CYCLE_DAYS) * RR_CYCLE_DAYS;
-    }
-}
-
-/* BYSETPOS over the nb days of one period (ascending): keeps the chosen positions. */
-static size_t
-rr_setpos(const rr_norm *n, int64_t *days, size_t nb)
-{
-    int64_t pick[RR_PERIOD_MAX];
-    size_t np = 0;
-
-    if (n->n_setpos == 0)
-        return nb;
-    for (int k = 0; k < n->n_setpos; k++) {
-        int64_t idx = n->setpos[k] > 0 ? n->setpos[k] - 1 : (int64_t)nb + n->setpos[k];
-        size_t j;
-        if (idx < 0 || idx >= (int64_t)nb)
-            continue;
-        for (j = 0; j < np && pick[j] != days[idx]; j++)
-            ;
-        if (j == np)
-            pick[np++] = days[idx];
-    }
-    qsort(pick, np, sizeof(*pick), rr_cmp_i64);
-    memcpy(days, pick, np * sizeof(*pick));
-    return np;
-}
+/* ---- the walk ---------------------------------------------------------------------------- */
 
 /* Moves the generator to period k when its next candidate lies in an earlier period. */
 static int
@@ -275,11 +149,6 @@ rr_walk_periods(rr_walk *w, rr_ctx *c, int64_t k, int64_t stop_day)
         size_t nb = 0;
         if (start > stop_day || start > RR_MAX_DAY || start - last_hit > cycle)
             break;
-        if (w->gen.calls > RR_CALL_BUDGET)
-            return rr_fail(c->err, c->errlen,
-                           "recurrence: the rule is too costly to expand (over %d candidate "
-                           "dates); use fewer by* values or a smaller count",
-                           RR_CALL_BUDGET);
         j = rr_period_of(w, cand);
         if (j < k) { /* a candidate of a period the interval skips */
             have = rr_gen_next(&w->gen, &cand, c->err, c->errlen);
@@ -317,22 +186,23 @@ rr_walk_periods(rr_walk *w, rr_ctx *c, int64_t k, int64_t stop_day)
     return have < 0 ? have : 0;
 }
 
-/* Where a windowed walk of a rule with count may start instead of DTSTART's period: period k
- * (a multiple of the interval) when the number of occurrences before it is known (every
- * period of a daily rule without filters has one; every full week of a weekly rule without
- * bymonth and bysetpos has as many as it has weekdays). Sets *before. */
-static int64_t
-rr_count_skip(const rr_walk *w, int64_t k, int *before)
+/* Where a windowed walk of a rule with count may start instead of DTSTART's period, when the
+ * number of occurrences before it follows from arithmetic alone: every period of a daily rule
+ * without filters has one, every full week of a weekly rule without bymonth and bysetpos has
+ * as many as it has weekdays. Returns 1 and sets *k (moved to at most the period after the
+ * count ends) and *before; 0 when the rule is not of these. */
+static int
+rr_count_skip(const rr_walk *w, int64_t *k, int *before)
 {
     const rr_norm *n = w->n;
     int per_week = 0, first = 0;
 
     *before = 0;
-    if (k <= 0)
-        return 0;
+    if (*k <= 0)
+        return 1;
     if (w->gen.native_daily) {
-        *before = (int)(k / n->interval > EV_COUNT_MAX ? EV_COUNT_MAX + 1 : k / n->interval);
-        return k;
+        *before = (int)(*k / n->interval > EV_COUNT_MAX ? EV_COUNT_MAX + 1 : *k / n->interval);
+        return 1;
     }
     if (n->freq != EV_WEEKLY || n->months != 0 || n->n_setpos > 0)
         return 0;
@@ -343,9 +213,10 @@ rr_count_skip(const rr_walk *w, int64_t k, int *before)
         if (rr_mod7(d - n->wkst) >= rr_mod7(n->wd0 - n->wkst))
             first++;
     }
-    k = k / n->interval > EV_COUNT_MAX ? (int64_t)(EV_COUNT_MAX + 1) * n->interval : k;
-    *before = first + (int)(k / n->interval - 1) * per_week;
-    return k;
+    if (*k / n->interval > EV_COUNT_MAX)
+        *k = (int64_t)(EV_COUNT_MAX + 1) * n->interval;
+    *before = first + (int)(*k / n->interval - 1) * per_week;
+    return 1;
 }
 
 /* The local day of instant ms in tz. */
@@ -355,13 +226,84 @@ rr_local_day(const ev_tz *tz, int64_t ms)
     return ev_floor_div(ev_tz_utc_to_local(tz, ev_floor_div(ms, 1000)), EV_DAY_S);
 }
 
+/* endTs of a rule with count (tail): the last occurrence left after exdates, found without
+ * libical. The count is walked to the period holding the count-th occurrence (or the rule's
+ * last one), and the periods are then read backwards from there, each directly from the
+ * filter, until an occurrence that no exdate removes. Emits that one instance. 0, -1, -2 or
+ * RR_STOPPED. */
+static int
+rr_tail(rr_walk *w, rr_ctx *c)
+{
+    const ev_rrule *r = c->s->rrule;
+    int64_t at, k, last;
+    int before = 0, ended = 0, rc, take = RR_PERIOD_MAX;
+    uint64_t pending = 0;
+
+    rc = rr_count_walk(w, INT64_MAX, r->count, &at, &before, &ended, &last);
+    if (rc != 0 || last < 0)
+        return rc;
+    if (at != INT64_MAX)
+        take = r->count - before; /* the count ends inside period `last` */
+    for (k = last; k >= 0; k -= r->interval) {
+        size_t nb;
+        /* One step per EV_BUDGET_EVERY periods; every period reads the budget's verdict. */
+        if (ev_budget_charge(w->gen.budget, ++pending % EV_BUDGET_EVERY == 0) != EV_GO)
+            return RR_STOPPED;
+        if (rr_period_occ(w, k) == 0)
+            continue;
+        nb = rr_period_days(w, k, w->buf);
+        if (k == last && (size_t)take < nb)
+            nb = (size_t)take;
+        while (nb-- > 0) {
+            int64_t utc =
+                ev_tz_local_to_utc_span(c->o->tz, w->buf[nb] * EV_DAY_S + c->tod, &c->span);
+            if (!rr_exdated(c, utc))
+                return rr_add(c, utc * 1000);
+        }
+    }
+    return 0;
+}
+
+/* The period a walk starts at (*k, a multiple of the interval) and the occurrences before it
+ * (c->generated): the window's period (for a rule with count, once the occurrences before it
+ * are counted, by arithmetic or rr_count_walk). Sets c->none when there is nothing to walk.
+ * 0, or RR_STOPPED. */
+static int
+rr_start(rr_walk *w, rr_ctx *c, int64_t day, int64_t *k)
+{
+    const ev_rrule *r = c->s->rrule;
+    const ev_expand_opts *o = c->o;
+    /* Occurrences are at most ~26 h away from their local day: two days of margin. */
+    int64_t from, at, last;
+    int before = 0, ended = 0, rc;
+
+    *k = 0;
+    if (!o->windowed)
+        return 0;
+    from = ev_sat_add(rr_local_day(o->tz, o->ws), -2);
+    if (from <= day)
+        return 0;
+    *k = ev_floor_div(rr_period_of(w, from), r->interval) * r->interval;
+    if (r->count == 0 || rr_count_skip(w, k, &c->generated))
+        return 0;
+    if (r->has_until) { /* until ends the walk within two years of DTSTART */
+        *k = 0;
+        return 0;
+    }
+    rc = rr_count_walk(w, *k, r->count, &at, &before, &ended, &last);
+    /* The count ends before the window, or no occurrence comes any more. */
+    c->none = at < *k || ended;
+    c->generated = before;
+    return rc;
+}
+
 /* ev_expand() of a recurring event: DTSTART's local day and time, dateutil's reading of the
- * rule, the first period to walk (the window's, when the occurrences before it are known or
- * need not be counted) and the last day worth walking to. The walk's state is allocated here
- * and freed before returning. */
+ * rule, the first period to walk (rr_start) and the last day worth walking to. With tail, only
+ * the last instance of out is meaningful (ev_end_ts). The walk's state is allocated here and
+ * freed before returning. */
 static int
 rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err,
-                    size_t errlen)
+                    size_t errlen, int tail)
 {
     const ev_rrule *r = s->rrule;
     rr_ctx c = {.s = s, .o = o, .out = out, .err = err, .errlen = errlen};
@@ -385,7 +327,7 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
     w->n = &norm;
     w->w0 = day - rr_mod7(norm.wd0 - o->wkst);
     w->wc.year = INT64_MIN;
-    if (rr_gen_init(&w->gen, &norm) != 0)
+    if (rr_gen_init(&w->gen, &norm, o->budget) != 0)
         goto out;
     if (s->n_exdates > 0) {
         c.ex = malloc(s->n_exdates * sizeof(*c.ex));
@@ -396,16 +338,18 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
         qsort(c.ex, s->n_exdates, sizeof(*c.ex), rr_cmp_i64);
         c.n_ex = s->n_exdates;
     }
-    /* Occurrences are at most ~26 h away from their local day: two days of margin. */
+    if (tail && r->count > 0 && !r->has_until) {
+        rc = rr_tail(w, &c);
+        goto out;
+    }
+    rc = rr_start(w, &c, day, &k);
+    if (rc != 0)
+        goto out;
     if (o->windowed) {
-        int64_t from = ev_sat_add(rr_local_day(o->tz, o->ws), -2);
-        if (from > day) {
-            k = ev_floor_div(rr_period_of(w, from), norm.interval) * norm.interval;
-            if (r->count > 0)
-                k = rr_count_skip(w, k, &c.generated);
-        }
+        /* A negative duration (stored before durations were checked) ends before it starts:
+         * occurrences up to we - duration can still fit. */
         stop_day = ev_sat_add(
-            rr_local_day(o->tz, ev_sat_add(o->we, -(s->duration < 0 ? s->duration : 0))), 2);
+            rr_local_day(o->tz, ev_sat_sub(o->we, s->duration < 0 ? s->duration : 0)), 2);
     }
     if (r->has_until) {
         int64_t u = ev_sat_add(rr_local_day(o->tz, r->until), 2);
@@ -413,7 +357,7 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
             stop_day = u;
     }
     rc = 0;
-    if (r->count == 0 || c.generated < r->count)
+    if (!c.none && (r->count == 0 || c.generated < r->count))
         rc = rr_walk_periods(w, &c, k, stop_day);
 out:
     if (w != NULL)
@@ -423,11 +367,47 @@ out:
     return rc;
 }
 
-int
-ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen)
+/* The result of an expansion the budget b stopped (RR_STOPPED), with a message. */
+static int
+rr_stopped(const ev_budget *b, char *err, size_t errlen)
 {
-    if (s->rrule != NULL)
-        return rr_expand_recurring(s, o, out, err, errlen);
+    char what[64];
+
+    switch (b->stop) {
+    case EV_STOP_GONE:
+        snprintf(err, errlen, "recurrence: the expansion was abandoned (the caller has gone)");
+        return EV_EXPAND_EGONE;
+    case EV_STOP_BUDGET:
+        snprintf(err, errlen, "recurrence: the expansion used up the caller's work budget");
+        return EV_EXPAND_EBUDGET;
+    default:
+        ev_budget_describe(b, what, sizeof(what));
+        snprintf(err, errlen, "recurrence: the rule is too costly to expand (it needs %s)", what);
+        return EV_EXPAND_ELIMIT;
+    }
+}
+
+/* ev_expand(), and with tail the expansion of ev_end_ts(). */
+static int
+rr_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen,
+          int tail)
+{
+    ev_expand_opts own;
+    ev_budget b;
+    int rc;
+
+    if (o->budget == NULL) {
+        ev_budget_init(&b, EV_EXPAND_DEFAULT_STEPS, 0, NULL, NULL);
+        own = *o;
+        own.budget = &b;
+        o = &own;
+    }
+    if (s->rrule != NULL) {
+        rc = rr_expand_recurring(s, o, out, err, errlen, tail);
+        return rc == RR_STOPPED ? rr_stopped(o->budget, err, errlen) : rc;
+    }
+    if (ev_budget_charge(o->budget, 1) != EV_GO)
+        return rr_stopped(o->budget, err, errlen);
     for (size_t i = 0; i < s->n_exdates; i++)
         if (s->exdates[i] == s->start_ts)
             return 0;
@@ -442,10 +422,17 @@ ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err,
 }
 
 int
-ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, int64_t *end_ts,
-          char *err, size_t errlen)
+ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen)
 {
-    ev_expand_opts o = {.tz = tz, .wkst = wkst, .windowed = 0, .max_instances = max_instances};
+    return rr_expand(s, o, out, err, errlen, 0);
+}
+
+int
+ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, ev_budget *budget,
+          int64_t *end_ts, char *err, size_t errlen)
+{
+    ev_expand_opts o = {
+        .tz = tz, .wkst = wkst, .windowed = 0, .max_instances = max_instances, .budget = budget};
     ev_ilist l = {0};
     int rc;
 
@@ -457,7 +444,7 @@ ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, i
         *end_ts = EV_END_FOREVER;
         return 0;
     }
-    rc = ev_expand(s, &o, &l, err, errlen);
+    rc = rr_expand(s, &o, &l, err, errlen, 1);
     if (rc == 0)
         *end_ts = l.n > 0 ? l.v[l.n - 1].end : 0;
     ev_ilist_free(&l);

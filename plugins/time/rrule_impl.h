@@ -79,20 +79,84 @@ typedef struct rr_gen {
     int done;                 /* nothing more up to year 9999 */
     size_t calls;             /* libical calls made (next and repositioning) */
     int hour, minute, second; /* the time of day libical returned last */
+    ev_budget *budget;        /* charged one step per libical call and per daily candidate */
 } rr_gen;
 
-/* Sets g up for normalised rule n (which must not be `never`). Returns 0. */
-int rr_gen_init(rr_gen *g, const rr_norm *n);
+/* rr_gen_seek() and rr_gen_next() result when the budget stopped the generator (the reason
+ * is the budget's sticky stop code). */
+#define RR_STOPPED -3
+
+/* Sets g up for normalised rule n (which must not be `never`), charging its work to budget
+ * (NULL: none). Returns 0. */
+int rr_gen_init(rr_gen *g, const rr_norm *n, ev_budget *budget);
 
 /* Makes the next rr_gen_next() return the first candidate on or after local day `day`. For a
- * native daily generator, day must be one of the rule's days. 0, or -2 when out of memory. */
+ * native daily generator, day must be one of the rule's days. 0, -2 when out of memory, or
+ * RR_STOPPED. */
 int rr_gen_seek(rr_gen *g, int64_t day);
 
 /* The next candidate day in *day: 1; 0 when there is none up to 9999-12-31; -2 out of memory;
- * -1 when libical misbehaves (a message is written to err). */
+ * -1 when libical misbehaves (a message is written to err); RR_STOPPED when the budget
+ * stopped it. */
 int rr_gen_next(rr_gen *g, int64_t *day, char *err, size_t errlen);
 
 /* Frees libical's iterator. Accepts NULL. */
 void rr_gen_free(rr_gen *g);
+
+/* ---- periods (rrule_period.c) ------------------------------------------------------------ */
+
+#define RR_PERIOD_MAX 372 /* candidates in one period: at most the days of a year */
+#define RR_MEMO_KEYS 256  /* calendar shapes of a period (rr_period.c) */
+
+/* The rule's periods: a year, a month, a week from WKST or a day, numbered from DTSTART's
+ * (0). dateutil's first weekly period starts at DTSTART itself, the others at WKST. The
+ * state of one expansion (heap-allocated by rrule_expand.c, zeroed). */
+typedef struct rr_walk {
+    const rr_norm *n;
+    int64_t w0; /* the first day of DTSTART's week */
+    rr_gen gen;
+    rr_wno_cache wc;
+    int64_t buf[RR_PERIOD_MAX];
+    int16_t memo[RR_MEMO_KEYS]; /* occurrences + 1 of a period of each shape; 0 = unknown */
+} rr_walk;
+
+int rr_mod7(int v);
+
+/* qsort() order of int64_t values. */
+int rr_cmp_i64(const void *a, const void *b);
+
+/* The period holding local day `day`, and the first day of period k (the calendar's: for the
+ * weekly period 0 that is WKST's day, not DTSTART). */
+int64_t rr_period_of(const rr_walk *w, int64_t day);
+int64_t rr_period_start(const rr_walk *w, int64_t k);
+
+/* Days after which the rule's periods repeat with the calendar (400 years): a stretch that
+ * long without an occurrence means there will never be one. */
+int64_t rr_cycle_days(const rr_norm *n);
+
+/* BYSETPOS over the nb days of one period (ascending): keeps the chosen positions; returns
+ * how many. */
+size_t rr_setpos(const rr_norm *n, int64_t *days, size_t nb);
+
+/* The occurrences of period k (local days, ascending) into days[RR_PERIOD_MAX], as the libical
+ * walk finds them, computed from the filter alone: the days rr_norm_match() keeps (the weekly
+ * period 0 from DTSTART on), BYSETPOS, then only days from DTSTART on, none after
+ * 9999-12-31. Returns how many. */
+size_t rr_period_days(rr_walk *w, int64_t k, int64_t *days);
+
+/* How many occurrences period k has (rr_period_days), remembered by the period's calendar
+ * shape where that decides it (w->memo). */
+int rr_period_occ(rr_walk *w, int64_t k);
+
+/* Counts occurrences without libical: walks the periods k = 0, interval, 2 x interval, ...
+ * below k_end (and up to 9999-12-31) adding their occurrences until `target` is reached.
+ * *k_at is the first period at which the total reaches target (k_end when it is not
+ * reached); *before the occurrences of the periods before *k_at (when target is not reached:
+ * all of them, at most target); *ended is 1 when the rule has no occurrence after those
+ * counted (the calendar ends, or a whole 400-year cycle passed without one); *k_last the
+ * last period with an occurrence among those counted (-1: none). Charges w->gen.budget one
+ * step per EV_BUDGET_EVERY periods. 0, or RR_STOPPED. Uses w->buf and w->memo. */
+int rr_count_walk(rr_walk *w, int64_t k_end, int target, int64_t *k_at, int *before, int *ended,
+                  int64_t *k_last);
 
 #endif /* EV_RRULE_IMPL_H */

@@ -20,12 +20,6 @@
 #define RR_ORD_MONTH_MAX 5 /* the 5th weekday of a month exists, the 6th never */
 #define RR_ORD_YEAR_MAX 53
 
-static int
-rr_mod7(int v)
-{
-    return ((v % 7) + 7) % 7;
-}
-
 /* 1 when x is one of the n values of v. */
 static int
 rr_has(const int16_t *v, int n, int x)

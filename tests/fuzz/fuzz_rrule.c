@@ -1,20 +1,43 @@
-/* Fuzz target: the recurrence rules of the events plugin (plugins/events: rrule_parse.c,
- * rrule_expand.c and the time zone code under them). The input is a JSON object:
+/* Fuzz target: the recurrence rules of the time engine (plugins/time: rrule_parse.c,
+ * rrule_expand.c, rrule_period.c, budget.c and the time zone code under them). The input is a
+ * JSON object:
  *   {"recurrence": {...A9.5 rule...}, "startTs": ms, "duration": ms, "timezone": "Europe/Oslo",
- *    "weekStart": 0..6, "window": [ws, we], "exdates": [ms, ...]}
+ *    "weekStart": 0..6, "window": [ws, we], "exdates": [ms, ...], "stopAfter": n}
  * where everything but "recurrence" is optional (defaults: 2023-11-14T22:13:20Z, one hour,
- * UTC, Monday, the 62 days from startTs, none). The window is clamped to the API's 62 days.
+ * UTC, Monday, the 62 days from startTs, none, never). Any 64-bit duration and window are
+ * taken (the routes refuse some, but older servers stored them: the engine must not
+ * overflow); a window longer than the API's 62 days is skipped. "stopAfter" makes the
+ * budget's hook answer "budget" (n even) or "gone" (n odd) from its (n / 2)-th call on.
  *
  * Oracle: a refused rule has a message naming "recurrence"; an accepted rule prints (A9.4)
  * to JSON that parses back to a rule printing the same; its expansion is sorted, inside the
- * window, never before DTSTART, never after until, never on an exdate, at most count long;
- * ev_end_ts agrees with a full expansion. FUZZ_VERBOSE=1 prints what each input reaches.
+ * window, never before DTSTART, never after until, never on an exdate, at most count long,
+ * and the same as the full expansion cut to the window (windows of rules with count start
+ * after counting without libical); ev_end_ts agrees with a full expansion; a stopped
+ * expansion answers the code of its stop. FUZZ_VERBOSE=1 prints what each input reaches.
  */
 #include "fuzz.h"
 #include "rrule.h"
 
 #define MAX_WINDOW 5356800000LL /* 62 days, API.md A2 */
 #define MAX_INSTANCES 2000
+/* The full expansion used as a reference is skipped beyond REF_STEPS steps or REF_CPU_US of
+ * CPU (libical's scans between rare candidates cost time but no steps: a rule that runs to
+ * 9999 on February 29th falling on a Monday). */
+#define REF_STEPS 4000
+#define REF_CPU_US 30000
+
+static long stop_after = -1, hook_calls;
+
+/* The budget hook of "stopAfter". */
+static int
+hook(void *arg)
+{
+    (void)arg;
+    if (stop_after < 0 || ++hook_calls <= stop_after / 2)
+        return EV_GO;
+    return stop_after % 2 == 0 ? EV_STOP_BUDGET : EV_STOP_GONE;
+}
 
 /* obj[key] as an integer, or dflt. */
 static int64_t
@@ -25,19 +48,60 @@ int_or(const json_t *obj, const char *key, int64_t dflt)
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
 }
 
+/* The windowed instances l against the full expansion cut to the window. */
+static void
+check_against_full(const ev_series *s, const ev_expand_opts *o, const ev_ilist *l)
+{
+    ev_expand_opts all = *o;
+    ev_budget b;
+    ev_ilist full = {0};
+    char err[256];
+    size_t m = 0;
+
+    if (s->rrule->count == 0 && !s->rrule->has_until)
+        return; /* no full expansion of an infinite rule */
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, NULL, NULL);
+    all.windowed = 0;
+    all.max_instances = 100000;
+    all.budget = &b;
+    if (ev_expand(s, &all, &full, err, sizeof(err)) == 0) {
+        for (size_t i = 0; i < full.n; i++) {
+            if (full.v[i].start < ev_sat_add(o->ws, -1) || full.v[i].end > o->we)
+                continue;
+            FUZZ_CHECK(m < l->n && l->v[m].start == full.v[i].start,
+                       "the window misses the instance at %lld", (long long)full.v[i].start);
+            m++;
+        }
+        FUZZ_CHECK(m == l->n, "the window has %zu instances, the full expansion %zu", l->n, m);
+    }
+    ev_ilist_free(&full);
+}
+
 /* Expands with the window and checks every instance. */
 static void
 check_expansion(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
 {
     ev_ilist l = {0};
     char err[256] = "";
-    int rc = ev_expand(s, o, &l, err, sizeof(err));
+    ev_budget b;
+    ev_expand_opts ob = *o;
+    int rc;
     int64_t dtstart = ev_floor_div(s->start_ts, 1000) * 1000;
 
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, hook, NULL);
+    hook_calls = 0;
+    ob.budget = &b;
+    rc = ev_expand(s, &ob, &l, err, sizeof(err));
     if (getenv("FUZZ_VERBOSE") != NULL) /* to see what a corpus file reaches */
         fprintf(stderr, "expand -> %d, %zu instances %s\n", rc, l.n, err);
-    FUZZ_CHECK(rc == 0 || rc == -1 || rc == -2, "ev_expand returned %d", rc);
-    FUZZ_CHECK(rc != -1 || err[0] != '\0', "a refusal without a message");
+    FUZZ_CHECK(rc == 0 || rc == -1 || rc == -2 || rc == EV_EXPAND_ELIMIT ||
+                   rc == EV_EXPAND_EBUDGET || rc == EV_EXPAND_EGONE,
+               "ev_expand returned %d", rc);
+    FUZZ_CHECK(rc != EV_EXPAND_EBUDGET || (stop_after >= 0 && stop_after % 2 == 0),
+               "a budget stop nobody asked for");
+    FUZZ_CHECK(rc != EV_EXPAND_EGONE || (stop_after >= 0 && stop_after % 2 == 1),
+               "a gone stop nobody asked for");
+    FUZZ_CHECK(rc == 0 || err[0] != '\0', "a failure without a message");
     if (rc == 0) {
         FUZZ_CHECK(l.n <= o->max_instances, "%zu instances over the limit", l.n);
         if (r->count > 0)
@@ -54,6 +118,7 @@ check_expansion(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
                 FUZZ_CHECK(ev_floor_div(s->exdates[k], 1000) != ev_floor_div(in->start, 1000),
                            "an exdated instance");
         }
+        check_against_full(s, o, &l);
     }
     ev_ilist_free(&l);
 }
@@ -64,10 +129,13 @@ check_end(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
 {
     ev_expand_opts all = *o;
     ev_ilist l = {0};
+    ev_budget b;
     char err[256];
     int64_t end = -1;
-    int rc = ev_end_ts(s, o->tz, o->wkst, MAX_INSTANCES, &end, err, sizeof(err));
+    int rc;
 
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, NULL, NULL);
+    rc = ev_end_ts(s, o->tz, o->wkst, MAX_INSTANCES, &b, &end, err, sizeof(err));
     if (r->count == 0 && !r->has_until) {
         FUZZ_CHECK(rc == 0 && end == EV_END_FOREVER, "an unbounded rule ends at %lld",
                    (long long)end);
@@ -75,6 +143,8 @@ check_end(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
     }
     all.windowed = 0;
     all.max_instances = MAX_INSTANCES;
+    all.budget = &b;
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, NULL, NULL);
     if (ev_expand(s, &all, &l, err, sizeof(err)) == 0 && rc == 0)
         FUZZ_CHECK(end == (l.n > 0 ? l.v[l.n - 1].end : 0), "ev_end_ts %lld", (long long)end);
     ev_ilist_free(&l);
@@ -96,9 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto out;
     s.start_ts = int_or(in, "startTs", 1700000000000LL);
     s.duration = int_or(in, "duration", 3600000);
-    if (s.start_ts < 0 || s.start_ts > 8210298412799999LL || s.duration < 0 ||
-        s.duration > MAX_WINDOW)
-        goto out; /* outside what the event routes accept */
+    stop_after = int_or(in, "stopAfter", -1);
     if (ev_rrule_parse(json_object_get(in, "recurrence"), s.start_ts, &r, err, sizeof(err)) != 0) {
         if (getenv("FUZZ_VERBOSE") != NULL)
             fprintf(stderr, "refused: %s\n", err);
@@ -123,7 +191,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                                    : s.start_ts;
     o.we = json_is_integer(json_array_get(win, 1)) ? json_integer_value(json_array_get(win, 1))
                                                    : ev_sat_add(o.ws, MAX_WINDOW);
-    if (o.we < o.ws || o.we - o.ws > MAX_WINDOW)
+    if (o.we < o.ws || ev_sat_sub(o.we, o.ws) > MAX_WINDOW)
         goto out; /* the API refuses such a timespan */
     o.max_instances = MAX_INSTANCES;
     ex = json_object_get(in, "exdates");

@@ -506,6 +506,7 @@ const ERROR_KINDS = {
   408: "request_timeout",
   409: "conflict",
   413: "payload_too_large",
+  422: "unprocessable",
   429: "too_many_requests",
   431: "headers_too_large",
   500: "internal",
@@ -561,7 +562,24 @@ export function integrityCheck(db) {
   return sqlite(db, "PRAGMA integrity_check;").trim();
 }
 
-// Percentile `p` (0..100) of a list of numbers (nearest rank).
+// The CPU time (ms) the process `pid` has used so far, summed over its threads (from
+// /proc/<pid>/task/*/schedstat, nanosecond resolution); NaN when /proc cannot tell.
+export function processCpuMs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
 // VmRSS of a process in MiB.
 export function rssMiB(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -574,6 +592,7 @@ export function sanitized(pid) {
   return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"));
 }
 
+// Percentile `p` (0..100) of a list of numbers (nearest rank).
 export function percentile(values, p) {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

@@ -118,6 +118,7 @@ struct nt_req {
     size_t text_len;
     /* req_check: NT_EBUDGET after this many calls (0 = never), or NT_EGONE once gone */
     long check_budget, check_calls;
+    long check_calls_in_txn; /* of check_calls, those made inside a transaction */
     int gone;
     /* what fh_call saw, for fh_check_reply */
     int called, txn_left_open, stmts_left, bad_sql, db_errcode;

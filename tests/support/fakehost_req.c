@@ -411,10 +411,18 @@ fh_req_check_calls(const fh_req *r)
     return r->check_calls;
 }
 
+long
+fh_req_check_calls_in_txn(const fh_req *r)
+{
+    return r->check_calls_in_txn;
+}
+
 static int
 fh_api_req_check(nt_req *r)
 {
     r->check_calls++;
+    if (fh_in_transaction(r->host))
+        r->check_calls_in_txn++;
     if (r->gone)
         return NT_EGONE;
     if (r->check_budget > 0 && r->check_calls > r->check_budget)
@@ -501,6 +509,8 @@ fh_check_reply(fh_host *h, const fh_req *r, int rc, const json_t *out)
         return "the result is neither a 2xx status nor an NT_E* code";
     if (out != NULL)
         return "an error came with a reply body";
+    if (rc == NT_EGONE)
+        return NULL; /* the client has gone: nothing is sent, no message is needed */
     if (r->fail_code == rc && r->msg[0] != '\0')
         return NULL;
     if (r->fail_code == 0 && r->db_errcode != NT_OK)

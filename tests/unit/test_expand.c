@@ -947,6 +947,10 @@ START_TEST(test_far_future_daily)
 
     ck_assert_ptr_nonnull(r);
     ck_assert_ptr_nonnull(ev_tz_get(c.tz)); /* load the zone outside the timing */
+    /* and libical's (and ICU's) one-time set-up of the process, which the sanitizer build
+     * makes slow: the first expansion of each forked test pays it */
+    ck_assert_int_eq(run(&c, r, 100000, &l, err, sizeof(err)), 0);
+    ev_ilist_free(&l);
     t0 = now_ms();
     ck_assert_int_eq(run(&c, r, 100000, &l, err, sizeof(err)), 0);
     ck_assert_msg(now_ms() - t0 < 50.0 * TIME_FACTOR, "took %.1f ms", now_ms() - t0);
@@ -1073,7 +1077,7 @@ START_TEST(test_never)
                       err);
         json_decref(j);
         t0 = now_ms();
-        ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, &end, err, sizeof(err)) == 0,
+        ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0,
                       "%s: %s", rules[i], err);
         ck_assert_msg(now_ms() - t0 < 100.0 * TIME_FACTOR, "%s took %.1f ms", rules[i],
                       now_ms() - t0);
@@ -1148,8 +1152,8 @@ START_TEST(test_end_ts)
         json_decref(j);
         s.rrule = r;
     }
-    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, &end, err, sizeof(err)) == 0, "%s",
-                  err);
+    ck_assert_msg(ev_end_ts(&s, ev_tz_get("UTC"), 0, 100000, NULL, &end, err, sizeof(err)) == 0,
+                  "%s", err);
     ck_assert_msg(end == c->end, "%s: %lld, expected %lld", c->name, (long long)end,
                   (long long)c->end);
     free(r);
