@@ -12,6 +12,8 @@
 #define SCH_PATH 64 /* "rules[123456].intervals[123456]" and room to spare */
 
 /* Writes a message into err (when there is room) and returns NT_EINVAL. */
+static int rules_err(char *err, size_t errlen, const char *fmt, ...) NT_PRINTF(3, 4);
+
 static int
 rules_err(char *err, size_t errlen, const char *fmt, ...)
 {

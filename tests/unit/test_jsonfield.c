@@ -14,6 +14,8 @@
 static char last_msg[512];
 static int last_code;
 
+static int test_fail(nt_req *r, int code, const char *fmt, ...) NT_PRINTF(3, 4);
+
 /* The fail() the readers are given: records the message and code. */
 static int
 test_fail(nt_req *r, int code, const char *fmt, ...)
