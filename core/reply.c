@@ -155,7 +155,8 @@ reply_head(const reply_ctx *rc, int status, const char *type, size_t len)
         err |= bytebuf_adds(o, "\r\n");
     }
     if (rc->replayed)
-        err |= bytebuf_adds(o, "Idempotent-Replayed: true\r\n");
+        err |= bytebuf_adds(o, "Idempotent-Replayed: true\r\n"
+                               "Access-Control-Expose-Headers: Idempotent-Replayed\r\n");
     if (rc->close)
         err |= bytebuf_adds(o, "Connection: close\r\n");
     else if (rc->keep_alive_10)

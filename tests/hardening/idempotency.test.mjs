@@ -259,6 +259,32 @@ describe("Idempotency-Key", () => {
     assert.equal(await calls(), n + 1, "the work happened once");
   });
 
+  test("instances on one database share the records: replays and 409 across servers", async () => {
+    const other = await startWithFixture(plugDir, {}, { db: srv.db, apiKey: srv.apiKey });
+    try {
+      const onOther = (body, key) => other.admin("POST", "/fx/slow", { body, headers: { "idempotency-key": key } });
+      const key = newKey();
+      const first = await slow({ ms: 0 }, key);
+      assertStatus(first, 201);
+      const there = await onOther({ ms: 0 }, key);
+      assert.deepEqual(replyParts(there), replyParts(first));
+      assert.equal(replayed(there), "true");
+      assertJsonError(await onOther({ ms: 1 }, key), 422, "another request on the other instance");
+      // In flight on one instance is in flight on the other.
+      const k2 = newKey();
+      const firstP = slow({ ms: 1200 }, k2);
+      await sleep(300);
+      const busy = await onOther({ ms: 1200 }, k2);
+      assertJsonError(busy, 409, "in flight on the other instance");
+      const done = await firstP;
+      assertStatus(done, 201);
+      const later = await onOther({ ms: 1200 }, k2);
+      assert.deepEqual(replyParts(later), replyParts(done));
+    } finally {
+      await other.stop();
+    }
+  });
+
   test("kept replies survive a restart", async () => {
     const key = newKey();
     const first = await slow({ ms: 0 }, key);
