@@ -330,8 +330,9 @@ pipeline_idem_key(nt_req *r, const char **key)
     return NT_OK;
 }
 
-/* Runs f (a record update of the claim c) up to PIPELINE_ATTEMPTS times while the store
- * answers NT_ERETRY. Returns its last code. */
+/* Records the outcome of the claim c: keeps the reply cap located in out, or (cap NULL)
+ * releases the key. Tries up to PIPELINE_ATTEMPTS times while the store answers NT_ERETRY;
+ * returns the last code. */
 static int
 pipeline_idem_write(pipeline *p, const idem_claim *c, int status, const reply_capture *cap,
                     const bytebuf *out)
