@@ -302,7 +302,7 @@ describe("Idempotency-Key", () => {
   });
 });
 
-describe("Idempotency-Key expiry", () => {
+describe("Idempotency-Key configuration", () => {
   test("a kept reply expires after idempotency_ttl_s and is purged in the background", async () => {
     const plugDir = await pluginDirWithFixture();
     const srv = await startWithFixture(plugDir, { server: { idempotency_ttl_s: 1, idempotency_purge_s: 1 } });
@@ -326,6 +326,26 @@ describe("Idempotency-Key expiry", () => {
       const deadline = Date.now() + 8000;
       while (count() !== 0 && Date.now() < deadline) await sleep(200);
       assert.equal(count(), 0, "the expired record was purged");
+    } finally {
+      await srv.stop();
+      await removeDir(plugDir);
+    }
+  });
+
+  test("a reply over idempotency_max_reply_bytes is recorded, not kept: the retry is 409 and nothing runs twice", async () => {
+    const plugDir = await pluginDirWithFixture();
+    const srv = await startWithFixture(plugDir, { server: { idempotency_max_reply_bytes: 40 } });
+    try {
+      const key = newKey();
+      const slow = (body) => srv.admin("POST", "/fx/slow", { body, headers: { "idempotency-key": key } });
+      const first = await slow({ ms: 0 }); // {"id":"<uuid>","calls":1}: 47 bytes
+      assertStatus(first, 201);
+      assert.ok(first.text.length > 40);
+      const again = await slow({ ms: 0 });
+      assertJsonError(again, 409, "unkept reply");
+      assert.match(again.json.message, /answered 201, but its reply \(\d+ bytes\) was over the 40 bytes/);
+      assertJsonError(await slow({ ms: 1 }), 422, "another request with the key");
+      assert.equal(assertStatus(await srv.admin("GET", "/fx/slow"), 200).calls, 1);
     } finally {
       await srv.stop();
       await removeDir(plugDir);
