@@ -17,6 +17,7 @@
 #   BENCH_TOKENS=65536   distinct pre-signed JWTs of the unique-token scenario (4x the default
 #                        token cache of auth_nettu, so cycling through them never hits it)
 #   BENCH_STARTS=5       server starts measured for the start-up time
+#   BENCH_SCENARIOS      space-separated scenarios to run (default: all; see bench/lib.sh)
 #   BENCH_BUILD_DIR      build directory (default build/; configured as Release if new)
 #   BENCH_OUT            where the table is written (default bench/last-run.md)
 #   BENCH_KEEP=1         keep the temporary directory (INI, database, logs, wrk output)
