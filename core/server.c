@@ -44,7 +44,7 @@ struct server {
     http_shared sh;
     throttle *throttle;
     /* The purge of expired Idempotency-Key records: a thread of its own with its own storage
-     * connection, so neither its statements nor a lock wait ever delay a request. */
+     * connection, so no worker runs it or sits out its waits for the write lock. */
     pthread_t purge_thread;
     int purge_running;
     int purge_stop; /* under purge_mu */
