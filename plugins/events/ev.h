@@ -268,6 +268,18 @@ int ev_ilist_subtract(ev_ilist *free_l, const ev_ilist *busy_l);
  * 0, or -1 when out of memory (both unchanged then). */
 int ev_ilist_export(ev_ilist *l, nt_intervals *out);
 
+/* ---- iCalendar export (event_ical.c, event_ical_vevent.c; API.md G4) ------------------- */
+
+#define EV_ICAL_MAX_EVENTS 10000             /* events of one export; more answers 422 */
+#define EV_ICAL_MAX_BYTES (16 * 1024 * 1024) /* size of one export; more answers 422 */
+
+/* The VEVENT of e in calendar zone tzid (tz: its data, needed when e recurs) with week start
+ * wkst, as text (CRLF lines, folded, escaped) in *text, malloc'd (free()). Returns 0; 1 when
+ * e has no instance (nothing written); -1 when its rule cannot be written (err says why);
+ * -2 when out of memory. Needs ev_libical_ready() to have run. */
+int ev_ical_vevent(const ev_event *e, const char *tzid, const ev_tz *tz, int wkst, char **text,
+                   char *err, size_t errlen);
+
 /* ---- the "events" service (event_service.c) --------------------------------------------- */
 
 /* Provides the "events" service named "nettu" with state p (init only). */
@@ -284,5 +296,6 @@ int ev_instances(nt_req *req, void *state, json_t **out);  /* GET .../{eventId}/
 int ev_cal_events(nt_req *req, void *state, json_t **out); /* GET .../{calendarId}/events */
 int ev_freebusy(nt_req *req, void *state, json_t **out);   /* GET /user/{userId}/freebusy */
 int ev_freebusy_multi(nt_req *req, void *state, json_t **out); /* POST /user/freebusy */
+int ev_ical(nt_req *req, void *state, json_t **out); /* GET [/user]/calendar/{calendarId}/ical */
 
 #endif /* EV_H */

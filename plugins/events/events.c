@@ -1,7 +1,8 @@
 /* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
- * A12.5, A13, B1, B2) over its own tables events_events and events_metadata, and the "events"
- * service. Calendars and users come from the "calendars" and "users" services (the calendar
- * and user plugins); events_events keeps its cascading foreign key to calendar_calendars.
+ * A12.5, A13, B1, B2, and the iCalendar export of G4) over its own tables events_events and
+ * events_metadata, and the "events" service. Calendars and users come from the "calendars" and
+ * "users" services (the calendar and user plugins); events_events keeps its cascading foreign key
+ * to calendar_calendars.
  *
  * [events] section:
  *   max_instances = 100000   most instances one expansion may produce; a query that would
@@ -67,6 +68,8 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/calendar/{calendarId}/events", NT_AUTH_USER, NULL, ev_cal_events},
         {"GET", "/api/v1/user/calendar/{calendarId}/events", NT_AUTH_ADMIN_OR_USER, NULL,
          ev_cal_events},
+        {"GET", "/api/v1/calendar/{calendarId}/ical", NT_AUTH_USER, NULL, ev_ical},
+        {"GET", "/api/v1/user/calendar/{calendarId}/ical", NT_AUTH_ADMIN, NULL, ev_ical},
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
@@ -116,10 +119,11 @@ fail:
     return rc;
 }
 
-/* Looks up the users and calendars services. */
+/* Looks up the users and calendars services; readies libical for the iCalendar export. */
 static int
 ev_start(void *state)
 {
+    ev_libical_ready();
     return ev_peers_lookup(state);
 }
 

@@ -135,4 +135,10 @@ int ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *
 int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances,
               ev_budget *budget, int64_t *end_ts, char *err, size_t errlen);
 
+/* Prepares libical for direct use by several threads (for code that builds iCalendar data
+ * with it, such as the events plugin's export): keeps it loaded for the life of the process
+ * and fills its lazily set globals (UTC zone, tz database folder) once. Thread-safe; call
+ * it from a plugin's init or start. */
+void ev_libical_ready(void);
+
 #endif /* EV_RRULE_H */

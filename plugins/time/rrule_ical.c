@@ -73,6 +73,24 @@ rr_ical_init(void)
         icalrecur_iterator_free(it);
 }
 
+static pthread_once_t rr_ical_zone_once = PTHREAD_ONCE_INIT;
+
+/* Runs once: libical's lazily filled zone globals (its UTC zone and built-in zone list, the
+ * folder of the system tz database) are set here, before worker threads read them. */
+static void
+rr_ical_zone_init(void)
+{
+    (void)icaltimezone_get_utc_timezone();
+    (void)icaltzutil_get_zone_directory();
+}
+
+void
+ev_libical_ready(void)
+{
+    (void)pthread_once(&rr_ical_once, rr_ical_init);
+    (void)pthread_once(&rr_ical_zone_once, rr_ical_zone_init);
+}
+
 /* libical's weekday (1 = Sunday .. 7 = Saturday) of our weekday (0 = Monday). */
 static int
 rr_ical_wday(int d)
