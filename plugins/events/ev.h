@@ -273,12 +273,21 @@ int ev_ilist_export(ev_ilist *l, nt_intervals *out);
 #define EV_ICAL_MAX_EVENTS 10000             /* events of one export; more answers 422 */
 #define EV_ICAL_MAX_BYTES (16 * 1024 * 1024) /* size of one export; more answers 422 */
 
-/* The VEVENT of e in calendar zone tzid (tz: its data, needed when e recurs) with week start
- * wkst, as text (CRLF lines, folded, escaped) in *text, malloc'd (free()). Returns 0; 1 when
- * e has no instance (nothing written); -1 when its rule cannot be written (err says why);
- * -2 when out of memory. Needs ev_libical_ready() to have run. */
-int ev_ical_vevent(const ev_event *e, const char *tzid, const ev_tz *tz, int wkst, char **text,
-                   char *err, size_t errlen);
+/* What the VEVENTs of one calendar are built with. */
+typedef struct ev_ical_ctx {
+    const char *tzid;     /* the calendar's zone name */
+    const ev_tz *tz;      /* its data (needed when an event recurs) */
+    int wkst;             /* the calendar's week start, 0 = Monday */
+    size_t max_instances; /* [events] max_instances */
+    ev_budget *budget;    /* the request's work budget (ev_work) */
+} ev_ical_ctx;
+
+/* The VEVENT of e (API.md G4) as text (CRLF lines, folded, escaped) in *text, malloc'd
+ * (free()). Returns 0; 1 when e has no instance (nothing written); -1 when its rule cannot be
+ * written (err says why); -2 when out of memory; EV_EXPAND_ELIMIT, _EBUDGET or _EGONE when
+ * the budget stopped the expansion that checks whether DTSTART is an occurrence. Needs
+ * ev_libical_ready() to have run. */
+int ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, size_t errlen);
 
 /* ---- the "events" service (event_service.c) --------------------------------------------- */
 

@@ -115,10 +115,17 @@ ev_ical_rows(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, co
 {
     const nt_host_api *api = p->api;
     ev_event e = {0};
-    char err[160] = "";
+    ev_work w;
+    ev_ical_ctx x = {.tzid = cal->timezone,
+                     .tz = tz,
+                     .wkst = cal->week_start,
+                     .max_instances = p->max_instances,
+                     .budget = &w.budget};
+    char err[256] = "";
     size_t n = 0;
     int rc;
 
+    ev_work_init(&w, p, req, 0);
     while ((rc = api->db_step(st)) == 1) {
         char *text = NULL;
 
@@ -127,7 +134,7 @@ ev_ical_rows(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, co
         rc = ev_row_read(api, st, 0, &e);
         if (rc != NT_OK)
             break;
-        rc = ev_ical_vevent(&e, cal->timezone, tz, cal->week_start, &text, err, sizeof(err));
+        rc = ev_ical_vevent(&e, &x, &text, err, sizeof(err));
         if (rc == 0)
             rc = ev_ical_put(b, text);
         else if (rc == 1)
@@ -135,7 +142,7 @@ ev_ical_rows(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, co
         else if (rc == -1)
             rc = api->fail(req, NT_EINVAL, "event '%s' cannot be exported: %s", e.id, err);
         else
-            rc = NT_ENOMEM;
+            rc = ev_work_map(p, req, rc, err);
         free(text);
         if (rc != NT_OK)
             break;

@@ -173,38 +173,94 @@ ev_ical_exdate_useful(const ev_tz *tz, int64_t x)
     return ev_tz_local_to_utc(tz, ev_tz_utc_to_local(tz, s)) == s;
 }
 
-/* The recurrence part of a recurring event. 0; 1 when it has no instances; -1 (err). */
+/* Whether DTSTART (start_s, whole seconds) is itself an occurrence of e's rule, exdates
+ * aside: *synced 1 or 0. Returns 0 or an engine error (ev_expand()). */
 static int
-ev_ical_recurring(icalcomponent *c, const ev_event *e, const char *tzid, const ev_tz *tz, int wkst,
-                  char *err, size_t errlen)
+ev_ical_synced(const ev_event *e, const ev_ical_ctx *x, int64_t start_s, int *synced, char *err,
+               size_t errlen)
+{
+    ev_series s = ev_event_series(e);
+    ev_expand_opts o = {.tz = x->tz,
+                        .wkst = x->wkst,
+                        .windowed = 1,
+                        .ws = start_s * 1000,
+                        .we = start_s * 1000 + e->duration,
+                        .max_instances = x->max_instances,
+                        .budget = x->budget};
+    ev_ilist l = {0};
+    int rc;
+
+    s.exdates = NULL;
+    s.n_exdates = 0;
+    rc = ev_expand(&s, &o, &l, err, errlen);
+    *synced = rc == 0 && l.n > 0 && l.v[0].start == start_s * 1000;
+    ev_ilist_free(&l);
+    return rc;
+}
+
+/* For a DTSTART that is not an occurrence (B1.2 follows dateutil, which does not add it;
+ * RFC 5545 readers may count it as the first instance): a COUNT becomes the UNTIL of the last
+ * occurrence (exdates aside), so readers of either kind stop at the same one. Returns 0, 1
+ * when the rule has no occurrence at all, or an engine error. */
+static int
+ev_ical_count_to_until(const ev_event *e, const ev_ical_ctx *x, struct icalrecurrencetype *r,
+                       char *err, size_t errlen)
+{
+    ev_series s = ev_event_series(e);
+    int64_t end = 0;
+    int rc;
+
+    s.exdates = NULL;
+    s.n_exdates = 0;
+    rc = ev_end_ts(&s, x->tz, x->wkst, x->max_instances, x->budget, &end, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (end == 0)
+        return 1;
+    r->count = 0;
+    r->until = ev_ical_time(ev_floor_div(end - e->duration, 1000), 1);
+    return 0;
+}
+
+/* The recurrence part of a recurring event. 0; 1 when it has no instances; -1 (err) when
+ * its rule cannot be written; another engine error (ev_expand()). */
+static int
+ev_ical_recurring(icalcomponent *c, const ev_event *e, const ev_ical_ctx *x, char *err,
+                  size_t errlen)
 {
     struct icalrecurrencetype r;
     int64_t start = ev_floor_div(e->start_ts, 1000);
-    int rc;
+    int rc, synced = 1;
 
     if ((e->rrule->count > 0 || e->rrule->has_until) && e->end_ts == 0)
         return 1; /* bounded, and every occurrence is exdated (A13.7) */
-    rc = ev_ical_rule(&r, e->rrule, wkst, err, errlen);
+    rc = ev_ical_rule(&r, e->rrule, x->wkst, err, errlen);
+    if (rc == 0)
+        rc = ev_ical_synced(e, x, start, &synced, err, errlen);
+    if (rc == 0 && !synced && r.count > 0)
+        rc = ev_ical_count_to_until(e, x, &r, err, errlen);
     if (rc != 0)
         return rc;
-    ev_ical_add_local(c, icalproperty_new_dtstart(ev_ical_time(ev_tz_utc_to_local(tz, start), 0)),
-                      tzid);
+    ev_ical_add_local(
+        c, icalproperty_new_dtstart(ev_ical_time(ev_tz_utc_to_local(x->tz, start), 0)), x->tzid);
     icalcomponent_add_property(c, icalproperty_new_duration(ev_ical_duration(e->duration)));
     icalcomponent_add_property(c, icalproperty_new_rrule(r));
+    if (!synced) /* readers that count DTSTART as an instance drop it again */
+        ev_ical_add_local(
+            c, icalproperty_new_exdate(ev_ical_time(ev_tz_utc_to_local(x->tz, start), 0)), x->tzid);
     for (size_t i = 0; i < e->n_exdates; i++) {
         int64_t s = ev_floor_div(e->exdates[i], 1000);
 
-        if (!ev_ical_exdate_useful(tz, e->exdates[i]))
+        if (!ev_ical_exdate_useful(x->tz, e->exdates[i]) || (!synced && s == start))
             continue;
-        ev_ical_add_local(c, icalproperty_new_exdate(ev_ical_time(ev_tz_utc_to_local(tz, s), 0)),
-                          tzid);
+        ev_ical_add_local(c, icalproperty_new_exdate(ev_ical_time(ev_tz_utc_to_local(x->tz, s), 0)),
+                          x->tzid);
     }
     return 0;
 }
 
 int
-ev_ical_vevent(const ev_event *e, const char *tzid, const ev_tz *tz, int wkst, char **text,
-               char *err, size_t errlen)
+ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, size_t errlen)
 {
     icalcomponent *c = NULL;
     int rc = 0;
@@ -232,7 +288,7 @@ ev_ical_vevent(const ev_event *e, const char *tzid, const ev_tz *tz, int wkst, c
         icalcomponent_add_property(c, icalproperty_new_dtend(ev_ical_time(
                                           ev_floor_div(e->start_ts + e->duration, 1000), 1)));
     } else {
-        rc = ev_ical_recurring(c, e, tzid, tz, wkst, err, errlen);
+        rc = ev_ical_recurring(c, e, x, err, errlen);
     }
     if (rc == 0) {
         icalcomponent_add_property(

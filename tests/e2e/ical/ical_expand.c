@@ -111,7 +111,7 @@ expand_event(icalcomponent *cal, icalcomponent *ev, int64_t from, int64_t to)
         icalrecur_iterator *it;
         struct icaltimetype t;
 
-        st.zone = NULL; /* iterate in local (floating) time, convert each occurrence */
+        st.zone = zone; /* libical compares a UTC UNTIL with local times in this zone */
         it = icalrecur_iterator_new(r, st);
         if (it == NULL) {
             fprintf(stderr, "ical_expand: libical cannot iterate the RRULE of %s\n", uid);

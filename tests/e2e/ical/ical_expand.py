@@ -5,7 +5,11 @@ with python-dateutil, converts local times with the IANA zone named by TZID (zon
 system tz database, fold=0 as RFC 5545 3.3.5 reads gaps and overlaps), removes EXDATEs and
 prints the instances starting in [FROM_MS, TO_MS) as lines "uid start_ms end_ms".
 
-Usage: ical_expand.py FILE FROM_MS TO_MS
+python-dateutil, like libical, yields only the days the rule selects. With --rfc-dtstart the
+reader is strict RFC 5545 (3.8.5.3): DTSTART is always the first instance and counts towards
+COUNT, even when the rule would not select it.
+
+Usage: ical_expand.py [--rfc-dtstart] FILE FROM_MS TO_MS
 """
 import sys
 from datetime import datetime, timedelta, timezone
@@ -47,8 +51,33 @@ def exdates(ev):
     return out
 
 
+def rfc_instances(rule, start):
+    """The rule's occurrences with DTSTART always first and counted in COUNT."""
+    count = rule._count
+    n = 0
+    first = True
+    for occ in rule:
+        if first:
+            first = False
+            if occ != start:
+                yield start
+                n += 1
+                if count and n >= count:
+                    return
+        yield occ
+        n += 1
+        if count and n >= count:
+            return
+    if first:
+        yield start
+
+
 def main():
-    path, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    args = sys.argv[1:]
+    strict = args[:1] == ["--rfc-dtstart"]
+    if strict:
+        args = args[1:]
+    path, lo, hi = args[0], int(args[1]), int(args[2])
     with open(path, "rb") as f:
         cal = Calendar.from_ical(f.read())
     for ev in cal.walk("VEVENT"):
@@ -67,7 +96,7 @@ def main():
         rule = rrulestr(ev["RRULE"].to_ical().decode(), dtstart=start)
         skip = exdates(ev)
         hi_dt = datetime.fromtimestamp(hi / 1000, UTC)
-        for occ in rule:
+        for occ in rfc_instances(rule, start) if strict else rule:
             if occ.astimezone(UTC) >= hi_dt:
                 break
             s = ms(occ)
