@@ -37,6 +37,7 @@ typedef struct ev_plugin {
     const nt_host_api *api;
     size_t max_instances;     /* [events] max_instances: cap per expansion (400 above) */
     int64_t rule_cpu_us;      /* [events] rule_cpu_ms: what computing a rule's endTs may cost */
+    int64_t ical_max_events;  /* [events] ical_max_events: events of one iCalendar export */
     const nt_users_v1 *users; /* "users" (user plugin), from start on */
     void *users_state;
     const nt_calendars_v1 *calendars; /* "calendars" (calendar plugin), from start on */
@@ -270,7 +271,7 @@ int ev_ilist_export(ev_ilist *l, nt_intervals *out);
 
 /* ---- iCalendar export (event_ical.c, event_ical_vevent.c; API.md G4) ------------------- */
 
-#define EV_ICAL_MAX_EVENTS 10000             /* events of one export; more answers 422 */
+#define EV_ICAL_MAX_EVENTS_DEFAULT 5000      /* [events] ical_max_events: events of one export */
 #define EV_ICAL_MAX_BYTES (16 * 1024 * 1024) /* size of one export; more answers 422 */
 
 /* What the VEVENTs of one calendar are built with. */

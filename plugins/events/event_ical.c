@@ -2,7 +2,7 @@
  * end user) and GET /user/calendar/{calendarId}/ical (admin). The calendar comes from the
  * "calendars" service (404 outside the caller's account, or not the end user's own); its
  * events from this plugin's table, one VEVENT each (event_ical_vevent.c). The reply is
- * text/calendar, at most EV_ICAL_MAX_EVENTS events and EV_ICAL_MAX_BYTES bytes, and the work
+ * text/calendar, at most [events] ical_max_events events and EV_ICAL_MAX_BYTES bytes, and the work
  * is charged to the request's budget (req_check every EV_ICAL_CHECK_EVERY events).
  */
 #include "ev.h"
@@ -181,10 +181,11 @@ ev_ical(nt_req *req, void *state, json_t **out)
     st = NULL;
     if (rc != NT_OK)
         goto out;
-    if (n_events > EV_ICAL_MAX_EVENTS) {
+    if (n_events > p->ical_max_events) {
         rc = api->fail(req, NT_EBUDGET,
-                       "the calendar has %lld events; an iCalendar export holds at most %d",
-                       (long long)n_events, EV_ICAL_MAX_EVENTS);
+                       "the calendar has %lld events; an iCalendar export holds at most %lld "
+                       "([events] ical_max_events)",
+                       (long long)n_events, (long long)p->ical_max_events);
         goto out;
     }
     if (n_recurring > 0 && (tz = ev_tz_get(cal.timezone)) == NULL) {

@@ -173,31 +173,6 @@ ev_ical_exdate_useful(const ev_tz *tz, int64_t x)
     return ev_tz_local_to_utc(tz, ev_tz_utc_to_local(tz, s)) == s;
 }
 
-/* Whether DTSTART (start_s, whole seconds) is itself an occurrence of e's rule, exdates
- * aside: *synced 1 or 0. Returns 0 or an engine error (ev_expand()). */
-static int
-ev_ical_synced(const ev_event *e, const ev_ical_ctx *x, int64_t start_s, int *synced, char *err,
-               size_t errlen)
-{
-    ev_series s = ev_event_series(e);
-    ev_expand_opts o = {.tz = x->tz,
-                        .wkst = x->wkst,
-                        .windowed = 1,
-                        .ws = start_s * 1000,
-                        .we = start_s * 1000 + e->duration,
-                        .max_instances = x->max_instances,
-                        .budget = x->budget};
-    ev_ilist l = {0};
-    int rc;
-
-    s.exdates = NULL;
-    s.n_exdates = 0;
-    rc = ev_expand(&s, &o, &l, err, errlen);
-    *synced = rc == 0 && l.n > 0 && l.v[0].start == start_s * 1000;
-    ev_ilist_free(&l);
-    return rc;
-}
-
 /* For a DTSTART that is not an occurrence (B1.2 follows dateutil, which does not add it;
  * RFC 5545 readers may count it as the first instance): a COUNT becomes the UNTIL of the last
  * occurrence (exdates aside), so readers of either kind stop at the same one. Returns 0, 1
@@ -235,8 +210,11 @@ ev_ical_recurring(icalcomponent *c, const ev_event *e, const ev_ical_ctx *x, cha
     if ((e->rrule->count > 0 || e->rrule->has_until) && e->end_ts == 0)
         return 1; /* bounded, and every occurrence is exdated (A13.7) */
     rc = ev_ical_rule(&r, e->rrule, x->wkst, err, errlen);
-    if (rc == 0)
-        rc = ev_ical_synced(e, x, start, &synced, err, errlen);
+    if (rc == 0) {
+        ev_series ser = ev_event_series(e);
+
+        rc = ev_starts_on_rule(&ser, x->tz, x->wkst, x->budget, &synced, err, errlen);
+    }
     if (rc == 0 && !synced && r.count > 0)
         rc = ev_ical_count_to_until(e, x, &r, err, errlen);
     if (rc != 0)

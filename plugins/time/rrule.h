@@ -135,6 +135,15 @@ int ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *
 int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances,
               ev_budget *budget, int64_t *end_ts, char *err, size_t errlen);
 
+/* Whether the event's start (startTs truncated to the second) is itself an occurrence of its
+ * rule, exdates aside, in zone tz with week start wkst: B1.2 (dateutil) does not add a start
+ * the rule does not select, as RFC 5545 readers may. Sets *on (1 for a non-recurring
+ * event). Computed from the rule's filter over its first period, without libical. Returns 0,
+ * -1 (err) when tz is NULL, -2 when out of memory, or what ev_expand() returns when the
+ * budget stopped it. */
+int ev_starts_on_rule(const ev_series *s, const ev_tz *tz, int wkst, ev_budget *budget, int *on,
+                      char *err, size_t errlen);
+
 /* Prepares libical for direct use by several threads (for code that builds iCalendar data
  * with it, such as the events plugin's export): keeps it loaded for the life of the process
  * and fills its lazily set globals (UTC zone, tz database folder) once. Thread-safe; call

@@ -180,6 +180,14 @@ function assertFraming(text) {
   assert.ok(lines.some((l) => l.startsWith("PRODID:")));
 }
 
+// Asserts a 422 error reply (API.md A8.2, `unprocessable`) whose message matches re.
+function assert422(res, re) {
+  assert.equal(res.status, 422, res.text);
+  assert.match(String(res.headers.get("content-type")), /^application\/json\b/);
+  assert.equal(res.json.error, "unprocessable");
+  assert.match(res.json.message, re);
+}
+
 /* ---- the rules compared ------------------------------------------------------------------ */
 
 // Each case: [name, zone, weekStart, start (local y, m, d, h, mi), recurrence, extra]; extra:
@@ -435,4 +443,60 @@ test("events without instances are left out; a deleted calendar is 404", async (
   assert.deepEqual([...ev.keys()], [kept.id]);
   assertOk(await admin.calendar.remove(cal.id));
   assertError(await srv.request("GET", `/user/calendar/${cal.id}/ical`, { headers: adminHeaders() }), 404, "deleted");
+});
+
+test("limits: more events than [events] ical_max_events, or more work than the request budget, is 422", async () => {
+  const small = await startServer({ ini: { events: { ical_max_events: 3 } } });
+  try {
+    const h = { "x-api-key": small.apiKey };
+    const u = (await small.request("POST", "/user", { headers: h, body: {} })).json.user;
+    const c = (await small.request("POST", `/user/${u.id}/calendar`, { headers: h, body: { timezone: "UTC" } })).json
+      .calendar;
+    const add = (i) =>
+      small.request("POST", `/user/${u.id}/events`, {
+        headers: h,
+        body: { calendarId: c.id, startTs: Date.UTC(2026, 0, 1 + i), duration: HOUR },
+      });
+    for (let i = 0; i < 3; i++) assert.equal((await add(i)).status, 201);
+    const ok = await small.request("GET", `/user/calendar/${c.id}/ical`, { headers: h });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(ok.text.match(/^BEGIN:VEVENT\r$/gm).length, 3);
+    assert.equal((await add(3)).status, 201);
+    const over = await small.request("GET", `/user/calendar/${c.id}/ical`, { headers: h });
+    assert422(over, /ical_max_events/);
+  } finally {
+    await small.stop();
+  }
+
+  // A 1 ms CPU budget: 600 recurring events take more than that to export (about 15 us each
+  // on a fast machine), and the export stops with the budget's 422 instead of going on.
+  const tight = await startServer({ ini: { server: { request_cpu_ms: 1 } } });
+  try {
+    const h = { "x-api-key": tight.apiKey };
+    const u = (await tight.request("POST", "/user", { headers: h, body: {} })).json.user;
+    const c = (
+      await tight.request("POST", `/user/${u.id}/calendar`, { headers: h, body: { timezone: "Europe/Oslo" } })
+    ).json.calendar;
+    for (let i = 0; i < 600; i += 50) {
+      const batch = [];
+      for (let j = i; j < i + 50; j++) {
+        batch.push(
+          tight.request("POST", `/user/${u.id}/events`, {
+            headers: h,
+            body: {
+              calendarId: c.id,
+              startTs: Date.UTC(2026, 0, 1 + (j % 200), 8),
+              duration: HOUR,
+              recurrence: { freq: "weekly", interval: 1, byweekday: ["Tue", "Thu"], count: 20 },
+            },
+          }),
+        );
+      }
+      for (const r of await Promise.all(batch)) assert.equal(r.status, 201, r.text);
+    }
+    const res = await tight.request("GET", `/user/calendar/${c.id}/ical`, { headers: h });
+    assert422(res, /request_cpu_ms/);
+  } finally {
+    await tight.stop();
+  }
 });
