@@ -234,6 +234,17 @@ const CASES = [
     { freq: "monthly", interval: 1, bymonthday: [15], count: 4 }, { exdates: [[2026, 2, 15, 9, 0]] }],
   ["monthly last Friday from a Monday, until", "Europe/Oslo", "Mon", [2026, 2, 2, 17, 0],
     { freq: "monthly", interval: 1, byweekday: ["-1Fri"], until: Date.UTC(2026, 9, 31) }],
+  // A UTC calendar and a backward-compatible link name.
+  ["UTC calendar, daily interval 2 until", "UTC", "Mon", [2026, 1, 1, 23, 45],
+    { freq: "daily", interval: 2, until: Date.UTC(2026, 11, 31) }],
+  ["US/Eastern (a link name), weekly", "US/Eastern", "Sun", [2026, 1, 6, 7, 0],
+    { freq: "weekly", interval: 1, byweekday: ["Tue"] }],
+  // Weekly interval 2 from a day that is not the week start, and bysetpos in a weekly rule:
+  // libical 3.0.16 gets both wrong (plugins/time/README.md), the RFC 5545 readers do not.
+  ["weekly interval 2 from a Thursday", "Europe/Oslo", "Mon", [2026, 1, 8, 9, 0],
+    { freq: "weekly", interval: 2, byweekday: ["Tue", "Thu"] }, { libical: false }],
+  ["weekly first of Mon/Wed/Fri (bysetpos)", "Europe/Oslo", "Mon", [2026, 1, 5, 9, 0],
+    { freq: "weekly", interval: 1, byweekday: ["Mon", "Wed", "Fri"], bysetpos: [1] }, { libical: false }],
   // Local times in the spring gap (02:30 becomes 03:30) and the fall overlap (the first).
   ["daily 02:30 over the spring gap", "Europe/Oslo", "Mon", [2026, 3, 27, 2, 30],
     { freq: "daily", interval: 1, count: 5 }, { libical: false }],
