@@ -239,10 +239,12 @@ const CASES = [
     { freq: "daily", interval: 2, until: Date.UTC(2026, 11, 31) }],
   ["US/Eastern (a link name), weekly", "US/Eastern", "Sun", [2026, 1, 6, 7, 0],
     { freq: "weekly", interval: 1, byweekday: ["Tue"] }],
-  // Weekly interval 2 from a day that is not the week start, and bysetpos in a weekly rule:
-  // libical 3.0.16 gets both wrong (plugins/time/README.md), the RFC 5545 readers do not.
+  // Weekly intervals from a day that is not the week start.
   ["weekly interval 2 from a Thursday", "Europe/Oslo", "Mon", [2026, 1, 8, 9, 0],
-    { freq: "weekly", interval: 2, byweekday: ["Tue", "Thu"] }, { libical: false }],
+    { freq: "weekly", interval: 2, byweekday: ["Tue", "Thu"] }],
+  ["weekly interval 3, week start Saturday, Wednesdays from a Monday", "Europe/Oslo", "Sat", [2026, 1, 5, 9, 0],
+    { freq: "weekly", interval: 3, byweekday: ["Wed"] }, { libical: false }],
+  // bysetpos in a weekly rule: libical 3.0.16 ignores it (plugins/time/README.md).
   ["weekly first of Mon/Wed/Fri (bysetpos)", "Europe/Oslo", "Mon", [2026, 1, 5, 9, 0],
     { freq: "weekly", interval: 1, byweekday: ["Mon", "Wed", "Fri"], bysetpos: [1] }, { libical: false }],
   // Local times in the spring gap (02:30 becomes 03:30) and the fall overlap (the first).
