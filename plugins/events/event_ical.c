@@ -140,7 +140,7 @@ ev_ical_rows(const ev_plugin *p, nt_req *req, nt_stmt *st, const ev_cal *cal, co
         else if (rc == 1)
             rc = NT_OK; /* no instances: nothing to export */
         else if (rc == -1)
-            rc = api->fail(req, NT_EINVAL, "event '%s' cannot be exported: %s", e.id, err);
+            rc = api->fail(req, NT_EBUDGET, "event '%s' cannot be exported: %s", e.id, err);
         else
             rc = ev_work_map(p, req, rc, err);
         free(text);

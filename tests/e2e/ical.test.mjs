@@ -438,6 +438,22 @@ test("authentication: 401 without or with bad credentials; the admin route needs
   );
 });
 
+test("a rule libical cannot hold (interval over 32767) is 422 naming the event", async () => {
+  const user = await newUser();
+  const cal = await newCalendar(user.id, { timezone: "Europe/Oslo" });
+  const ev = await newEvent(user.id, {
+    calendarId: cal.id,
+    startTs: Date.UTC(2026, 0, 1, 8),
+    duration: HOUR,
+    recurrence: { freq: "daily", interval: 40000 },
+  });
+  const res = await srv.request("GET", `/user/calendar/${cal.id}/ical`, { headers: adminHeaders() });
+  assert422(res, new RegExp(`${ev.id}.*interval`));
+  assertOk(await admin.events.update(ev.id, { recurrence: { freq: "daily", interval: 30000 } }));
+  const text = await exportAdmin(cal.id);
+  assert.ok(unfold(text).includes("RRULE:FREQ=DAILY;INTERVAL=30000"), text);
+});
+
 test("events without instances are left out; a deleted calendar is 404", async () => {
   const user = await newUser();
   const cal = await newCalendar(user.id, { timezone: "Europe/Oslo" });
