@@ -239,6 +239,11 @@ const CASES = [
     { freq: "daily", interval: 2, until: Date.UTC(2026, 11, 31) }],
   ["US/Eastern (a link name), weekly", "US/Eastern", "Sun", [2026, 1, 6, 7, 0],
     { freq: "weekly", interval: 1, byweekday: ["Tue"] }],
+  // Half-hour DST changes (April 5 and October 4, 2026) and a zone without DST.
+  ["Australia/Lord_Howe, daily 09:00 for 60 days around April", "Australia/Lord_Howe", "Mon", [2026, 3, 10, 9, 0],
+    { freq: "daily", interval: 1, count: 60 }],
+  ["Asia/Kolkata, monthly second-last day", "Asia/Kolkata", "Mon", [2026, 1, 30, 20, 0],
+    { freq: "monthly", interval: 1, bymonthday: [-2] }],
   // Weekly intervals from a day that is not the week start.
   ["weekly interval 2 from a Thursday", "Europe/Oslo", "Mon", [2026, 1, 8, 9, 0],
     { freq: "weekly", interval: 2, byweekday: ["Tue", "Thu"] }],
@@ -436,6 +441,37 @@ test("authentication: 401 without or with bad credentials; the admin route needs
     401,
     "token signed with another key",
   );
+});
+
+test("concurrent exports (both workers, zones loaded for the first time) give the same files", async () => {
+  const user = await newUser();
+  const zones = ["Australia/Lord_Howe", "America/St_Johns", "Asia/Kolkata"];
+  const cals = [];
+  for (const tz of zones) {
+    const cal = await newCalendar(user.id, { timezone: tz, weekStart: "Tue" });
+    for (let i = 0; i < 5; i++) {
+      await newEvent(user.id, {
+        calendarId: cal.id,
+        startTs: localTs(tz, 2026, 2, 2 + i, 9 + i),
+        duration: HOUR,
+        busy: i % 2 === 0,
+        recurrence: { freq: "weekly", interval: 1 + i, byweekday: ["Mon", "Thu"], count: 10 + i },
+      });
+    }
+    cals.push(cal);
+  }
+  const get = (cal) =>
+    srv.request("GET", `/user/calendar/${cal.id}/ical`, { headers: adminHeaders() }).then((r) => {
+      assert.equal(r.status, 200, r.text);
+      return r.text;
+    });
+  const first = await Promise.all(cals.flatMap((c) => [get(c), get(c), get(c)]));
+  for (let i = 0; i < cals.length; i++) {
+    const want = await get(cals[i]);
+    for (let k = 0; k < 3; k++) assert.equal(first[i * 3 + k], want, `${zones[i]}: same file`);
+    assert.ok(unfold(want).includes(`TZID:${zones[i]}`));
+    assert.equal(vevents(want).size, 5);
+  }
 });
 
 test("a rule libical cannot hold (interval over 32767) is 422 naming the event", async () => {
