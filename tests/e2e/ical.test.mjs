@@ -239,6 +239,9 @@ const CASES = [
     { freq: "daily", interval: 2, until: Date.UTC(2026, 11, 31) }],
   ["US/Eastern (a link name), weekly", "US/Eastern", "Sun", [2026, 1, 6, 7, 0],
     { freq: "weekly", interval: 1, byweekday: ["Tue"] }],
+  // A zone name with a sign in it, written as a TZID parameter.
+  ["Etc/GMT+5, weekly", "Etc/GMT+5", "Mon", [2026, 1, 5, 9, 0],
+    { freq: "weekly", interval: 1, byweekday: ["Mon", "Fri"], count: 40 }],
   // Half-hour DST changes (April 5 and October 4, 2026) and a zone without DST.
   ["Australia/Lord_Howe, daily 09:00 for 60 days around April", "Australia/Lord_Howe", "Mon", [2026, 3, 10, 9, 0],
     { freq: "daily", interval: 1, count: 60 }],
