@@ -150,12 +150,13 @@ ev_ical_add_local(icalcomponent *c, icalproperty *p, const char *tzid)
     icalcomponent_add_property(c, p);
 }
 
-/* An exact duration (no days or weeks, which are nominal in RFC 5545). */
+/* An exact duration (no days or weeks, which are nominal in RFC 5545); a negative one (stored
+ * before durations were checked) is written as zero. */
 static struct icaldurationtype
 ev_ical_duration(int64_t ms)
 {
     struct icaldurationtype d = icaldurationtype_null_duration();
-    int64_t s = ms / 1000;
+    int64_t s = ms > 0 ? ms / 1000 : 0;
 
     d.hours = (unsigned int)(s / 3600);
     d.minutes = (unsigned int)(s / 60 % 60);
@@ -261,10 +262,11 @@ ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, 
         c, icalproperty_new_lastmodified(ev_ical_time(ev_floor_div(e->updated, 1000), 1)));
     if (e->rrule == NULL) {
         int64_t s = ev_floor_div(e->start_ts, 1000);
+        int64_t d = e->duration > 0 ? e->duration : 0; /* see ev_ical_duration() */
 
         icalcomponent_add_property(c, icalproperty_new_dtstart(ev_ical_time(s, 1)));
         icalcomponent_add_property(c, icalproperty_new_dtend(ev_ical_time(
-                                          ev_floor_div(e->start_ts + e->duration, 1000), 1)));
+                                          ev_floor_div(ev_sat_add(e->start_ts, d), 1000), 1)));
     } else {
         rc = ev_ical_recurring(c, e, x, err, errlen);
     }
