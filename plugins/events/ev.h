@@ -287,7 +287,7 @@ typedef struct ev_ical_ctx {
  * (free()). Returns 0; 1 when e has no instance (nothing written); -1 when its rule cannot be
  * written (err says why); -2 when out of memory; EV_EXPAND_ELIMIT, _EBUDGET or _EGONE when
  * the budget stopped the expansion that checks whether DTSTART is an occurrence. Needs
- * ev_libical_ready() to have run. */
+ * ev_ical_lib_load() to have succeeded. */
 int ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, size_t errlen);
 
 /* ---- the "events" service (event_service.c) --------------------------------------------- */

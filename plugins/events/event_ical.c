@@ -3,7 +3,8 @@
  * "calendars" service (404 outside the caller's account, or not the end user's own); its
  * events from this plugin's table, one VEVENT each (event_ical_vevent.c). The reply is
  * text/calendar, at most [events] ical_max_events events and EV_ICAL_MAX_BYTES bytes, and the work
- * is charged to the request's budget (req_check every EV_ICAL_CHECK_EVERY events).
+ * is charged to the request's budget (req_check every EV_ICAL_CHECK_EVERY events). libical is
+ * opened at the first export (event_ical_lib.h).
  */
 #include "ev.h"
 #include "ntc.h"
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libical/ical.h>
+#include "event_ical_lib.h"
 
 #define EV_ICAL_CHECK_EVERY 32
 #define EV_ICAL_CONTENT_TYPE "text/calendar; charset=utf-8"
@@ -167,6 +168,14 @@ ev_ical(nt_req *req, void *state, json_t **out)
     int rc;
 
     (void)out;
+    if (ev_ical_lib_load() != 0) {
+        api->log(p->self, NT_LOG_ERROR,
+                 "the iCalendar export needs libical, which cannot be "
+                 "loaded");
+        return api->fail(req, NT_ERR,
+                         "the iCalendar export is unavailable (libical cannot be "
+                         "loaded)");
+    }
     /* End users only see their own calendars, admins those of their account. */
     rc = ev_cal_load(p, db, id, account, api->req_user(req), &cal);
     if (rc == NT_ENOTFOUND)

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libical/ical.h>
+#include "event_ical_lib.h"
 
 /* A UTC (utc = 1: zone = libical's UTC zone) or floating date-time from seconds since the
  * epoch (or since 1970-01-01T00:00 local). */

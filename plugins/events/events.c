@@ -123,11 +123,10 @@ fail:
     return rc;
 }
 
-/* Looks up the users and calendars services; readies libical for the iCalendar export. */
+/* Looks up the users and calendars services. */
 static int
 ev_start(void *state)
 {
-    ev_libical_ready();
     return ev_peers_lookup(state);
 }
 

@@ -144,10 +144,12 @@ int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instance
 int ev_starts_on_rule(const ev_series *s, const ev_tz *tz, int wkst, ev_budget *budget, int *on,
                       char *err, size_t errlen);
 
-/* Prepares libical for direct use by several threads (for code that builds iCalendar data
- * with it, such as the events plugin's export): keeps it loaded for the life of the process
- * and fills its lazily set globals (UTC zone, tz database folder) once. Thread-safe; call
- * it from a plugin's init or start. */
-void ev_libical_ready(void);
+/* libical for code that uses it directly (the events plugin's iCalendar export): opens it
+ * on the first call (it is not linked, so an idle server does not map it), keeps it loaded
+ * for the life of the process and fills its lazily set globals (the TZID prefix, the UTC
+ * zone, the tz database folder) once, so that threads can then use it. Returns the dlopen()
+ * handle to look functions up in with dlsym() (never to be closed), or NULL when libical
+ * cannot be loaded. Thread-safe. */
+void *ev_libical_open(void);
 
 #endif /* EV_RRULE_H */
