@@ -64,6 +64,8 @@ const ROUTES = [
   ["events", "POST", `${V1}/user/freebusy`, "public_account"], // nittei-style multi-user free/busy
   ["events", "GET", `${V1}/calendar/{calendarId}/events`, "user"],
   ["events", "GET", `${V1}/user/calendar/{calendarId}/events`, "admin_or_user"],
+  ["events", "GET", `${V1}/calendar/{calendarId}/ical`, "user"], // iCalendar export (G4)
+  ["events", "GET", `${V1}/user/calendar/{calendarId}/ical`, "admin"],
   ["events", "POST", `${V1}/events`, "user", ["CreateCalendarEvent"]],
   ["events", "POST", `${V1}/user/{userId}/events`, "admin"],
   ["events", "GET", `${V1}/events/{eventId}`, "user"],
