@@ -287,6 +287,11 @@ typedef struct nt_events_v1 {
     int (*other_service_spans)(void *state, nt_req *req, const char *account_id,
                                const char *user_id, const char *service_id, int64_t ws, int64_t we,
                                nt_intervals *out);
+    /* API.md E2: deletes every event of `account_id` whose serviceId is `service_id` (the
+     * service is being deleted, or a group service grew). Runs on req's connection, inside
+     * the caller's write transaction when one is open. NT_OK or the storage error. */
+    int (*delete_by_service)(void *state, nt_req *req, const char *account_id,
+                             const char *service_id);
 } nt_events_v1;
 
 #ifdef __cplusplus

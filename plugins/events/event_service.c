@@ -182,12 +182,26 @@ ev_svc_other_service_spans(void *state, nt_req *req, const char *account_id, con
     return rc;
 }
 
+/* See nt_events_v1.delete_by_service. */
+static int
+ev_svc_delete_by_service(void *state, nt_req *req, const char *account_id, const char *service_id)
+{
+    const ev_plugin *p = state;
+
+    if (account_id == NULL || service_id == NULL)
+        return NT_ERR;
+    return ntc_exec(p->api, p->api->req_db(req),
+                    "DELETE FROM events_events WHERE account_id = $1 AND service_id = $2", "tt",
+                    account_id, service_id);
+}
+
 static const nt_events_v1 ev_service_ops = {
     .size = sizeof(nt_events_v1),
     .freebusy = ev_svc_freebusy,
     .busy_by_service = ev_svc_busy_by_service,
     .service_busy_free = ev_svc_service_busy_free,
     .other_service_spans = ev_svc_other_service_spans,
+    .delete_by_service = ev_svc_delete_by_service,
 };
 
 int
