@@ -1,9 +1,9 @@
 /* service: bookable services of an account, their members (users with an availability plan,
  * buffers and booking-time limits, and internal busy calendars) and the public booking-slot
- * query (API.md B4). Tables service_services, service_metadata, service_users, service_busy
- * and service_reservations. The foreign keys carry the cascades of API.md E2: a deleted user
- * takes its memberships, a deleted calendar its busy registrations, and a deleted calendar or
- * schedule used as availability leaves the membership with Empty. Needs user, calendar,
+ * query and booking intend (API.md B4). Tables service_services, service_metadata, service_users,
+ * service_busy and service_reservations. The foreign keys carry the cascades of API.md E2: a
+ * deleted user takes its memberships, a deleted calendar its busy registrations, and a deleted
+ * calendar or schedule used as availability leaves the membership with Empty. Needs user, calendar,
  * events and schedule loaded before it.
  */
 #include "ntc.h"
@@ -75,6 +75,9 @@ svc_register(svc_plugin *p)
         {"DELETE", "/api/v1/service/{serviceId}/users/{userId}/busy", NT_AUTH_ADMIN, NULL,
          svc_busy_remove},
         {"GET", "/api/v1/service/{serviceId}/booking", NT_AUTH_PUBLIC, NULL, svc_booking},
+        {"POST", "/api/v1/service/{serviceId}/booking-intend", NT_AUTH_ADMIN, NULL, svc_intend},
+        {"DELETE", "/api/v1/service/{serviceId}/booking-intend", NT_AUTH_ADMIN, NULL,
+         svc_intend_remove},
     };
 
     return ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),

@@ -198,6 +198,23 @@ int svc_date_parse(const char *s, int64_t *days);
 int svc_member_free(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
                     int64_t s0, int64_t e0, ev_ilist *out);
 
+/* ---- slots of a service (svc_booking.c) -------------------------------------------------- */
+
+/* Says whether member user_id is considered (arg is the filter's own). */
+typedef int (*svc_host_filter)(const void *arg, const char *user_id);
+
+/* NT_OK when interval is 5 min .. 2 h (B4.3), else 400 naming it through fail(). */
+int svc_check_interval(const nt_host_api *api, nt_req *req, int64_t interval);
+
+/* The slots of service s in [s0, e0) (B4.4, B4.5) for request req: every member, or (when
+ * filter is not NULL and the service is neither collective nor group) those it accepts. On
+ * NT_OK *out holds the slots (svc_slots_clear) and *ids a malloc'd array (free()) naming the
+ * slots' host indexes, its strings borrowed from s. Errors of the members' free time (budget,
+ * storage) pass through. */
+int svc_compute_slots(const svc_plugin *p, nt_req *req, const svc_service *s, int64_t s0,
+                      int64_t e0, int64_t interval, int64_t duration, svc_host_filter filter,
+                      const void *arg, svc_slots *out, const char ***ids);
+
 /* ---- route handlers ----------------------------------------------------------------------- */
 
 int svc_create(nt_req *req, void *state, json_t **out);      /* POST /service */
@@ -211,5 +228,7 @@ int svc_user_remove(nt_req *req, void *state, json_t **out); /* DELETE .../users
 int svc_busy_add(nt_req *req, void *state, json_t **out);    /* PUT .../users/{userId}/busy */
 int svc_busy_remove(nt_req *req, void *state, json_t **out); /* DELETE .../users/{userId}/busy */
 int svc_booking(nt_req *req, void *state, json_t **out);     /* GET /service/{serviceId}/booking */
+int svc_intend(nt_req *req, void *state, json_t **out);      /* POST .../booking-intend */
+int svc_intend_remove(nt_req *req, void *state, json_t **out); /* DELETE .../booking-intend */
 
 #endif /* SVC_H */

@@ -14,6 +14,15 @@
 #define SVC_INTERVAL_MAX 7200000LL /* 2 hours */
 #define SVC_SPAN_MAX (101LL * 86400000LL)
 
+int
+svc_check_interval(const nt_host_api *api, nt_req *req, int64_t interval)
+{
+    if (interval < SVC_INTERVAL_MIN || interval > SVC_INTERVAL_MAX)
+        return api->fail(req, NT_EINVAL, "interval: expected %lld to %lld ms, got %lld",
+                         SVC_INTERVAL_MIN, SVC_INTERVAL_MAX, (long long)interval);
+    return NT_OK;
+}
+
 /* Reads the required integer query parameter `name`. */
 static int
 svc_query_int(const nt_host_api *api, nt_req *req, const char *name, int64_t *out)
@@ -69,14 +78,13 @@ svc_query_tz(const nt_host_api *api, nt_req *req, const ev_tz **tz)
     return NT_OK;
 }
 
-/* 1 when member `user_id` is named in the comma-separated list (NULL: every member is). */
+/* 1 when member `user_id` is named in the comma-separated list `arg` (a filter). */
 static int
-svc_host_listed(const char *list, const char *user_id)
+svc_host_listed(const void *arg, const char *user_id)
 {
+    const char *list = arg;
     size_t n = strlen(user_id);
 
-    if (list == NULL)
-        return 1;
     for (const char *c = list; *c != '\0';) {
         const char *comma = strchr(c, ',');
         size_t len = comma != NULL ? (size_t)(comma - c) : strlen(c);
@@ -96,22 +104,22 @@ svc_walk_check(void *ctx)
     return api->req_check(b[1]);
 }
 
-/* The slots of the considered members of s in [s0, e0) as the answer object. */
-static int
-svc_slots_answer(const svc_plugin *p, nt_req *req, const svc_service *s, int64_t s0, int64_t e0,
-                 int64_t interval, int64_t duration, const ev_tz *tz, json_t **out)
+int
+svc_compute_slots(const svc_plugin *p, nt_req *req, const svc_service *s, int64_t s0, int64_t e0,
+                  int64_t interval, int64_t duration, svc_host_filter filter, const void *arg,
+                  svc_slots *out, const char ***ids_out)
 {
     const nt_host_api *api = p->api;
-    const char *hosts = svc_multi_all(&s->multi) ? NULL : api->req_query(req, "hostUserIds");
+    int all = svc_multi_all(&s->multi);
     ev_ilist *free_l = calloc(s->n + 1, sizeof(*free_l));
     const char **ids = calloc(s->n + 1, sizeof(*ids));
     void *budget[2] = {(void *)api, req};
-    svc_slots sl = {0};
     size_t n = 0;
     int rc = free_l != NULL && ids != NULL ? NT_OK : NT_ENOMEM;
 
+    memset(out, 0, sizeof(*out));
     for (size_t i = 0; rc == NT_OK && i < s->n; i++) {
-        if (!svc_host_listed(hosts, s->members[i].user_id))
+        if (!all && filter != NULL && !filter(arg, s->members[i].user_id))
             continue;
         rc = api->req_check(req);
         if (rc == NT_OK)
@@ -119,18 +127,39 @@ svc_slots_answer(const svc_plugin *p, nt_req *req, const svc_service *s, int64_t
         ids[n++] = s->members[i].user_id;
     }
     if (rc == NT_OK) {
-        rc = svc_slots_walk(free_l, n, s0, e0, interval, duration, svc_multi_all(&s->multi),
-                            svc_walk_check, budget, &sl);
+        rc =
+            svc_slots_walk(free_l, n, s0, e0, interval, duration, all, svc_walk_check, budget, out);
         if (rc == -1)
             rc = NT_ENOMEM;
-    }
-    if (rc == NT_OK) {
-        *out = svc_slots_json(&sl, ids, tz, duration);
-        rc = *out != NULL ? NT_OK : NT_ENOMEM;
     }
     for (size_t i = 0; free_l != NULL && i < n; i++)
         ev_ilist_free(&free_l[i]);
     free(free_l);
+    if (rc == NT_OK) {
+        *ids_out = ids;
+        return NT_OK;
+    }
+    free(ids);
+    *ids_out = NULL;
+    return rc;
+}
+
+/* The slots of the considered members of s in [s0, e0) as the answer object. */
+static int
+svc_slots_answer(const svc_plugin *p, nt_req *req, const svc_service *s, int64_t s0, int64_t e0,
+                 int64_t interval, int64_t duration, const ev_tz *tz, json_t **out)
+{
+    const char *hosts = p->api->req_query(req, "hostUserIds");
+    const char **ids = NULL;
+    svc_slots sl;
+    int rc;
+
+    rc = svc_compute_slots(p, req, s, s0, e0, interval, duration,
+                           hosts != NULL ? svc_host_listed : NULL, hosts, &sl, &ids);
+    if (rc == NT_OK) {
+        *out = svc_slots_json(&sl, ids, tz, duration);
+        rc = *out != NULL ? NT_OK : NT_ENOMEM;
+    }
     free(ids);
     svc_slots_clear(&sl);
     return rc;
@@ -148,9 +177,8 @@ svc_booking(nt_req *req, void *state, json_t **out)
     int rc;
 
     rc = svc_query_int(api, req, "interval", &interval);
-    if (rc == NT_OK && (interval < SVC_INTERVAL_MIN || interval > SVC_INTERVAL_MAX))
-        rc = api->fail(req, NT_EINVAL, "interval: expected %lld to %lld ms, got %lld",
-                       SVC_INTERVAL_MIN, SVC_INTERVAL_MAX, (long long)interval);
+    if (rc == NT_OK)
+        rc = svc_check_interval(api, req, interval);
     if (rc == NT_OK)
         rc = svc_query_int(api, req, "duration", &duration);
     if (rc == NT_OK)

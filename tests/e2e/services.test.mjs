@@ -509,3 +509,75 @@ test("cascades: deleting a calendar, schedule, user or service updates membershi
   const s2 = await newService();
   assert.equal(assertOk(await admin.service.addUser(s2.id, { userId: u2.id })).busy.length, 0);
 });
+
+/* ---- booking intend (B4.6) ---------------------------------------------------------------- */
+
+test("booking-intend: round robin by availability and by equal distribution, listed hosts", async () => {
+  const a = await exampleService();
+  const b = await newUser();
+  const bSchedule = await allDaySchedule(b.id);
+  assertOk(await admin.service.addUser(a.service.id, { userId: b.id, availibility: { variant: "Schedule", id: bSchedule.id } }));
+  const p = `/service/${a.service.id}/booking-intend`;
+  const at = { timestamp: T + 10 * HOUR, duration: HOUR, interval: 15 * MIN };
+  const aCal = await newCalendar(a.user.id);
+  const bCal = await newCalendar(b.id);
+  const sid = a.service.id;
+  // a booked this service before, b never: b first
+  await newEvent(a.user.id, { calendarId: aCal.id, startTs: T + 40 * 86_400_000, duration: HOUR, serviceId: sid });
+  let res = assertOk(await raw("POST", p, at));
+  assert.deepEqual(res, { selectedHosts: [{ id: b.id, metadata: {} }], createEventForHosts: true });
+  // b's booking is newer now: a
+  await new Promise((r) => setTimeout(r, 5));
+  await newEvent(b.id, { calendarId: bCal.id, startTs: T + 41 * 86_400_000, duration: HOUR, serviceId: sid });
+  res = assertOk(await raw("POST", p, at));
+  assert.deepEqual(res.selectedHosts, [{ id: a.user.id, metadata: {} }]);
+  // equal distribution counts events of the next 61 days: a 2, b 1 -> b
+  assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "roundRobinAlgorithm", data: "equalDistribution" } }));
+  const soon = Date.now() + 86_400_000;
+  await newEvent(a.user.id, { calendarId: aCal.id, startTs: soon, duration: HOUR, serviceId: sid });
+  await newEvent(a.user.id, { calendarId: aCal.id, startTs: soon + HOUR, duration: HOUR, serviceId: sid });
+  await newEvent(b.id, { calendarId: bCal.id, startTs: soon, duration: HOUR, serviceId: sid });
+  res = assertOk(await raw("POST", p, at));
+  assert.deepEqual(res.selectedHosts, [{ id: b.id, metadata: {} }]);
+  // listed hosts: they must all be free at that start; not members: 400
+  res = assertOk(await raw("POST", p, { ...at, hostUserIds: [a.user.id] }));
+  assert.deepEqual(res.selectedHosts, [{ id: a.user.id, metadata: {} }]);
+  assertError(await raw("POST", p, { ...at, hostUserIds: [crypto.randomUUID()] }), 400);
+  // Berlin's day ends 21:59Z: no 1 h slot at 21:00Z
+  assertError(await raw("POST", p, { ...at, timestamp: T + 21 * HOUR }), 400);
+  assertError(await raw("POST", p, { ...at, timestamp: T + 10 * HOUR + 7 * MIN }), 400);
+  assertError(await raw("POST", p, { ...at, interval: 60_000 }), 400);
+  assertError(await raw("POST", p, { timestamp: T }), 400);
+  assertError(await raw("POST", p, at, other.apiKey), 404);
+  assertError(await raw("POST", `/service/${crypto.randomUUID()}/booking-intend`, at), 404);
+});
+
+test("booking-intend: collective selects every member; group counts reservations", async () => {
+  const a = await exampleService();
+  const b = await newUser();
+  const bCal = await newCalendar(b.id);
+  await newEvent(b.id, { calendarId: bCal.id, startTs: T + 10 * HOUR, duration: 2 * HOUR, busy: false });
+  assertOk(await admin.service.addUser(a.service.id, { userId: b.id, availibility: { variant: "Calendar", id: bCal.id } }));
+  const sid = a.service.id;
+  const p = `/service/${sid}/booking-intend`;
+  const at = { timestamp: T + 10 * HOUR, duration: HOUR, interval: 15 * MIN };
+  assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "collective" } }));
+  let res = assertOk(await raw("POST", p, at));
+  assert.deepEqual(res.selectedHosts.map((u) => u.id).sort(), [a.user.id, b.id].sort());
+  assert.equal(res.createEventForHosts, true);
+  // b is not free at 09:00: a collective booking is refused
+  assertError(await raw("POST", p, { ...at, timestamp: T + 9 * HOUR }), 400);
+
+  assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "group", data: 2 } }));
+  const flags = [];
+  for (let i = 0; i < 2; i++) flags.push(assertOk(await raw("POST", p, at)).createEventForHosts);
+  assert.deepEqual(flags, [false, true]);
+  const del = (ts) => raw("DELETE", `${p}?timestamp=${ts}`);
+  assert.equal(typeof assertOk(await del(at.timestamp)).message, "string");
+  assert.equal(assertOk(await raw("POST", p, at)).createEventForHosts, true); // 1 + 1 >= 2
+  for (let i = 0; i < 3; i++) assertOk(await del(at.timestamp)); // never below 0
+  assert.equal(assertOk(await raw("POST", p, at)).createEventForHosts, false);
+  assertOk(await del(T)); // none there: no error
+  assertError(await del("x"), 400);
+  assertError(await raw("DELETE", `${p}?timestamp=${T}`, undefined, other.apiKey), 404);
+});
