@@ -161,6 +161,7 @@ typedef struct nt_users_v1 {
                struct json_t **out);
 } nt_users_v1;
 #define NT_USERS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_users_v1, in_account)
+#define NT_USERS_V1_SIZE_1_2 NT_SIZE_UPTO(nt_users_v1, get)
 
 /* ---- "observer" v1 (ABI 1.1): told about every request (metrics, audit logs). Every
  * provided observer is called, in load order, on the worker thread that served the request;
