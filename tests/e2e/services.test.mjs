@@ -581,3 +581,34 @@ test("booking-intend: collective selects every member; group counts reservations
   assertError(await del("x"), 400);
   assertError(await raw("DELETE", `${p}?timestamp=${T}`, undefined, other.apiKey), 404);
 });
+
+/* ---- the request budget ------------------------------------------------------------------- */
+
+test("a slot query whose hosts' expansions outrun [server] request_cpu_ms answers 422", async () => {
+  // A server whose requests may use 1 ms of CPU: creating events with counted daily rules
+  // stays under it, expanding 200 of them over 101 days for two hosts does not.
+  const small = await startServer({ plugins: PLUGINS, ini: { server: { request_cpu_ms: 1 } } });
+  try {
+    const call = (method, p, body) => small.request(method, p, { headers: { "x-api-key": small.apiKey }, body });
+    const service = assertOk(await call("POST", "/service", {}), 201).service;
+    for (let h = 0; h < 2; h++) {
+      const user = assertOk(await call("POST", "/user", {}), 201).user;
+      const cal = assertOk(await call("POST", `/user/${user.id}/calendar`, { timezone: "UTC" }), 201).calendar;
+      for (let i = 0; i < 100; i++) {
+        const ev = { calendarId: cal.id, startTs: T + (i % 24) * HOUR, duration: 15 * MIN, busy: true, recurrence: { freq: "daily", interval: 1, count: 200 } };
+        assertOk(await call("POST", `/user/${user.id}/events`, ev), 201);
+      }
+      const sched = assertOk(await call("POST", `/user/${user.id}/schedule`, { timezone: "UTC" }), 201).schedule;
+      assertOk(await call("POST", `/service/${service.id}/users`, { userId: user.id, availability: { variant: "Schedule", id: sched.id }, busy: [cal.id] }));
+    }
+    const query = new URLSearchParams({ startDate: "2030-10-10", endDate: "2031-1-18", timezone: "UTC", duration: HOUR, interval: 5 * MIN });
+    const res = await small.request("GET", `/service/${service.id}/booking?${query}`);
+    assert.equal(res.status, 422, JSON.stringify(res.json));
+    assert.equal(res.json.error, "unprocessable");
+    assert.match(res.json.message, /request_cpu_ms/);
+    // the server goes on answering
+    assertOk(await call("GET", `/service/${service.id}`));
+  } finally {
+    await small.stop();
+  }
+});
