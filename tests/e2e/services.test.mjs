@@ -580,6 +580,12 @@ test("booking-intend: collective selects every member; group counts reservations
   assertOk(await del(T)); // none there: no error
   assertError(await del("x"), 400);
   assertError(await raw("DELETE", `${p}?timestamp=${T}`, undefined, other.apiKey), 404);
+  // a group shrinking keeps the service's events; growing deletes them (B4.2 route 4)
+  const booked = await newEvent(b.id, { calendarId: bCal.id, startTs: T + 10 * HOUR, duration: HOUR, serviceId: sid });
+  assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "group", data: 1 } }));
+  assertOk(await admin.events.findById(booked.id));
+  assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "group", data: 3 } }));
+  assertError(await admin.events.findById(booked.id), 404);
 });
 
 /* ---- the request budget ------------------------------------------------------------------- */
