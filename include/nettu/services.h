@@ -154,8 +154,14 @@ typedef struct nt_users_v1 {
     uint32_t size;
     /* NT_OK when `user_id` is a user of `account_id`, NT_ENOTFOUND when not. */
     int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
+    /* (ABI 1.2; check with NT_HAS_MEMBER) The User wire object {id, metadata} (API.md A9.2)
+     * of `user_id` in `account_id` into *out (a new reference the caller releases).
+     * NT_ENOTFOUND when there is no such user; NT_ENOMEM or a storage error. */
+    int (*get)(void *state, nt_db *db, const char *account_id, const char *user_id,
+               struct json_t **out);
 } nt_users_v1;
 #define NT_USERS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_users_v1, in_account)
+#define NT_USERS_V1_SIZE_1_2 NT_SIZE_UPTO(nt_users_v1, get)
 
 /* ---- "observer" v1 (ABI 1.1): told about every request (metrics, audit logs). Every
  * provided observer is called, in load order, on the worker thread that served the request;
@@ -287,6 +293,18 @@ typedef struct nt_events_v1 {
     int (*other_service_spans)(void *state, nt_req *req, const char *account_id,
                                const char *user_id, const char *service_id, int64_t ws, int64_t we,
                                nt_intervals *out);
+    /* API.md E2: deletes every event of `account_id` whose serviceId is `service_id` (the
+     * service is being deleted, or a group service grew). Runs on req's connection, inside
+     * the caller's write transaction when one is open. NT_OK or the storage error. */
+    int (*delete_by_service)(void *state, nt_req *req, const char *account_id,
+                             const char *service_id);
+    /* For booking intend (API.md B4.6), per user user_ids[i] of `account_id`, over the events
+     * whose serviceId is `service_id`: last_created[i] = the largest `created` (INT64_MIN when
+     * the user has none) and count[i] = how many match the window [ws, we] (A13.7). Both
+     * arrays have n entries and are filled on NT_OK. NT_OK or a storage error. */
+    int (*service_stats)(void *state, nt_req *req, const char *account_id, const char *service_id,
+                         const char *const *user_ids, size_t n, int64_t ws, int64_t we,
+                         int64_t *last_created, int64_t *count);
 } nt_events_v1;
 
 #ifdef __cplusplus

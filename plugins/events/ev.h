@@ -259,12 +259,6 @@ int ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, con
                     const char *const *ids, size_t n, int64_t ws, int64_t we, ev_ilist *busy,
                     ev_ilist *free_l);
 
-/* B2 subtract, in place: removes from `free_l` (merged) every part covered by an interval of
- * `busy_l` (merged); a busy interval that only touches a free one at an end point does not
- * shorten it. The result is sorted, non-overlapping, busy = 0. 0, or -1 when out of
- * memory. */
-int ev_ilist_subtract(ev_ilist *free_l, const ev_ilist *busy_l);
-
 /* Moves the instances of l into a zero-initialised nt_intervals (services.h); l is emptied.
  * 0, or -1 when out of memory (both unchanged then). */
 int ev_ilist_export(ev_ilist *l, nt_intervals *out);
