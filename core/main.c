@@ -23,7 +23,11 @@
 #include "settings.h"
 #include "util.h"
 
+#define APP_MAX_REPORTED 16
+
 typedef struct app {
+    char reported[APP_MAX_REPORTED][64]; /* service kinds already reported missing */
+    int nreported;
     cfg *cfg;
     settings s;
     loader l;
@@ -43,15 +47,104 @@ usage(FILE *f)
                "Every key can be overridden by NETTU_<SECTION>_<KEY> in the environment.\n");
 }
 
+/* The service kinds nettu defines, so [services] and NETTU_SERVICES_* can be checked. */
+static const char *const service_kinds[] = {NT_SERVICE_STORE,
+                                            NT_SERVICE_AUTHENTICATOR,
+                                            NT_SERVICE_POLICY,
+                                            NT_SERVICE_ACCOUNTS,
+                                            NT_SERVICE_USERS,
+                                            NT_SERVICE_OBSERVER,
+                                            NT_SERVICE_RELOADABLE,
+                                            NT_SERVICE_SCHEDULES,
+                                            NT_SERVICE_CALENDARS,
+                                            NT_SERVICE_EVENTS,
+                                            NULL};
+
+/* The bundled plugin that provides each kind, for hints. */
+static const char *
+service_hint(const char *kind)
+{
+    static const char *const hints[][2] = {
+        {NT_SERVICE_STORE, "store_sqlite"}, {NT_SERVICE_AUTHENTICATOR, "auth_nettu or auth_jwks"},
+        {NT_SERVICE_POLICY, "policy"},      {NT_SERVICE_ACCOUNTS, "account"},
+        {NT_SERVICE_USERS, "user"},         {NT_SERVICE_CALENDARS, "calendar"},
+        {NT_SERVICE_EVENTS, "events"},      {NT_SERVICE_SCHEDULES, "schedule"}};
+
+    for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+        if (strcmp(hints[i][0], kind) == 0)
+            return hints[i][1];
+    return NULL;
+}
+
 /* Checks one [services] entry: the named service must be provided. */
 static void
 check_service_choice(void *arg, const char *kind, const char *name, int line)
 {
     cfg *c = arg;
+    char cands[512];
+    int n;
 
-    if (service_lookup(kind, name, 0, NULL) == NULL)
-        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'", cfg_path(c),
-                  line, kind, name, kind, name);
+    if (service_lookup(kind, name, 0, NULL) != NULL)
+        return;
+    n = service_candidates(kind, 0, cands, sizeof(cands));
+    if (n > 0)
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'; loaded: %s",
+                  cfg_path(c), line, kind, name, kind, name, cands);
+    else
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides any %s service%s%s",
+                  cfg_path(c), line, kind, name, kind, service_hint(kind) != NULL ? "; load " : "",
+                  service_hint(kind) != NULL ? service_hint(kind) : "");
+}
+
+/* Resolves the service `who` needs ("the routes", "plugin calendar"), with [services]
+ * applied. When there is none or several, records an error (once per kind) naming the
+ * candidates and the line that fixes it, unless a plugin failed to load (the error is then a
+ * consequence of that one). Returns the ops, or NULL. */
+static const void *
+need_service(app *a, const char *who, const char *kind, uint32_t version, void **state)
+{
+    const char *choice = settings_service_choice(a->cfg, kind);
+    const void *ops = service_lookup(kind, choice, version, state);
+    char cands[512];
+    int n;
+
+    if (ops != NULL || a->l.failed > 0)
+        return ops;
+    if (choice != NULL)
+        return NULL; /* a wrong choice is reported by check_service_choice */
+    for (int i = 0; i < a->nreported; i++)
+        if (strcmp(a->reported[i], kind) == 0)
+            return NULL;
+    if (a->nreported < APP_MAX_REPORTED)
+        snprintf(a->reported[a->nreported++], sizeof(a->reported[0]), "%s", kind);
+    n = service_candidates(kind, version, cands, sizeof(cands));
+    if (n > 1) {
+        const char *first = strchr(cands, ' ');
+        cfg_error(a->cfg,
+                  "%s: [services] %s: %s need%s the %s service and %d plugins provide it: %s; "
+                  "choose one with the line '%s = %.*s' under [services]",
+                  cfg_path(a->cfg), kind, who, strncmp(who, "the ", 4) == 0 ? "" : "s", kind, n,
+                  cands, kind, first != NULL ? (int)(first - cands) : 0, cands);
+    } else {
+        cfg_error(
+            a->cfg,
+            "%s: %s need%s the %s service (v%u or later) and no loaded plugin provides it%s%s%s",
+            a->s.load_origin, who, strncmp(who, "the ", 4) == 0 ? "" : "s", kind, (unsigned)version,
+            service_hint(kind) != NULL ? ": add " : "",
+            service_hint(kind) != NULL ? service_hint(kind) : "",
+            service_hint(kind) != NULL ? " to [plugins] load" : "");
+    }
+    return NULL;
+}
+
+/* Checks one need a plugin declared (service_need). */
+static void
+check_need(void *arg, const char *plugin, const char *kind, uint32_t version)
+{
+    char who[96];
+
+    snprintf(who, sizeof(who), "plugin %s", plugin);
+    need_service(arg, who, kind, version, NULL);
 }
 
 /* Collects an observer service (metrics, audit ...). */
@@ -89,32 +182,59 @@ resolve_services(app *a)
         need_policy |= k == NT_AUTH_USER || k == NT_AUTH_ADMIN_OR_USER;
     }
     a->deps.store =
-        service_lookup(NT_SERVICE_STORE, settings_service_choice(a->cfg, NT_SERVICE_STORE),
-                       NT_STORE_V1, &a->deps.store_state);
-    a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
-                                  settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
-                                  NT_AUTHENTICATOR_V1, &a->deps.auth_state);
-    a->deps.policy =
-        service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
-                       NT_POLICY_V1, &a->deps.policy_state);
-    if (a->deps.store == NULL)
-        cfg_error(a->cfg,
-                  "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
-                  "one with [services] store = NAME",
-                  cfg_path(a->cfg));
-    else if (!NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error)) /* the 1.0 members */
+        need_service(a, "the server", NT_SERVICE_STORE, NT_STORE_V1, &a->deps.store_state);
+    if (a->deps.store != NULL && !NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error))
         cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
-    if (need_auth && a->deps.auth == NULL)
-        cfg_error(a->cfg,
-                  "%s: routes need authentication but no authenticator service is loaded "
-                  "(e.g. auth_nettu), or [services] authenticator is ambiguous",
-                  cfg_path(a->cfg));
-    if (need_policy && a->deps.policy == NULL)
-        cfg_error(a->cfg, "%s: user routes need the policy service (load the policy plugin)",
-                  cfg_path(a->cfg));
+    if (need_auth)
+        a->deps.auth = need_service(a, "the routes that need credentials", NT_SERVICE_AUTHENTICATOR,
+                                    NT_AUTHENTICATOR_V1, &a->deps.auth_state);
+    else
+        a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
+                                      settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
+                                      NT_AUTHENTICATOR_V1, &a->deps.auth_state);
+    if (need_policy)
+        a->deps.policy = need_service(a, "the end-user routes", NT_SERVICE_POLICY, NT_POLICY_V1,
+                                      &a->deps.policy_state);
+    else
+        a->deps.policy =
+            service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
+                           NT_POLICY_V1, &a->deps.policy_state);
+    service_foreach_need(check_need, a);
     service_foreach(NT_SERVICE_OBSERVER, NT_OBSERVER_V1, add_observer, a);
     a->deps.router = r;
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
+}
+
+/* Every section of the file and every NETTU_* variable must name something the core or a
+ * loaded plugin knows. */
+static void
+check_names(app *a)
+{
+    const char *sections[3 + SETTINGS_MAX_PLUGINS];
+    int strict[3 + SETTINGS_MAX_PLUGINS];
+    char *avail[LOADER_MAX_AVAILABLE];
+    size_t n = 0, navail;
+    cfg_value v;
+
+    for (size_t i = 0; service_kinds[i] != NULL; i++)
+        cfg_lookup(a->cfg, "services", service_kinds[i], &v); /* declares the kinds known */
+    sections[n] = "server";
+    strict[n++] = 1;
+    sections[n] = "plugins";
+    strict[n++] = 1;
+    sections[n] = "services";
+    strict[n++] = 1;
+    for (int i = 0; i < a->s.nplugins; i++) {
+        int inited = 0;
+        for (int j = 0; j < a->l.n; j++)
+            inited |= strcmp(a->l.plugins[j]->name, a->s.plugins[i]) == 0;
+        sections[n] = a->s.plugins[i];
+        strict[n++] = inited; /* the keys of a plugin that failed are not all known */
+    }
+    navail = loader_available(a->s.plugin_dir, avail, LOADER_MAX_AVAILABLE);
+    cfg_check_sections(a->cfg, sections, n, (const char *const *)avail, navail);
+    loader_available_free(avail, navail);
+    cfg_check_env(a->cfg, sections, strict, n);
 }
 
 /* Reads the config and loads and inits every plugin. */
@@ -137,8 +257,11 @@ app_load(app *a, const char *path)
         return NT_ENOMEM;
     names = a->s.plugins;
     hostapi_set_loader(&a->l);
+    a->l.load_origin = a->s.load_origin;
+    a->l.dir_origin = a->s.dir_origin[0] != '\0' ? a->s.dir_origin : NULL;
     loader_load_all(&a->l, a->cfg, a->s.plugin_dir, names, a->s.nplugins);
     resolve_services(a);
+    check_names(a);
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
 }
 

@@ -4,7 +4,7 @@
  * file). Configuration and lifecycle live here; the request path is in jwks_authn.c.
  *
  * [auth_jwks]
- * jwks_file = /etc/nettu/jwks.json   ; required: {"keys": [...]}, read at start and on SIGHUP
+ * jwks_file = /etc/nettu/jwks.json   ; required: {"keys": [...]}, read in init and on SIGHUP
  * account_id = <uuid>                ; required: token users are users of this account
  * user_claim = nettuSchedulerUserId  ; the claim holding the user id, e.g. sub
  * policy_claim = schedulerPolicy     ; the claim holding the policy; absent = default policy
@@ -12,13 +12,13 @@
  * audience =                         ; when set, aud must be it or hold it
  * token_cache_size = 16384           ; verified tokens remembered (0 turns the cache off)
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jwks_auth.h"
 
 static int jwks_reload(void *state);
+static int jwks_load(jwks_state *st, const char *what, char *err, size_t errlen);
 
 static const nt_authenticator_v1 jwks_auth_ops = {
     .size = sizeof(nt_authenticator_v1),
@@ -84,23 +84,23 @@ jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
                                         "policy_claim",     "issuer",     "audience",
                                         "token_cache_size", NULL};
     const nt_host_api *api = st->api;
-    const char *account;
+    const char *file = NULL;
     int rc;
 
     rc = api->cfg_check_keys(st->self, cfg, known);
     if (rc != NT_OK)
         return rc;
-    account = api->cfg_get(cfg, "account_id");
-    if (account == NULL || !api->uuid_valid(account)) {
-        api->init_error(st->self, "[auth_jwks] account_id: %s",
-                        account == NULL ? "required, the account id (UUID) of token users"
-                                        : "expected an account id (UUID)");
-        return NT_EINVAL;
+    if ((rc = api->cfg_uuid(st->self, cfg, "account_id", 1, st->account_id, NULL)) != NT_OK)
+        return rc;
+    rc = api->cfg_path(st->self, cfg, "jwks_file", NULL, NT_CFG_PATH_REQUIRED | NT_CFG_PATH_FILE,
+                       &file);
+    if (rc != NT_OK)
+        return rc;
+    if ((st->jwks_file = strdup(file)) == NULL) {
+        api->init_error(st->self, "out of memory");
+        return NT_ENOMEM;
     }
-    for (int i = 0; i <= NT_UUID_LEN; i++)
-        st->account_id[i] = (char)tolower((unsigned char)account[i]);
-    if ((rc = jwks_cfg_str(st, cfg, "jwks_file", NULL, 1, &st->jwks_file)) != NT_OK ||
-        (rc = jwks_cfg_str(st, cfg, "user_claim", JWKS_USER_CLAIM_DEFAULT, 0, &st->user_claim)) !=
+    if ((rc = jwks_cfg_str(st, cfg, "user_claim", JWKS_USER_CLAIM_DEFAULT, 0, &st->user_claim)) !=
             NT_OK ||
         (rc = jwks_cfg_str(st, cfg, "policy_claim", JWKS_POLICY_CLAIM_DEFAULT, 0,
                            &st->policy_claim)) != NT_OK ||
@@ -117,12 +117,13 @@ jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
 }
 
 /* Validates the section, makes the ring and the token cache and provides both services;
- * *state is a new jwks_state freed by jwks_fini(). The key file is read in start. */
+ * *state is a new jwks_state freed by jwks_fini(). The key file is read and validated here. */
 static int
 jwks_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **state)
 {
     jwks_state *st = calloc(1, sizeof(*st));
     long long tokens = 0;
+    char err[256];
     int rc = NT_ENOMEM;
 
     if (st == NULL)
@@ -144,6 +145,20 @@ jwks_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **sta
         api->init_error(p, "out of memory for the key ring and the token cache");
         goto out;
     }
+    /* The key file is read and validated here, so --check-config reports a bad one. */
+    rc = jwks_load(st, "loaded", err, sizeof(err));
+    if (rc != NT_OK) {
+        api->cfg_fail(p, cfg, "jwks_file",
+                      "%s; expected a JWKS file {\"keys\": [...]} with at least one usable RS256 "
+                      "or ES256 key (plugins/auth_jwks/README.md)",
+                      err);
+        goto out;
+    }
+    /* Looked up in jwks_start; declared so --check-config finds them missing. */
+    if ((rc = api->service_need(p, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_USERS, NT_USERS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_POLICY, NT_POLICY_V1)) != NT_OK)
+        goto out;
     rc = api->service_provide(p, NT_SERVICE_AUTHENTICATOR, "jwks", NT_AUTHENTICATOR_V1,
                               &jwks_auth_ops, st);
     if (rc == NT_OK)
@@ -201,14 +216,12 @@ jwks_load(jwks_state *st, const char *what, char *err, size_t errlen)
     return NT_OK;
 }
 
-/* Looks up the accounts, users and policy services and loads the key file. */
+/* Looks up the accounts, users and policy services (the key file was loaded in init). */
 static int
 jwks_start(void *state)
 {
     jwks_state *st = state;
     const nt_host_api *api = st->api;
-    char err[256];
-    int rc;
 
     st->acct.api = api;
     st->acct.ops = jwks_need(st, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1, sizeof(nt_accounts_v1),
@@ -224,10 +237,7 @@ jwks_start(void *state)
         api->init_error(st->self, "a needed service lacks an operation");
         return NT_ERR;
     }
-    rc = jwks_load(st, "loaded", err, sizeof(err));
-    if (rc != NT_OK)
-        api->init_error(st->self, "[auth_jwks] jwks_file %s: %s", st->jwks_file, err);
-    return rc;
+    return NT_OK;
 }
 
 /* reloadable.reload (SIGHUP): see jwks_load(); a bad file is logged and the old keys stay. */

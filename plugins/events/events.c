@@ -94,6 +94,11 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
                           &max_instances);
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "rule_cpu_ms", EV_RULE_CPU_MS_DEFAULT, 1, 60000, &rule_cpu_ms);
+    /* Looked up in ev_start (event_peers.c); declared so --check-config finds them missing. */
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_CALENDARS, NT_CALENDARS_V1);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));

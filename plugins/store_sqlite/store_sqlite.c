@@ -55,16 +55,17 @@ sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
 {
     const char *v = c->api->cfg_get(cfg, "path");
 
-    if (v == NULL)
-        v = "var/nettu.db";
-    if (v[0] == '\0' || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0) {
-        c->api->init_error(c->plugin,
-                           "[store_sqlite] path: expected a database file name, got '%s' "
-                           "(in-memory databases and URIs are not supported: every worker "
-                           "must open the same database)",
-                           v);
+    if (v != NULL && (v[0] == '\0' || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0)) {
+        c->api->cfg_fail(c->plugin, cfg, "path",
+                         "expected a database file name, got '%s' (in-memory databases and URIs "
+                         "are not supported: every worker must open the same database)",
+                         v);
         return NT_EINVAL;
     }
+    /* The file, or the directory it will be made in, must be usable by this user: checked
+     * without opening or creating anything, so --check-config tells. */
+    if (c->api->cfg_path(c->plugin, cfg, "path", "var/nettu.db", NT_CFG_PATH_CREATE, &v) != NT_OK)
+        return NT_EINVAL;
     c->path = strdup(v);
     return c->path != NULL ? NT_OK : NT_ENOMEM;
 }
@@ -77,22 +78,14 @@ sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
 static int
 sq_cfg_sync(struct sq_cfg *c, const nt_config *cfg)
 {
-    static const char *const names[] = {"normal", "full", "off"};
+    static const char *const names[] = {"normal", "full", "off", NULL};
     static const char *const pragmas[] = {"NORMAL", "FULL", "OFF"};
-    const char *v = c->api->cfg_get(cfg, "synchronous");
-    size_t i;
+    int i = 0;
 
-    if (v == NULL)
-        v = "normal";
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcasecmp(v, names[i]) == 0) {
-            c->synchronous = pragmas[i];
-            return NT_OK;
-        }
-    }
-    c->api->init_error(c->plugin,
-                       "[store_sqlite] synchronous: expected normal, full or off, got '%s'", v);
-    return NT_EINVAL;
+    if (c->api->cfg_enum(c->plugin, cfg, "synchronous", names, 0, &i) != NT_OK)
+        return NT_EINVAL;
+    c->synchronous = pragmas[i];
+    return NT_OK;
 }
 
 /* Reads `fault_file`, a test hook (sqlite_fault.c); empty or absent means off. */

@@ -1339,8 +1339,7 @@ START_TEST(test_plugin_config)
         {{"account_id", ACC, NULL}, "[auth_jwks] jwks_file: required"},
         {{"jwks_file", "", "account_id", ACC, NULL}, "[auth_jwks] jwks_file: required"},
         {{"jwks_file", "/x", NULL}, "[auth_jwks] account_id: required"},
-        {{"jwks_file", "/x", "account_id", "acc", NULL},
-         "[auth_jwks] account_id: expected an account id (UUID)"},
+        {{"jwks_file", "/x", "account_id", "acc", NULL}, "[auth_jwks] account_id: expected a UUID"},
         {{"jwks_file", "/x", "account_id", ACC, "user_claim", "", NULL},
          "[auth_jwks] user_claim: expected a claim name"},
         {{"jwks_file", "/x", "account_id", ACC, "policy_claim", "", NULL},
@@ -1354,7 +1353,13 @@ START_TEST(test_plugin_config)
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_int_eq(fx_start_cfg(bad[i].kv), NT_EINVAL);
+        const char *kv[9];
+
+        /* "/x" stands for the fixture's key file (read in init since ABI 1.3) */
+        for (size_t k = 0; k < 9; k++)
+            kv[k] =
+                bad[i].kv[k] != NULL && strcmp(bad[i].kv[k], "/x") == 0 ? fx.path : bad[i].kv[k];
+        ck_assert_int_eq(fx_start_cfg(kv), NT_EINVAL);
         assert_logged("INIT_ERROR ", bad[i].why);
         ck_assert_ptr_null(fx.state);
     }
@@ -1377,7 +1382,7 @@ START_TEST(test_plugin_start_errors)
 
     unlink(fx.path);
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_EINVAL);
-    snprintf(want, sizeof(want), "[auth_jwks] jwks_file %s: cannot open: No such file", fx.path);
+    snprintf(want, sizeof(want), "[auth_jwks] jwks_file: %s: no such file", fx.path);
     assert_logged("INIT_ERROR ", want);
     write_keys(strdup("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"));
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_EINVAL);
@@ -1385,7 +1390,7 @@ START_TEST(test_plugin_start_errors)
     fx.no_users = 1;
     write_keys(std_jwks());
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_ERR);
-    assert_logged("INIT_ERROR ", "needs service users v1 (load the user plugin)");
+    assert_logged("INIT_ERROR ", "needs service users v1");
 }
 END_TEST
 
