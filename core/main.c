@@ -2,6 +2,7 @@
  * or SIGTERM, then shuts down in reverse order.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -357,6 +358,50 @@ out:
     return rc;
 }
 
+/* What an operator needs to know the server runs as configured, at every log level: version,
+ * configuration file, plugins, services, storage and address. Never a secret. */
+static void
+log_start_summary(app *a)
+{
+    char buf[2048], abs[PATH_MAX];
+    size_t len = 0;
+    const char *where = NULL;
+
+    log_always("nettu %s (plugin ABI %d.%d), configuration %s", NETTU_VERSION, NT_ABI_MAJOR,
+               NT_ABI_MINOR, realpath(cfg_path(a->cfg), abs) != NULL ? abs : cfg_path(a->cfg));
+    buf[0] = '\0';
+    for (int i = 0; i < a->l.n && len < sizeof(buf); i++)
+        len += (size_t)snprintf(
+            buf + len, sizeof(buf) - len, "%s%s %s", i ? ", " : "", a->l.plugins[i]->name,
+            a->l.plugins[i]->desc->version != NULL ? a->l.plugins[i]->desc->version
+                                                   : "(no version)");
+    log_always("plugins from %s: %s",
+               realpath(a->s.plugin_dir, abs) != NULL ? abs : a->s.plugin_dir, buf);
+    service_describe_all(buf, sizeof(buf));
+    log_always("services: %s", buf);
+    if (NT_HAS_MEMBER(a->deps.store, nt_store_v1, describe) && a->deps.store->describe != NULL)
+        where = a->deps.store->describe(a->deps.store_state);
+    log_always("storage: %s", where != NULL ? where : "(the store does not say where)");
+    log_always("listening on http://%s%s%s:%d/ (listen = %s) with %d workers",
+               strchr(a->s.listen, ':') != NULL ? "[" : "", a->s.listen,
+               strchr(a->s.listen, ':') != NULL ? "]" : "", server_port(a->srv), a->s.listen_name,
+               a->s.workers);
+}
+
+/* The stop line: how the requests in flight at shutdown ended. */
+static void
+log_stop_summary(app *a)
+{
+    int busy = 0, cut = 0;
+
+    if (a->srv == NULL)
+        return;
+    server_stop_counts(a->srv, &busy, &cut);
+    log_always("stopped: %d connections had a request in flight at shutdown; %d finished, %d "
+               "were closed unfinished when shutdown_grace_ms was over",
+               busy, busy - cut, cut);
+}
+
 /* Opens storage, migrates, starts plugins and serves until a signal. */
 static int
 app_run(app *a)
@@ -383,10 +428,14 @@ app_run(app *a)
         return NT_ERR;
     if ((rc = server_start(a->srv)) != NT_OK)
         return rc;
-    log_msg(NT_LOG_INFO, NULL, "nettu %s listening on %s port %d with %d workers", NETTU_VERSION,
-            a->s.listen, server_port(a->srv), a->s.workers);
+    log_start_summary(a);
     rc = wait_for_signal();
-    log_msg(NT_LOG_INFO, NULL, "signal %d: shutting down", (int)got_signal);
+    log_always("%s: shutting down (up to [server] shutdown_grace_ms = %d ms for requests in "
+               "flight)",
+               got_signal == SIGTERM  ? "SIGTERM"
+               : got_signal == SIGINT ? "SIGINT"
+                                      : "signal",
+               a->s.shutdown_grace_ms);
     return rc;
 }
 
@@ -394,6 +443,7 @@ static void
 app_shutdown(app *a)
 {
     server_stop(a->srv);
+    log_stop_summary(a);
     loader_stop_all(&a->l);
     server_free(a->srv);
     a->srv = NULL;

@@ -79,6 +79,18 @@ service_candidates(const char *kind, uint32_t version, char *buf, size_t n)
     return count;
 }
 
+void
+service_describe_all(char *buf, size_t n)
+{
+    size_t len = 0;
+
+    if (n > 0)
+        buf[0] = '\0';
+    for (size_t i = 0; i < nsvc && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%s %s (%s)", i ? ", " : "", svc[i].kind,
+                                svc[i].name, svc[i].owner != NULL ? svc[i].owner->name : "core");
+}
+
 /* Drops the needs p declared. */
 static void
 service_drop_needs(nt_plugin *p)

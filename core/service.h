@@ -40,6 +40,9 @@ void service_foreach_need(void (*fn)(void *arg, const char *plugin, const char *
                                      uint32_t version),
                           void *arg);
 
+/* Writes every service as "kind name (plugin)", comma-separated, into buf. */
+void service_describe_all(char *buf, size_t n);
+
 /* Drops every service p provided. */
 void service_remove_plugin(nt_plugin *p);
 

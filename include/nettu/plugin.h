@@ -28,7 +28,7 @@
  *   1.2  codes NT_ERETRY, NT_EBUDGET, NT_EGONE; nt_host_api: req_check, db_open, db_close,
  *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s).
  *   1.3  nt_host_api: cfg_enum, cfg_uuid, cfg_path, cfg_duration, cfg_fail, service_need;
- *        the NT_CFG_PATH_* flags.
+ *        the NT_CFG_PATH_* flags; services.h: store describe.
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.

@@ -95,10 +95,15 @@ typedef struct nt_store_v1 {
      * db (NT_ERR when none is open); it is released when that transaction ends. May be NULL:
      * the host then relies on the write transaction alone. */
     int (*lock_schema)(nt_db *db);
+    /* (ABI 1.3; check size) Where the data lives, for the start-up log: "sqlite
+     * /srv/nettu/nettu.db", a host and database name; never a password or other secret.
+     * Borrowed until fini. May be NULL. */
+    const char *(*describe)(void *state);
 } nt_store_v1;
 #define NT_STORE_V1_SIZE_1_0 NT_SIZE_UPTO(nt_store_v1, clear_error) /* the smallest accepted */
 #define NT_STORE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_store_v1, end_read)
 #define NT_STORE_V1_SIZE_1_2 NT_SIZE_UPTO(nt_store_v1, lock_schema)
+#define NT_STORE_V1_SIZE_1_3 NT_SIZE_UPTO(nt_store_v1, describe)
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
 #define NT_SERVICE_AUTHENTICATOR "authenticator"

@@ -2,11 +2,23 @@
  * "store" service (name "sqlite"); it opens nothing, so `--check-config` never touches the
  * disk. Connections are opened later by the host through conn_open (sqlite_conn.c).
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "sqlite_int.h"
+
+/* store.describe: "sqlite <absolute path> (synchronous=...)", made in init. */
+static const char *
+sq_describe(void *state)
+{
+    const struct sq_cfg *c = state;
+
+    return c->describe;
+}
 
 static const nt_store_v1 sq_ops = {
     .size = sizeof(nt_store_v1),
@@ -32,6 +44,7 @@ static const nt_store_v1 sq_ops = {
     .end_read = sq_end_read,
     .clear_error = sq_clear_error,
     .lock_schema = sq_lock_schema,
+    .describe = sq_describe,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */
@@ -44,6 +57,7 @@ sq_cfg_free(void *state)
         return;
     sq_shared_free(c);
     free(c->path);
+    free(c->describe);
     free(c->fault_file);
     free(c);
 }
@@ -67,7 +81,19 @@ sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
     if (c->api->cfg_path(c->plugin, cfg, "path", "var/nettu.db", NT_CFG_PATH_CREATE, &v) != NT_OK)
         return NT_EINVAL;
     c->path = strdup(v);
-    return c->path != NULL ? NT_OK : NT_ENOMEM;
+    if (c->path == NULL)
+        return NT_ENOMEM;
+    {
+        char cwd[PATH_MAX];
+        size_t n = strlen(v) + sizeof(cwd) + 16;
+
+        if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+            cwd[0] = '\0';
+        if ((c->describe = malloc(n)) == NULL)
+            return NT_ENOMEM;
+        snprintf(c->describe, n, "sqlite %s%s%s", cwd, cwd[0] != '\0' ? "/" : "", v);
+    }
+    return NT_OK;
 }
 
 /* Reads `synchronous`. In WAL mode, NORMAL syncs only at checkpoints: a process crash loses
