@@ -81,6 +81,13 @@ pipeline_msg(nt_req *r, int code, const char *fmt, ...)
     return code;
 }
 
+/* 1 when the request carries the header `name`. */
+static int
+pipeline_has(const nt_req *r, const char *name)
+{
+    return r->http != NULL && http_head_field(r->http->head, r->http->base, name) != NULL;
+}
+
 /* Answers the request's failure `code` with the handler's message, or else the storage
  * error, or else a generic message. Returns the status sent. */
 static int
@@ -103,6 +110,13 @@ pipeline_fail(pipeline *p, nt_req *r, int code, reply_ctx *rc)
     if (status >= 500)
         log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL, "%s failed (%d): %s",
                 r->method, code, msg);
+    if (status == 401) /* why, for the operator; the reply's message, never the credentials */
+        log_msg(NT_LOG_DEBUG, r->route != NULL ? r->route->path : NULL,
+                "%s answered 401 to %s (headers sent:%s%s%s): %s", r->method,
+                r->http != NULL && r->http->peer != NULL ? r->http->peer : "?",
+                pipeline_has(r, "x-api-key") ? " x-api-key" : "",
+                pipeline_has(r, "nettu-account") ? " nettu-account" : "",
+                pipeline_has(r, "authorization") ? " authorization" : "", msg);
     if (reply_error(rc, status, msg) != NT_OK)
         rc->close = 1;
     return status;

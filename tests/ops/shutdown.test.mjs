@@ -1,4 +1,5 @@
-// Shutdown on SIGTERM: an idle server stops within 100 ms (measured between its own
+// Lifecycle logs and shutdown. The start-up summary appears at every log level, a 401 is
+// explained at debug (never with its credentials). Shutdown on SIGTERM: an idle server stops within 100 ms (measured between its own
 // "shutting down" and "stopped" log lines, so process teardown under sanitizers does not
 // count) and closes idle keep-alive connections at once; during the drain new connections are
 // refused rather than left waiting in the backlog; a request still unfinished when
@@ -92,6 +93,38 @@ test("the drain: new connections refused, a finished request counted, an unfinis
       /WARN shutdown: \[server\] shutdown_grace_ms is over; closing the connection of 127\.0\.0\.1 with the request POST \/api\/v1\/user \(route\) unfinished/,
     );
     assert.match(log, /stopped: 2 connections had a request in flight at shutdown; 1 finished, 1 were closed unfinished/);
+  } finally {
+    fs.rmSync(srv.tmpDir, { recursive: true, force: true });
+  }
+});
+
+test("the start-up summary is logged at every level; at debug a 401 says why, never the token", async () => {
+  const quiet = await startServer({ plugins: PLUGINS, ini: { server: { log_level: "error" } } });
+  try {
+    await quiet.stop();
+    const log = fs.readFileSync(quiet.logPath, "utf8");
+    for (const re of [
+      /INFO nettu \S+ \(plugin ABI \d+\.\d+\), configuration \/\S+\/nettu\.ini/,
+      /INFO plugins from \/\S+: store_sqlite \S+, auth_nettu \S+, policy \S+, account \S+, user \S+/,
+      /INFO services: .*authenticator nettu \(auth_nettu\)/,
+      /INFO storage: sqlite \/\S+\/nettu\.db/,
+      /INFO listening on http:\/\/127\.0\.0\.1:\d+\/ /,
+      /INFO stopped: /,
+    ])
+      assert.match(log, re);
+    assert.doesNotMatch(log, /applied migration/, "other INFO lines follow log_level");
+  } finally {
+    fs.rmSync(quiet.tmpDir, { recursive: true, force: true });
+  }
+  const srv = await startServer({ plugins: PLUGINS, ini: { server: { log_level: "debug" } } });
+  try {
+    const token = "sk_not_a_key_of_this_server_12345";
+    const res = await fetch(`${srv.baseUrl}/account`, { headers: { "x-api-key": token } });
+    assert.equal(res.status, 401);
+    await srv.stop();
+    const log = fs.readFileSync(srv.logPath, "utf8");
+    assert.match(log, /DEBUG \[\/api\/v1\/account\] GET answered 401 to 127\.0\.0\.1 \(headers sent: x-api-key\): /);
+    assert.ok(!log.includes(token), "the key is never logged");
   } finally {
     fs.rmSync(srv.tmpDir, { recursive: true, force: true });
   }
