@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -41,11 +42,36 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: nettu-server [-c FILE] [--check-config] [--version] [--help]\n"
-               "  -c, --config FILE   the INI file (default etc/nettu.ini)\n"
+               "  -c, --config FILE   the INI file (default: etc/nettu/nettu.ini of the prefix\n"
+               "                      the server is installed in, else etc/nettu.ini)\n"
                "  --check-config      load and validate the config and every plugin, print\n"
                "                      what is wrong, exit non-zero on any error\n"
                "  --version           print the version\n"
                "Every key can be overridden by NETTU_<SECTION>_<KEY> in the environment.\n");
+}
+
+/* The default -c: <prefix>/etc/nettu/nettu.ini when this binary is <prefix>/bin/nettu-server
+ * and that file exists (an installed server), else etc/nettu.ini (a source checkout). */
+static const char *
+default_config(char *buf, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+
+    if (len > 0) {
+        exe[len] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            *slash = '\0';
+            if ((slash = strrchr(exe, '/')) != NULL && strcmp(slash, "/bin") == 0) {
+                *slash = '\0';
+                snprintf(buf, n, "%s/etc/nettu/nettu.ini", exe);
+                if (access(buf, F_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return "etc/nettu.ini";
 }
 
 /* The service kinds nettu defines, so [services] and NETTU_SERVICES_* can be checked. */
@@ -465,7 +491,8 @@ main(int argc, char **argv)
                                          {"version", no_argument, NULL, 'V'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = "etc/nettu.ini";
+    char dflt[PATH_MAX + 32];
+    const char *path = default_config(dflt, sizeof(dflt));
     int check = 0, opt, rc;
     app a;
 

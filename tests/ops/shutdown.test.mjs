@@ -123,7 +123,7 @@ test("the start-up summary is logged at every level; at debug a 401 says why, ne
     assert.equal(res.status, 401);
     await srv.stop();
     const log = fs.readFileSync(srv.logPath, "utf8");
-    assert.match(log, /DEBUG \[\/api\/v1\/account\] GET answered 401 to 127\.0\.0\.1 \(headers sent: x-api-key\): /);
+    assert.match(log, /DEBUG \[\/api\/v1\/account\] GET answered 401 to 127\.0\.0\.1 \(credentials sent: api key\): API key: no account has this API key/);
     assert.ok(!log.includes(token), "the key is never logged");
   } finally {
     fs.rmSync(srv.tmpDir, { recursive: true, force: true });
