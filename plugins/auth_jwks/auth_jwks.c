@@ -11,6 +11,8 @@
  * issuer =                           ; when set, iss must equal it
  * audience =                         ; when set, aud must be it or hold it
  * token_cache_size = 16384           ; verified tokens remembered (0 turns the cache off)
+ * leeway = 60s                       ; clock skew allowed for nbf and iat (0 to 10m)
+ * exp_leeway = 0s                    ; clock skew allowed for exp (0 to 10m)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -80,11 +82,12 @@ jwks_cfg_str(jwks_state *st, const nt_config *cfg, const char *key, const char *
 static int
 jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
 {
-    static const char *const known[] = {"jwks_file",        "account_id", "user_claim",
-                                        "policy_claim",     "issuer",     "audience",
-                                        "token_cache_size", NULL};
+    static const char *const known[] = {
+        "jwks_file", "account_id",       "user_claim", "policy_claim", "issuer",
+        "audience",  "token_cache_size", "leeway",     "exp_leeway",   NULL};
     const nt_host_api *api = st->api;
     const char *file = NULL;
+    long long leeway = 0, exp_leeway = 0;
     int rc;
 
     rc = api->cfg_check_keys(st->self, cfg, known);
@@ -112,6 +115,13 @@ jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
                         st->user_claim);
         return NT_EINVAL;
     }
+    /* Clock skew between the identity provider and this server (durations, 0 to 10 min). */
+    if ((rc = api->cfg_duration(st->self, cfg, "leeway", JWKS_LEEWAY_S * 1000, 0, 600000,
+                                &leeway)) != NT_OK ||
+        (rc = api->cfg_duration(st->self, cfg, "exp_leeway", 0, 0, 600000, &exp_leeway)) != NT_OK)
+        return rc;
+    st->rules.leeway_s = leeway / 1000;
+    st->rules.exp_leeway_s = exp_leeway / 1000;
     return api->cfg_int(st->self, cfg, "token_cache_size", JWKS_TOKEN_CACHE_DEFAULT, 0, 1 << 24,
                         tokens);
 }

@@ -770,6 +770,7 @@ END_TEST
 static const jwks_claim_rules default_rules = {
     .user_claim = "nettuSchedulerUserId",
     .policy_claim = "schedulerPolicy",
+    .leeway_s = JWKS_LEEWAY_S,
 };
 
 /* Runs jwks_claims_check on JSON text at time `now`, with the fake host's UUID check. */
@@ -928,6 +929,31 @@ START_TEST(test_claims_times)
                           &default_rules, 1000, "token nbf: expected a non-negative integer");
     assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1.5}",
                           &default_rules, 1000, "token iat: expected a non-negative integer");
+}
+END_TEST
+
+/* [auth_jwks] leeway and exp_leeway: the configured clock skew for nbf/iat and for exp. */
+START_TEST(test_claims_leeways)
+{
+    jwks_claim_rules r = default_rules;
+    jwks_principal p;
+    char why[160];
+
+    r.leeway_s = 120;
+    r.exp_leeway_s = 30;
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":970,"
+                                  "\"nbf\":1120}",
+                                  &r, 1000, &p, why, sizeof(why)),
+                     NT_OK);
+    ck_assert_int_eq(p.valid_from, 1000);
+    jwks_principal_fini(&p);
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":969}", &r, 1000,
+                          "token expired (beyond [auth_jwks] exp_leeway)");
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"nbf\":1121}", &r,
+                          1000, "token nbf: not valid yet (beyond [auth_jwks] leeway)");
+    r.leeway_s = 0;
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1001}", &r,
+                          1000, "token iat: issued in the future");
 }
 END_TEST
 
@@ -1350,6 +1376,10 @@ START_TEST(test_plugin_config)
          "[auth_jwks] token_cache_size: expected an integer"},
         {{"jwks_file", "/x", "account_id", ACC, "key_cache_size", "5", NULL},
          "[auth_jwks] key_cache_size: unknown key"},
+        {{"jwks_file", "/x", "account_id", ACC, "leeway", "1h", NULL},
+         "[auth_jwks] leeway: expected a duration from 0 ms to 600000 ms"},
+        {{"jwks_file", "/x", "account_id", ACC, "exp_leeway", "soon", NULL},
+         "[auth_jwks] exp_leeway: expected a duration"},
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1644,6 +1674,7 @@ jwks_suite(void)
     tcase_add_test(claims, test_claims_default_names);
     tcase_add_test(claims, test_claims_custom_names);
     tcase_add_test(claims, test_claims_times);
+    tcase_add_test(claims, test_claims_leeways);
     tcase_add_test(claims, test_claims_issuer_audience);
     suite_add_tcase(s, claims);
 
