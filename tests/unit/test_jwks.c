@@ -1457,6 +1457,23 @@ START_TEST(test_plugin_user_tokens)
 }
 END_TEST
 
+/* An account_id that names no account: every token is refused saying so, and a warning is
+ * logged. */
+START_TEST(test_plugin_account_missing)
+{
+    const char *kv[] = {"jwks_file", fx.path, "account_id", "0b6a4fd4-1c5e-4c8e-9a57-3f2d2b1f8e01",
+                        NULL};
+    char *b;
+
+    ck_assert_int_eq(fx_start_cfg(kv), NT_OK);
+    b = bearer_rs("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":5609418990073}");
+    assert_denied(run(NULL, NULL, b, NT_AUTH_USER), NT_EUNAUTH,
+                  "the account configured in [auth_jwks] account_id does not exist");
+    free(b);
+    assert_logged("WARN ", "account_id 0b6a4fd4-1c5e-4c8e-9a57-3f2d2b1f8e01 names no account");
+}
+END_TEST
+
 START_TEST(test_plugin_user_refused)
 {
     char *b;
@@ -1684,6 +1701,7 @@ jwks_suite(void)
     tcase_add_test(plugin, test_plugin_start_errors);
     tcase_add_test(plugin, test_plugin_user_tokens);
     tcase_add_test(plugin, test_plugin_user_refused);
+    tcase_add_test(plugin, test_plugin_account_missing);
     tcase_add_test(plugin, test_plugin_cache_expiry);
     tcase_add_test(plugin, test_plugin_claim_config);
     tcase_add_test(plugin, test_plugin_issuer_audience);
