@@ -59,7 +59,7 @@ store_has_read_txn(const nt_store_v1 *st)
            st->end_read != NULL;
 }
 
-/* A path parameter named like "calendarId" must be a UUID (API.md A1). */
+/* A path parameter named like "calendarId" must be a UUID (else 404). */
 static int
 param_is_id(const char *name)
 {

@@ -108,7 +108,7 @@ typedef enum nt_log_level {
     NT_LOG_DEBUG = 3  /* per request */
 } nt_log_level;
 
-/* Authentication classes of a route (API.md A4). */
+/* Authentication classes of a route (README, "How a request is served"). */
 typedef enum nt_auth_kind {
     NT_AUTH_PUBLIC = 0,        /* no credentials looked at */
     NT_AUTH_ADMIN = 1,         /* x-api-key of an account */
@@ -270,7 +270,7 @@ typedef struct nt_host_api {
                         const char **out, int *present);
     int (*json_get_bool)(nt_req *r, const struct json_t *obj, const char *key, int required,
                          int *out, int *present);
-    /* A metadata object: every value a string (API.md A9.8); at most 50 keys, keys of at
+    /* A metadata object: every value a string; at most 50 keys, keys of at
      * most 64 bytes, values of at most 512 bytes (NT_EINVAL naming the limit beyond). */
     int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key, int required,
                              struct json_t **out, int *present);
