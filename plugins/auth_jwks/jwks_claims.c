@@ -55,11 +55,11 @@ claims_times(const json_t *claims, const jwks_claim_rules *rules, int64_t now_s,
         return NT_EUNAUTH;
     }
     if (nbf - rules->leeway_s > now_s) {
-        snprintf(why, whylen, "token nbf: not valid yet (beyond [auth_jwks] leeway)");
+        snprintf(why, whylen, "token nbf: not valid yet");
         return NT_EUNAUTH;
     }
     if (iat - rules->leeway_s > now_s) {
-        snprintf(why, whylen, "token iat: issued in the future (beyond [auth_jwks] leeway)");
+        snprintf(why, whylen, "token iat: issued in the future");
         return NT_EUNAUTH;
     }
     *valid_from = (nbf > iat ? nbf : iat) - rules->leeway_s;
