@@ -127,7 +127,12 @@ seed() {
 # The scenarios, in table order. scenario NAME sets S_LABEL S_PATH S_HEADERS S_METHOD S_BODY
 # S_TOKENS S_TARGET (minimum ratio to the baseline, or empty) and S_EVENTS (1 = needs the
 # events plugin). Needs the seed variables, SEED_DIR and TOKENS.
-SCENARIOS=(health apikey jwt_same jwt_unique post_event freebusy)
+ALL_SCENARIOS=(health apikey jwt_same jwt_unique post_event freebusy)
+# BENCH_SCENARIOS="post_event freebusy" runs only those (default: all of ALL_SCENARIOS).
+read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-${ALL_SCENARIOS[*]}}"
+for s in "${SCENARIOS[@]}"; do
+    [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || { echo "bench: unknown scenario '$s' in BENCH_SCENARIOS (known: ${ALL_SCENARIOS[*]})" >&2; exit 2; }
+done
 scenario() {
     S_HEADERS=()
     S_METHOD=GET

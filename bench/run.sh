@@ -17,6 +17,7 @@
 #   BENCH_TOKENS=65536   distinct pre-signed JWTs of the unique-token scenario (4x the default
 #                        token cache of auth_nettu, so cycling through them never hits it)
 #   BENCH_STARTS=5       server starts measured for the start-up time
+#   BENCH_SCENARIOS      space-separated scenarios to run (default: all; see bench/lib.sh)
 #   BENCH_BUILD_DIR      build directory (default build/; configured as Release if new)
 #   BENCH_OUT            where the table is written (default bench/last-run.md)
 #   BENCH_KEEP=1         keep the temporary directory (INI, database, logs, wrk output)
@@ -111,13 +112,21 @@ seed "$BASE_URL" "$SEED_DIR" "$TOKENS"
 
 # run_wrk PORT CONNS OUT: wrk for the current scenario; its BENCH_RESULT line goes to OUT.
 # Broken on no answers, non-2xx answers, or a server that died.
+# Also writes the server's CPU time over the run (user + system, microseconds, all threads, from
+# /proc/<pid>/stat) as a `cpu_us=` field on the BENCH_RESULT line.
 RUN_SEQ=0
+CLK_TCK=$(getconf CLK_TCK)
 run_wrk() {
-    local port=$1 conns=$2 out=$3 log requests non2xx
+    local port=$1 conns=$2 out=$3 log requests non2xx pid t0 t1
     RUN_SEQ=$((RUN_SEQ + 1))
     log=$TMP/wrk-$RUN_SEQ-$S_NAME-$port.txt
+    pid=$N_PID
+    [[ $port == "$B_PORT" ]] && pid=$B_PID
+    t0=$(cpu_ticks "$pid")
     wrk_scenario "$port" "$THREADS" "$conns" "$DUR" "$log" ||
         broken "wrk failed ($S_NAME, port $port): $(tail -5 "$log")"
+    t1=$(cpu_ticks "$pid")
+    sed -i "s/^BENCH_RESULT .*/& cpu_us=$(((t1 - t0) * 1000000 / CLK_TCK))/" "$log"
     grep '^BENCH_RESULT ' "$log" >"$out" || broken "wrk printed no result ($S_NAME): $(tail -5 "$log")"
     requests=$(field "$out" requests)
     non2xx=$(field "$out" non2xx)
@@ -126,6 +135,13 @@ run_wrk() {
     ((requests > 0)) || broken "$S_NAME: no request was answered (port $port)"
     ((non2xx == 0)) || broken "$S_NAME: $non2xx non-2xx answers out of $requests (port $port; see $log)"
 }
+
+# cpu_ticks PID: user + system CPU time of every thread of PID so far, in clock ticks.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# cpu_per_req FILE: server CPU microseconds per answered request of a BENCH_RESULT line.
+cpu_per_req() { awk -v c="$(field "$1" cpu_us)" -v r="$(field "$1" requests)" 'BEGIN { printf "%.2f", c / r }'; }
+# spread V...: "min-max" of the numbers given, two decimals.
+spread() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }'; }
 
 # rps FILE: requests per second of a BENCH_RESULT line.
 rps() { awk -v r="$(field "$1" requests)" -v d="$(field "$1" duration_us)" 'BEGIN { printf "%.0f", r / (d / 1e6) }'; }
@@ -139,18 +155,22 @@ RAW=()
 for S_NAME in "${SCENARIOS[@]}"; do
     scenario "$S_NAME"
     if ((S_EVENTS && !HAVE_EVENTS)); then
-        ROWS+=("| $S_LABEL | skipped: events plugin not built | | | | | | ${S_TARGET:+≥ $S_TARGET} | |")
+        ROWS+=("| $S_LABEL | skipped: events plugin not built | | | | | | | | ${S_TARGET:+≥ $S_TARGET} | |")
         say "bench: $S_NAME: skipped: events plugin not built"
         continue
     fi
     check_scenario "$N_PORT" "$TMP/check.out"
     b_rps=() n_rps=() ratios=() n_p50=() n_p99=() b_p50=() b_p99=() sockerr=0
+    n_cpu=() b_cpu=() cpu_ratios=()
     for ((r = 1; r <= ROUNDS; r++)); do
         run_wrk "$B_PORT" "$CONNS" "$TMP/b.res"
         run_wrk "$N_PORT" "$CONNS" "$TMP/n.res"
         b_rps+=("$(rps "$TMP/b.res")")
         n_rps+=("$(rps "$TMP/n.res")")
         ratios+=("$(awk -v n="${n_rps[-1]}" -v b="${b_rps[-1]}" 'BEGIN { printf "%.3f", n / b }')")
+        n_cpu+=("$(cpu_per_req "$TMP/n.res")")
+        b_cpu+=("$(cpu_per_req "$TMP/b.res")")
+        cpu_ratios+=("$(awk -v n="${n_cpu[-1]}" -v b="${b_cpu[-1]}" 'BEGIN { printf "%.3f", (n > 0) ? b / n : 0 }')")
         b_p50+=("$(field "$TMP/b.res" p50_us)")
         b_p99+=("$(field "$TMP/b.res" p99_us)")
         n_p50+=("$(field "$TMP/n.res" p50_us)")
@@ -158,7 +178,7 @@ for S_NAME in "${SCENARIOS[@]}"; do
         for k in connect read write timeout; do
             sockerr=$((sockerr + $(field "$TMP/n.res" $k)))
         done
-        say "bench: $S_NAME round $r/$ROUNDS: baseline ${b_rps[-1]} req/s, nettu ${n_rps[-1]} req/s"
+        say "bench: $S_NAME round $r/$ROUNDS: baseline ${b_rps[-1]} req/s ${b_cpu[-1]} µs CPU/req, nettu ${n_rps[-1]} req/s ${n_cpu[-1]} µs CPU/req"
     done
     B=$(median "${b_rps[@]}")
     N=$(median "${n_rps[@]}")
@@ -167,8 +187,9 @@ for S_NAME in "${SCENARIOS[@]}"; do
     if [[ -n $S_TARGET ]]; then
         verdict=$(awk -v r="$ratio" -v t="$S_TARGET" 'BEGIN { print (r >= t) ? "met" : "**missed**" }')
     fi
-    ROWS+=("| $S_LABEL | $(printf '%.0f' "$N") | $(printf '%.0f' "$B") | $ratio | $(ms "$(median "${n_p50[@]}")") / $(ms "$(median "${n_p99[@]}")") ms | $(ms "$(median "${b_p50[@]}")") / $(ms "$(median "${b_p99[@]}")") ms | 0 / $sockerr | ${S_TARGET:+≥ $S_TARGET} | $verdict |")
-    RAW+=("- $S_NAME: nettu ${n_rps[*]}; baseline ${b_rps[*]}; ratios ${ratios[*]}")
+    cpu_ratio=$(printf '%.2f' "$(median "${cpu_ratios[@]}")")
+    ROWS+=("| $S_LABEL | $(printf '%.0f' "$N") | $(printf '%.0f' "$B") | $ratio ($(spread "${ratios[@]}")) | $(median "${n_cpu[@]}") / $(median "${b_cpu[@]}") µs | $cpu_ratio ($(spread "${cpu_ratios[@]}")) | $(ms "$(median "${n_p50[@]}")") / $(ms "$(median "${n_p99[@]}")") ms | $(ms "$(median "${b_p50[@]}")") / $(ms "$(median "${b_p99[@]}")") ms | 0 / $sockerr | ${S_TARGET:+≥ $S_TARGET} | $verdict |")
+    RAW+=("- $S_NAME: nettu ${n_rps[*]}; baseline ${b_rps[*]}; ratios ${ratios[*]}; CPU µs/request nettu ${n_cpu[*]}, baseline ${b_cpu[*]}; CPU ratios ${cpu_ratios[*]}")
 done
 
 # ---------------------------------------------------------------------------------------
@@ -228,6 +249,22 @@ START_BASE=$(median "${start_ms_base[@]}")
 say "bench: start to first answer: nettu ${start_ms_existing[*]} ms (existing db), ${start_ms_new[*]} ms (new db); baseline ${start_ms_base[*]} ms"
 
 # ---------------------------------------------------------------------------------------
+# Idle memory of the default configuration: the same INI without the default account (whose
+# API key is hashed at start, which initialises OpenSSL's providers: about 2 MiB).
+
+write_ini "$TMP/plain.ini" "$S_PORT" "$TMP/plain.db" "$WORKERS"
+sed -i '/^\[account\]/,$d' "$TMP/plain.ini"
+"${SERVER_ENV[@]}" "$SERVER" -c "$TMP/plain.ini" >"$TMP/plain.log" 2>&1 &
+P_PID=$!
+PIDS+=("$P_PID")
+wait_up "$S_PORT" "$P_PID" || broken "nettu did not start without a default account: $(tail -20 "$TMP/plain.log")"
+sleep 0.2
+N_RSS_PLAIN=$(rss_kib "$P_PID")
+kill "$P_PID"
+wait "$P_PID" 2>/dev/null || true
+say "bench: idle RSS without a default account: ${N_RSS_PLAIN} KiB"
+
+# ---------------------------------------------------------------------------------------
 # The table
 
 le_verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "**missed**" }'; }
@@ -243,13 +280,19 @@ COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
     echo "Load average before / after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine makes"
     echo "requests/s noisy; the ratios, measured in interleaved pairs, much less so)."
     echo
-    echo "| scenario | nettu req/s | baseline req/s | ratio | nettu p50 / p99 | baseline p50 / p99 | nettu non-2xx / socket errors | target | |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+    echo "The ratio is nettu's requests/s over the baseline's (min-max of the rounds in brackets). CPU/request is each"
+    echo "server's user + system time over a run (all threads, /proc/<pid>/stat) divided by the requests it answered;"
+    echo "the CPU ratio is baseline CPU/request over nettu's (1 = as cheap as bare libevent): steadier than requests/s"
+    echo "on a shared machine."
+    echo
+    echo "| scenario | nettu req/s | baseline req/s | ratio (min-max) | CPU/request nettu / baseline | CPU ratio (min-max) | nettu p50 / p99 | baseline p50 / p99 | nettu non-2xx / socket errors | target | |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     printf '%s\n' "${ROWS[@]}"
-    echo "| RSS idle (VmRSS after start) | $(mib "$N_RSS_IDLE") | $(mib "$B_RSS_IDLE") | | | | | ≤ 8 MiB | $(le_verdict "$N_RSS_IDLE" 8192) |"
-    echo "| RSS under 256 connections (max VmRSS, API-key GET, wrk -c256) | $(mib "$N_RSS_256") | $(mib "$B_RSS_256") | | | | | ≤ 64 MiB | $(le_verdict "$N_RSS_256" 65536) |"
-    echo "| start to first answer, existing db (median of $STARTS) | $START_EXISTING ms | $START_BASE ms | | | | | ≤ 50 ms | $(le_verdict "$START_EXISTING" 50) |"
-    echo "| start to first answer, new db (median of $STARTS) | $START_NEW ms | $START_BASE ms | | | | | ≤ 50 ms | $(le_verdict "$START_NEW" 50) |"
+    echo "| RSS idle (VmRSS after start, default configuration) | $(mib "$N_RSS_PLAIN") | $(mib "$B_RSS_IDLE") | | | | | | | ≤ 8 MiB | $(le_verdict "$N_RSS_PLAIN" 8192) |"
+    echo "| RSS idle with a default account (its key hashed at start: OpenSSL initialised) | $(mib "$N_RSS_IDLE") | $(mib "$B_RSS_IDLE") | | | | | | | | |"
+    echo "| RSS under 256 connections (max VmRSS, API-key GET, wrk -c256) | $(mib "$N_RSS_256") | $(mib "$B_RSS_256") | | | | | | | ≤ 64 MiB | $(le_verdict "$N_RSS_256" 65536) |"
+    echo "| start to first answer, existing db (median of $STARTS) | $START_EXISTING ms | $START_BASE ms | | | | | | | ≤ 50 ms | $(le_verdict "$START_EXISTING" 50) |"
+    echo "| start to first answer, new db (median of $STARTS) | $START_NEW ms | $START_BASE ms | | | | | | | ≤ 50 ms | $(le_verdict "$START_NEW" 50) |"
     echo
     echo "Requests/s of every round (nettu; baseline; ratio):"
     echo

@@ -11,6 +11,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include "idem.h"
 #include "log.h"
 
 static const char *const server_keys[] = {"listen",
@@ -28,6 +29,9 @@ static const char *const server_keys[] = {"listen",
                                           "auth_fail_exempt",
                                           "shutdown_grace_ms",
                                           "request_cpu_ms",
+                                          "idempotency_ttl_s",
+                                          "idempotency_max_reply_bytes",
+                                          "idempotency_purge_s",
                                           "access_log",
                                           "log_level",
                                           NULL};
@@ -75,6 +79,11 @@ settings_read_load(cfg *c, settings *s)
         if (!settings_plugin_name_ok(start, (size_t)(end - start))) {
             cfg_error(c, "%s: [plugins] load: '%.*s' is not a plugin name (a-z, 0-9, _)", v.origin,
                       (int)(end - start), start);
+            return NT_EINVAL;
+        }
+        if (end - start == 4 && strncmp(start, "core", 4) == 0) {
+            /* The server records its own migrations under that name. */
+            cfg_error(c, "%s: [plugins] load: 'core' is reserved for the server", v.origin);
             return NT_EINVAL;
         }
         for (int i = 0; i < s->nplugins; i++) {
@@ -237,6 +246,21 @@ settings_read_server(cfg *c, settings *s)
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "request_cpu_ms", 100, 1, 600000, &n) == NT_OK)
         s->request_cpu_ms = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_ttl_s", IDEM_TTL_DEFAULT_S, 1, 30 * 86400, &n) ==
+        NT_OK)
+        s->idempotency_ttl_s = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_max_reply_bytes", IDEM_MAX_REPLY_DEFAULT, 0,
+                     64LL << 20, &n) == NT_OK)
+        s->idempotency_max_reply_bytes = n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_purge_s", IDEM_PURGE_DEFAULT_S, 1, 86400, &n) ==
+        NT_OK)
+        s->idempotency_purge_s = (int)n;
     else
         rc = NT_EINVAL;
     if (cfg_read_bool(c, "server", "access_log", 1, &s->access_log) != NT_OK)

@@ -3,6 +3,8 @@
  */
 #include "intervals.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,4 +117,37 @@ ev_ilist_json(const ev_ilist *l)
         }
     }
     return arr;
+}
+
+/* The longest instance: two 20-character integers, the keys, "false" and the comma. */
+#define EV_INST_TEXT_MAX 96
+
+char *
+ev_ilist_json_text(const ev_ilist *l, const char *head, const char *tail, size_t *len)
+{
+    size_t hn = strlen(head), tn = strlen(tail), cap, n;
+    char *out;
+
+    if (l->n > (SIZE_MAX - hn - tn - 3) / EV_INST_TEXT_MAX)
+        return NULL;
+    cap = hn + tn + 3 + l->n * EV_INST_TEXT_MAX;
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    memcpy(out, head, hn);
+    n = hn;
+    out[n++] = '[';
+    for (size_t i = 0; i < l->n; i++) {
+        int w = snprintf(out + n, cap - n, "%s{\"startTs\":%lld,\"endTs\":%lld,\"busy\":%s}",
+                         i > 0 ? "," : "", (long long)l->v[i].start, (long long)l->v[i].end,
+                         l->v[i].busy ? "true" : "false");
+        if (w < 0 || (size_t)w >= cap - n) {
+            free(out);
+            return NULL;
+        }
+        n += (size_t)w;
+    }
+    out[n++] = ']';
+    memcpy(out + n, tail, tn + 1);
+    *len = n + tn;
+    return out;
 }

@@ -39,4 +39,10 @@ int ev_ilist_merge(ev_ilist *l);
  * out of memory. */
 json_t *ev_ilist_json(const ev_ilist *l);
 
+/* The same array as ev_ilist_json() as compact JSON text (what json_dumpb(JSON_COMPACT) writes
+ * of it), between `head` and `tail`, without building a jansson tree: one allocation and one
+ * formatted write per instance. Returns a malloc'd NUL-terminated string (the caller frees it)
+ * and its length in *len, or NULL when out of memory. */
+char *ev_ilist_json_text(const ev_ilist *l, const char *head, const char *tail, size_t *len);
+
 #endif /* EV_INTERVALS_H */

@@ -327,8 +327,10 @@ rr_expand_recurring(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, 
     w->n = &norm;
     w->w0 = day - rr_mod7(norm.wd0 - o->wkst);
     w->wc.year = INT64_MIN;
-    if (rr_gen_init(&w->gen, &norm, o->budget) != 0)
+    if (rr_gen_init(&w->gen, &norm, o->budget) != 0) {
+        rc = rr_fail(err, errlen, "recurrence: the recurrence library (libical) cannot be loaded");
         goto out;
+    }
     if (s->n_exdates > 0) {
         c.ex = malloc(s->n_exdates * sizeof(*c.ex));
         if (c.ex == NULL)

@@ -22,15 +22,15 @@
  * multiple of 400 years into 2000..2399 and libical's dates are moved back. When libical
  * reaches the end of its range the generator continues in the next frame.
  *
- * Thread safety: an iterator is used by one thread. libical stays loaded once used (see
- * rr_ical_init()). libical writes one global on first use
+ * Thread safety: an iterator is used by one thread. libical is opened on first use and
+ * stays loaded (see rr_ical_init()). libical writes one global on first use
  * (the TZID prefix, which icalrecur_iterator_new() reads through icaltimezone_tzid_prefix());
  * a first iterator is made under pthread_once before any other. libical's error number is
  * thread-local (a pthread key), floating times never touch its time-zone cache or its
  * mutexes, and ICU's calendars (one per iterator) are independent objects.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* dladdr(), RTLD_NODELETE */
+#define _GNU_SOURCE /* RTLD_NODELETE */
 #endif
 #include "rrule_impl.h"
 
@@ -46,23 +46,78 @@
 
 static pthread_once_t rr_ical_once = PTHREAD_ONCE_INIT;
 
-/* Runs once: keeps libical (and ICU under it) loaded for the life of the process, then runs
- * libical's first-use initialisation. libical registers a pthread key whose destructor is
- * its own code and ICU keeps process-wide caches: unloading them with the plugin
- * (dlclose) would leave threads exiting into unmapped code and the caches unreachable, so
- * the already loaded library is reopened with RTLD_NODELETE (the handle is kept on
- * purpose). Then icalrecur_iterator_new() fills a global (the TZID prefix, via the
- * unexported icaltimezone_tzid_prefix()) the first time it runs. */
+/* libical, opened on first use. Linking it would map libical, ICU and libstdc++ into every
+ * server at start (about 2.9 MiB of resident memory, a third of an idle server) whether or
+ * not a recurring event is ever expanded; so the nine functions used here are looked up in
+ * the library when the first generator is set up, and called through this table. */
+static struct {
+    int ok; /* every member below was found */
+    icalrecur_iterator *(*iterator_new)(struct icalrecurrencetype, struct icaltimetype);
+    void (*iterator_free)(icalrecur_iterator *);
+    struct icaltimetype (*iterator_next)(icalrecur_iterator *);
+    int (*iterator_set_start)(icalrecur_iterator *, struct icaltimetype);
+    void (*recurrencetype_clear)(struct icalrecurrencetype *);
+    struct icaltimetype (*null_time)(void);
+    int (*is_null_time)(const struct icaltimetype);
+    icalerrorenum *(*errno_return)(void);
+    void (*clear_errno)(void);
+} rr_lib;
+
+#ifndef NT_LIBICAL_SONAME
+#define NT_LIBICAL_SONAME "libical.so.3"
+#endif
+
+/* The calls below go through rr_lib (the names stay libical's, for reading). */
+#undef icalerrno
+#define icalerrno (*rr_lib.errno_return())
+#define icalrecur_iterator_new rr_lib.iterator_new
+#define icalrecur_iterator_free rr_lib.iterator_free
+#define icalrecur_iterator_next rr_lib.iterator_next
+#define icalrecur_iterator_set_start rr_lib.iterator_set_start
+#define icalrecurrencetype_clear rr_lib.recurrencetype_clear
+#define icaltime_null_time rr_lib.null_time
+#define icaltime_is_null_time rr_lib.is_null_time
+#define icalerror_clear_errno rr_lib.clear_errno
+
+/* Looks `name` up in h into *fn; 0, or -1 when it is missing. */
+static int
+rr_sym(void *h, const char *name, void *fn)
+{
+    void *p = dlsym(h, name);
+
+    if (p == NULL)
+        return -1;
+    memcpy(fn, &p, sizeof(p)); /* ISO C has no object-to-function pointer conversion */
+    return 0;
+}
+
+/* Runs once: opens libical (and ICU under it) for the life of the process, looks up the
+ * functions of rr_lib, then runs libical's first-use initialisation. libical registers a
+ * pthread key whose destructor is its own code and ICU keeps process-wide caches: unloading
+ * them (a dlclose, also of a plugin that had linked them) would leave threads exiting into
+ * unmapped code and the caches unreachable, so the library is opened with RTLD_NODELETE and
+ * the handle kept on purpose. Then icalrecur_iterator_new() fills a global (the TZID
+ * prefix, via the unexported icaltimezone_tzid_prefix()) the first time it runs. */
 static void
 rr_ical_init(void)
 {
     struct icalrecurrencetype r;
-    struct icaltimetype t = icaltime_null_time();
+    struct icaltimetype t;
     icalrecur_iterator *it;
-    Dl_info info;
+    void *h = dlopen(NT_LIBICAL_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 
-    if (dladdr((void *)icalrecur_iterator_new, &info) != 0 && info.dli_fname != NULL)
-        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    if (h == NULL || rr_sym(h, "icalrecur_iterator_new", &rr_lib.iterator_new) != 0 ||
+        rr_sym(h, "icalrecur_iterator_free", &rr_lib.iterator_free) != 0 ||
+        rr_sym(h, "icalrecur_iterator_next", &rr_lib.iterator_next) != 0 ||
+        rr_sym(h, "icalrecur_iterator_set_start", &rr_lib.iterator_set_start) != 0 ||
+        rr_sym(h, "icalrecurrencetype_clear", &rr_lib.recurrencetype_clear) != 0 ||
+        rr_sym(h, "icaltime_null_time", &rr_lib.null_time) != 0 ||
+        rr_sym(h, "icaltime_is_null_time", &rr_lib.is_null_time) != 0 ||
+        rr_sym(h, "icalerrno_return", &rr_lib.errno_return) != 0 ||
+        rr_sym(h, "icalerror_clear_errno", &rr_lib.clear_errno) != 0)
+        return;
+    rr_lib.ok = 1;
+    t = icaltime_null_time();
     icalrecurrencetype_clear(&r);
     r.freq = ICAL_DAILY_RECURRENCE;
     t.year = RR_FRAME_YEAR;
@@ -325,6 +380,8 @@ rr_gen_init(rr_gen *g, const rr_norm *n, ev_budget *budget)
     struct icalrecurrencetype *r = &g->rule;
 
     (void)pthread_once(&rr_ical_once, rr_ical_init);
+    if (!rr_lib.ok)
+        return -1;
     memset(g, 0, sizeof(*g));
     g->budget = budget;
     icalrecurrencetype_clear(r);

@@ -87,7 +87,8 @@ typedef struct rr_gen {
 #define RR_STOPPED -3
 
 /* Sets g up for normalised rule n (which must not be `never`), charging its work to budget
- * (NULL: none). Returns 0. */
+ * (NULL: none). Returns 0, or -1 when libical (opened on the first call) could not be
+ * loaded. */
 int rr_gen_init(rr_gen *g, const rr_norm *n, ev_budget *budget);
 
 /* Makes the next rr_gen_next() return the first candidate on or after local day `day`. For a

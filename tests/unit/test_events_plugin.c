@@ -118,6 +118,17 @@ call(const struct call *c, json_t **out, char *msg)
                       c->path, rc, fh_req_msg(q));
     if (msg != NULL)
         snprintf(msg, 512, "%s", fh_req_msg(q));
+    if (rc == 200 && *out == NULL) { /* a reply written as text (free/busy) must be JSON */
+        const char *type = NULL;
+        size_t len = 0;
+        const char *text = fh_req_reply_text(q, &type, &len);
+
+        ck_assert_msg(text != NULL, "%s %s: 200 without a reply", c->method, c->path);
+        ck_assert_str_eq(type, "application/json");
+        *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+        ck_assert_msg(*out != NULL, "%s %s: the reply is not JSON: %.*s", c->method, c->path,
+                      (int)len, text);
+    }
     ck_assert_int_eq(fh_in_transaction(host), 0);
     fh_req_free(q);
     return rc;

@@ -3,6 +3,8 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +101,37 @@ START_TEST(test_json)
 }
 END_TEST
 
+/* The text writer gives the bytes json_dumpb(JSON_COMPACT) writes of ev_ilist_json(), for
+ * empty lists, extreme values and both flags. */
+START_TEST(test_json_text)
+{
+    ev_ilist l = {0};
+    const int64_t v[][2] = {{INT64_MIN, INT64_MAX}, {-1, 0}, {1700000000000, 1700000900000}};
+    char *text, *want, *with;
+    size_t len = 0;
+    json_t *j;
+
+    for (int round = 0; round < 2; round++) {
+        j = ev_ilist_json(&l);
+        want = json_dumps(j, JSON_COMPACT);
+        with = malloc(strlen(want) + 16);
+        ck_assert_ptr_nonnull(with);
+        sprintf(with, "{\"a\":%s,\"b\":1}", want);
+        text = ev_ilist_json_text(&l, "{\"a\":", ",\"b\":1}", &len);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_str_eq(text, with);
+        ck_assert_uint_eq(len, strlen(with));
+        free(text);
+        free(with);
+        free(want);
+        json_decref(j);
+        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+            ck_assert_int_eq(ev_ilist_push(&l, v[i][0], v[i][1], (int)(i % 2)), 0);
+    }
+    ev_ilist_free(&l);
+}
+END_TEST
+
 static Suite *
 intervals_suite(void)
 {
@@ -108,6 +141,7 @@ intervals_suite(void)
     tcase_add_loop_test(tc, test_merge, 0, sizeof(merge_cases) / sizeof(merge_cases[0]));
     tcase_add_test(tc, test_push_grows_and_free);
     tcase_add_test(tc, test_json);
+    tcase_add_test(tc, test_json_text);
     suite_add_tcase(s, tc);
     return s;
 }
