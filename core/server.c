@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ struct server {
     int nworkers;
     http_shared sh;
     throttle *throttle;
+    atomic_int listening; /* workers still accepting; the last to stop closes fd */
     /* The purge of expired Idempotency-Key records: a thread of its own with its own storage
      * connection, so no worker runs it or sits out its waits for the write lock. */
     pthread_t purge_thread;
@@ -327,6 +329,7 @@ server_start(server *srv)
     /* Workers never take signals; the main thread handles them. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    atomic_store(&srv->listening, srv->nworkers);
     for (int i = 0; i < srv->nworkers; i++) {
         if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
             log_msg(NT_LOG_ERROR, NULL, "cannot start worker %d", i);
@@ -356,7 +359,9 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (w->nconns == 0 || util_mono_us() >= w->drain_deadline_us)
+    if (w->nconns > 0 && util_mono_us() >= w->drain_deadline_us)
+        http_conn_cut_all(w, w->srv->deps.router);
+    if (w->nconns == 0)
         event_base_loopbreak(w->base);
 }
 
@@ -371,6 +376,12 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     w->stopping = 1;
     evconnlistener_disable(w->listener);
+    /* The last worker to stop accepting closes the listening socket: new connections are
+     * refused at once instead of waiting in the backlog until the process exits. */
+    if (atomic_fetch_sub_explicit(&w->srv->listening, 1, memory_order_acq_rel) == 1) {
+        close(w->srv->fd);
+        w->srv->fd = -1;
+    }
     http_conn_stop_all(w);
     w->drain_deadline_us = util_mono_us() + (int64_t)w->srv->s->shutdown_grace_ms * 1000;
     w->drain = event_new(w->base, -1, EV_PERSIST, worker_drain_cb, w);
@@ -401,6 +412,16 @@ server_stop(server *srv)
         pthread_mutex_unlock(&srv->purge_mu);
         pthread_join(srv->purge_thread, NULL);
         srv->purge_running = 0;
+    }
+}
+
+void
+server_stop_counts(const server *srv, int *busy, int *cut)
+{
+    *busy = *cut = 0;
+    for (int i = 0; srv != NULL && i < srv->nworkers; i++) {
+        *busy += srv->workers[i].busy_at_stop;
+        *cut += srv->workers[i].cut_at_grace;
     }
 }
 

@@ -29,7 +29,10 @@ typedef struct settings {
     int idempotency_purge_s;               /* seconds between purges of expired records */
     int access_log;
     int log_level;
+    char listen_name[256]; /* listen as written (a host name such as localhost) */
     char plugin_dir[512];
+    char dir_origin[320];                /* where [plugins] dir came from; "" when defaulted */
+    char load_origin[320];               /* where [plugins] load came from */
     char *plugins[SETTINGS_MAX_PLUGINS]; /* names in load order, malloc'd */
     int nplugins;
 } settings;

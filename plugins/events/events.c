@@ -100,6 +100,11 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "ical_max_events", EV_ICAL_MAX_EVENTS_DEFAULT, 1, 1000000,
                           &ical_max_events);
+    /* Looked up in ev_start (event_peers.c); declared so --check-config finds them missing. */
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_CALENDARS, NT_CALENDARS_V1);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));
