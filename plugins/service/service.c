@@ -94,6 +94,15 @@ svc_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **s
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
+    /* Looked up in svc_start; declared so --check-config finds them missing. */
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_CALENDARS, NT_CALENDARS_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_SCHEDULES, NT_SCHEDULES_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_EVENTS, NT_EVENTS_V1);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));

@@ -331,7 +331,7 @@ START_TEST(test_needs_services)
 
     ck_assert_ptr_nonnull(h);
     ck_assert_int_ne(fh_load_all(h, names), NT_OK);
-    ck_assert_msg(strstr(fh_log(h), "needs the schedules service") != NULL, "%s", fh_log(h));
+    ck_assert_msg(strstr(fh_log(h), "needs service schedules") != NULL, "%s", fh_log(h));
     fh_free(h);
 }
 END_TEST
