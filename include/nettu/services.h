@@ -312,6 +312,20 @@ typedef struct nt_events_v1 {
     int (*service_stats)(void *state, nt_req *req, const char *account_id, const char *service_id,
                          const char *const *user_ids, size_t n, int64_t ws, int64_t we,
                          int64_t *last_created, int64_t *count);
+    /* ABI 1.3, appended (test it with NT_HAS_MEMBER): for bookings (API.md G1), creates a
+     * one-off busy event [start_ts, start_ts + duration) with serviceId `service_id` and
+     * `metadata` (an object of strings, copied; NULL = none) in calendar `calendar_id` of
+     * `account_id` (the event's user is the calendar's). Runs on req's connection, inside the
+     * caller's write transaction when one is open. Writes the new event's id to id_out.
+     * NT_OK, NT_ENOTFOUND (no such calendar in the account), NT_ENOMEM or a storage error. */
+    int (*create_busy)(void *state, nt_req *req, const char *account_id, const char *calendar_id,
+                       int64_t start_ts, int64_t duration, const char *service_id,
+                       const struct json_t *metadata, char id_out[NT_UUID_BUF]);
+    /* ABI 1.3, appended (test it with NT_HAS_MEMBER): deletes the events ids[0 .. n) of
+     * `account_id` (ids not there are skipped), on req's connection, inside the caller's
+     * write transaction when one is open. NT_OK or a storage error. */
+    int (*delete_ids)(void *state, nt_req *req, const char *account_id, const char *const *ids,
+                      size_t n);
 } nt_events_v1;
 
 #ifdef __cplusplus

@@ -224,6 +224,66 @@ ev_svc_service_stats(void *state, nt_req *req, const char *account_id, const cha
     return rc;
 }
 
+/* See nt_events_v1.create_busy. */
+static int
+ev_svc_create_busy(void *state, nt_req *req, const char *account_id, const char *calendar_id,
+                   int64_t start_ts, int64_t duration, const char *service_id,
+                   const json_t *metadata, char id_out[NT_UUID_BUF])
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    nt_db *db = api->req_db(req);
+    ev_event e = {0};
+    ev_cal cal = {0};
+    int rc;
+
+    if (account_id == NULL || calendar_id == NULL || service_id == NULL ||
+        strlen(account_id) > NT_UUID_LEN || strlen(service_id) > NT_UUID_LEN || duration < 0)
+        return NT_ERR;
+    rc = ev_cal_load(p, db, calendar_id, account_id, NULL, &cal);
+    if (rc == NT_OK && api->uuid_new(e.id) != NT_OK)
+        rc = NT_ERR;
+    if (rc == NT_OK) {
+        strcpy(e.account_id, account_id);
+        memcpy(e.calendar_id, cal.id, sizeof(e.calendar_id));
+        memcpy(e.user_id, cal.user_id, sizeof(e.user_id));
+        e.start_ts = start_ts;
+        e.duration = duration;
+        e.end_ts = start_ts + duration; /* one-off: the end is the start plus the duration */
+        e.busy = 1;
+        e.created = e.updated = api->now_ms();
+        e.has_service = 1;
+        strcpy(e.service_id, service_id);
+        e.metadata = metadata != NULL ? json_deep_copy(metadata) : json_object();
+        if (e.metadata == NULL)
+            rc = NT_ENOMEM;
+    }
+    if (rc == NT_OK)
+        rc = ev_store_insert(api, db, &e);
+    if (rc == NT_OK)
+        rc = ntc_meta_store(api, db, "events_metadata", e.id, account_id, e.metadata);
+    if (rc == NT_OK)
+        memcpy(id_out, e.id, NT_UUID_BUF);
+    ev_event_clear(&e);
+    ev_cal_clear(&cal);
+    return rc;
+}
+
+/* See nt_events_v1.delete_ids. */
+static int
+ev_svc_delete_ids(void *state, nt_req *req, const char *account_id, const char *const *ids,
+                  size_t n)
+{
+    const ev_plugin *p = state;
+    int rc = account_id != NULL ? NT_OK : NT_ERR;
+
+    for (size_t i = 0; rc == NT_OK && i < n; i++)
+        rc = ntc_exec(p->api, p->api->req_db(req),
+                      "DELETE FROM events_events WHERE id = $1 AND account_id = $2", "tt", ids[i],
+                      account_id);
+    return rc;
+}
+
 static const nt_events_v1 ev_service_ops = {
     .size = sizeof(nt_events_v1),
     .freebusy = ev_svc_freebusy,
@@ -232,6 +292,8 @@ static const nt_events_v1 ev_service_ops = {
     .other_service_spans = ev_svc_other_service_spans,
     .delete_by_service = ev_svc_delete_by_service,
     .service_stats = ev_svc_service_stats,
+    .create_busy = ev_svc_create_busy,
+    .delete_ids = ev_svc_delete_ids,
 };
 
 int

@@ -1,7 +1,8 @@
 /* service: bookable services of an account, their members (users with an availability plan,
  * buffers and booking-time limits, and internal busy calendars) and the public booking-slot
- * query and booking intend (API.md B4). Tables service_services, service_metadata, service_users,
- * service_busy and service_reservations. The foreign keys carry the cascades of API.md E2: a
+ * query and booking intend (API.md B4), bookings and holds (G1). Tables service_services,
+ * service_metadata, service_users, service_busy, service_reservations, service_bookings and
+ * service_holds. The foreign keys carry the cascades of API.md E2: a
  * deleted user takes its memberships, a deleted calendar its busy registrations, and a deleted
  * calendar or schedule used as availability leaves the membership with Empty. Needs user, calendar,
  * events and schedule loaded before it.
@@ -55,11 +56,40 @@ static const char svc_migration_1[] =
     " count BIGINT NOT NULL,"
     " PRIMARY KEY (service_id, ts));";
 
-/* Adds the migration and every route, with p as their state. */
+/* API.md G1: bookings and holds (hosts and event ids as JSON arrays of ids), and the order
+ * in which busy calendars were registered (a host's booking calendar is its first one). */
+static const char svc_migration_2[] =
+    "CREATE TABLE service_bookings ("
+    " id TEXT PRIMARY KEY,"
+    " service_id TEXT NOT NULL REFERENCES service_services(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " start_ts BIGINT NOT NULL,"
+    " duration BIGINT NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " hosts TEXT NOT NULL,"
+    " event_ids TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " metadata TEXT NOT NULL);"
+    "CREATE INDEX service_bookings_start ON service_bookings(service_id, start_ts);"
+    "CREATE TABLE service_holds ("
+    " id TEXT PRIMARY KEY,"
+    " service_id TEXT NOT NULL REFERENCES service_services(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " start_ts BIGINT NOT NULL,"
+    " duration BIGINT NOT NULL,"
+    " created BIGINT NOT NULL,"
+    " hosts TEXT NOT NULL,"
+    " expires_at BIGINT NOT NULL,"
+    " used INTEGER NOT NULL);"
+    "CREATE INDEX service_holds_active ON service_holds(account_id, start_ts);"
+    "CREATE INDEX service_holds_service ON service_holds(service_id, expires_at);"
+    "ALTER TABLE service_busy ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;";
+
+/* Adds the migrations and every route, with p as their state. */
 static int
 svc_register(svc_plugin *p)
 {
-    static const char *const migrations[] = {svc_migration_1};
+    static const char *const migrations[] = {svc_migration_1, svc_migration_2};
     const ntc_route routes[] = {
         {"POST", "/api/v1/service", NT_AUTH_ADMIN, NULL, svc_create},
         {"GET", "/api/v1/service/meta", NT_AUTH_ADMIN, NULL, svc_meta},
@@ -78,6 +108,15 @@ svc_register(svc_plugin *p)
         {"POST", "/api/v1/service/{serviceId}/booking-intend", NT_AUTH_ADMIN, NULL, svc_intend},
         {"DELETE", "/api/v1/service/{serviceId}/booking-intend", NT_AUTH_ADMIN, NULL,
          svc_intend_remove},
+        {"POST", "/api/v1/service/{serviceId}/bookings", NT_AUTH_ADMIN, NULL, svc_bk_create},
+        {"GET", "/api/v1/service/{serviceId}/bookings", NT_AUTH_ADMIN, NULL, svc_bk_list},
+        {"GET", "/api/v1/service/{serviceId}/bookings/{bookingId}", NT_AUTH_ADMIN, NULL,
+         svc_bk_get},
+        {"DELETE", "/api/v1/service/{serviceId}/bookings/{bookingId}", NT_AUTH_ADMIN, NULL,
+         svc_bk_cancel},
+        {"POST", "/api/v1/service/{serviceId}/holds", NT_AUTH_ADMIN, NULL, svc_hold_create},
+        {"DELETE", "/api/v1/service/{serviceId}/holds/{holdId}", NT_AUTH_ADMIN, NULL,
+         svc_hold_release},
     };
 
     return ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),

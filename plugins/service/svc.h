@@ -112,6 +112,10 @@ typedef struct svc_service {
 int svc_load(const nt_host_api *api, nt_db *db, const char *id, const char *account_id,
              svc_service *out);
 
+/* Loads the path's service ({serviceId}) in the admin's account; 404 naming it when there is
+ * none (svc_load otherwise). */
+int svc_load_path(const nt_host_api *api, nt_req *req, svc_service *s);
+
 /* Frees what the service owns and zeroes it; NULL is fine. */
 void svc_clear(svc_service *s);
 
@@ -192,11 +196,13 @@ int svc_date_parse(const char *s, int64_t *days);
 /* ---- free time of one member (svc_free.c) ------------------------------------------------- */
 
 /* The free time of member m of service s in the span [s0, e0] (B4.4), through the schedules
- * and events services, for request req (whose budget it runs in). *out (zeroed first) gets
- * sorted, non-overlapping free intervals. NT_OK, NT_ENOMEM, NT_EBUDGET/NT_EGONE or a
- * storage or events error. */
+ * and events services, for request req (whose budget it runs in). The active holds of the
+ * account naming m (G1), except skip_hold (NULL for none), count as busy. *out (zeroed
+ * first) gets sorted, non-overlapping free intervals; *in_avail (when not NULL) is 1 when
+ * the availability alone, within the booking-time limits, covers [s0, e0]. NT_OK, NT_ENOMEM,
+ * NT_EBUDGET/NT_EGONE or a storage or events error. */
 int svc_member_free(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
-                    int64_t s0, int64_t e0, ev_ilist *out);
+                    int64_t s0, int64_t e0, const char *skip_hold, int *in_avail, ev_ilist *out);
 
 /* ---- slots of a service (svc_booking.c) -------------------------------------------------- */
 
@@ -215,6 +221,58 @@ int svc_compute_slots(const svc_plugin *p, nt_req *req, const svc_service *s, in
                       int64_t e0, int64_t interval, int64_t duration, svc_host_filter filter,
                       const void *arg, svc_slots *out, const char ***ids);
 
+/* ---- bookings and holds (API.md G1; svc_bk_row.c, svc_bk_pick.c) ------------------------ */
+
+/* A booking or a hold as stored (tables service_bookings and service_holds). */
+typedef struct svc_bk {
+    char id[NT_UUID_BUF];
+    char service_id[NT_UUID_BUF];
+    char account_id[NT_UUID_BUF];
+    int64_t start_ts, duration, created;
+    int64_t expires_at; /* holds */
+    int used;           /* holds: consumed by a booking */
+    int cancelled;      /* bookings */
+    json_t *hosts;      /* array of user ids; owned */
+    json_t *event_ids;  /* bookings: array of event ids; owned */
+    json_t *metadata;   /* bookings: object of strings; owned */
+} svc_bk;
+
+/* Frees what b owns and zeroes it; NULL is fine. */
+void svc_bk_clear(svc_bk *b);
+
+/* Parses a stored array of ids; a new reference ([] for NULL or bad text), NULL when out of
+ * memory. */
+json_t *svc_bk_hosts_parse(const char *text);
+
+/* 1 when the array of strings a holds id. */
+int svc_bk_hosts_has(const json_t *a, const char *id);
+
+/* Loads booking (hold = 0) or hold (hold = 1) `id` of service_id (NULL: any service) in
+ * account_id into *out (cleared first). NT_OK, NT_ENOTFOUND, NT_ENOMEM or a storage error. */
+int svc_bk_load(const nt_host_api *api, nt_db *db, int hold, const char *id, const char *service_id,
+                const char *account_id, svc_bk *out);
+
+/* Inserts b as a booking (hold = 0) or a hold (hold = 1). */
+int svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b);
+
+/* The Booking wire object (hold = 0) or the Hold one (hold = 1); a new reference or NULL. */
+json_t *svc_bk_json(const svc_bk *b, int hold);
+
+/* Answers {"booking": ...} or {"hold": ...} with the given status. */
+int svc_bk_reply(const svc_bk *b, int hold, int status, json_t **out);
+
+/* Round robin (B4.6 step 3) among the hosts of slot i of sl (host indexes into ids): writes
+ * the chosen user id (borrowed from ids). */
+int svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl,
+                    size_t i, const char *const *ids, const char **chosen);
+
+/* The hosts of a booking or hold of s at [b->start_ts, b->start_ts + b->duration) (G1 step
+ * 2), inside the caller's write transaction: `listed` (an array of member ids, or NULL) or the
+ * hosts by multiPerson, each free (B4.4 minus other holds than skip_hold). Fills b->hosts.
+ * 409 (NT_ECONFLICT through fail) naming why when none fit. */
+int svc_bk_choose(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *listed,
+                  const char *skip_hold, svc_bk *b);
+
 /* ---- route handlers ----------------------------------------------------------------------- */
 
 int svc_create(nt_req *req, void *state, json_t **out);      /* POST /service */
@@ -230,5 +288,11 @@ int svc_busy_remove(nt_req *req, void *state, json_t **out); /* DELETE .../users
 int svc_booking(nt_req *req, void *state, json_t **out);     /* GET /service/{serviceId}/booking */
 int svc_intend(nt_req *req, void *state, json_t **out);      /* POST .../booking-intend */
 int svc_intend_remove(nt_req *req, void *state, json_t **out); /* DELETE .../booking-intend */
+int svc_bk_create(nt_req *req, void *state, json_t **out);     /* POST .../bookings */
+int svc_bk_list(nt_req *req, void *state, json_t **out);       /* GET .../bookings */
+int svc_bk_get(nt_req *req, void *state, json_t **out);        /* GET .../bookings/{bookingId} */
+int svc_bk_cancel(nt_req *req, void *state, json_t **out);     /* DELETE .../bookings/{bookingId} */
+int svc_hold_create(nt_req *req, void *state, json_t **out);   /* POST .../holds */
+int svc_hold_release(nt_req *req, void *state, json_t **out);  /* DELETE .../holds/{holdId} */
 
 #endif /* SVC_H */

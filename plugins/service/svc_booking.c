@@ -123,7 +123,7 @@ svc_compute_slots(const svc_plugin *p, nt_req *req, const svc_service *s, int64_
             continue;
         rc = api->req_check(req);
         if (rc == NT_OK)
-            rc = svc_member_free(p, req, s, &s->members[i], s0, e0, &free_l[n]);
+            rc = svc_member_free(p, req, s, &s->members[i], s0, e0, NULL, NULL, &free_l[n]);
         ids[n++] = s->members[i].user_id;
     }
     if (rc == NT_OK) {

@@ -89,8 +89,7 @@ svc_meta(nt_req *req, void *state, json_t **out)
     return ntc_meta_route(api, req, &t, out);
 }
 
-/* Loads the path's service in the admin's account; 404 naming it when there is none. */
-static int
+int
 svc_load_path(const nt_host_api *api, nt_req *req, svc_service *s)
 {
     const char *id = api->req_param(req, "serviceId");

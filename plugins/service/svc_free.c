@@ -71,18 +71,24 @@ svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf
     return rc;
 }
 
-/* Step 2 of B4.4: the member's availability in [s, e] into avail. */
+/* Step 2 of B4.4: the member's availability in [s, e] into avail. *taken (when not NULL) is
+ * set to 1 when a busy event of an availability calendar overlaps (ws, we): that time is in the
+ * availability, but taken. */
 static int
 svc_availability(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
-                 int64_t ws, int64_t we, ev_ilist *avail)
+                 int64_t ws, int64_t we, ev_ilist *avail, int *taken)
 {
-    nt_intervals iv = {0};
+    nt_intervals iv = {0}, busy = {0};
     int rc = NT_OK;
 
     if (m->plan.kind == SVC_PLAN_CALENDAR) {
         const char *ids[1] = {m->plan.id};
         rc = p->events->freebusy(p->events_state, req, s->account_id, m->user_id, ids, 1, ws, we,
-                                 NULL, &iv);
+                                 taken != NULL ? &busy : NULL, &iv);
+        for (size_t i = 0; rc == NT_OK && i < busy.n; i++)
+            if (busy.v[i].start < we && busy.v[i].end > ws)
+                *taken = 1;
+        free(busy.v);
     } else if (m->plan.kind == SVC_PLAN_SCHEDULE) {
         char owner[NT_UUID_BUF];
         nt_db *db = p->api->req_db(req);
@@ -101,6 +107,45 @@ svc_availability(const svc_plugin *p, nt_req *req, const svc_service *s, const s
         rc = NT_ENOMEM;
     free(iv.v);
     return rc;
+}
+
+/* API.md G1: the spans of the active holds (not expired, not used) of the account that name
+ * m's user and overlap [ws, we], except skip_hold (NULL for none), appended to busy. */
+static int
+svc_holds_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
+               int64_t ws, int64_t we, const char *skip_hold, ev_ilist *busy)
+{
+    const nt_host_api *api = p->api;
+    nt_stmt *st = NULL;
+    int rc;
+
+    rc = ntc_prepare(api, api->req_db(req), &st,
+                     "SELECT start_ts, duration, hosts FROM service_holds WHERE account_id = $1 "
+                     "AND used = 0 AND expires_at > $2 AND start_ts <= $3 AND "
+                     "start_ts + duration >= $4 AND id <> $5 ORDER BY start_ts",
+                     "tiiit", s->account_id, api->now_ms(), we, ws,
+                     skip_hold != NULL ? skip_hold : "");
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
+        int64_t start = api->db_col_int64(st, 0), duration = api->db_col_int64(st, 1);
+        json_t *hosts = svc_bk_hosts_parse(api->db_col_text(st, 2));
+        rc = hosts != NULL ? NT_OK : NT_ENOMEM;
+        if (rc == NT_OK && svc_bk_hosts_has(hosts, m->user_id) &&
+            ev_ilist_push(busy, start, start + duration, 1) != 0)
+            rc = NT_ENOMEM;
+        json_decref(hosts);
+    }
+    api->db_finalize(st);
+    return rc;
+}
+
+/* 1 when one interval of l covers [s, e]. */
+static int
+svc_covers(const ev_ilist *l, int64_t s, int64_t e)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].start <= s && e <= l->v[i].end)
+            return 1;
+    return 0;
 }
 
 /* Step 3 of B4.4: the busy instances of the member's busy calendars (widened by buffers) and
@@ -159,18 +204,24 @@ svc_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_membe
 
 int
 svc_member_free(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
-                int64_t s0, int64_t e0, ev_ilist *out)
+                int64_t s0, int64_t e0, const char *skip_hold, int *in_avail, ev_ilist *out)
 {
     ev_ilist busy = {0};
     int64_t ws = s0, we = e0;
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (in_avail != NULL)
+        *in_avail = 0;
     if (!svc_adjust(p->api->now_ms(), m->closest, m->furthest, &ws, &we))
         return NT_OK;
-    rc = svc_availability(p, req, s, m, ws, we, out);
+    rc = svc_availability(p, req, s, m, ws, we, out, in_avail);
+    if (rc == NT_OK && in_avail != NULL)
+        *in_avail = ws == s0 && we == e0 && (*in_avail || svc_covers(out, s0, e0));
     if (rc == NT_OK && out->n > 0)
         rc = svc_busy(p, req, s, m, ws, we, &busy);
+    if (rc == NT_OK && out->n > 0)
+        rc = svc_holds_busy(p, req, s, m, ws, we, skip_hold, &busy);
     if (rc == NT_OK && svc_free_time(out, &busy, ws, we) != 0)
         rc = NT_ENOMEM;
     ev_ilist_free(&busy);

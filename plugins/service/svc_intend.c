@@ -49,7 +49,7 @@ svc_slot_has(const svc_slots *sl, size_t i, const char *const *ids, const char *
 /* Round robin (B4.6 step 3): among the hosts of slot i the one with the smallest key (the
  * newest event's creation time, or the number of events in the next 61 days), ties at random.
  * Writes the chosen user id. */
-static int
+int
 svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl,
                 size_t i, const char *const *ids, const char **chosen)
 {

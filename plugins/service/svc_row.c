@@ -17,7 +17,7 @@ static const char svc_sql_members[] =
     "SELECT user_id, avail_calendar_id, avail_schedule_id, buffer_before, buffer_after, "
     "closest, furthest FROM service_users WHERE service_id = $1 ORDER BY created, user_id";
 static const char svc_sql_busy[] = "SELECT user_id, calendar_id FROM service_busy "
-                                   "WHERE service_id = $1 ORDER BY user_id, calendar_id";
+                                   "WHERE service_id = $1 ORDER BY user_id, seq, calendar_id";
 
 void
 svc_clear(svc_service *s)
@@ -290,8 +290,9 @@ svc_busy_store(const nt_host_api *api, nt_db *db, const char *service_id, const 
 {
     if (add)
         return ntc_exec(api, db,
-                        "INSERT INTO service_busy (service_id, user_id, calendar_id) "
-                        "VALUES ($1, $2, $3)",
+                        "INSERT INTO service_busy (service_id, user_id, calendar_id, seq) "
+                        "SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1 FROM service_busy "
+                        "WHERE service_id = $1 AND user_id = $2",
                         "ttt", service_id, user_id, calendar_id);
     return ntc_exec_changed(api, db,
                             "DELETE FROM service_busy WHERE service_id = $1 AND user_id = $2 "

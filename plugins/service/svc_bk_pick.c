@@ -1,0 +1,180 @@
+/* The host choice of a booking or a hold (API.md G1 step 2): each candidate host's free time
+ * for the span comes from the B4.4 computation of the slot query (svc_member_free), with the
+ * active holds of other requests as busy; the hosts follow the listed ones or multiPerson.
+ * Runs inside the caller's write transaction, so nothing can interleave with the write that
+ * follows.
+ */
+#include "ntc.h"
+#include "svc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Why a host is not free: 0 free, 1 outside its availability or booking-time limits, 2 taken
+ * (busy events, buffers or another hold). */
+static int
+svc_bk_host_state(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
+                  const svc_bk *b, const char *skip_hold, int *why)
+{
+    int64_t s0 = b->start_ts, e0 = b->start_ts + b->duration;
+    ev_ilist l = {0};
+    int in_avail = 0, rc;
+
+    *why = 2;
+    rc = p->api->req_check(req);
+    if (rc == NT_OK)
+        rc = svc_member_free(p, req, s, m, s0, e0, skip_hold, &in_avail, &l);
+    if (rc != NT_OK)
+        return rc;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].start <= s0 && e0 <= l.v[i].end)
+            *why = 0;
+    if (*why != 0 && !in_avail)
+        *why = 1;
+    ev_ilist_free(&l);
+    return NT_OK;
+}
+
+/* The 409 of a host that is not free. */
+static int
+svc_bk_refuse(const nt_host_api *api, nt_req *req, const char *user_id, int why, int64_t ts)
+{
+    if (why == 1)
+        return api->fail(req, NT_ECONFLICT,
+                         "host '%s' is not available at %lld: outside its availability or "
+                         "booking-time limits",
+                         user_id, (long long)ts);
+    return api->fail(req, NT_ECONFLICT,
+                     "host '%s' is not free at %lld: the time is taken (an event, a buffer or "
+                     "a hold)",
+                     user_id, (long long)ts);
+}
+
+/* Group services: the confirmed bookings starting at b->start_ts (*n) and whether one of them
+ * has b's duration (*same). */
+static int
+svc_bk_seats(const nt_host_api *api, nt_db *db, const svc_service *s, const svc_bk *b, int64_t *n,
+             int *same)
+{
+    nt_stmt *st = NULL;
+    int rc;
+
+    rc = ntc_prepare(api, db, &st,
+                     "SELECT COUNT(*), COALESCE(SUM(CASE WHEN duration = $3 THEN 1 ELSE 0 END), "
+                     "0) FROM service_bookings WHERE service_id = $1 AND start_ts = $2 "
+                     "AND status = 'confirmed'",
+                     "tii", s->id, b->start_ts, b->duration);
+    if (rc == NT_OK)
+        rc = ntc_row(api, st);
+    if (rc == NT_OK) {
+        *n = api->db_col_int64(st, 0);
+        *same = api->db_col_int64(st, 1) > 0;
+    }
+    api->db_finalize(st);
+    return rc;
+}
+
+/* Every host in `names` must be free. */
+static int
+svc_bk_all_free(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *names,
+                const char *skip_hold, const svc_bk *b)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(names, i, v)
+    {
+        const svc_member *m = svc_find_member(s, json_string_value(v));
+        int why = 0, rc;
+        if (m == NULL)
+            return p->api->fail(req, NT_EINVAL, "hostUserIds[%zu]: not a member of this service",
+                                i);
+        rc = svc_bk_host_state(p, req, s, m, b, skip_hold, &why);
+        if (rc != NT_OK)
+            return rc;
+        if (why != 0)
+            return svc_bk_refuse(p->api, req, m->user_id, why, b->start_ts);
+    }
+    return NT_OK;
+}
+
+/* Round robin: one free member, chosen as booking intend does among the free ones. */
+static int
+svc_bk_one(const svc_plugin *p, nt_req *req, const svc_service *s, const char *skip_hold, svc_bk *b)
+{
+    const char **ids = calloc(s->n + 1, sizeof(*ids));
+    size_t *host = calloc(s->n + 1, sizeof(*host));
+    size_t first[2] = {0, 0}, n_free = 0;
+    int64_t start = b->start_ts;
+    int worst = 1, rc = ids != NULL && host != NULL ? NT_OK : NT_ENOMEM;
+    const char *chosen = NULL;
+
+    for (size_t i = 0; rc == NT_OK && i < s->n; i++) {
+        int why = 0;
+        ids[i] = s->members[i].user_id;
+        rc = svc_bk_host_state(p, req, s, &s->members[i], b, skip_hold, &why);
+        if (rc == NT_OK && why == 0)
+            host[n_free++] = i;
+        else if (rc == NT_OK && why == 2)
+            worst = 2;
+    }
+    if (rc == NT_OK && n_free == 0)
+        rc = s->n == 0 ? p->api->fail(req, NT_ECONFLICT, "the service has no members")
+             : worst == 2
+                 ? p->api->fail(req, NT_ECONFLICT, "no host is free at %lld: the time is taken",
+                                (long long)start)
+                 : p->api->fail(req, NT_ECONFLICT,
+                                "no host is available at %lld: outside every host's "
+                                "availability or booking-time limits",
+                                (long long)start);
+    if (rc == NT_OK) {
+        svc_slots sl = {.start = &start, .first = first, .host = host, .n = 1};
+        first[1] = n_free;
+        rc = svc_round_robin(p, req, s, &sl, 0, ids, &chosen);
+    }
+    if (rc == NT_OK && (chosen == NULL || json_array_append_new(b->hosts, json_string(chosen))))
+        rc = NT_ENOMEM;
+    free(ids);
+    free(host);
+    return rc;
+}
+
+int
+svc_bk_choose(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *listed,
+              const char *skip_hold, svc_bk *b)
+{
+    const nt_host_api *api = p->api;
+    int64_t seats = 0;
+    int same = 0, rc = NT_OK;
+
+    json_decref(b->hosts);
+    b->hosts = json_array();
+    if (b->hosts == NULL)
+        return NT_ENOMEM;
+    if (s->multi.kind == SVC_GROUP) {
+        rc = svc_bk_seats(api, api->req_db(req), s, b, &seats, &same);
+        if (rc == NT_OK && seats >= s->multi.group)
+            return api->fail(req, NT_ECONFLICT,
+                             "the group is full: %lld of %lld seats at %lld are booked",
+                             (long long)seats, (long long)s->multi.group, (long long)b->start_ts);
+        if (rc != NT_OK)
+            return rc;
+    }
+    if (listed != NULL) {
+        if (json_array_extend(b->hosts, (json_t *)listed) != 0)
+            return NT_ENOMEM;
+    } else if (svc_multi_all(&s->multi)) {
+        for (size_t i = 0; i < s->n; i++)
+            if (json_array_append_new(b->hosts, json_string(s->members[i].user_id)) != 0)
+                return NT_ENOMEM;
+        if (s->n == 0)
+            return api->fail(req, NT_ECONFLICT, "the service has no members");
+    } else {
+        return svc_bk_one(p, req, s, skip_hold, b);
+    }
+    /* A group seat at a session already booked (same start and duration) joins it: the time
+     * is the group's, so its hosts are not free any more by construction. */
+    if (s->multi.kind == SVC_GROUP && same)
+        return NT_OK;
+    return svc_bk_all_free(p, req, s, b->hosts, skip_hold, b);
+}
