@@ -68,6 +68,10 @@ typedef struct ntc_meta_query {
     int64_t skip, limit;
 } ntc_meta_query;
 
+/* Parses a non-negative decimal integer with nothing around it (a query value such as skip
+ * or limit) into *out. NT_OK, or NT_EINVAL (NULL, empty, signs, spaces, overflow). */
+int ntc_parse_count(const char *s, int64_t *out);
+
 /* Reads key, value (required), skip (default 0) and limit (default 20, at most
  * NTC_META_LIMIT_MAX) from the query string. NT_EINVAL with a message naming the parameter
  * set through fail() when one is missing, not an integer >= 0, or limit is over the cap. */

@@ -84,6 +84,8 @@ const ROUTES = [
   ["schedule", "DELETE", `${V1}/schedule/{scheduleId}`, "user", ["DeleteSchedule"]],
   ["schedule", "DELETE", `${V1}/user/schedule/{scheduleId}`, "admin"],
   ["schedule", "GET", `${V1}/schedule/meta`, "admin"],
+  ["webhooks", "POST", `${V1}/account/webhook/test`, "admin"],
+  ["webhooks", "GET", `${V1}/account/webhook/deliveries`, "admin"],
   ["metrics", "GET", "/metrics", "public"],
   ["metrics", "GET", `${V1}/health/live`, "public"],
   ["metrics", "GET", `${V1}/health/ready`, "public"],
