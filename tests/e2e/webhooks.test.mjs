@@ -89,7 +89,7 @@ async function launch({ tmpDir, apiKey, secret, webhooks = {} }) {
 
 // Records every request: {path, headers, body (raw text), at (ms)}. The answer of a path is
 // given by `plan[path]`: a function (request record, number of earlier requests with the
-// same delivery id) returning a status; 200 when absent.
+// same delivery id) returning a status or {status, delayMs}; 200 when absent.
 function receiver() {
   const got = [];
   const plan = {};
@@ -100,9 +100,12 @@ function receiver() {
       const rec = { path: req.url, headers: req.headers, body: Buffer.concat(chunks).toString("utf8"), at: Date.now() };
       const earlier = got.filter((g) => g.headers["nettu-delivery-id"] === rec.headers["nettu-delivery-id"]).length;
       got.push(rec);
-      const status = plan[req.url] ? plan[req.url](rec, earlier) : 200;
-      res.writeHead(status, { "content-type": "text/plain" });
-      res.end("ok");
+      const answer = plan[req.url] ? plan[req.url](rec, earlier) : 200;
+      const { status, delayMs = 0 } = typeof answer === "number" ? { status: answer } : answer;
+      setTimeout(() => {
+        res.writeHead(status, { "content-type": "text/plain" });
+        res.end("ok");
+      }, delayMs);
     });
   });
   return new Promise((resolve) => {
@@ -328,5 +331,33 @@ test("a loopback target is refused at the attempt without allow_private", async 
     assert.ok(!rx.got.some((g) => g.path === "/private"), "nothing was sent");
   } finally {
     await s.stop();
+  }
+});
+
+test("two instances on one database send each delivery once (leases)", async () => {
+  const dir = await tmp();
+  const opts = { tmpDir: dir, apiKey: `sk_${randomAlnum(30)}`, secret: randomAlnum(24), webhooks: { ...FAST, allow_private: "127.0.0.0/8" } };
+  const a = await launch(opts);
+  const b = await launch(opts); // same database file, its own delivery thread
+  try {
+    // a slow receiver, so that both instances poll while attempts are in flight
+    rx.plan["/twice"] = () => ({ status: 200, delayMs: 300 });
+    await setWebhook(a, `${rx.url}/twice`);
+    const ids = [];
+    for (let i = 0; i < 30; i++) {
+      const s = i % 2 ? a : b;
+      ids.push(assertOk(await s.request("POST", "/account/webhook/test"), 201).delivery.id);
+    }
+    await until(() => ids.every((id) => rx.got.some((g) => g.headers["nettu-delivery-id"] === id)), 20000, "all 30 pings");
+    await sleep(1500); // any second send would come within a few polls
+    for (const id of ids) {
+      assert.equal(rx.got.filter((g) => g.headers["nettu-delivery-id"] === id).length, 1, `delivery ${id} sent once`);
+    }
+    const list = await deliveries(b, "?status=delivered&limit=100");
+    assert.equal(list.filter((d) => ids.includes(d.id)).length, 30);
+    assert.ok(list.every((d) => d.attempts === 1));
+  } finally {
+    await b.stop();
+    await a.stop();
   }
 });
