@@ -5,7 +5,6 @@
 #include "ntc.h"
 #include "wh.h"
 
-#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,13 +140,7 @@ wh_start(void *state)
     }
     if ((rc = api->uuid_new(w->instance)) != NT_OK)
         return rc;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        api->init_error(w->self, "cannot initialise libcurl");
-        return NT_ERR;
-    }
-    if ((rc = wh_sender_start(w)) != NT_OK)
-        curl_global_cleanup();
-    return rc;
+    return wh_sender_start(w);
 }
 
 /* Stops the delivery thread. */
@@ -155,7 +148,6 @@ static void
 wh_stop(void *state)
 {
     wh_sender_stop(state);
-    curl_global_cleanup();
 }
 
 static const nt_plugin_desc wh_desc = {

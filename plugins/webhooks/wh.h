@@ -90,6 +90,10 @@ int wh_store_get(const wh_plugin *w, nt_db *db, const char *account, const char 
 int wh_store_list(const wh_plugin *w, nt_db *db, const char *account, const char *status,
                   int64_t skip, int64_t limit, json_t **out);
 
+/* 1 when a pending delivery is due and not claimed, 0 when none, or a storage error (< 0).
+ * A read outside any transaction. */
+int wh_store_due_any(const wh_plugin *w, nt_db *db);
+
 /* Claims up to `max` due pending deliveries for this instance (lease until now + lease_ms)
  * in one write transaction. *jobs is malloc'd (free with wh_jobs_free), *n its length. */
 int wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n);

@@ -5,8 +5,8 @@
  * Nothing here runs on a request worker.
  */
 #include "wh.h"
+#include "wh_curl.h"
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +32,7 @@ struct wh_sender {
     CURLM *multi;
     wh_xfer *xfers; /* in flight */
     int in_flight;
+    int load_failed; /* libcurl could not be loaded (logged once) */
 };
 
 /* Discards the receiver's answer body. */
@@ -314,6 +315,33 @@ wh_abandon(struct wh_sender *s)
         ;
 }
 
+/* Opens libcurl and sets up the multi handle, at the first due delivery. NT_OK or NT_ERR
+ * (logged once). */
+static int
+wh_multi(struct wh_sender *s)
+{
+    CURLM *m;
+
+    if (s->multi != NULL)
+        return NT_OK;
+    if (!wh_curl_load() || (m = curl_multi_init()) == NULL) {
+        if (!s->load_failed)
+            s->w->api->log(s->w->self, NT_LOG_ERROR,
+                           "webhooks: cannot load libcurl; deliveries stay pending");
+        s->load_failed = 1;
+        return NT_ERR;
+    }
+    if (curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, wh_curl_socket) != CURLM_OK ||
+        curl_multi_setopt(m, CURLMOPT_SOCKETDATA, s) != CURLM_OK ||
+        curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, wh_curl_timer) != CURLM_OK ||
+        curl_multi_setopt(m, CURLMOPT_TIMERDATA, s) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return NT_ERR;
+    }
+    s->multi = m;
+    return NT_OK;
+}
+
 /* libevent: every poll_ms, claim due deliveries and start them (or stop). */
 static void
 wh_on_tick(evutil_socket_t fd, short what, void *arg)
@@ -329,6 +357,8 @@ wh_on_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(s->base);
         return;
     }
+    if (s->multi == NULL && (wh_store_due_any(s->w, s->db) <= 0 || wh_multi(s) != NT_OK))
+        return;
     rc = wh_store_claim(s->w, s->db, s->w->max_in_flight - s->in_flight, &jobs, &n);
     if (rc != NT_OK && rc != NT_ERETRY)
         s->w->api->log(s->w->self, NT_LOG_ERROR, "webhooks: cannot claim deliveries: %s",
@@ -386,11 +416,7 @@ wh_sender_start(wh_plugin *w)
     if ((s->base = event_base_new()) == NULL ||
         (s->tick = event_new(s->base, -1, EV_PERSIST, wh_on_tick, s)) == NULL ||
         (s->curl_timer = evtimer_new(s->base, wh_on_curl_timer, s)) == NULL ||
-        event_add(s->tick, &tv) != 0 || (s->multi = curl_multi_init()) == NULL ||
-        curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, wh_curl_socket) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, wh_curl_timer) != CURLM_OK ||
-        curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s) != CURLM_OK) {
+        event_add(s->tick, &tv) != 0) {
         api->init_error(w->self, "cannot set up the delivery loop");
         goto fail;
     }

@@ -157,11 +157,26 @@ wh_store_due(const wh_plugin *w, nt_db *db, int64_t now, int max, wh_job *jobs, 
 }
 
 int
+wh_store_due_any(const wh_plugin *w, nt_db *db)
+{
+    const nt_host_api *api = w->api;
+    nt_stmt *st = NULL;
+    int rc = ntc_prepare(api, db, &st,
+                         "SELECT id FROM webhooks_deliveries WHERE status = 'pending' AND "
+                         "next_attempt_at <= $1 AND lease_until <= $1 LIMIT 1",
+                         "i", api->now_ms());
+
+    if (rc == NT_OK)
+        rc = ntc_row(api, st);
+    api->db_finalize(st);
+    return rc == NT_OK ? 1 : rc == NT_ENOTFOUND ? 0 : rc;
+}
+
+int
 wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n)
 {
     const nt_host_api *api = w->api;
     int64_t now = api->now_ms();
-    nt_stmt *st = NULL;
     int rc;
 
     *jobs = NULL;
@@ -169,14 +184,8 @@ wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n)
     if (max <= 0)
         return NT_OK;
     /* A read first, so that an idle server does not take the write lock at every poll. */
-    if ((rc = ntc_prepare(api, db, &st,
-                          "SELECT id FROM webhooks_deliveries WHERE status = 'pending' AND "
-                          "next_attempt_at <= $1 AND lease_until <= $1 LIMIT 1",
-                          "i", now)) == NT_OK)
-        rc = ntc_row(api, st);
-    api->db_finalize(st);
-    if (rc != NT_OK)
-        return rc == NT_ENOTFOUND ? NT_OK : rc;
+    if ((rc = wh_store_due_any(w, db)) <= 0)
+        return rc;
     if ((*jobs = calloc((size_t)max, sizeof(wh_job))) == NULL)
         return NT_ENOMEM;
     rc = api->db_begin(db);

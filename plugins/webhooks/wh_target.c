@@ -5,9 +5,9 @@
  * answer that changes between the check and the connection does not help.
  */
 #include "wh.h"
+#include "wh_curl.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -68,12 +68,16 @@ wh_sockaddr_key(const struct sockaddr *sa, unsigned char key[16], char *text, si
 static int
 wh_url_host(const char *url, char *host, size_t hostcap, long *port, char *err, size_t errlen)
 {
-    CURLU *u = curl_url();
+    CURLU *u;
     char *h = NULL, *p = NULL;
     int rc = NT_EINVAL;
     size_t n;
 
-    if (u == NULL) {
+    if (!wh_curl_load()) {
+        snprintf(err, errlen, "libcurl cannot be loaded");
+        return NT_ERR;
+    }
+    if ((u = curl_url()) == NULL) {
         snprintf(err, errlen, "out of memory");
         return NT_ENOMEM;
     }
