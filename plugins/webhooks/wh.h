@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include <nettu/services.h>

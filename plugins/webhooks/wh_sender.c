@@ -8,6 +8,9 @@
 #include "wh_curl.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +28,10 @@ typedef struct wh_xfer {
 struct wh_sender {
     wh_plugin *w;
     pthread_t thread;
-    atomic_int stopping;
     nt_db *db;
     struct event_base *base;
-    struct event *tick, *curl_timer;
+    struct event *tick, *curl_timer, *wake_ev;
+    int wake[2]; /* a pipe: stop writes a byte, so the loop ends at once */
     CURLM *multi;
     wh_xfer *xfers; /* in flight */
     int in_flight;
@@ -342,7 +345,19 @@ wh_multi(struct wh_sender *s)
     return NT_OK;
 }
 
-/* libevent: every poll_ms, claim due deliveries and start them (or stop). */
+/* libevent: stop() wrote to the wake pipe: abandon what is in flight and end the loop. */
+static void
+wh_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct wh_sender *s = arg;
+
+    (void)fd;
+    (void)what;
+    wh_abandon(s);
+    event_base_loopbreak(s->base);
+}
+
+/* libevent: every poll_ms, claim due deliveries and start them. */
 static void
 wh_on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -352,11 +367,6 @@ wh_on_tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (atomic_load(&s->stopping)) {
-        wh_abandon(s);
-        event_base_loopbreak(s->base);
-        return;
-    }
     if (s->multi == NULL && (wh_store_due_any(s->w, s->db) <= 0 || wh_multi(s) != NT_OK))
         return;
     rc = wh_store_claim(s->w, s->db, s->w->max_in_flight - s->in_flight, &jobs, &n);
@@ -390,6 +400,12 @@ wh_sender_free(struct wh_sender *s)
         event_free(s->tick);
     if (s->curl_timer != NULL)
         event_free(s->curl_timer);
+    if (s->wake_ev != NULL)
+        event_free(s->wake_ev);
+    for (int i = 0; i < 2; i++) {
+        if (s->wake[i] >= 0)
+            close(s->wake[i]);
+    }
     if (s->base != NULL)
         event_base_free(s->base);
     if (s->db != NULL)
@@ -408,7 +424,7 @@ wh_sender_start(wh_plugin *w)
     if (s == NULL)
         return NT_ENOMEM;
     s->w = w;
-    atomic_init(&s->stopping, 0);
+    s->wake[0] = s->wake[1] = -1;
     if ((s->db = api->db_open(w->self, err, sizeof(err))) == NULL) {
         api->init_error(w->self, "cannot open a storage connection for deliveries: %s", err);
         goto fail;
@@ -416,7 +432,9 @@ wh_sender_start(wh_plugin *w)
     if ((s->base = event_base_new()) == NULL ||
         (s->tick = event_new(s->base, -1, EV_PERSIST, wh_on_tick, s)) == NULL ||
         (s->curl_timer = evtimer_new(s->base, wh_on_curl_timer, s)) == NULL ||
-        event_add(s->tick, &tv) != 0) {
+        event_add(s->tick, &tv) != 0 || pipe2(s->wake, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        (s->wake_ev = event_new(s->base, s->wake[0], EV_READ, wh_on_wake, s)) == NULL ||
+        event_add(s->wake_ev, NULL) != 0) {
         api->init_error(w->self, "cannot set up the delivery loop");
         goto fail;
     }
@@ -438,7 +456,8 @@ wh_sender_stop(wh_plugin *w)
 
     if (s == NULL)
         return;
-    atomic_store(&s->stopping, 1);
+    while (write(s->wake[1], "x", 1) < 0 && errno == EINTR)
+        ;
     pthread_join(s->thread, NULL);
     wh_sender_free(s);
     w->sender = NULL;
