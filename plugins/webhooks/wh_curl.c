@@ -2,12 +2,12 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* RTLD_NODELETE */
 #endif
+#include "ntc.h"
 #include "wh_curl.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <string.h>
 
 #ifndef NT_LIBCURL_SONAME
 #define NT_LIBCURL_SONAME "libcurl.so.4"
@@ -16,18 +16,6 @@
 wh_curl_fn wh_curl;
 static int wh_curl_ok;
 static pthread_once_t wh_curl_once = PTHREAD_ONCE_INIT;
-
-/* Looks `name` up in h into *fn; 0, or -1 when it is missing. */
-static int
-wh_sym(void *h, const char *name, void *fn)
-{
-    void *p = dlsym(h, name);
-
-    if (p == NULL)
-        return -1;
-    memcpy(fn, &p, sizeof(p)); /* ISO C has no object-to-function pointer conversion */
-    return 0;
-}
 
 /* Runs once: opens libcurl for the life of the process (RTLD_NODELETE, the handle kept on
  * purpose: its global state and OpenSSL's must not be unmapped under a later user), looks
@@ -68,7 +56,7 @@ wh_curl_open(void)
     if (h == NULL)
         return;
     for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-        if (wh_sym(h, syms[i].name, (char *)&wh_curl + syms[i].off) != 0)
+        if (ntc_dlsym(h, syms[i].name, (char *)&wh_curl + syms[i].off) != 0)
             return;
     }
     wh_curl_ok = wh_curl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
