@@ -98,24 +98,28 @@ wh_check_done(struct wh_sender *s)
 
     while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
         wh_xfer *x = NULL, **pp;
+        CURL *e = m->easy_handle;
+        CURLcode res = m->data.result; /* m is gone once the handle is removed */
         long code = 0;
+        int ok;
         char err[CURL_ERROR_SIZE + 32];
 
         if (m->msg != CURLMSG_DONE)
             continue;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-        curl_multi_remove_handle(s->multi, m->easy_handle);
-        if (x == NULL)
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        curl_multi_remove_handle(s->multi, e);
+        if (x == NULL) { /* not ours: every attempt sets CURLOPT_PRIVATE */
+            curl_easy_cleanup(e);
             continue;
-        if (m->data.result != CURLE_OK)
+        }
+        ok = res == CURLE_OK && code >= 200 && code < 300;
+        if (res != CURLE_OK)
             snprintf(err, sizeof(err), "%s",
-                     x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(m->data.result));
+                     x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(res));
         else
             snprintf(err, sizeof(err), "the receiver answered HTTP %ld", code);
-        wh_record(s, &x->job, x->at, m->data.result == CURLE_OK && code >= 200 && code < 300,
-                  (int)code, m->data.result == CURLE_OK && code >= 200 && code < 300 ? NULL : err,
-                  0);
+        wh_record(s, &x->job, x->at, ok, (int)code, ok ? NULL : err, 0);
         for (pp = &s->xfers; *pp != NULL; pp = &(*pp)->next) {
             if (*pp == x) {
                 *pp = x->next;
