@@ -26,7 +26,9 @@
  *        and end_read. (req_reply_text, reloadable and the store's read transactions came
  *        during 1.1 without a bump: test them with NT_HAS_MEMBER.)
  *   1.2  codes NT_ERETRY, NT_EBUDGET, NT_EGONE; nt_host_api: req_check, db_open, db_close,
- *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s).
+ *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s). (Later
+ *        during 1.2, without a bump: accounts.webhook and the webhooks service; test them
+ *        with NT_HAS_MEMBER.)
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
