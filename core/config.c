@@ -1,5 +1,6 @@
 /* INI configuration reading with inih, line tracking, environment overrides and errors. */
 #include "config.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +32,8 @@ struct cfg {
     char **errs;
     size_t nerr, errcap;
     int cur_line; /* the line inih is on, counted by our reader */
+    char **known; /* "section\nkey" of every key looked up or declared (cfg_key_known) */
+    size_t nknown, knowncap;
 };
 
 /* The original server's environment variables and the keys they stand for. */
@@ -138,8 +141,10 @@ cfg_on_pair(void *user, const char *section, const char *name, const char *value
     s = cfg_find_sec(c, section);
     if (s == NULL && (s = cfg_add_sec(c, section, c->cur_line)) == NULL)
         return 0;
-    if (cfg_find_kv(s, name) != NULL) {
-        cfg_error(c, "%s:%d: [%s] %s: key given twice", c->path, c->cur_line, section, name);
+    if ((grown = cfg_find_kv(s, name)) != NULL) {
+        cfg_error(c,
+                  "%s:%d: [%s] %s: key given twice (first on line %d); keep one of the two lines",
+                  c->path, c->cur_line, section, name, grown->line);
         return 1;
     }
     if (s->n == s->cap) {
@@ -161,6 +166,24 @@ cfg_on_pair(void *user, const char *section, const char *name, const char *value
     }
     s->n++;
     return 1;
+}
+
+/* Records a [section] header line as soon as it is read, so a section is known (with its own
+ * line) even when it holds no key. inih takes the text between '[' and ']' as the name. */
+static void
+cfg_note_section(cfg *c, const char *line)
+{
+    const char *start = line, *end;
+    char name[256];
+
+    while (*start == ' ' || *start == '\t')
+        start++;
+    if (*start != '[' || (end = strchr(start + 1, ']')) == NULL ||
+        (size_t)(end - start - 1) >= sizeof(name))
+        return;
+    snprintf(name, sizeof(name), "%.*s", (int)(end - start - 1), start + 1);
+    if (cfg_find_sec(c, name) == NULL)
+        cfg_add_sec(c, name, c->cur_line);
 }
 
 typedef struct cfg_reader {
@@ -199,6 +222,7 @@ cfg_read_line(char *str, int num, void *stream)
             break;
     }
     str[n] = '\0';
+    cfg_note_section(r->c, str);
     return str;
 }
 
@@ -269,6 +293,9 @@ cfg_free(cfg *c)
     for (size_t i = 0; i < c->nerr; i++)
         free(c->errs[i]);
     free(c->errs);
+    for (size_t i = 0; i < c->nknown; i++)
+        free(c->known[i]);
+    free(c->known);
     free(c->sec);
     free(c->path);
     free(c);
@@ -298,16 +325,60 @@ cfg_env_name(const char *section, const char *key, char *out, size_t n)
     }
 }
 
-/* 1 when s is a decimal TCP port 1..65535. */
-static int
-cfg_port_ok(const char *s)
+/* The index of "section\nkey" in c->known, or -1. */
+static long
+cfg_known_find(const cfg *c, const char *section, const char *key)
 {
-    char *end = NULL;
-    long v;
+    size_t sl = strlen(section);
 
-    errno = 0;
-    v = strtol(s, &end, 10);
-    return errno == 0 && end != s && *end == '\0' && v >= 1 && v <= 65535;
+    for (size_t i = 0; i < c->nknown; i++)
+        if (strncmp(c->known[i], section, sl) == 0 && c->known[i][sl] == '\n' &&
+            strcmp(c->known[i] + sl + 1, key) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* Remembers that `section` has a key `key` (looked up or declared). Out of memory only
+ * weakens later checks, so it is not an error. */
+static void
+cfg_known_add(cfg *c, const char *section, const char *key)
+{
+    char **grown, *entry;
+    size_t n;
+
+    if (cfg_known_find(c, section, key) >= 0)
+        return;
+    if (c->nknown == c->knowncap) {
+        size_t cap = c->knowncap ? c->knowncap * 2 : 64;
+        grown = realloc(c->known, cap * sizeof(*grown));
+        if (grown == NULL)
+            return;
+        c->known = grown;
+        c->knowncap = cap;
+    }
+    n = strlen(section) + strlen(key) + 2;
+    entry = malloc(n);
+    if (entry == NULL)
+        return;
+    snprintf(entry, n, "%s\n%s", section, key);
+    c->known[c->nknown++] = entry;
+}
+
+int
+cfg_key_known(const cfg *c, const char *section, const char *key)
+{
+    return cfg_known_find(c, section, key) >= 0;
+}
+
+void
+cfg_foreach_known(const cfg *c, const char *section, void (*fn)(void *arg, const char *key),
+                  void *arg)
+{
+    size_t sl = strlen(section);
+
+    for (size_t i = 0; i < c->nknown; i++)
+        if (strncmp(c->known[i], section, sl) == 0 && c->known[i][sl] == '\n')
+            fn(arg, c->known[i] + sl + 1);
 }
 
 int
@@ -319,6 +390,7 @@ cfg_lookup(cfg *c, const char *section, const char *key, cfg_value *v)
 
     if (kv != NULL)
         kv->used = 1;
+    cfg_known_add(c, section, key);
     cfg_env_name(section, key, env, sizeof(env));
     e = getenv(env);
     if (e != NULL) {
@@ -334,9 +406,6 @@ cfg_lookup(cfg *c, const char *section, const char *key, cfg_value *v)
         e = getenv(cfg_legacy_env[i].env);
         if (e == NULL)
             break;
-        /* As in the original, an unparsable PORT falls back to 5000. */
-        if (strcmp(cfg_legacy_env[i].env, "PORT") == 0 && !cfg_port_ok(e))
-            e = "5000";
         v->text = e;
         v->line = 0;
         snprintf(v->origin, sizeof(v->origin), "environment %s", cfg_legacy_env[i].env);
@@ -367,13 +436,23 @@ cfg_foreach_section(cfg *c, void (*fn)(void *arg, const char *section, int line)
         fn(arg, c->sec[i].name, c->sec[i].line);
 }
 
+/* cfg_foreach_known callback: keeps the key closest to sug->word. */
+static void
+cfg_suggest_one(void *arg, const char *key)
+{
+    cfg_suggest_offer(arg, key);
+}
+
 int
 cfg_report_unknown(cfg *c, const char *section, const char *const *known)
 {
     cfg_sec *s = cfg_find_sec(c, section);
     int unknown = 0;
 
+    for (size_t k = 0; known != NULL && known[k] != NULL; k++)
+        cfg_known_add(c, section, known[k]);
     for (size_t i = 0; s != NULL && i < s->n; i++) {
+        cfg_suggest sug;
         int ok = s->kv[i].used;
         for (size_t k = 0; !ok && known != NULL && known[k] != NULL; k++)
             ok = strcmp(known[k], s->kv[i].key) == 0;
@@ -381,7 +460,14 @@ cfg_report_unknown(cfg *c, const char *section, const char *const *known)
             s->kv[i].used = 1;
             continue;
         }
-        cfg_error(c, "%s:%d: [%s] %s: unknown key", c->path, s->kv[i].line, section, s->kv[i].key);
+        cfg_suggest_init(&sug, s->kv[i].key);
+        cfg_foreach_known(c, section, cfg_suggest_one, &sug);
+        if (sug.best != NULL)
+            cfg_error(c, "%s:%d: [%s] %s: unknown key (did you mean %s?)", c->path, s->kv[i].line,
+                      section, s->kv[i].key, sug.best);
+        else
+            cfg_error(c, "%s:%d: [%s] %s: unknown key (remove the line or correct the name)",
+                      c->path, s->kv[i].line, section, s->kv[i].key);
         s->kv[i].used = 1; /* report once */
         unknown++;
     }

@@ -7,6 +7,7 @@
 #ifndef NETTU_CONFIG_H
 #define NETTU_CONFIG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include <nettu/plugin.h>
@@ -64,5 +65,45 @@ int cfg_report_unknown(cfg *c, const char *section, const char *const *known);
 int cfg_read_int(cfg *c, const char *section, const char *key, long long dflt, long long min,
                  long long max, long long *out);
 int cfg_read_bool(cfg *c, const char *section, const char *key, int dflt, int *out);
+/* One of the NULL-terminated `names` (letter case ignored): *out is its index; absent gives
+ * dflt. The error lists the names and suggests the closest. */
+int cfg_read_enum(cfg *c, const char *section, const char *key, const char *const *names, int dflt,
+                  int *out);
+/* A UUID, written lower case into out (NT_UUID_BUF bytes); *present says whether the key was
+ * given (present may be NULL). Absent and required: an error "required". */
+int cfg_read_uuid(cfg *c, const char *section, const char *key, int required, char *out,
+                  int *present);
+/* A path (NT_CFG_PATH_* flags): *out is the value (borrowed) or dflt when absent. The error
+ * names the absolute path that was looked at and why it cannot be used. */
+int cfg_read_path(cfg *c, const char *section, const char *key, const char *dflt, int flags,
+                  const char **out);
+/* A duration in milliseconds: a number with the unit ms, s, m, h or d ("250ms", "30s",
+ * "5m"); a bare number is milliseconds. Must lie in [min_ms, max_ms]. */
+int cfg_read_duration(cfg *c, const char *section, const char *key, long long dflt_ms,
+                      long long min_ms, long long max_ms, long long *out);
+/* Records "origin: [section] key: <message>" where origin is the key's file and line (or
+ * its environment variable; the file alone when the key is absent). */
+void cfg_key_error(cfg *c, const char *section, const char *key, const char *fmt, ...)
+    NT_PRINTF(4, 5);
+void cfg_key_verror(cfg *c, const char *section, const char *key, const char *fmt, va_list ap)
+    NT_PRINTF(4, 0);
+
+/* 1 when `key` of `section` was looked up or declared known (cfg_report_unknown's list). */
+int cfg_key_known(const cfg *c, const char *section, const char *key);
+/* Calls fn for every key of `section` looked up or declared so far (borrowed). */
+void cfg_foreach_known(const cfg *c, const char *section, void (*fn)(void *arg, const char *key),
+                       void *arg);
+
+/* Records an error for every section of the file that is not in `known` (core sections and
+ * the plugins of the load list), with "did you mean" among `known`; a section of a plugin
+ * in `available` (present in the plugin directory) but not loaded says so. */
+void cfg_check_sections(cfg *c, const char *const *known, size_t nknown,
+                        const char *const *available, size_t navailable);
+
+/* Checks every NETTU_<SECTION>_<KEY> variable of the environment. One naming a section of
+ * `strict` (whose keys are all known by now: cfg_key_known) but an unknown key is an error,
+ * as the same typo in the file would be, with "did you mean"; one naming no section of
+ * `sections` is logged as a warning. */
+void cfg_check_env(cfg *c, const char *const *sections, const int *strict, size_t n);
 
 #endif

@@ -1,4 +1,5 @@
-/* The health route of API.md A3, built into the host so liveness never depends on a plugin. */
+/* The health route (GET /api/v1/ answers {"message": ...}), built into the host so liveness never
+ * depends on a plugin. */
 #ifndef NETTU_HEALTH_H
 #define NETTU_HEALTH_H
 

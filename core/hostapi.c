@@ -612,6 +612,61 @@ h_req_reply_text(nt_req *r, const char *content_type, const char *body, size_t l
     return NT_OK;
 }
 
+/* ---- configuration helpers and declared needs (ABI 1.3) ------------------------------- */
+
+static int
+h_cfg_enum(nt_plugin *p, const nt_config *c, const char *key, const char *const *names, int dflt,
+           int *out)
+{
+    (void)p;
+    return cfg_read_enum(c->cfg, c->section, key, names, dflt, out);
+}
+
+static int
+h_cfg_uuid(nt_plugin *p, const nt_config *c, const char *key, int required, char out[NT_UUID_BUF],
+           int *present)
+{
+    (void)p;
+    return cfg_read_uuid(c->cfg, c->section, key, required, out, present);
+}
+
+static int
+h_cfg_path(nt_plugin *p, const nt_config *c, const char *key, const char *dflt, unsigned flags,
+           const char **out)
+{
+    (void)p;
+    return cfg_read_path(c->cfg, c->section, key, dflt, (int)flags, out);
+}
+
+static int
+h_cfg_duration(nt_plugin *p, const nt_config *c, const char *key, long long dflt_ms,
+               long long min_ms, long long max_ms, long long *out)
+{
+    (void)p;
+    return cfg_read_duration(c->cfg, c->section, key, dflt_ms, min_ms, max_ms, out);
+}
+
+static void h_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+    NT_PRINTF(4, 5);
+static void
+h_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    (void)p;
+    if (c == NULL || key == NULL || fmt == NULL)
+        return;
+    va_start(ap, fmt);
+    cfg_key_verror(c->cfg, c->section, key, fmt, ap);
+    va_end(ap);
+}
+
+static int
+h_service_need(nt_plugin *p, const char *kind, uint32_t version)
+{
+    return service_need(p, kind, version);
+}
+
 static const nt_host_api host_table = {
     .size = sizeof(nt_host_api),
     .abi_major = NT_ABI_MAJOR,
@@ -672,6 +727,12 @@ static const nt_host_api host_table = {
     .db_open = h_db_open,
     .db_close = h_db_close,
     .req_peer = h_req_peer,
+    .cfg_enum = h_cfg_enum,
+    .cfg_uuid = h_cfg_uuid,
+    .cfg_path = h_cfg_path,
+    .cfg_duration = h_cfg_duration,
+    .cfg_fail = h_cfg_fail,
+    .service_need = h_service_need,
 };
 
 const nt_host_api *

@@ -562,6 +562,69 @@ http_conn_stop_all(worker *w)
         c->pc.closing = 1;
         if (c->state == CONN_OPEN && !c->in_request && c->out_off >= c->out.len && c->in.len == 0)
             conn_free(c);
+        else if (c->state == CONN_OPEN)
+            w->busy_at_stop++;
+    }
+}
+
+/* Writes the method and route (or path) of the request at the start of c->in into out. */
+static void
+conn_describe(const conn *c, const router *r, char *out, size_t n)
+{
+    char method[16], path[512], scratch[512 + ROUTER_MAX_SEGS];
+    const char *p = (const char *)c->in.data, *end = p + c->in.len, *sp, *q;
+    router_result m, rm;
+
+    snprintf(out, n, "a request whose head has not arrived");
+    if (c->in.len == 0) {
+        if (c->out_off < c->out.len)
+            snprintf(out, n, "a reply still being sent");
+        return;
+    }
+    if (c->pc.stage == 1) { /* the head is parsed in place; its body is still arriving */
+        const char *mn = http_method_name(c->pc.head.method);
+        const char *hp = http_head_path(&c->pc.head, (const char *)c->in.data);
+        if (r != NULL && strlen(hp) < sizeof(path) &&
+            router_match(r, mn, hp, scratch, sizeof(scratch), &rm) == NT_OK)
+            snprintf(out, n, "the request %s %s (route)", mn, rm.route->path);
+        else
+            snprintf(out, n, "the request %s (no route matched)", mn);
+        return;
+    }
+    sp = memchr(p, ' ', (size_t)(end - p));
+    if (sp == NULL || sp == p || (size_t)(sp - p) >= sizeof(method))
+        return;
+    snprintf(method, sizeof(method), "%.*s", (int)(sp - p), p);
+    for (q = sp + 1; q < end && *q != ' ' && *q != '?' && *q != '\r' && *q != '\n'; q++)
+        ;
+    if ((size_t)(q - sp - 1) >= sizeof(path))
+        return;
+    snprintf(path, sizeof(path), "%.*s", (int)(q - sp - 1), sp + 1);
+    for (char *x = method; *x != '\0'; x++)
+        if (*x < 'A' || *x > 'Z')
+            return;
+    if (r != NULL && router_match(r, method, path, scratch, sizeof(scratch), &m) == NT_OK)
+        snprintf(out, n, "the request %s %s (route)", method, m.route->path);
+    else
+        snprintf(out, n, "the request %s (no route matched)", method);
+}
+
+void
+http_conn_cut_all(worker *w, const router *r)
+{
+    char what[640];
+
+    while (w->conns != NULL) {
+        conn *c = w->conns;
+        if (c->state == CONN_OPEN && (c->in.len > 0 || c->out_off < c->out.len)) {
+            conn_describe(c, r, what, sizeof(what));
+            log_msg(NT_LOG_WARN, NULL,
+                    "shutdown: [server] shutdown_grace_ms is over; closing the connection of %s "
+                    "with %s unfinished",
+                    c->peer, what);
+            w->cut_at_grace++;
+        }
+        conn_free(c);
     }
 }
 

@@ -24,6 +24,7 @@
 #include "http_proto.h"
 #include "ipcount.h"
 #include "pipeline.h"
+#include "router.h"
 #include "throttle.h"
 
 #define HTTP_CONN_RBUF (64 * 1024)
@@ -61,7 +62,9 @@ typedef struct worker {
     int paused;
     int accept_backoff; /* accepting paused after EMFILE; a timer resumes it */
     int stopping;
-    bytebuf obuf; /* replies staged before they are sent */
+    int busy_at_stop; /* connections with a request in flight when shutdown began */
+    int cut_at_grace; /* ... still open when shutdown_grace_ms was over */
+    bytebuf obuf;     /* replies staged before they are sent */
     char rbuf[HTTP_CONN_RBUF];
 } worker;
 
@@ -71,6 +74,11 @@ void http_conn_accept(worker *w, int fd, const struct sockaddr *sa, int salen);
 
 /* Shutdown: every connection closes after its current request; idle ones close now. */
 void http_conn_stop_all(worker *w);
+
+/* The grace time is over: logs each connection still open with its unfinished request's
+ * method and route (or path when no route matches), counts them in w->cut_at_grace and
+ * closes them. */
+void http_conn_cut_all(worker *w, const router *r);
 
 /* Closes every connection at once (the loop has ended). */
 void http_conn_close_all(worker *w);

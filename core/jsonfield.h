@@ -1,6 +1,6 @@
-/* The JSON field readers behind nt_host_api's json_get_* functions (API.md A1 typing rules,
- * messages naming the field). Host-independent: the caller passes its fail() so the fake
- * host of the plugin tests shares this exact code.
+/* The JSON field readers behind nt_host_api's json_get_* functions (strict JSON typing: no
+ * coercion of strings to numbers or the reverse; messages naming the field). Host-independent: the
+ * caller passes its fail() so the fake host of the plugin tests shares this exact code.
  */
 #ifndef NETTU_JSONFIELD_H
 #define NETTU_JSONFIELD_H
@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <nettu/plugin.h>
 
-/* Metadata caps (API.md A9.8 sets none; these are the server's limits, README "Limits"):
+/* Metadata caps (the wire format sets none; these are the server's limits, README "Limits"):
  * keys per object, bytes per key, bytes per value. More is refused with 400 naming the limit. */
 #define JSONFIELD_META_MAX_KEYS 50
 #define JSONFIELD_META_MAX_KEY_BYTES 64

@@ -6,17 +6,21 @@
  */
 #include "loader.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hostapi.h"
 #include "log.h"
 #include "router.h"
 #include "service.h"
+#include "suggest.h"
 
 /* The size of a 1.0 descriptor: the smallest one this host can read. Frozen: a descriptor
  * grown in a later minor still admits every older plugin. */
@@ -157,21 +161,102 @@ loader_plugin_free(nt_plugin *p)
     free(p);
 }
 
-/* The plugin directory must not be writable by everyone: anyone could drop a .so there. */
 static int
-loader_check_dir(cfg *c, const char *dir)
+loader_name_cmp(const void *a, const void *b)
 {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+size_t
+loader_available(const char *dir, char **names, size_t max)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+
+    if (d == NULL)
+        return 0;
+    while (n < max && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len <= 3 || strcmp(e->d_name + len - 3, ".so") != 0)
+            continue;
+        if ((names[n] = strndup(e->d_name, len - 3)) != NULL)
+            n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), loader_name_cmp);
+    return n;
+}
+
+void
+loader_available_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+}
+
+/* Writes the absolute form of path (relative ones from the working directory) into out. */
+static void
+loader_abs(const char *path, char *out, size_t n)
+{
+    char cwd[PATH_MAX];
+
+    if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+        snprintf(out, n, "%s", path);
+    else
+        snprintf(out, n, "%s/%s", cwd, path);
+}
+
+/* The plugin directory must exist and not be writable by everyone: anyone could drop a .so
+ * there. */
+static int
+loader_check_dir(loader *l, cfg *c, const char *dir)
+{
+    const char *origin = l->dir_origin != NULL ? l->dir_origin : cfg_path(c);
+    char abs[PATH_MAX + 64];
     struct stat st;
 
+    loader_abs(dir, abs, sizeof(abs));
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        cfg_error(c, "%s: plugin directory not found", dir);
+        cfg_error(c,
+                  "%s: [plugins] dir%s: %s is not a directory; set dir to the folder that holds "
+                  "the plugins' .so files (relative paths start at the working directory; the "
+                  "build puts them in build/plugins, an install in <prefix>/lib/nettu/plugins)",
+                  origin, l->dir_origin != NULL ? "" : " (default build/plugins)", abs);
         return NT_EINVAL;
     }
     if (st.st_mode & S_IWOTH) {
-        cfg_error(c, "%s: refused: the plugin directory is world-writable", dir);
+        cfg_error(c, "%s: [plugins] dir: %s: refused: the plugin directory is world-writable",
+                  origin, abs);
         return NT_EINVAL;
     }
     return NT_OK;
+}
+
+/* Records why plugin `name` has no file in dir: the absolute path tried, the plugins there
+ * and the closest name. */
+static void
+loader_report_missing(loader *l, cfg *c, const char *dir, const char *name)
+{
+    char *avail[LOADER_MAX_AVAILABLE], list[2048], abs[PATH_MAX + 64];
+    size_t n = loader_available(dir, avail, LOADER_MAX_AVAILABLE), len = 0;
+    cfg_suggest sug;
+
+    loader_abs(dir, abs, sizeof(abs));
+    cfg_suggest_init(&sug, name);
+    list[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        cfg_suggest_offer(&sug, avail[i]);
+        if (len < sizeof(list))
+            len +=
+                (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", avail[i]);
+    }
+    cfg_error(c,
+              "%s: [plugins] load: plugin '%s': %s/%s.so does not exist%s%s%s; plugins in %s: %s",
+              l->load_origin != NULL ? l->load_origin : cfg_path(c), name, abs, name,
+              sug.best != NULL ? " (did you mean " : "", sug.best != NULL ? sug.best : "",
+              sug.best != NULL ? "?)" : "", abs, n > 0 ? list : "none");
+    loader_available_free(avail, n);
 }
 
 int
@@ -180,8 +265,11 @@ loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
     char file[1024], err[1200];
     int rc = NT_OK;
 
-    if (loader_check_dir(c, dir) != NT_OK)
+    l->failed = 0;
+    if (loader_check_dir(l, c, dir) != NT_OK) {
+        l->failed = n;
         return NT_EINVAL;
+    }
 
     l->plugins = calloc((size_t)n, sizeof(*l->plugins));
     l->n = 0;
@@ -193,8 +281,15 @@ loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
         int r;
 
         snprintf(file, sizeof(file), "%s/%s.so", dir, names[i]);
+        if (access(file, F_OK) != 0) {
+            loader_report_missing(l, c, dir, names[i]);
+            l->failed++;
+            rc = NT_EINVAL;
+            continue;
+        }
         if (loader_admit(file, names[i], &p, err, sizeof(err)) != NT_OK) {
             cfg_error(c, "%s", err);
+            l->failed++;
             rc = NT_EINVAL;
             continue;
         }
@@ -206,9 +301,11 @@ loader_load_all(loader *l, cfg *c, const char *dir, char *const *names, int n)
         if (r != NT_OK) {
             /* A config error recorded during init already says what is wrong. */
             if (p->err[0] != '\0' || cfg_error_count(c) == nerr)
-                cfg_error(c, "%s: init failed (%d): %s", file, r,
+                cfg_error(c, "%s: plugin %s, %s: init failed (%d): %s",
+                          l->load_origin != NULL ? l->load_origin : cfg_path(c), p->name, file, r,
                           p->err[0] != '\0' ? p->err : "no reason given");
             loader_plugin_free(p);
+            l->failed++;
             rc = NT_EINVAL;
             continue;
         }

@@ -38,7 +38,17 @@ struct nt_plugin {
 typedef struct loader {
     nt_plugin **plugins;
     int n;
+    int failed;              /* plugins of the load list that could not be loaded or inited */
+    const char *load_origin; /* where [plugins] load came from ("file:line"), for messages */
+    const char *dir_origin;  /* where [plugins] dir came from; NULL when defaulted */
 } loader;
+
+#define LOADER_MAX_AVAILABLE 128
+
+/* Fills names (malloc'd; free with loader_available_free) with the plugin names of the
+ * `<name>.so` files in dir, sorted; returns how many (at most max). */
+size_t loader_available(const char *dir, char **names, size_t max);
+void loader_available_free(char **names, size_t n);
 
 /* dlopen()s `file` and admits its descriptor for plugin `name`. On refusal returns NT_EINVAL
  * and writes a message naming the file and, where they matter, both ABI versions. On success

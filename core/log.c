@@ -59,15 +59,16 @@ log_write(const char *buf, size_t len)
     }
 }
 
-void
-log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap)
+/* Writes one line labelled with lvl's name (no level check). */
+static void log_line(nt_log_level lvl, const char *who, const char *fmt, va_list ap)
+    NT_PRINTF(3, 0);
+static void
+log_line(nt_log_level lvl, const char *who, const char *fmt, va_list ap)
 {
     char line[2048];
     size_t len;
     int n;
 
-    if (lvl > log_level)
-        return;
     len = log_stamp(line, sizeof(line));
     if (who != NULL)
         n = snprintf(line + len, sizeof(line) - len, " %s [%s] ", level_names[lvl], who);
@@ -80,6 +81,23 @@ log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap)
         len += (size_t)n < sizeof(line) - len - 1 ? (size_t)n : sizeof(line) - len - 2;
     line[len++] = '\n';
     log_write(line, len);
+}
+
+void
+log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap)
+{
+    if (lvl <= log_level)
+        log_line(lvl, who, fmt, ap);
+}
+
+void
+log_always(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_line(NT_LOG_INFO, NULL, fmt, ap);
+    va_end(ap);
 }
 
 void

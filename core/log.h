@@ -19,6 +19,10 @@ int log_level_parse(const char *s);
 void log_msg(nt_log_level lvl, const char *who, const char *fmt, ...) NT_PRINTF(3, 4);
 void log_vmsg(nt_log_level lvl, const char *who, const char *fmt, va_list ap) NT_PRINTF(3, 0);
 
+/* Writes an INFO line whatever the level: what an operator needs at every level (the
+ * start-up summary, the stop line). */
+void log_always(const char *fmt, ...) NT_PRINTF(1, 2);
+
 /* Writes one access line: method, path (no query string), status and microseconds. Bytes
  * outside printable ASCII in method and path are written as \xNN (and '\' as \x5c), so a
  * request cannot forge log lines or send terminal escapes. */

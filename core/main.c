@@ -2,12 +2,14 @@
  * or SIGTERM, then shuts down in reverse order.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -23,7 +25,11 @@
 #include "settings.h"
 #include "util.h"
 
+#define APP_MAX_REPORTED 16
+
 typedef struct app {
+    char reported[APP_MAX_REPORTED][64]; /* service kinds already reported missing */
+    int nreported;
     cfg *cfg;
     settings s;
     loader l;
@@ -36,11 +42,65 @@ static void
 usage(FILE *f)
 {
     fprintf(f, "usage: nettu-server [-c FILE] [--check-config] [--version] [--help]\n"
-               "  -c, --config FILE   the INI file (default etc/nettu.ini)\n"
+               "  -c, --config FILE   the INI file (default: etc/nettu/nettu.ini of the prefix\n"
+               "                      the server is installed in, else etc/nettu.ini)\n"
                "  --check-config      load and validate the config and every plugin, print\n"
                "                      what is wrong, exit non-zero on any error\n"
                "  --version           print the version\n"
                "Every key can be overridden by NETTU_<SECTION>_<KEY> in the environment.\n");
+}
+
+/* The default -c: <prefix>/etc/nettu/nettu.ini when this binary is <prefix>/bin/nettu-server
+ * and that file exists (an installed server), else etc/nettu.ini (a source checkout). */
+static const char *
+default_config(char *buf, size_t n)
+{
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+
+    if (len > 0) {
+        exe[len] = '\0';
+        if ((slash = strrchr(exe, '/')) != NULL) {
+            *slash = '\0';
+            if ((slash = strrchr(exe, '/')) != NULL && strcmp(slash, "/bin") == 0) {
+                *slash = '\0';
+                snprintf(buf, n, "%s/etc/nettu/nettu.ini", exe);
+                if (access(buf, F_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return "etc/nettu.ini";
+}
+
+/* The service kinds nettu defines, so [services] and NETTU_SERVICES_* can be checked. */
+static const char *const service_kinds[] = {NT_SERVICE_STORE,
+                                            NT_SERVICE_AUTHENTICATOR,
+                                            NT_SERVICE_POLICY,
+                                            NT_SERVICE_ACCOUNTS,
+                                            NT_SERVICE_USERS,
+                                            NT_SERVICE_OBSERVER,
+                                            NT_SERVICE_RELOADABLE,
+                                            NT_SERVICE_SCHEDULES,
+                                            NT_SERVICE_CALENDARS,
+                                            NT_SERVICE_EVENTS,
+                                            NULL};
+
+/* The bundled plugin that provides each kind, for hints. */
+static const char *
+service_hint(const char *kind)
+{
+    static const char *const hints[][2] = {
+        {NT_SERVICE_STORE, "store_sqlite"}, {NT_SERVICE_AUTHENTICATOR, "auth_nettu or auth_jwks"},
+        {NT_SERVICE_POLICY, "policy"},      {NT_SERVICE_ACCOUNTS, "account"},
+        {NT_SERVICE_USERS, "user"},         {NT_SERVICE_CALENDARS, "calendar"},
+        {NT_SERVICE_EVENTS, "events"},      {NT_SERVICE_SCHEDULES, "schedule"}};
+
+    for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+        if (strcmp(hints[i][0], kind) == 0)
+            return hints[i][1];
+    return NULL;
 }
 
 /* Checks one [services] entry: the named service must be provided. */
@@ -48,10 +108,70 @@ static void
 check_service_choice(void *arg, const char *kind, const char *name, int line)
 {
     cfg *c = arg;
+    char cands[512];
+    int n;
 
-    if (service_lookup(kind, name, 0, NULL) == NULL)
-        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'", cfg_path(c),
-                  line, kind, name, kind, name);
+    if (service_lookup(kind, name, 0, NULL) != NULL)
+        return;
+    n = service_candidates(kind, 0, cands, sizeof(cands));
+    if (n > 0)
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides %s '%s'; loaded: %s",
+                  cfg_path(c), line, kind, name, kind, name, cands);
+    else
+        cfg_error(c, "%s:%d: [services] %s = %s: no loaded plugin provides any %s service%s%s",
+                  cfg_path(c), line, kind, name, kind, service_hint(kind) != NULL ? "; load " : "",
+                  service_hint(kind) != NULL ? service_hint(kind) : "");
+}
+
+/* Resolves the service `who` needs ("the routes", "plugin calendar"), with [services]
+ * applied. When there is none or several, records an error (once per kind) naming the
+ * candidates and the line that fixes it, unless a plugin failed to load (the error is then a
+ * consequence of that one). Returns the ops, or NULL. */
+static const void *
+need_service(app *a, const char *who, const char *kind, uint32_t version, void **state)
+{
+    const char *choice = settings_service_choice(a->cfg, kind);
+    const void *ops = service_lookup(kind, choice, version, state);
+    char cands[512];
+    int n;
+
+    if (ops != NULL || a->l.failed > 0)
+        return ops;
+    if (choice != NULL)
+        return NULL; /* a wrong choice is reported by check_service_choice */
+    for (int i = 0; i < a->nreported; i++)
+        if (strcmp(a->reported[i], kind) == 0)
+            return NULL;
+    if (a->nreported < APP_MAX_REPORTED)
+        snprintf(a->reported[a->nreported++], sizeof(a->reported[0]), "%s", kind);
+    n = service_candidates(kind, version, cands, sizeof(cands));
+    if (n > 1) {
+        const char *first = strchr(cands, ' ');
+        cfg_error(a->cfg,
+                  "%s: [services] %s: %s need%s the %s service and %d plugins provide it: %s; "
+                  "choose one with the line '%s = %.*s' under [services]",
+                  cfg_path(a->cfg), kind, who, strncmp(who, "the ", 4) == 0 ? "" : "s", kind, n,
+                  cands, kind, first != NULL ? (int)(first - cands) : 0, cands);
+    } else {
+        cfg_error(
+            a->cfg,
+            "%s: %s need%s the %s service (v%u or later) and no loaded plugin provides it%s%s%s",
+            a->s.load_origin, who, strncmp(who, "the ", 4) == 0 ? "" : "s", kind, (unsigned)version,
+            service_hint(kind) != NULL ? ": add " : "",
+            service_hint(kind) != NULL ? service_hint(kind) : "",
+            service_hint(kind) != NULL ? " to [plugins] load" : "");
+    }
+    return NULL;
+}
+
+/* Checks one need a plugin declared (service_need). */
+static void
+check_need(void *arg, const char *plugin, const char *kind, uint32_t version)
+{
+    char who[96];
+
+    snprintf(who, sizeof(who), "plugin %s", plugin);
+    need_service(arg, who, kind, version, NULL);
 }
 
 /* Collects an observer service (metrics, audit ...). */
@@ -89,32 +209,59 @@ resolve_services(app *a)
         need_policy |= k == NT_AUTH_USER || k == NT_AUTH_ADMIN_OR_USER;
     }
     a->deps.store =
-        service_lookup(NT_SERVICE_STORE, settings_service_choice(a->cfg, NT_SERVICE_STORE),
-                       NT_STORE_V1, &a->deps.store_state);
-    a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
-                                  settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
-                                  NT_AUTHENTICATOR_V1, &a->deps.auth_state);
-    a->deps.policy =
-        service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
-                       NT_POLICY_V1, &a->deps.policy_state);
-    if (a->deps.store == NULL)
-        cfg_error(a->cfg,
-                  "%s: no storage: load a store plugin (e.g. store_sqlite) or choose "
-                  "one with [services] store = NAME",
-                  cfg_path(a->cfg));
-    else if (!NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error)) /* the 1.0 members */
+        need_service(a, "the server", NT_SERVICE_STORE, NT_STORE_V1, &a->deps.store_state);
+    if (a->deps.store != NULL && !NT_HAS_MEMBER(a->deps.store, nt_store_v1, clear_error))
         cfg_error(a->cfg, "%s: the store service's ops table is too short", cfg_path(a->cfg));
-    if (need_auth && a->deps.auth == NULL)
-        cfg_error(a->cfg,
-                  "%s: routes need authentication but no authenticator service is loaded "
-                  "(e.g. auth_nettu), or [services] authenticator is ambiguous",
-                  cfg_path(a->cfg));
-    if (need_policy && a->deps.policy == NULL)
-        cfg_error(a->cfg, "%s: user routes need the policy service (load the policy plugin)",
-                  cfg_path(a->cfg));
+    if (need_auth)
+        a->deps.auth = need_service(a, "the routes that need credentials", NT_SERVICE_AUTHENTICATOR,
+                                    NT_AUTHENTICATOR_V1, &a->deps.auth_state);
+    else
+        a->deps.auth = service_lookup(NT_SERVICE_AUTHENTICATOR,
+                                      settings_service_choice(a->cfg, NT_SERVICE_AUTHENTICATOR),
+                                      NT_AUTHENTICATOR_V1, &a->deps.auth_state);
+    if (need_policy)
+        a->deps.policy = need_service(a, "the end-user routes", NT_SERVICE_POLICY, NT_POLICY_V1,
+                                      &a->deps.policy_state);
+    else
+        a->deps.policy =
+            service_lookup(NT_SERVICE_POLICY, settings_service_choice(a->cfg, NT_SERVICE_POLICY),
+                           NT_POLICY_V1, &a->deps.policy_state);
+    service_foreach_need(check_need, a);
     service_foreach(NT_SERVICE_OBSERVER, NT_OBSERVER_V1, add_observer, a);
     a->deps.router = r;
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
+}
+
+/* Every section of the file and every NETTU_* variable must name something the core or a
+ * loaded plugin knows. */
+static void
+check_names(app *a)
+{
+    const char *sections[3 + SETTINGS_MAX_PLUGINS];
+    int strict[3 + SETTINGS_MAX_PLUGINS];
+    char *avail[LOADER_MAX_AVAILABLE];
+    size_t n = 0, navail;
+    cfg_value v;
+
+    for (size_t i = 0; service_kinds[i] != NULL; i++)
+        cfg_lookup(a->cfg, "services", service_kinds[i], &v); /* declares the kinds known */
+    sections[n] = "server";
+    strict[n++] = 1;
+    sections[n] = "plugins";
+    strict[n++] = 1;
+    sections[n] = "services";
+    strict[n++] = 1;
+    for (int i = 0; i < a->s.nplugins; i++) {
+        int inited = 0;
+        for (int j = 0; j < a->l.n; j++)
+            inited |= strcmp(a->l.plugins[j]->name, a->s.plugins[i]) == 0;
+        sections[n] = a->s.plugins[i];
+        strict[n++] = inited; /* the keys of a plugin that failed are not all known */
+    }
+    navail = loader_available(a->s.plugin_dir, avail, LOADER_MAX_AVAILABLE);
+    cfg_check_sections(a->cfg, sections, n, (const char *const *)avail, navail);
+    loader_available_free(avail, navail);
+    cfg_check_env(a->cfg, sections, strict, n);
 }
 
 /* Reads the config and loads and inits every plugin. */
@@ -137,8 +284,11 @@ app_load(app *a, const char *path)
         return NT_ENOMEM;
     names = a->s.plugins;
     hostapi_set_loader(&a->l);
+    a->l.load_origin = a->s.load_origin;
+    a->l.dir_origin = a->s.dir_origin[0] != '\0' ? a->s.dir_origin : NULL;
     loader_load_all(&a->l, a->cfg, a->s.plugin_dir, names, a->s.nplugins);
     resolve_services(a);
+    check_names(a);
     return cfg_error_count(a->cfg) > 0 ? NT_EINVAL : NT_OK;
 }
 
@@ -234,6 +384,50 @@ out:
     return rc;
 }
 
+/* What an operator needs to know the server runs as configured, at every log level: version,
+ * configuration file, plugins, services, storage and address. Never a secret. */
+static void
+log_start_summary(app *a)
+{
+    char buf[2048], abs[PATH_MAX];
+    size_t len = 0;
+    const char *where = NULL;
+
+    log_always("nettu %s (plugin ABI %d.%d), configuration %s", NETTU_VERSION, NT_ABI_MAJOR,
+               NT_ABI_MINOR, realpath(cfg_path(a->cfg), abs) != NULL ? abs : cfg_path(a->cfg));
+    buf[0] = '\0';
+    for (int i = 0; i < a->l.n && len < sizeof(buf); i++)
+        len += (size_t)snprintf(
+            buf + len, sizeof(buf) - len, "%s%s %s", i ? ", " : "", a->l.plugins[i]->name,
+            a->l.plugins[i]->desc->version != NULL ? a->l.plugins[i]->desc->version
+                                                   : "(no version)");
+    log_always("plugins from %s: %s",
+               realpath(a->s.plugin_dir, abs) != NULL ? abs : a->s.plugin_dir, buf);
+    service_describe_all(buf, sizeof(buf));
+    log_always("services: %s", buf);
+    if (NT_HAS_MEMBER(a->deps.store, nt_store_v1, describe) && a->deps.store->describe != NULL)
+        where = a->deps.store->describe(a->deps.store_state);
+    log_always("storage: %s", where != NULL ? where : "(the store does not say where)");
+    log_always("listening on http://%s%s%s:%d/ (listen = %s) with %d workers",
+               strchr(a->s.listen, ':') != NULL ? "[" : "", a->s.listen,
+               strchr(a->s.listen, ':') != NULL ? "]" : "", server_port(a->srv), a->s.listen_name,
+               a->s.workers);
+}
+
+/* The stop line: how the requests in flight at shutdown ended. */
+static void
+log_stop_summary(app *a)
+{
+    int busy = 0, cut = 0;
+
+    if (a->srv == NULL)
+        return;
+    server_stop_counts(a->srv, &busy, &cut);
+    log_always("stopped: %d connections had a request in flight at shutdown; %d finished, %d "
+               "were closed unfinished when shutdown_grace_ms was over",
+               busy, busy - cut, cut);
+}
+
 /* Opens storage, migrates, starts plugins and serves until a signal. */
 static int
 app_run(app *a)
@@ -260,10 +454,14 @@ app_run(app *a)
         return NT_ERR;
     if ((rc = server_start(a->srv)) != NT_OK)
         return rc;
-    log_msg(NT_LOG_INFO, NULL, "nettu %s listening on %s port %d with %d workers", NETTU_VERSION,
-            a->s.listen, server_port(a->srv), a->s.workers);
+    log_start_summary(a);
     rc = wait_for_signal();
-    log_msg(NT_LOG_INFO, NULL, "signal %d: shutting down", (int)got_signal);
+    log_always("%s: shutting down (up to [server] shutdown_grace_ms = %d ms for requests in "
+               "flight)",
+               got_signal == SIGTERM  ? "SIGTERM"
+               : got_signal == SIGINT ? "SIGINT"
+                                      : "signal",
+               a->s.shutdown_grace_ms);
     return rc;
 }
 
@@ -271,6 +469,7 @@ static void
 app_shutdown(app *a)
 {
     server_stop(a->srv);
+    log_stop_summary(a);
     loader_stop_all(&a->l);
     server_free(a->srv);
     a->srv = NULL;
@@ -292,7 +491,8 @@ main(int argc, char **argv)
                                          {"version", no_argument, NULL, 'V'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = "etc/nettu.ini";
+    char dflt[PATH_MAX + 32];
+    const char *path = default_config(dflt, sizeof(dflt));
     int check = 0, opt, rc;
     app a;
 

@@ -9,6 +9,7 @@
 
 #include <time.h>
 
+#include "idem.h"
 #include "log.h"
 #include "util.h"
 
@@ -85,9 +86,10 @@ migrate_table(const nt_store_v1 *st, nt_db *db)
     return rc;
 }
 
-/* Applies one step if it is pending. *applied is set to 1 when this call applied it. */
+/* Applies one step of `owner` ("core" or a plugin's name) if it is pending. *applied is set
+ * to 1 when this call applied it. */
 static int
-migrate_step(const nt_store_v1 *st, nt_db *db, const nt_plugin *p, const loader_migration *m,
+migrate_step(const nt_store_v1 *st, nt_db *db, const char *owner, int version, const char *sql,
              int *applied)
 {
     int rc = migrate_begin(st, db);
@@ -95,13 +97,13 @@ migrate_step(const nt_store_v1 *st, nt_db *db, const nt_plugin *p, const loader_
     *applied = 0;
     if (rc != NT_OK)
         goto fail;
-    rc = migrate_applied(st, db, p->name, m->version);
+    rc = migrate_applied(st, db, owner, version);
     if (rc < 0)
         goto fail;
     if (rc == 0) {
-        if ((rc = st->exec(db, m->sql)) != NT_OK)
+        if ((rc = st->exec(db, sql)) != NT_OK)
             goto fail;
-        if ((rc = migrate_record(st, db, p->name, m->version)) != NT_OK)
+        if ((rc = migrate_record(st, db, owner, version)) != NT_OK)
             goto fail;
     }
     *applied = rc == 0;
@@ -124,10 +126,34 @@ migrate_pause(int ms)
         ;
 }
 
+/* Applies one step, running its transaction again (with a growing pause) while it fails
+ * retryably. NT_OK or the code of the last try, logged. */
+static int
+migrate_one(const nt_store_v1 *st, nt_db *db, const char *owner, int version, const char *sql)
+{
+    int rc = NT_ERETRY, applied = 0;
+
+    for (int t = 0, pause = MIGRATE_BACKOFF_MS; t < MIGRATE_TRIES && rc == NT_ERETRY;
+         t++, pause *= 2) {
+        if (t > 0) {
+            log_msg(NT_LOG_WARN, owner, "migration %d: %s; trying again", version, st->errmsg(db));
+            migrate_pause(pause);
+        }
+        rc = migrate_step(st, db, owner, version, sql, &applied);
+    }
+    if (rc != NT_OK) {
+        log_msg(NT_LOG_ERROR, owner, "migration %d failed: %s", version, st->errmsg(db));
+        return rc;
+    }
+    if (applied)
+        log_msg(NT_LOG_INFO, owner, "applied migration %d", version);
+    return NT_OK;
+}
+
 int
 migrate_run(const nt_store_v1 *st, nt_db *db, const loader *l)
 {
-    int rc = NT_ERETRY, applied;
+    int rc = NT_ERETRY;
 
     for (int t = 0, pause = MIGRATE_BACKOFF_MS; t < MIGRATE_TRIES && rc == NT_ERETRY;
          t++, pause *= 2) {
@@ -139,27 +165,16 @@ migrate_run(const nt_store_v1 *st, nt_db *db, const loader *l)
         log_msg(NT_LOG_ERROR, NULL, "cannot create the migrations table: %s", st->errmsg(db));
         return rc;
     }
+    /* The core's own tables first (the Idempotency-Key records), then every plugin's. */
+    for (size_t k = 0; k < idem_nmigrations; k++)
+        if ((rc = migrate_one(st, db, "core", idem_migrations[k].version,
+                              idem_migrations[k].sql)) != NT_OK)
+            return rc;
     for (int i = 0; i < l->n; i++) {
         const nt_plugin *p = l->plugins[i];
-        for (size_t k = 0; k < p->nmigs; k++) {
-            rc = NT_ERETRY;
-            for (int t = 0, pause = MIGRATE_BACKOFF_MS; t < MIGRATE_TRIES && rc == NT_ERETRY;
-                 t++, pause *= 2) {
-                if (t > 0) {
-                    log_msg(NT_LOG_WARN, p->name, "migration %d: %s; trying again",
-                            p->migs[k].version, st->errmsg(db));
-                    migrate_pause(pause);
-                }
-                rc = migrate_step(st, db, p, &p->migs[k], &applied);
-            }
-            if (rc != NT_OK) {
-                log_msg(NT_LOG_ERROR, p->name, "migration %d failed: %s", p->migs[k].version,
-                        st->errmsg(db));
+        for (size_t k = 0; k < p->nmigs; k++)
+            if ((rc = migrate_one(st, db, p->name, p->migs[k].version, p->migs[k].sql)) != NT_OK)
                 return rc;
-            }
-            if (applied)
-                log_msg(NT_LOG_INFO, p->name, "applied migration %d", p->migs[k].version);
-        }
     }
     return NT_OK;
 }

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "hostapi.h"
+#include "idem.h"
 #include "log.h"
 #include "reply.h"
 #include "util.h"
@@ -17,8 +19,10 @@ struct pipeline {
     nt_db *db;
     throttle *throttle;
     long long max_body;
-    bytebuf json;       /* reply serialisation scratch */
-    char scratch[8192]; /* the current request's decoded path segments */
+    int64_t idem_ttl_ms;   /* how long a kept reply is replayed */
+    size_t idem_max_reply; /* larger replies are recorded as not kept */
+    bytebuf json;          /* reply serialisation scratch */
+    char scratch[8192];    /* the current request's decoded path segments */
 };
 
 pipeline *
@@ -32,7 +36,16 @@ pipeline_new(const server_deps *deps, nt_db *db, throttle *t, long long max_body
     p->db = db;
     p->throttle = t;
     p->max_body = max_body_bytes;
+    p->idem_ttl_ms = (int64_t)IDEM_TTL_DEFAULT_S * 1000;
+    p->idem_max_reply = IDEM_MAX_REPLY_DEFAULT;
     return p;
+}
+
+void
+pipeline_set_idempotency(pipeline *p, int64_t ttl_ms, size_t max_reply)
+{
+    p->idem_ttl_ms = ttl_ms;
+    p->idem_max_reply = max_reply;
 }
 
 void
@@ -58,7 +71,7 @@ store_has_read_txn(const nt_store_v1 *st)
            st->end_read != NULL;
 }
 
-/* A path parameter named like "calendarId" must be a UUID (API.md A1). */
+/* A path parameter named like "calendarId" must be a UUID (else 404). */
 static int
 param_is_id(const char *name)
 {
@@ -79,6 +92,53 @@ pipeline_msg(nt_req *r, int code, const char *fmt, ...)
     va_end(ap);
     r->has_msg = 1;
     return code;
+}
+
+/* 1 when the request carries the header `name`. */
+static int
+pipeline_has(const nt_req *r, const char *name)
+{
+    return r->http != NULL && http_head_field(r->http->head, r->http->base, name) != NULL;
+}
+
+/* Copies msg into out with the header forms that log scanners treat as credentials
+ * ("Authorization", "Bearer ", "x-api-key:") spelled out in words: the log says why, it never
+ * looks like a header line. */
+static void
+pipeline_plain(const char *msg, char *out, size_t n)
+{
+    static const char *const from[] = {"authorization", "bearer ", "x-api-key:"};
+    static const char *const to[] = {"auth header", "token type ", "API key:"};
+    size_t o = 0;
+
+    while (*msg != '\0' && o + 16 < n) {
+        size_t k;
+        for (k = 0; k < 3; k++)
+            if (strncasecmp(msg, from[k], strlen(from[k])) == 0)
+                break;
+        if (k < 3) {
+            o += (size_t)snprintf(out + o, n - o, "%s", to[k]);
+            msg += strlen(from[k]);
+        } else {
+            out[o++] = *msg++;
+        }
+    }
+    out[o] = '\0';
+}
+
+/* At debug: why a request got 401 and which credentials it carried (by kind, never a value). */
+static void
+pipeline_log_401(const nt_req *r, const char *msg)
+{
+    char plain[700];
+
+    pipeline_plain(msg, plain, sizeof(plain));
+    log_msg(NT_LOG_DEBUG, r->route != NULL ? r->route->path : NULL,
+            "%s answered 401 to %s (credentials sent:%s%s%s): %s", r->method,
+            r->http != NULL && r->http->peer != NULL ? r->http->peer : "?",
+            pipeline_has(r, "x-api-key") ? " api key" : "",
+            pipeline_has(r, "nettu-account") ? " account id" : "",
+            pipeline_has(r, "authorization") ? " token" : "", plain);
 }
 
 /* Answers the request's failure `code` with the handler's message, or else the storage
@@ -103,6 +163,8 @@ pipeline_fail(pipeline *p, nt_req *r, int code, reply_ctx *rc)
     if (status >= 500)
         log_msg(NT_LOG_ERROR, r->route != NULL ? r->route->path : NULL, "%s failed (%d): %s",
                 r->method, code, msg);
+    if (status == 401) /* why, for the operator; never the credentials */
+        pipeline_log_401(r, msg);
     if (reply_error(rc, status, msg) != NT_OK)
         rc->close = 1;
     return status;
@@ -243,6 +305,188 @@ pipeline_throttled(pipeline *p, const nt_req *r, int is_get)
     return throttle_blocked(p->throttle, h->peer_addr, util_now_ms());
 }
 
+/* 503 with Retry-After after r->attempts runs that all conflicted (NT_ERETRY). */
+static int
+pipeline_gave_up(nt_req *r, reply_ctx *rc)
+{
+    char msg[600];
+
+    snprintf(msg, sizeof(msg), "%s (%d attempt%s); retry",
+             r->has_msg ? r->msg : "storage: the request conflicted with concurrent changes",
+             r->attempts, r->attempts == 1 ? "" : "s");
+    log_msg(NT_LOG_WARN, r->route->path, "%s gave up after %d attempts", r->method, r->attempts);
+    rc->retry_after = 1;
+    if (reply_error(rc, 503, msg) != NT_OK)
+        rc->close = 1;
+    return 503;
+}
+
+/* Runs the authenticated request's handler and writes its reply; returns the status sent. */
+static int
+pipeline_invoke(pipeline *p, nt_req *r, int has_body, int read_txn, reply_ctx *rc)
+{
+    const nt_store_v1 *st = p->deps->store;
+    json_t *out = NULL;
+    int code, status;
+
+    status = pipeline_handle(p, r, has_body, read_txn, &out);
+    if (status == NT_EGONE || r->gone) {
+        json_decref(out);
+        if (p->db != NULL)
+            st->rollback(p->db);
+        rc->close = 1; /* nothing is sent: the client has closed */
+        return 499;
+    }
+    if (status == NT_ERETRY)
+        return pipeline_gave_up(r, rc);
+    if (status < 200 || status > 299) {
+        json_decref(out);
+        if (p->db != NULL)
+            st->rollback(p->db); /* never leave a transaction open */
+        return pipeline_fail(p, r, status < 0 ? status : NT_ERR, rc);
+    }
+    if (r->has_text)
+        code = reply_text(rc, status, r->text_type, r->text, r->text_len);
+    else
+        code = reply_json(rc, status, out);
+    if (code != NT_OK)
+        rc->close = 1;
+    json_decref(out);
+    return status;
+}
+
+/* The Idempotency-Key of a POST to a route with credentials (G2; public routes ignore it):
+ * *key is NULL without one. NT_OK, or NT_EINVAL with the message set for a key given twice
+ * or outside 1..255 printable ASCII characters. */
+static int
+pipeline_idem_key(nt_req *r, const char **key)
+{
+    const http_request *h = r->http;
+    int n;
+
+    *key = NULL;
+    if (h == NULL || r->route->auth == NT_AUTH_PUBLIC || r->route->auth == NT_AUTH_PUBLIC_ACCOUNT)
+        return NT_OK;
+    n = http_head_count(h->head, h->base, "Idempotency-Key");
+    if (n == 0)
+        return NT_OK;
+    if (n > 1)
+        return pipeline_msg(r, NT_EINVAL, "Idempotency-Key: the header is given more than once");
+    *key = http_head_field(h->head, h->base, "Idempotency-Key");
+    if (idem_key_check(*key, r->msg, sizeof(r->msg)) != NT_OK) {
+        r->has_msg = 1;
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
+/* Records the outcome of the claim c: keeps the reply cap located in out, or (cap NULL)
+ * releases the key. Tries up to PIPELINE_ATTEMPTS times while the store answers NT_ERETRY;
+ * returns the last code. */
+static int
+pipeline_idem_write(pipeline *p, const idem_claim *c, int status, const reply_capture *cap,
+                    const bytebuf *out)
+{
+    const nt_store_v1 *st = p->deps->store;
+    int code = NT_ERETRY;
+
+    for (int attempt = 0; attempt < PIPELINE_ATTEMPTS && code == NT_ERETRY; attempt++) {
+        st->clear_error(p->db);
+        if (cap != NULL)
+            code = idem_keep(st, p->db, c, status, cap->type, out->data + cap->off, cap->len,
+                             util_now_ms(), p->idem_ttl_ms, p->idem_max_reply);
+        else
+            code = idem_release(st, p->db, c);
+    }
+    return code;
+}
+
+/* A keyed request (G2): claims the key in the store, then replays the kept reply, refuses
+ * (422 another request used the key, 409 it is still running), or runs the handler and keeps
+ * its reply; a 5xx, or a client that left, releases the key so a retry runs again. The claim
+ * is taken once, before the handler's attempts (pipeline_handle's NT_ERETRY re-runs happen
+ * inside it), and its outcome is written once after them. Returns the status sent. */
+static int
+pipeline_keyed(pipeline *p, nt_req *r, const char *key, const char *path, int has_body,
+               int read_txn, reply_ctx *rc)
+{
+    const nt_store_v1 *st = p->deps->store;
+    idem_claim c = {r->account, r->has_user ? r->user : "", key, "", ""};
+    idem_verdict v = IDEM_RUN;
+    idem_kept kept = {0};
+    reply_capture cap = {0};
+    int64_t t0 = util_mono_us();
+    int code, status;
+
+    if (p->db == NULL)
+        return pipeline_invoke(p, r, has_body, read_txn, rc);
+    if (idem_fingerprint(r->method, path, r->query_raw, r->http->body, r->http->body_len, c.fp) !=
+        NT_OK)
+        return pipeline_fail(
+            p, r, pipeline_msg(r, NT_ERR, "Idempotency-Key: cannot fingerprint the request"), rc);
+    for (int attempt = 1;; attempt++) {
+        code = idem_claim_key(st, p->db, &c, util_now_ms(), &v, &kept);
+        r->attempts = attempt;
+        if (code != NT_ERETRY || attempt == PIPELINE_ATTEMPTS ||
+            util_mono_us() - t0 > (int64_t)PIPELINE_RETRY_WINDOW_MS * 1000)
+            break;
+        st->clear_error(p->db);
+    }
+    if (code == NT_ERETRY) {
+        snprintf(r->msg, sizeof(r->msg), "storage: %s", st->errmsg(p->db));
+        r->has_msg = 1;
+        return pipeline_gave_up(r, rc);
+    }
+    if (code != NT_OK)
+        return pipeline_fail(p, r, code, rc);
+    switch (v) {
+    case IDEM_REPLAY:
+        rc->replayed = 1;
+        if (reply_text(rc, kept.status, kept.type, kept.body, kept.len) != NT_OK)
+            rc->close = 1;
+        status = kept.status;
+        idem_kept_free(&kept);
+        return status;
+    case IDEM_UNKEPT:
+        pipeline_msg(r, NT_ECONFLICT,
+                     "Idempotency-Key: the request with this key was answered %d, but its "
+                     "reply (%zu bytes) was over the %zu bytes a kept reply may have; it is not "
+                     "run again",
+                     kept.status, kept.len, p->idem_max_reply);
+        return pipeline_fail(p, r, NT_ECONFLICT, rc);
+    case IDEM_MISMATCH:
+        pipeline_msg(r, 0,
+                     "Idempotency-Key: the key was already used for a different request "
+                     "(method, path, query or body); use a new key for a new request");
+        if (reply_error(rc, 422, r->msg) != NT_OK)
+            rc->close = 1;
+        return 422;
+    case IDEM_INFLIGHT:
+        rc->retry_after = 1;
+        pipeline_msg(r, NT_ECONFLICT,
+                     "Idempotency-Key: a request with this key is still in progress; retry "
+                     "after it is answered");
+        return pipeline_fail(p, r, NT_ECONFLICT, rc);
+    case IDEM_RUN:
+        break;
+    }
+    rc->capture = &cap;
+    status = pipeline_invoke(p, r, has_body, read_txn, rc);
+    rc->capture = NULL;
+    if (cap.set && cap.status == status && status < 500)
+        code = pipeline_idem_write(p, &c, status, &cap, rc->out);
+    else
+        code = pipeline_idem_write(p, &c, status, NULL, rc->out);
+    if (code != NT_OK) {
+        log_msg(NT_LOG_WARN, r->route->path,
+                "%s: cannot record the outcome of an Idempotency-Key request (%s); the key is "
+                "held until its %d s lease ends",
+                r->method, st->errmsg(p->db), IDEM_LEASE_MS / 1000);
+        st->clear_error(p->db);
+    }
+    return status;
+}
+
 /* Runs one request through the pipeline; returns the status sent. */
 static int
 pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply_ctx *rc)
@@ -253,11 +497,11 @@ pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply
         method == HTTP_POST || method == HTTP_PUT || method == HTTP_PATCH || method == HTTP_DELETE;
     int read_txn = is_get && p->db != NULL && store_has_read_txn(st);
     router_result m;
-    json_t *out = NULL;
+    const char *idem_key = NULL;
     /* Decoded path segments live in the pipeline's buffer until its next request (observers
      * read them after this returns); longer paths match no route. */
     size_t scratchlen = strlen(path) + ROUTER_MAX_SEGS + 1;
-    int code, status, wait;
+    int code, wait;
 
     if (method == HTTP_OPTIONS) {
         if (reply_preflight(rc) != NT_OK)
@@ -282,6 +526,8 @@ pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply
     }
     if (has_body && (code = pipeline_body(p, r)) != NT_OK)
         return pipeline_fail(p, r, code, rc);
+    if (method == HTTP_POST && (code = pipeline_idem_key(r, &idem_key)) != NT_OK)
+        return pipeline_fail(p, r, code, rc);
     if ((wait = pipeline_throttled(p, r, is_get)) > 0) {
         char msg[160];
         snprintf(msg, sizeof(msg),
@@ -299,40 +545,9 @@ pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply
         return pipeline_fail(p, r, code, rc);
     if ((code = pipeline_auth(p, r)) != NT_OK)
         return pipeline_fail(p, r, code, rc);
-    status = pipeline_handle(p, r, has_body, read_txn, &out);
-    if (status == NT_EGONE || r->gone) {
-        json_decref(out);
-        if (p->db != NULL)
-            st->rollback(p->db);
-        rc->close = 1; /* nothing is sent: the client has closed */
-        return 499;
-    }
-    if (status == NT_ERETRY) {
-        char msg[600];
-        snprintf(msg, sizeof(msg), "%s (%d attempt%s); retry",
-                 r->has_msg ? r->msg : "storage: the request conflicted with concurrent changes",
-                 r->attempts, r->attempts == 1 ? "" : "s");
-        log_msg(NT_LOG_WARN, r->route->path, "%s gave up after %d attempts", r->method,
-                r->attempts);
-        rc->retry_after = 1;
-        if (reply_error(rc, 503, msg) != NT_OK)
-            rc->close = 1;
-        return 503;
-    }
-    if (status < 200 || status > 299) {
-        json_decref(out);
-        if (p->db != NULL)
-            st->rollback(p->db); /* never leave a transaction open */
-        return pipeline_fail(p, r, status < 0 ? status : NT_ERR, rc);
-    }
-    if (r->has_text)
-        code = reply_text(rc, status, r->text_type, r->text, r->text_len);
-    else
-        code = reply_json(rc, status, out);
-    if (code != NT_OK)
-        rc->close = 1;
-    json_decref(out);
-    return status;
+    if (idem_key != NULL)
+        return pipeline_keyed(p, r, idem_key, path, has_body, read_txn, rc);
+    return pipeline_invoke(p, r, has_body, read_txn, rc);
 }
 
 /* The reply context of a request. */

@@ -1,7 +1,8 @@
 /* The request pipeline, without sockets: a complete HTTP request in, its reply appended to
  * an output buffer. Route, path ids, body, the authentication throttle, authentication and
- * policy, the handler (re-run on retryable storage conflicts), the reply, the access log and
- * the observers. One pipeline per worker thread; the tests drive it directly.
+ * policy, the Idempotency-Key of POSTs (claim, replay, keep; idem.h), the handler (re-run on
+ * retryable storage conflicts), the reply, the access log and the observers. One pipeline per
+ * worker thread; the tests drive it directly.
  */
 #ifndef NETTU_PIPELINE_H
 #define NETTU_PIPELINE_H
@@ -44,6 +45,11 @@ typedef struct pipeline pipeline;
  * throttle t (NULL = off) and the body limit. NULL when out of memory. */
 pipeline *pipeline_new(const server_deps *deps, nt_db *db, throttle *t, long long max_body_bytes);
 void pipeline_free(pipeline *p); /* NULL is fine; the db is the caller's */
+
+/* Sets how long replies of Idempotency-Key requests are kept ([server] idempotency_ttl_s)
+ * and the largest reply kept ([server] idempotency_max_reply_bytes). The defaults are
+ * IDEM_TTL_DEFAULT_S and IDEM_MAX_REPLY_DEFAULT. */
+void pipeline_set_idempotency(pipeline *p, int64_t ttl_ms, size_t max_reply);
 
 /* Serves one complete request and appends its reply to out. Returns the status answered
  * (499 when nothing was sent because the client is gone). Sets *close when the connection

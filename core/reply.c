@@ -139,7 +139,7 @@ reply_head(const reply_ctx *rc, int status, const char *type, size_t len)
         err |= bytebuf_add_uint(o, len);
         err |= bytebuf_adds(o, "\r\n");
     }
-    /* CORS (API.md A1): the request's Origin echoed (or "*" without one), credentials
+    /* CORS: the request's Origin echoed (or "*" without one), credentials
      * allowed. Header values never hold CR or LF (the parser refuses control bytes). */
     if (rc->origin != NULL && rc->origin[0] != '\0') {
         err |= bytebuf_adds(o, "Access-Control-Allow-Origin: ");
@@ -154,6 +154,9 @@ reply_head(const reply_ctx *rc, int status, const char *type, size_t len)
         err |= bytebuf_add_uint(o, (unsigned)rc->retry_after);
         err |= bytebuf_adds(o, "\r\n");
     }
+    if (rc->replayed)
+        err |= bytebuf_adds(o, "Idempotent-Replayed: true\r\n"
+                               "Access-Control-Expose-Headers: Idempotent-Replayed\r\n");
     if (rc->close)
         err |= bytebuf_adds(o, "Connection: close\r\n");
     else if (rc->keep_alive_10)
@@ -176,6 +179,13 @@ reply_send(const reply_ctx *rc, int status, const char *type, const char *body, 
     if (err != 0) {
         rc->out->len = mark;
         return NT_ENOMEM;
+    }
+    if (rc->capture != NULL) {
+        rc->capture->set = 1;
+        rc->capture->status = status;
+        snprintf(rc->capture->type, sizeof(rc->capture->type), "%s", type);
+        rc->capture->len = bodyless || rc->head_only ? 0 : len;
+        rc->capture->off = rc->out->len - rc->capture->len;
     }
     return NT_OK;
 }

@@ -9,9 +9,11 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -23,6 +25,7 @@
 #include <event2/listener.h>
 
 #include "http_conn.h"
+#include "idem.h"
 #include "log.h"
 #include "util.h"
 
@@ -41,6 +44,14 @@ struct server {
     int nworkers;
     http_shared sh;
     throttle *throttle;
+    atomic_int listening; /* workers still accepting; the last to stop closes fd */
+    /* The purge of expired Idempotency-Key records: a thread of its own with its own storage
+     * connection, so no worker runs it or sits out its waits for the write lock. */
+    pthread_t purge_thread;
+    int purge_running;
+    int purge_stop; /* under purge_mu */
+    pthread_mutex_t purge_mu;
+    pthread_cond_t purge_cv;
 };
 
 /* Opens the shared listening socket. */
@@ -177,7 +188,11 @@ worker_init(server *srv, worker *w)
         return NT_EUNAVAIL;
     }
     w->pl = pipeline_new(&srv->deps, w->db, srv->throttle, srv->s->max_body_bytes);
-    return w->pl != NULL ? NT_OK : NT_ENOMEM;
+    if (w->pl == NULL)
+        return NT_ENOMEM;
+    pipeline_set_idempotency(w->pl, (int64_t)srv->s->idempotency_ttl_s * 1000,
+                             (size_t)srv->s->idempotency_max_reply_bytes);
+    return NT_OK;
 }
 
 /* The state every worker shares: limits, the buffered-bytes account, the per-address
@@ -211,12 +226,21 @@ server *
 server_new(const settings *s, const server_deps *deps)
 {
     server *srv = calloc(1, sizeof(*srv));
+    pthread_condattr_t ca;
 
     if (srv == NULL)
         return NULL;
     srv->s = s;
     srv->deps = *deps;
     srv->fd = -1;
+    pthread_mutex_init(&srv->purge_mu, NULL);
+    if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&srv->purge_cv, &ca) != 0) {
+        pthread_mutex_destroy(&srv->purge_mu);
+        free(srv);
+        return NULL;
+    }
+    pthread_condattr_destroy(&ca);
     if (server_shared_init(srv) != NT_OK || server_listen(srv) != NT_OK)
         goto fail;
     srv->workers = calloc((size_t)s->workers, sizeof(worker));
@@ -241,6 +265,61 @@ worker_main(void *arg)
     return NULL;
 }
 
+/* 1 when the purge thread should end; waits up to ms milliseconds for that first. */
+static int
+purge_wait(server *srv, int64_t ms)
+{
+    struct timespec ts;
+    int stop;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&srv->purge_mu);
+    while (!srv->purge_stop && pthread_cond_timedwait(&srv->purge_cv, &srv->purge_mu, &ts) == 0)
+        ;
+    stop = srv->purge_stop;
+    pthread_mutex_unlock(&srv->purge_mu);
+    return stop;
+}
+
+/* Every idempotency_purge_s: deletes expired Idempotency-Key records in batches of
+ * IDEM_PURGE_BATCH, each its own short statement, pausing between batches so writers of
+ * requests get the write lock in between. Errors are logged and tried at the next round. */
+static void *
+purge_main(void *arg)
+{
+    server *srv = arg;
+    const nt_store_v1 *st = srv->deps.store;
+    char err[512] = "";
+    nt_db *db = st->conn_open(srv->deps.store_state, err, sizeof(err));
+    int64_t n;
+    int rc;
+
+    if (db == NULL) {
+        log_msg(NT_LOG_ERROR, NULL, "Idempotency-Key purge: no storage connection: %s", err);
+        return NULL;
+    }
+    while (!purge_wait(srv, (int64_t)srv->s->idempotency_purge_s * 1000)) {
+        do {
+            st->clear_error(db);
+            rc = idem_purge(st, db, util_now_ms(), IDEM_PURGE_BATCH, &n);
+            if (rc != NT_OK)
+                log_msg(NT_LOG_WARN, NULL, "Idempotency-Key purge: %s; trying again later",
+                        st->errmsg(db));
+            else if (n > 0)
+                log_msg(NT_LOG_DEBUG, NULL, "Idempotency-Key purge: %lld expired records",
+                        (long long)n);
+        } while (rc == NT_OK && n == IDEM_PURGE_BATCH && !purge_wait(srv, 10));
+    }
+    st->conn_close(db);
+    return NULL;
+}
+
 int
 server_start(server *srv)
 {
@@ -250,6 +329,7 @@ server_start(server *srv)
     /* Workers never take signals; the main thread handles them. */
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
+    atomic_store(&srv->listening, srv->nworkers);
     for (int i = 0; i < srv->nworkers; i++) {
         if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
             log_msg(NT_LOG_ERROR, NULL, "cannot start worker %d", i);
@@ -257,6 +337,14 @@ server_start(server *srv)
             break;
         }
         srv->workers[i].running = 1;
+    }
+    if (rc == NT_OK) {
+        if (pthread_create(&srv->purge_thread, NULL, purge_main, srv) != 0) {
+            log_msg(NT_LOG_ERROR, NULL, "cannot start the Idempotency-Key purge thread");
+            rc = NT_ERR;
+        } else {
+            srv->purge_running = 1;
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
@@ -271,7 +359,9 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (w->nconns == 0 || util_mono_us() >= w->drain_deadline_us)
+    if (w->nconns > 0 && util_mono_us() >= w->drain_deadline_us)
+        http_conn_cut_all(w, w->srv->deps.router);
+    if (w->nconns == 0)
         event_base_loopbreak(w->base);
 }
 
@@ -286,6 +376,12 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     w->stopping = 1;
     evconnlistener_disable(w->listener);
+    /* The last worker to stop accepting closes the listening socket: new connections are
+     * refused at once instead of waiting in the backlog until the process exits. */
+    if (atomic_fetch_sub_explicit(&w->srv->listening, 1, memory_order_acq_rel) == 1) {
+        close(w->srv->fd);
+        w->srv->fd = -1;
+    }
     http_conn_stop_all(w);
     w->drain_deadline_us = util_mono_us() + (int64_t)w->srv->s->shutdown_grace_ms * 1000;
     w->drain = event_new(w->base, -1, EV_PERSIST, worker_drain_cb, w);
@@ -308,6 +404,24 @@ server_stop(server *srv)
         if (srv->workers[i].running)
             pthread_join(srv->workers[i].thread, NULL);
         srv->workers[i].running = 0;
+    }
+    if (srv->purge_running) {
+        pthread_mutex_lock(&srv->purge_mu);
+        srv->purge_stop = 1;
+        pthread_cond_signal(&srv->purge_cv);
+        pthread_mutex_unlock(&srv->purge_mu);
+        pthread_join(srv->purge_thread, NULL);
+        srv->purge_running = 0;
+    }
+}
+
+void
+server_stop_counts(const server *srv, int *busy, int *cut)
+{
+    *busy = *cut = 0;
+    for (int i = 0; srv != NULL && i < srv->nworkers; i++) {
+        *busy += srv->workers[i].busy_at_stop;
+        *cut += srv->workers[i].cut_at_grace;
     }
 }
 
@@ -337,6 +451,8 @@ server_free(server *srv)
     throttle_free(srv->throttle);
     if (srv->fd >= 0)
         close(srv->fd);
+    pthread_cond_destroy(&srv->purge_cv);
+    pthread_mutex_destroy(&srv->purge_mu);
     free(srv);
 }
 

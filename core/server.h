@@ -23,6 +23,10 @@ int server_start(server *srv);
  * workers and closes their connections and the socket. */
 void server_stop(server *srv);
 
+/* After server_stop: the connections that had a request in flight when shutdown began, and
+ * how many of them were still unfinished when shutdown_grace_ms was over (closed). */
+void server_stop_counts(const server *srv, int *busy, int *cut);
+
 /* Frees the server (after server_stop, or if never started). NULL is fine. */
 void server_free(server *srv);
 

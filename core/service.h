@@ -5,6 +5,7 @@
 #ifndef NETTU_SERVICE_H
 #define NETTU_SERVICE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <nettu/plugin.h>
@@ -24,6 +25,23 @@ void service_foreach(const char *kind, uint32_t version,
 
 /* Counts the services of a kind. */
 int service_count(const char *kind);
+
+/* Records that plugin p needs a service of `kind` with at least `version` (checked by
+ * service_check_needs). NT_EINVAL for a NULL kind, NT_ENOMEM. */
+int service_need(nt_plugin *p, const char *kind, uint32_t version);
+
+/* Writes the services of `kind` with at least `version` as "name (plugin), ..." into buf;
+ * returns how many there are. */
+int service_candidates(const char *kind, uint32_t version, char *buf, size_t n);
+
+/* Calls fn for every declared need whose plugin is still loaded: plugin name, kind,
+ * version. */
+void service_foreach_need(void (*fn)(void *arg, const char *plugin, const char *kind,
+                                     uint32_t version),
+                          void *arg);
+
+/* Writes every service as "kind name (plugin)", comma-separated, into buf. */
+void service_describe_all(char *buf, size_t n);
 
 /* Drops every service p provided. */
 void service_remove_plugin(nt_plugin *p);

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
+#include "idem.h"
 #include "log.h"
 
 static const char *const server_keys[] = {"listen",
@@ -26,10 +29,14 @@ static const char *const server_keys[] = {"listen",
                                           "auth_fail_exempt",
                                           "shutdown_grace_ms",
                                           "request_cpu_ms",
+                                          "idempotency_ttl_s",
+                                          "idempotency_max_reply_bytes",
+                                          "idempotency_purge_s",
                                           "access_log",
                                           "log_level",
                                           NULL};
 static const char *const plugins_keys[] = {"dir", "load", NULL};
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
 /* A plugin name: lower-case letters, digits and '_' only (it becomes a file name). */
 static int
@@ -51,10 +58,12 @@ settings_read_load(cfg *c, settings *s)
     const char *p;
 
     if (!cfg_lookup(c, "plugins", "load", &v)) {
+        snprintf(s->load_origin, sizeof(s->load_origin), "%s", cfg_path(c));
         cfg_error(c, "%s: [plugins] load: required (a comma-separated list of plugins)",
                   cfg_path(c));
         return NT_EINVAL;
     }
+    snprintf(s->load_origin, sizeof(s->load_origin), "%s", v.origin);
     for (p = v.text; *p != '\0';) {
         const char *start, *end;
         while (*p == ' ' || *p == '\t' || *p == ',')
@@ -70,6 +79,11 @@ settings_read_load(cfg *c, settings *s)
         if (!settings_plugin_name_ok(start, (size_t)(end - start))) {
             cfg_error(c, "%s: [plugins] load: '%.*s' is not a plugin name (a-z, 0-9, _)", v.origin,
                       (int)(end - start), start);
+            return NT_EINVAL;
+        }
+        if (end - start == 4 && strncmp(start, "core", 4) == 0) {
+            /* The server records its own migrations under that name. */
+            cfg_error(c, "%s: [plugins] load: 'core' is reserved for the server", v.origin);
             return NT_EINVAL;
         }
         for (int i = 0; i < s->nplugins; i++) {
@@ -116,6 +130,32 @@ settings_read_exempt(cfg *c, settings *s)
     return NT_OK;
 }
 
+/* Resolves a host name such as localhost to its first address (IPv4 first) into out. */
+static int
+settings_resolve(const char *name, char *out, size_t n)
+{
+    struct addrinfo hints, *res = NULL, *pick = NULL;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(name, NULL, &hints, &res) != 0 || res == NULL)
+        return NT_EINVAL;
+    for (struct addrinfo *a = res; a != NULL && pick == NULL; a = a->ai_next)
+        if (a->ai_family == AF_INET)
+            pick = a;
+    for (struct addrinfo *a = res; a != NULL && pick == NULL; a = a->ai_next)
+        if (a->ai_family == AF_INET6)
+            pick = a;
+    if (pick == NULL || getnameinfo(pick->ai_addr, pick->ai_addrlen, out, (socklen_t)n, NULL, 0,
+                                    NI_NUMERICHOST) != 0) {
+        freeaddrinfo(res);
+        return NT_EINVAL;
+    }
+    freeaddrinfo(res);
+    return NT_OK;
+}
+
 static int
 settings_read_server(cfg *c, settings *s)
 {
@@ -126,13 +166,18 @@ settings_read_server(cfg *c, settings *s)
     struct in6_addr a6;
 
     snprintf(s->listen, sizeof(s->listen), "127.0.0.1");
+    snprintf(s->listen_name, sizeof(s->listen_name), "127.0.0.1");
     if (cfg_lookup(c, "server", "listen", &v)) {
-        if (inet_pton(AF_INET, v.text, &a4) != 1 && inet_pton(AF_INET6, v.text, &a6) != 1) {
-            cfg_error(c, "%s: [server] listen: expected an IPv4 or IPv6 address, got '%s'",
+        snprintf(s->listen_name, sizeof(s->listen_name), "%s", v.text);
+        if (inet_pton(AF_INET, v.text, &a4) == 1 || inet_pton(AF_INET6, v.text, &a6) == 1) {
+            snprintf(s->listen, sizeof(s->listen), "%s", v.text);
+        } else if (v.text[0] == '\0' ||
+                   settings_resolve(v.text, s->listen, sizeof(s->listen)) != NT_OK) {
+            cfg_error(c,
+                      "%s: [server] listen: expected an IPv4 or IPv6 address or a host name "
+                      "that resolves (e.g. 127.0.0.1, ::1, 0.0.0.0, localhost), got '%s'",
                       v.origin, v.text);
             rc = NT_EINVAL;
-        } else {
-            snprintf(s->listen, sizeof(s->listen), "%s", v.text);
         }
     }
     if (cfg_read_int(c, "server", "port", 5000, 1, 65535, &n) == NT_OK)
@@ -203,18 +248,25 @@ settings_read_server(cfg *c, settings *s)
         s->request_cpu_ms = (int)n;
     else
         rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_ttl_s", IDEM_TTL_DEFAULT_S, 1, 30 * 86400, &n) ==
+        NT_OK)
+        s->idempotency_ttl_s = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_max_reply_bytes", IDEM_MAX_REPLY_DEFAULT, 0,
+                     64LL << 20, &n) == NT_OK)
+        s->idempotency_max_reply_bytes = n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "idempotency_purge_s", IDEM_PURGE_DEFAULT_S, 1, 86400, &n) ==
+        NT_OK)
+        s->idempotency_purge_s = (int)n;
+    else
+        rc = NT_EINVAL;
     if (cfg_read_bool(c, "server", "access_log", 1, &s->access_log) != NT_OK)
         rc = NT_EINVAL;
-    s->log_level = NT_LOG_INFO;
-    if (cfg_lookup(c, "server", "log_level", &v)) {
-        s->log_level = log_level_parse(v.text);
-        if (s->log_level < 0) {
-            cfg_error(c, "%s: [server] log_level: expected error, warn, info or debug, got '%s'",
-                      v.origin, v.text);
-            s->log_level = NT_LOG_INFO;
-            rc = NT_EINVAL;
-        }
-    }
+    if (cfg_read_enum(c, "server", "log_level", log_levels, NT_LOG_INFO, &s->log_level) != NT_OK)
+        rc = NT_EINVAL;
     cfg_report_unknown(c, "server", server_keys);
     return rc;
 }
@@ -234,6 +286,7 @@ settings_read(cfg *c, settings *s)
             rc = NT_EINVAL;
         } else {
             snprintf(s->plugin_dir, sizeof(s->plugin_dir), "%s", v.text);
+            snprintf(s->dir_origin, sizeof(s->dir_origin), "%s", v.origin);
         }
     }
     if (settings_read_load(c, s) != NT_OK)

@@ -23,10 +23,16 @@ typedef struct settings {
     int auth_fail_window_s;
     cidr_list auth_fail_exempt; /* addresses never throttled */
     int shutdown_grace_ms;
-    int request_cpu_ms; /* CPU budget of one request's work (req_check) */
+    int request_cpu_ms;                    /* CPU budget of one request's work (req_check) */
+    int idempotency_ttl_s;                 /* how long Idempotency-Key replies are kept */
+    long long idempotency_max_reply_bytes; /* larger replies are recorded as not kept */
+    int idempotency_purge_s;               /* seconds between purges of expired records */
     int access_log;
     int log_level;
+    char listen_name[256]; /* listen as written (a host name such as localhost) */
     char plugin_dir[512];
+    char dir_origin[320];                /* where [plugins] dir came from; "" when defaulted */
+    char load_origin[320];               /* where [plugins] load came from */
     char *plugins[SETTINGS_MAX_PLUGINS]; /* names in load order, malloc'd */
     int nplugins;
 } settings;

@@ -3,8 +3,8 @@
 //
 // The ownership map. A table belongs to the plugin whose migration creates it, and its name
 // starts with that plugin's name and "_" (user_users, calendar_calendars, events_events,
-// metrics_probe ...). nettu_migrations belongs to the core. The static libraries
-// plugins/common and plugins/time are linked into several plugins and belong to none: they
+// metrics_probe ...). nettu_migrations and nettu_idempotency belong to the core. The static
+// libraries plugins/common and plugins/time are linked into several plugins and belong to none: they
 // may name no table at all (common's helpers take table names from their caller).
 //
 // What is checked, over the string literals of every .c and .h file under plugins/<name>/
@@ -22,7 +22,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const CORE_TABLES = { nettu_migrations: "core" };
+const CORE_TABLES = { nettu_migrations: "core", nettu_idempotency: "core" };
 const LIBRARIES = new Set(["common", "time"]);
 
 // The string literals of C source text: [{text, line}] with adjacent literals joined.

@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config clang libevent-dev libjansson-dev libssl-
       libsqlite3-dev libinih-dev check libical-dev libcurl4-openssl-dev tzdata sqlite3 curl
       clang-format)
 if [ "${1:-}" = "--test" ]; then
-    pkgs+=(wrk chromium)
+    pkgs+=(wrk chromium python3 python3-icalendar python3-dateutil)
 fi
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 

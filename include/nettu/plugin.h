@@ -26,9 +26,12 @@
  *        and end_read. (req_reply_text, reloadable and the store's read transactions came
  *        during 1.1 without a bump: test them with NT_HAS_MEMBER.)
  *   1.2  codes NT_ERETRY, NT_EBUDGET, NT_EGONE; nt_host_api: req_check, db_open, db_close,
- *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s). (Later
- *        during 1.2, without a bump: accounts.webhook and the webhooks service; test them
- *        with NT_HAS_MEMBER.)
+ *        req_peer; services.h: the store contract, store lock_schema, nt_interval(s);
+ *        users get, events delete_by_service and service_stats (test them with
+ *        NT_HAS_MEMBER).
+ *   1.3  nt_host_api: cfg_enum, cfg_uuid, cfg_path, cfg_duration, cfg_fail, service_need;
+ *        the NT_CFG_PATH_* flags; services.h: store describe, accounts webhook, the
+ *        webhooks service.
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
@@ -47,7 +50,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 2           /* bump when something is appended */
+#define NT_ABI_MINOR 3           /* bump when something is appended */
 
 /* The size of `type` up to and including `member`: what a struct built when `member` was its
  * last one holds. */
@@ -89,6 +92,18 @@ enum {
 #define NT_UUID_LEN 36
 #define NT_UUID_BUF 37
 
+/* Flags of cfg_path (ABI 1.3): what the path must name.
+ *   REQUIRED  the key must be given.
+ *   FILE      an existing regular file the server can read.
+ *   DIR       an existing directory.
+ *   CREATE    a file the server can use or make: it exists and is readable, or it does not
+ *             exist and its nearest existing directory is writable (the missing ones can be
+ *             made). */
+#define NT_CFG_PATH_REQUIRED 1u
+#define NT_CFG_PATH_FILE 2u
+#define NT_CFG_PATH_DIR 4u
+#define NT_CFG_PATH_CREATE 8u
+
 typedef enum nt_log_level {
     NT_LOG_ERROR = 0, /* an operator must act */
     NT_LOG_WARN = 1,  /* degraded */
@@ -96,7 +111,7 @@ typedef enum nt_log_level {
     NT_LOG_DEBUG = 3  /* per request */
 } nt_log_level;
 
-/* Authentication classes of a route (API.md A4). */
+/* Authentication classes of a route (README, "How a request is served"). */
 typedef enum nt_auth_kind {
     NT_AUTH_PUBLIC = 0,        /* no credentials looked at */
     NT_AUTH_ADMIN = 1,         /* x-api-key of an account */
@@ -258,7 +273,7 @@ typedef struct nt_host_api {
                         const char **out, int *present);
     int (*json_get_bool)(nt_req *r, const struct json_t *obj, const char *key, int required,
                          int *out, int *present);
-    /* A metadata object: every value a string (API.md A9.8); at most 50 keys, keys of at
+    /* A metadata object: every value a string; at most 50 keys, keys of at
      * most 64 bytes, values of at most 512 bytes (NT_EINVAL naming the limit beyond). */
     int (*json_get_metadata)(nt_req *r, const struct json_t *obj, const char *key, int required,
                              struct json_t **out, int *present);
@@ -294,11 +309,44 @@ typedef struct nt_host_api {
     /* The client's address as text ("127.0.0.1", "::1"), without the port; "" when unknown.
      * Borrowed until the request ends. */
     const char *(*req_peer)(nt_req *r);
+
+    /* --- configuration helpers and declared needs (ABI 1.3; init only, main thread) ----- */
+    /* Each reports a bad value like cfg_int: "file:line: [section] key: expected ..., got
+     * '...'" (or the environment variable that set it), recorded by the host, and returns
+     * NT_EINVAL; the plugin returns that from init without an init_error of its own. */
+    /* One of the NULL-terminated `names` (letter case ignored): *out is its index; absent
+     * gives dflt. The error lists the names and suggests the closest one. */
+    int (*cfg_enum)(nt_plugin *p, const nt_config *c, const char *key, const char *const *names,
+                    int dflt, int *out);
+    /* A UUID, written lower case into out; *present (may be NULL) says whether it was given.
+     * Absent: NT_OK, or an error "required" when `required`. */
+    int (*cfg_uuid)(nt_plugin *p, const nt_config *c, const char *key, int required,
+                    char out[NT_UUID_BUF], int *present);
+    /* A path checked against the NT_CFG_PATH_* flags (0 = any non-empty text): *out is the
+     * value (borrowed until fini) or dflt when absent (NULL when both are). The error names
+     * the absolute path that was looked at and why it cannot be used. */
+    int (*cfg_path)(nt_plugin *p, const nt_config *c, const char *key, const char *dflt,
+                    unsigned flags, const char **out);
+    /* A duration in milliseconds in [min_ms, max_ms]: a number with the unit ms, s, m, h or d
+     * ("250ms", "30s"); a bare number is milliseconds. */
+    int (*cfg_duration)(nt_plugin *p, const nt_config *c, const char *key, long long dflt_ms,
+                        long long min_ms, long long max_ms, long long *out);
+    /* Reports a value the plugin found wrong itself (a key file that does not parse, two keys
+     * that contradict each other), prefixed with the key's file and line (or variable) and
+     * "[section] key: "; the message says what is wrong and how to fix it. */
+    void (*cfg_fail)(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+        NT_PRINTF(4, 5);
+    /* Declares that the plugin needs a service of `kind` with at least `version` from start
+     * on. The host checks every declaration after all plugins are inited (also in
+     * --check-config): a missing or ambiguous service is a configuration error naming the
+     * plugin, the candidates and the [services] line that chooses one. */
+    int (*service_need)(nt_plugin *p, const char *kind, uint32_t version);
 } nt_host_api;
 /* The host table's size at the end of each minor (the host always hands its full table). */
 #define NT_HOST_API_SIZE_1_0 NT_SIZE_UPTO(nt_host_api, json_get_metadata)
 #define NT_HOST_API_SIZE_1_1 NT_SIZE_UPTO(nt_host_api, req_reply_text)
 #define NT_HOST_API_SIZE_1_2 NT_SIZE_UPTO(nt_host_api, req_peer)
+#define NT_HOST_API_SIZE_1_3 NT_SIZE_UPTO(nt_host_api, service_need)
 
 typedef struct nt_plugin_desc {
     uint32_t magic;                /* NT_ABI_MAGIC */

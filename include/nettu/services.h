@@ -12,7 +12,8 @@ extern "C" {
 #endif
 
 /* ---- time intervals shared by the domain services (ABI 1.2) ----------------------------
- * An instance {startTs, endTs, busy} of API.md A9.7, in milliseconds since the epoch. */
+ * An instance {startTs, endTs, busy} of the free/busy and instance replies, in
+ * milliseconds since the epoch. */
 typedef struct nt_interval {
     int64_t start, end;
     int busy;
@@ -95,10 +96,15 @@ typedef struct nt_store_v1 {
      * db (NT_ERR when none is open); it is released when that transaction ends. May be NULL:
      * the host then relies on the write transaction alone. */
     int (*lock_schema)(nt_db *db);
+    /* (ABI 1.3; check size) Where the data lives, for the start-up log: "sqlite
+     * /srv/nettu/nettu.db", a host and database name; never a password or other secret.
+     * Borrowed until fini. May be NULL. */
+    const char *(*describe)(void *state);
 } nt_store_v1;
 #define NT_STORE_V1_SIZE_1_0 NT_SIZE_UPTO(nt_store_v1, clear_error) /* the smallest accepted */
 #define NT_STORE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_store_v1, end_read)
 #define NT_STORE_V1_SIZE_1_2 NT_SIZE_UPTO(nt_store_v1, lock_schema)
+#define NT_STORE_V1_SIZE_1_3 NT_SIZE_UPTO(nt_store_v1, describe)
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
 #define NT_SERVICE_AUTHENTICATOR "authenticator"
@@ -113,7 +119,8 @@ typedef struct nt_authenticator_v1 {
 } nt_authenticator_v1;
 #define NT_AUTHENTICATOR_V1_SIZE_1_0 NT_SIZE_UPTO(nt_authenticator_v1, authenticate)
 
-/* ---- "policy" v1: the allow/reject permission policy of end-user tokens (API.md A6). */
+/* ---- "policy" v1: the allow/reject permission policy of end-user tokens (README,
+ * "End-user tokens"). */
 #define NT_SERVICE_POLICY "policy"
 #define NT_POLICY_V1 1
 typedef struct nt_policy_v1 {
@@ -144,7 +151,7 @@ typedef struct nt_accounts_v1 {
     /* Reads the account's PEM public key and its version. *pem is malloc'd (the caller
      * frees it) or NULL when the account has no key. NT_ENOTFOUND when no account. */
     int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem, int64_t *version);
-    /* (appended in ABI 1.2; test with NT_HAS_MEMBER) Reads the account's webhook: *url and
+    /* (appended in ABI 1.3; test with NT_HAS_MEMBER) Reads the account's webhook: *url and
      * *key are malloc'd (the caller frees both) or both NULL when the account has none.
      * NT_ENOTFOUND when there is no account; other NT_E* on storage errors. */
     int (*webhook)(void *state, nt_db *db, const char *account_id, char **url, char **key);
@@ -158,8 +165,14 @@ typedef struct nt_users_v1 {
     uint32_t size;
     /* NT_OK when `user_id` is a user of `account_id`, NT_ENOTFOUND when not. */
     int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
+    /* (ABI 1.2; check with NT_HAS_MEMBER) The User wire object {id, metadata} (API.md A9.2)
+     * of `user_id` in `account_id` into *out (a new reference the caller releases).
+     * NT_ENOTFOUND when there is no such user; NT_ENOMEM or a storage error. */
+    int (*get)(void *state, nt_db *db, const char *account_id, const char *user_id,
+               struct json_t **out);
 } nt_users_v1;
 #define NT_USERS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_users_v1, in_account)
+#define NT_USERS_V1_SIZE_1_2 NT_SIZE_UPTO(nt_users_v1, get)
 
 /* ---- "observer" v1 (ABI 1.1): told about every request (metrics, audit logs). Every
  * provided observer is called, in load order, on the worker thread that served the request;
@@ -190,8 +203,8 @@ typedef struct nt_reloadable_v1 {
 #define NT_RELOADABLE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_reloadable_v1, reload)
 
 /* ---- "schedules" v1 (ABI 1.2): users' weekly availability (provided by `schedule`,
- * name "nettu"; API.md B3). For the booking plugins: a schedule as a member's availability.
- * Worker threads (or a plugin's own thread with its own db); reentrant. */
+ * name "nettu"; README, "Free time of a schedule"). For the booking plugins: a schedule as a
+ * member's availability. Worker threads (or a plugin's own thread with its own db); reentrant. */
 #define NT_SERVICE_SCHEDULES "schedules"
 #define NT_SCHEDULES_V1 1
 /* The longest window free_time() computes: 400 days in milliseconds. */
@@ -204,10 +217,10 @@ typedef struct nt_schedules_v1 {
     int (*owner)(void *state, nt_db *db, const char *schedule_id, char user_id[NT_UUID_BUF],
                  char account_id[NT_UUID_BUF]);
     /* The free time of schedule `schedule_id` of account `account_id` in the window
-     * [ws, we] (ms since the epoch), as API.md B3.3 computes it: per local date of the
-     * schedule's zone, its Date rule or else its weekday's rule; DST handled as B3.3 says;
-     * adjacent days not joined (00:00-23:59 leaves a one-minute gap at local midnight);
-     * clipped to the window. On NT_OK *out is replaced by a new list (its old `v` is not
+     * [ws, we] (ms since the epoch): per local date of the
+     * schedule's zone, its Date rule or else its weekday's rule; DST as the README's "Free time of
+     * a schedule" says; adjacent days not joined (00:00-23:59 leaves a one-minute gap at local
+     * midnight); clipped to the window. On NT_OK *out is replaced by a new list (its old `v` is not
      * freed), sorted, non-overlapping, every busy = 0; the caller frees out->v with free().
      * req (may be NULL for background callers) is the request whose budget the work runs
      * in: req_check() is called every few days of the window, and its code returned.
@@ -236,7 +249,7 @@ typedef struct nt_calendar {
 typedef struct nt_calendars_v1 {
     uint32_t size;
     /* Loads calendar `id` of `account_id`, and of `user_id` when that is not NULL, into *out.
-     * When `json` is not NULL, *json gets the calendar's wire object (API.md A9.3: id, userId,
+     * When `json` is not NULL, *json gets the calendar's wire object (id, userId,
      * settings, metadata; a new reference the caller releases). NT_OK; NT_ENOTFOUND when there
      * is no such calendar in that scope; NT_ENOMEM or a storage error. */
     int (*get)(void *state, nt_db *db, const char *account_id, const char *user_id, const char *id,
@@ -256,7 +269,7 @@ typedef struct nt_calendars_v1 {
  * is NT_EINVAL with a message set on req. The account is a parameter, not req's principal,
  * so public routes (booking slots) can ask for an account's data. Only calendars of
  * `account_id`, and of `user_id` when that is not NULL, count: other calendar ids are
- * ignored. Events match a window [ws, we] as API.md A13.7 says and expand as B1 says, in
+ * ignored. Events match a window [ws, we] when they overlap it and expand by their recurrence, in
  * their calendar's time zone and week start. Result lists must be zero-initialised; on
  * success the caller owns them (free(list.v)), on failure they are left empty. */
 #define NT_SERVICE_EVENTS "events"
@@ -270,9 +283,9 @@ typedef struct nt_service_busy {
 
 typedef struct nt_events_v1 {
     uint32_t size;
-    /* Free/busy of a set of calendars in [ws, we] (API.md B2). `busy` (when not NULL) gets
+    /* Free/busy of a set of calendars in [ws, we]. `busy` (when not NULL) gets
      * the instances of the busy events, merged; `free_time` (when not NULL) the instances of
-     * the other events, merged, minus the busy ones (B2 subtract; every interval busy = 0). */
+     * the other events, merged, minus the busy ones (every interval busy = 0). */
     int (*freebusy)(void *state, nt_req *req, const char *account_id, const char *user_id,
                     const char *const *calendar_ids, size_t n_calendars, int64_t ws, int64_t we,
                     nt_intervals *busy, nt_intervals *free_time);
@@ -291,9 +304,21 @@ typedef struct nt_events_v1 {
     int (*other_service_spans)(void *state, nt_req *req, const char *account_id,
                                const char *user_id, const char *service_id, int64_t ws, int64_t we,
                                nt_intervals *out);
+    /* API.md E2: deletes every event of `account_id` whose serviceId is `service_id` (the
+     * service is being deleted, or a group service grew). Runs on req's connection, inside
+     * the caller's write transaction when one is open. NT_OK or the storage error. */
+    int (*delete_by_service)(void *state, nt_req *req, const char *account_id,
+                             const char *service_id);
+    /* For booking intend (API.md B4.6), per user user_ids[i] of `account_id`, over the events
+     * whose serviceId is `service_id`: last_created[i] = the largest `created` (INT64_MIN when
+     * the user has none) and count[i] = how many match the window [ws, we] (A13.7). Both
+     * arrays have n entries and are filled on NT_OK. NT_OK or a storage error. */
+    int (*service_stats)(void *state, nt_req *req, const char *account_id, const char *service_id,
+                         const char *const *user_ids, size_t n, int64_t ws, int64_t we,
+                         int64_t *last_created, int64_t *count);
 } nt_events_v1;
 
-/* ---- "webhooks" v1 (ABI 1.2): the durable outbox of API.md G3 (provided by `webhooks`).
+/* ---- "webhooks" v1 (ABI 1.3): the durable outbox of API.md G3 (provided by `webhooks`).
  * Other plugins (reminders, bookings) queue what an account's webhook should receive; the
  * provider stores it and its delivery thread sends it (signed, retried for 24 h). */
 #define NT_SERVICE_WEBHOOKS "webhooks"
@@ -309,7 +334,7 @@ typedef struct nt_webhooks_v1 {
     int (*enqueue)(void *state, nt_db *db, const char *account_id, const char *type,
                    const struct json_t *payload, char delivery_id[NT_UUID_BUF]);
 } nt_webhooks_v1;
-#define NT_WEBHOOKS_V1_SIZE_1_2 NT_SIZE_UPTO(nt_webhooks_v1, enqueue)
+#define NT_WEBHOOKS_V1_SIZE_1_3 NT_SIZE_UPTO(nt_webhooks_v1, enqueue)
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,7 @@ typedef int (*acct_random_fn)(void *buf, size_t n);
 struct acct {
     nt_plugin *self;
     const nt_host_api *api;
+    int secret_generated; /* 1: secret was generated for this run and is logged at start */
     char *secret; /* create_account_secret, malloc'd; hashed only when compared, so OpenSSL is
                      not initialised (megabytes of memory) before a request needs it */
     const char *default_key;      /* borrowed from the config; NULL when unset */

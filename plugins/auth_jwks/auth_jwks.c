@@ -4,21 +4,23 @@
  * file). Configuration and lifecycle live here; the request path is in jwks_authn.c.
  *
  * [auth_jwks]
- * jwks_file = /etc/nettu/jwks.json   ; required: {"keys": [...]}, read at start and on SIGHUP
+ * jwks_file = /etc/nettu/jwks.json   ; required: {"keys": [...]}, read in init and on SIGHUP
  * account_id = <uuid>                ; required: token users are users of this account
  * user_claim = nettuSchedulerUserId  ; the claim holding the user id, e.g. sub
  * policy_claim = schedulerPolicy     ; the claim holding the policy; absent = default policy
  * issuer =                           ; when set, iss must equal it
  * audience =                         ; when set, aud must be it or hold it
  * token_cache_size = 16384           ; verified tokens remembered (0 turns the cache off)
+ * leeway = 60s                       ; clock skew allowed for nbf and iat (0 to 10m)
+ * exp_leeway = 0s                    ; clock skew allowed for exp (0 to 10m)
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jwks_auth.h"
 
 static int jwks_reload(void *state);
+static int jwks_load(jwks_state *st, const char *what, char *err, size_t errlen);
 
 static const nt_authenticator_v1 jwks_auth_ops = {
     .size = sizeof(nt_authenticator_v1),
@@ -80,27 +82,28 @@ jwks_cfg_str(jwks_state *st, const nt_config *cfg, const char *key, const char *
 static int
 jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
 {
-    static const char *const known[] = {"jwks_file",        "account_id", "user_claim",
-                                        "policy_claim",     "issuer",     "audience",
-                                        "token_cache_size", NULL};
+    static const char *const known[] = {
+        "jwks_file", "account_id",       "user_claim", "policy_claim", "issuer",
+        "audience",  "token_cache_size", "leeway",     "exp_leeway",   NULL};
     const nt_host_api *api = st->api;
-    const char *account;
+    const char *file = NULL;
+    long long leeway = 0, exp_leeway = 0;
     int rc;
 
     rc = api->cfg_check_keys(st->self, cfg, known);
     if (rc != NT_OK)
         return rc;
-    account = api->cfg_get(cfg, "account_id");
-    if (account == NULL || !api->uuid_valid(account)) {
-        api->init_error(st->self, "[auth_jwks] account_id: %s",
-                        account == NULL ? "required, the account id (UUID) of token users"
-                                        : "expected an account id (UUID)");
-        return NT_EINVAL;
+    if ((rc = api->cfg_uuid(st->self, cfg, "account_id", 1, st->account_id, NULL)) != NT_OK)
+        return rc;
+    rc = api->cfg_path(st->self, cfg, "jwks_file", NULL, NT_CFG_PATH_REQUIRED | NT_CFG_PATH_FILE,
+                       &file);
+    if (rc != NT_OK)
+        return rc;
+    if ((st->jwks_file = strdup(file)) == NULL) {
+        api->init_error(st->self, "out of memory");
+        return NT_ENOMEM;
     }
-    for (int i = 0; i <= NT_UUID_LEN; i++)
-        st->account_id[i] = (char)tolower((unsigned char)account[i]);
-    if ((rc = jwks_cfg_str(st, cfg, "jwks_file", NULL, 1, &st->jwks_file)) != NT_OK ||
-        (rc = jwks_cfg_str(st, cfg, "user_claim", JWKS_USER_CLAIM_DEFAULT, 0, &st->user_claim)) !=
+    if ((rc = jwks_cfg_str(st, cfg, "user_claim", JWKS_USER_CLAIM_DEFAULT, 0, &st->user_claim)) !=
             NT_OK ||
         (rc = jwks_cfg_str(st, cfg, "policy_claim", JWKS_POLICY_CLAIM_DEFAULT, 0,
                            &st->policy_claim)) != NT_OK ||
@@ -112,17 +115,25 @@ jwks_configure(jwks_state *st, const nt_config *cfg, long long *tokens)
                         st->user_claim);
         return NT_EINVAL;
     }
+    /* Clock skew between the identity provider and this server (durations, 0 to 10 min). */
+    if ((rc = api->cfg_duration(st->self, cfg, "leeway", JWKS_LEEWAY_S * 1000, 0, 600000,
+                                &leeway)) != NT_OK ||
+        (rc = api->cfg_duration(st->self, cfg, "exp_leeway", 0, 0, 600000, &exp_leeway)) != NT_OK)
+        return rc;
+    st->rules.leeway_s = leeway / 1000;
+    st->rules.exp_leeway_s = exp_leeway / 1000;
     return api->cfg_int(st->self, cfg, "token_cache_size", JWKS_TOKEN_CACHE_DEFAULT, 0, 1 << 24,
                         tokens);
 }
 
 /* Validates the section, makes the ring and the token cache and provides both services;
- * *state is a new jwks_state freed by jwks_fini(). The key file is read in start. */
+ * *state is a new jwks_state freed by jwks_fini(). The key file is read and validated here. */
 static int
 jwks_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **state)
 {
     jwks_state *st = calloc(1, sizeof(*st));
     long long tokens = 0;
+    char err[256];
     int rc = NT_ENOMEM;
 
     if (st == NULL)
@@ -144,6 +155,20 @@ jwks_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **sta
         api->init_error(p, "out of memory for the key ring and the token cache");
         goto out;
     }
+    /* The key file is read and validated here, so --check-config reports a bad one. */
+    rc = jwks_load(st, "loaded", err, sizeof(err));
+    if (rc != NT_OK) {
+        api->cfg_fail(p, cfg, "jwks_file",
+                      "%s; expected a JWKS file {\"keys\": [...]} with at least one usable RS256 "
+                      "or ES256 key (plugins/auth_jwks/README.md)",
+                      err);
+        goto out;
+    }
+    /* Looked up in jwks_start; declared so --check-config finds them missing. */
+    if ((rc = api->service_need(p, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_USERS, NT_USERS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_POLICY, NT_POLICY_V1)) != NT_OK)
+        goto out;
     rc = api->service_provide(p, NT_SERVICE_AUTHENTICATOR, "jwks", NT_AUTHENTICATOR_V1,
                               &jwks_auth_ops, st);
     if (rc == NT_OK)
@@ -201,14 +226,12 @@ jwks_load(jwks_state *st, const char *what, char *err, size_t errlen)
     return NT_OK;
 }
 
-/* Looks up the accounts, users and policy services and loads the key file. */
+/* Looks up the accounts, users and policy services (the key file was loaded in init). */
 static int
 jwks_start(void *state)
 {
     jwks_state *st = state;
     const nt_host_api *api = st->api;
-    char err[256];
-    int rc;
 
     st->acct.api = api;
     st->acct.ops = jwks_need(st, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1, sizeof(nt_accounts_v1),
@@ -224,10 +247,7 @@ jwks_start(void *state)
         api->init_error(st->self, "a needed service lacks an operation");
         return NT_ERR;
     }
-    rc = jwks_load(st, "loaded", err, sizeof(err));
-    if (rc != NT_OK)
-        api->init_error(st->self, "[auth_jwks] jwks_file %s: %s", st->jwks_file, err);
-    return rc;
+    return NT_OK;
 }
 
 /* reloadable.reload (SIGHUP): see jwks_load(); a bad file is logged and the old keys stay. */

@@ -4,6 +4,8 @@
 #ifndef JWKS_AUTH_H
 #define JWKS_AUTH_H
 
+#include <stdatomic.h>
+
 #include <nettu/services.h>
 
 #include "authn_account.h"
@@ -21,6 +23,7 @@ typedef struct jwks_state {
     nt_plugin *self;
     const nt_host_api *api;
     char account_id[NT_UUID_BUF]; /* every token user is a user of this account (lower case) */
+    atomic_int account_warned;    /* the "account_id names no account" warning was logged */
     char *jwks_file;
     char *user_claim, *policy_claim, *issuer, *audience; /* malloc'd; issuer/audience NULL */
     jwks_claim_rules rules;                              /* points at the strings above */

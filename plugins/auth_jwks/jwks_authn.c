@@ -67,6 +67,25 @@ out:
     return rc;
 }
 
+/* 1 when [auth_jwks] account_id names no account (then every token is refused); logs a
+ * warning the first time, so the operator learns why. */
+static int
+authn_account_missing(jwks_state *st, nt_req *req)
+{
+    int64_t version = 0;
+
+    if (st->acct.ops->key_version(st->acct.state, st->api->req_db(req), st->account_id, &version) !=
+        NT_ENOTFOUND)
+        return 0;
+    if (atomic_exchange(&st->account_warned, 1) == 0)
+        st->api->log(st->self, NT_LOG_WARN,
+                     "[auth_jwks] account_id %s names no account: every token is refused until "
+                     "it exists (create it with [account] default_account_id and "
+                     "default_api_key, or correct account_id)",
+                     st->account_id);
+    return 1;
+}
+
 /* End users: nettu-account absent or the configured account, and a Bearer token. */
 static int
 authn_user(jwks_state *st, nt_req *req)
@@ -94,7 +113,10 @@ authn_user(jwks_state *st, nt_req *req)
     if (rc != NT_OK)
         goto out;
     rc = st->users->in_account(st->users_state, api->req_db(req), st->account_id, u.user_id);
-    if (rc == NT_ENOTFOUND)
+    if (rc == NT_ENOTFOUND && authn_account_missing(st, req))
+        rc = api->fail(req, NT_EUNAUTH,
+                       "the account configured in [auth_jwks] account_id does not exist");
+    else if (rc == NT_ENOTFOUND)
         rc = api->fail(req, NT_EUNAUTH, "token %s: no such user in the account",
                        st->rules.user_claim);
     if (rc != NT_OK)

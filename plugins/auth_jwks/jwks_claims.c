@@ -31,11 +31,11 @@ claims_time(const json_t *claims, const char *name, int64_t *out, char *why, siz
     return NT_OK;
 }
 
-/* exp (required), nbf and iat (optional) against now_s, with JWKS_LEEWAY_S of clock skew
- * for nbf and iat; *valid_from becomes the first second the token counts. */
+/* exp (required), nbf and iat (optional) against now_s, with the rules' clock skew for nbf
+ * and iat, and for exp; *valid_from becomes the first second the token counts. */
 static int
-claims_times(const json_t *claims, int64_t now_s, int64_t *exp, int64_t *valid_from, char *why,
-             size_t whylen)
+claims_times(const json_t *claims, const jwks_claim_rules *rules, int64_t now_s, int64_t *exp,
+             int64_t *valid_from, char *why, size_t whylen)
 {
     int64_t nbf = 0, iat = 0;
     int rc = claims_time(claims, "exp", exp, why, whylen);
@@ -47,20 +47,22 @@ claims_times(const json_t *claims, int64_t now_s, int64_t *exp, int64_t *valid_f
     if (claims_time(claims, "nbf", &nbf, why, whylen) == NT_EUNAUTH ||
         claims_time(claims, "iat", &iat, why, whylen) == NT_EUNAUTH)
         return NT_EUNAUTH;
-    if (*exp < now_s) {
-        snprintf(why, whylen, "token expired");
+    /* exp, nbf, iat and now_s are >= 0 and the leeways small (at most 10 min):
+     * subtracting them cannot overflow (adding could). */
+    if (*exp < now_s - rules->exp_leeway_s) {
+        snprintf(why, whylen, "token expired%s",
+                 rules->exp_leeway_s > 0 ? " (beyond [auth_jwks] exp_leeway)" : "");
         return NT_EUNAUTH;
     }
-    /* nbf and iat are >= 0: subtracting the leeway cannot overflow (now_s + leeway could). */
-    if (nbf - JWKS_LEEWAY_S > now_s) {
+    if (nbf - rules->leeway_s > now_s) {
         snprintf(why, whylen, "token nbf: not valid yet");
         return NT_EUNAUTH;
     }
-    if (iat - JWKS_LEEWAY_S > now_s) {
+    if (iat - rules->leeway_s > now_s) {
         snprintf(why, whylen, "token iat: issued in the future");
         return NT_EUNAUTH;
     }
-    *valid_from = (nbf > iat ? nbf : iat) - JWKS_LEEWAY_S;
+    *valid_from = (nbf > iat ? nbf : iat) - rules->leeway_s;
     return NT_OK;
 }
 
@@ -110,7 +112,7 @@ jwks_claims_check(const json_t *claims, const jwks_claim_rules *rules, int64_t n
     int rc;
 
     memset(out, 0, sizeof(*out));
-    rc = claims_times(claims, now_s, &out->exp, &out->valid_from, why, whylen);
+    rc = claims_times(claims, rules, now_s, &out->exp, &out->valid_from, why, whylen);
     if (rc != NT_OK)
         goto out;
     rc = claims_issuer_audience(claims, rules, why, whylen);

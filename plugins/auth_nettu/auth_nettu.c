@@ -59,6 +59,11 @@ auth_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **sta
         api->init_error(p, "out of memory for the token and key caches");
         goto out;
     }
+    /* Declared, so --check-config reports a missing one (looked up in auth_start). */
+    if ((rc = api->service_need(p, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_USERS, NT_USERS_V1)) != NT_OK ||
+        (rc = api->service_need(p, NT_SERVICE_POLICY, NT_POLICY_V1)) != NT_OK)
+        goto out;
     rc = api->service_provide(p, NT_SERVICE_AUTHENTICATOR, "nettu", NT_AUTHENTICATOR_V1, &auth_ops,
                               st);
     if (rc != NT_OK) {

@@ -37,6 +37,7 @@ typedef struct ev_plugin {
     const nt_host_api *api;
     size_t max_instances;     /* [events] max_instances: cap per expansion (400 above) */
     int64_t rule_cpu_us;      /* [events] rule_cpu_ms: what computing a rule's endTs may cost */
+    int64_t ical_max_events;  /* [events] ical_max_events: events of one iCalendar export */
     const nt_users_v1 *users; /* "users" (user plugin), from start on */
     void *users_state;
     const nt_calendars_v1 *calendars; /* "calendars" (calendar plugin), from start on */
@@ -258,15 +259,30 @@ int ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, con
                     const char *const *ids, size_t n, int64_t ws, int64_t we, ev_ilist *busy,
                     ev_ilist *free_l);
 
-/* B2 subtract, in place: removes from `free_l` (merged) every part covered by an interval of
- * `busy_l` (merged); a busy interval that only touches a free one at an end point does not
- * shorten it. The result is sorted, non-overlapping, busy = 0. 0, or -1 when out of
- * memory. */
-int ev_ilist_subtract(ev_ilist *free_l, const ev_ilist *busy_l);
-
 /* Moves the instances of l into a zero-initialised nt_intervals (services.h); l is emptied.
  * 0, or -1 when out of memory (both unchanged then). */
 int ev_ilist_export(ev_ilist *l, nt_intervals *out);
+
+/* ---- iCalendar export (event_ical.c, event_ical_vevent.c; API.md G4) ------------------- */
+
+#define EV_ICAL_MAX_EVENTS_DEFAULT 5000      /* [events] ical_max_events: events of one export */
+#define EV_ICAL_MAX_BYTES (16 * 1024 * 1024) /* size of one export; more answers 422 */
+
+/* What the VEVENTs of one calendar are built with. */
+typedef struct ev_ical_ctx {
+    const char *tzid;     /* the calendar's zone name */
+    const ev_tz *tz;      /* its data (needed when an event recurs) */
+    int wkst;             /* the calendar's week start, 0 = Monday */
+    size_t max_instances; /* [events] max_instances */
+    ev_budget *budget;    /* the request's work budget (ev_work) */
+} ev_ical_ctx;
+
+/* The VEVENT of e (API.md G4) as text (CRLF lines, folded, escaped) in *text, malloc'd
+ * (free()). Returns 0; 1 when e has no instance (nothing written); -1 when its rule cannot be
+ * written (err says why); -2 when out of memory; EV_EXPAND_ELIMIT, _EBUDGET or _EGONE when
+ * the budget stopped the expansion that checks whether DTSTART is an occurrence. Needs
+ * ev_ical_lib_load() to have succeeded. */
+int ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, size_t errlen);
 
 /* ---- the "events" service (event_service.c) --------------------------------------------- */
 
@@ -284,5 +300,6 @@ int ev_instances(nt_req *req, void *state, json_t **out);  /* GET .../{eventId}/
 int ev_cal_events(nt_req *req, void *state, json_t **out); /* GET .../{calendarId}/events */
 int ev_freebusy(nt_req *req, void *state, json_t **out);   /* GET /user/{userId}/freebusy */
 int ev_freebusy_multi(nt_req *req, void *state, json_t **out); /* POST /user/freebusy */
+int ev_ical(nt_req *req, void *state, json_t **out); /* GET [/user]/calendar/{calendarId}/ical */
 
 #endif /* EV_H */

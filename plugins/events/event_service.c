@@ -5,6 +5,7 @@
 #include "ev.h"
 #include "ntc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,12 +183,55 @@ ev_svc_other_service_spans(void *state, nt_req *req, const char *account_id, con
     return rc;
 }
 
+/* See nt_events_v1.delete_by_service. */
+static int
+ev_svc_delete_by_service(void *state, nt_req *req, const char *account_id, const char *service_id)
+{
+    const ev_plugin *p = state;
+
+    if (account_id == NULL || service_id == NULL)
+        return NT_ERR;
+    return ntc_exec(p->api, p->api->req_db(req),
+                    "DELETE FROM events_events WHERE account_id = $1 AND service_id = $2", "tt",
+                    account_id, service_id);
+}
+
+/* See nt_events_v1.service_stats. */
+static int
+ev_svc_service_stats(void *state, nt_req *req, const char *account_id, const char *service_id,
+                     const char *const *user_ids, size_t n, int64_t ws, int64_t we,
+                     int64_t *last_created, int64_t *count)
+{
+    const ev_plugin *p = state;
+    const nt_host_api *api = p->api;
+    int rc = NT_OK;
+
+    for (size_t i = 0; rc == NT_OK && i < n; i++) {
+        nt_stmt *st = NULL;
+        rc = ntc_prepare(api, api->req_db(req), &st,
+                         "SELECT MAX(created), COALESCE(SUM(CASE WHEN start_ts <= $4 AND "
+                         "end_ts >= $5 THEN 1 ELSE 0 END), 0) FROM events_events "
+                         "WHERE user_id = $1 AND account_id = $2 AND service_id = $3",
+                         "tttii", user_ids[i], account_id, service_id, we, ws);
+        if (rc == NT_OK)
+            rc = ntc_row(api, st);
+        if (rc == NT_OK) {
+            last_created[i] = api->db_col_is_null(st, 0) ? INT64_MIN : api->db_col_int64(st, 0);
+            count[i] = api->db_col_int64(st, 1);
+        }
+        api->db_finalize(st);
+    }
+    return rc;
+}
+
 static const nt_events_v1 ev_service_ops = {
     .size = sizeof(nt_events_v1),
     .freebusy = ev_svc_freebusy,
     .busy_by_service = ev_svc_busy_by_service,
     .service_busy_free = ev_svc_service_busy_free,
     .other_service_spans = ev_svc_other_service_spans,
+    .delete_by_service = ev_svc_delete_by_service,
+    .service_stats = ev_svc_service_stats,
 };
 
 int

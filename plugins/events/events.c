@@ -1,7 +1,8 @@
 /* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
- * A12.5, A13, B1, B2) over its own tables events_events and events_metadata, and the "events"
- * service. Calendars and users come from the "calendars" and "users" services (the calendar
- * and user plugins); events_events keeps its cascading foreign key to calendar_calendars.
+ * A12.5, A13, B1, B2, and the iCalendar export of G4) over its own tables events_events and
+ * events_metadata, and the "events" service. Calendars and users come from the "calendars" and
+ * "users" services (the calendar and user plugins); events_events keeps its cascading foreign key
+ * to calendar_calendars.
  *
  * [events] section:
  *   max_instances = 100000   most instances one expansion may produce; a query that would
@@ -67,6 +68,8 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/calendar/{calendarId}/events", NT_AUTH_USER, NULL, ev_cal_events},
         {"GET", "/api/v1/user/calendar/{calendarId}/events", NT_AUTH_ADMIN_OR_USER, NULL,
          ev_cal_events},
+        {"GET", "/api/v1/calendar/{calendarId}/ical", NT_AUTH_USER, NULL, ev_ical},
+        {"GET", "/api/v1/user/calendar/{calendarId}/ical", NT_AUTH_ADMIN, NULL, ev_ical},
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
@@ -83,9 +86,9 @@ ev_register(ev_plugin *p)
 static int
 ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    static const char *const known[] = {"max_instances", "rule_cpu_ms", NULL};
+    static const char *const known[] = {"max_instances", "rule_cpu_ms", "ical_max_events", NULL};
     ev_plugin *p = NULL;
-    long long max_instances = 0, rule_cpu_ms = 0;
+    long long max_instances = 0, rule_cpu_ms = 0, ical_max_events = 0;
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
@@ -94,6 +97,14 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
                           &max_instances);
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "rule_cpu_ms", EV_RULE_CPU_MS_DEFAULT, 1, 60000, &rule_cpu_ms);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "ical_max_events", EV_ICAL_MAX_EVENTS_DEFAULT, 1, 1000000,
+                          &ical_max_events);
+    /* Looked up in ev_start (event_peers.c); declared so --check-config finds them missing. */
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
+    if (rc == NT_OK)
+        rc = api->service_need(self, NT_SERVICE_CALENDARS, NT_CALENDARS_V1);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));
@@ -106,6 +117,7 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     p->api = api;
     p->max_instances = (size_t)max_instances;
     p->rule_cpu_us = (int64_t)rule_cpu_ms * 1000;
+    p->ical_max_events = ical_max_events;
     rc = ev_register(p);
     if (rc != NT_OK)
         goto fail;

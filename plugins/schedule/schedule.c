@@ -75,6 +75,8 @@ sch_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **s
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
+    if (rc == NT_OK) /* looked up in sch_start; declared so --check-config finds it missing */
+        rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
     if (rc != NT_OK)
         goto fail;
     p = calloc(1, sizeof(*p));

@@ -32,6 +32,7 @@ struct sq_cfg {
     const nt_host_api *api;
     nt_plugin *plugin;
     char *path;              /* database file; malloc'd */
+    char *describe;          /* "sqlite <absolute path>" for the start-up log; malloc'd */
     const char *synchronous; /* "NORMAL", "FULL" or "OFF" (static) */
     long long busy_timeout_ms;
     long long cache_kib;

@@ -2,11 +2,23 @@
  * "store" service (name "sqlite"); it opens nothing, so `--check-config` never touches the
  * disk. Connections are opened later by the host through conn_open (sqlite_conn.c).
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "sqlite_int.h"
+
+/* store.describe: "sqlite <absolute path> (synchronous=...)", made in init. */
+static const char *
+sq_describe(void *state)
+{
+    const struct sq_cfg *c = state;
+
+    return c->describe;
+}
 
 static const nt_store_v1 sq_ops = {
     .size = sizeof(nt_store_v1),
@@ -32,6 +44,7 @@ static const nt_store_v1 sq_ops = {
     .end_read = sq_end_read,
     .clear_error = sq_clear_error,
     .lock_schema = sq_lock_schema,
+    .describe = sq_describe,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */
@@ -44,6 +57,7 @@ sq_cfg_free(void *state)
         return;
     sq_shared_free(c);
     free(c->path);
+    free(c->describe);
     free(c->fault_file);
     free(c);
 }
@@ -55,18 +69,31 @@ sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
 {
     const char *v = c->api->cfg_get(cfg, "path");
 
-    if (v == NULL)
-        v = "var/nettu.db";
-    if (v[0] == '\0' || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0) {
-        c->api->init_error(c->plugin,
-                           "[store_sqlite] path: expected a database file name, got '%s' "
-                           "(in-memory databases and URIs are not supported: every worker "
-                           "must open the same database)",
-                           v);
+    if (v != NULL && (v[0] == '\0' || strcmp(v, ":memory:") == 0 || strncmp(v, "file:", 5) == 0)) {
+        c->api->cfg_fail(c->plugin, cfg, "path",
+                         "expected a database file name, got '%s' (in-memory databases and URIs "
+                         "are not supported: every worker must open the same database)",
+                         v);
         return NT_EINVAL;
     }
+    /* The file, or the directory it will be made in, must be usable by this user: checked
+     * without opening or creating anything, so --check-config tells. */
+    if (c->api->cfg_path(c->plugin, cfg, "path", "var/nettu.db", NT_CFG_PATH_CREATE, &v) != NT_OK)
+        return NT_EINVAL;
     c->path = strdup(v);
-    return c->path != NULL ? NT_OK : NT_ENOMEM;
+    if (c->path == NULL)
+        return NT_ENOMEM;
+    {
+        char cwd[PATH_MAX];
+        size_t n = strlen(v) + sizeof(cwd) + 16;
+
+        if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+            cwd[0] = '\0';
+        if ((c->describe = malloc(n)) == NULL)
+            return NT_ENOMEM;
+        snprintf(c->describe, n, "sqlite %s%s%s", cwd, cwd[0] != '\0' ? "/" : "", v);
+    }
+    return NT_OK;
 }
 
 /* Reads `synchronous`. In WAL mode, NORMAL syncs only at checkpoints: a process crash loses
@@ -77,22 +104,14 @@ sq_cfg_path(struct sq_cfg *c, const nt_config *cfg)
 static int
 sq_cfg_sync(struct sq_cfg *c, const nt_config *cfg)
 {
-    static const char *const names[] = {"normal", "full", "off"};
+    static const char *const names[] = {"normal", "full", "off", NULL};
     static const char *const pragmas[] = {"NORMAL", "FULL", "OFF"};
-    const char *v = c->api->cfg_get(cfg, "synchronous");
-    size_t i;
+    int i = 0;
 
-    if (v == NULL)
-        v = "normal";
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (strcasecmp(v, names[i]) == 0) {
-            c->synchronous = pragmas[i];
-            return NT_OK;
-        }
-    }
-    c->api->init_error(c->plugin,
-                       "[store_sqlite] synchronous: expected normal, full or off, got '%s'", v);
-    return NT_EINVAL;
+    if (c->api->cfg_enum(c->plugin, cfg, "synchronous", names, 0, &i) != NT_OK)
+        return NT_EINVAL;
+    c->synchronous = pragmas[i];
+    return NT_OK;
 }
 
 /* Reads `fault_file`, a test hook (sqlite_fault.c); empty or absent means off. */

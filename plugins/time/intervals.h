@@ -35,6 +35,12 @@ void ev_ilist_sort(ev_ilist *l);
  * when out of memory (the list is then only sorted). */
 int ev_ilist_merge(ev_ilist *l);
 
+/* B2 subtract, in place: removes from `free_l` (merged) every part covered by an interval of
+ * `busy_l` (merged); a busy interval that only touches a free one at an end point does not
+ * shorten it. The result is sorted, non-overlapping, busy = 0. 0, or -1 when out of
+ * memory. */
+int ev_ilist_subtract(ev_ilist *free_l, const ev_ilist *busy_l);
+
 /* The instances as a JSON array of {"startTs", "endTs", "busy"}; a new reference, NULL when
  * out of memory. */
 json_t *ev_ilist_json(const ev_ilist *l);

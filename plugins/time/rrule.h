@@ -135,4 +135,21 @@ int ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *
 int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances,
               ev_budget *budget, int64_t *end_ts, char *err, size_t errlen);
 
+/* Whether the event's start (startTs truncated to the second) is itself an occurrence of its
+ * rule, exdates aside, in zone tz with week start wkst: B1.2 (dateutil) does not add a start
+ * the rule does not select, as RFC 5545 readers may. Sets *on (1 for a non-recurring
+ * event). Computed from the rule's filter over its first period, without libical. Returns 0,
+ * -1 (err) when tz is NULL, -2 when out of memory, or what ev_expand() returns when the
+ * budget stopped it. */
+int ev_starts_on_rule(const ev_series *s, const ev_tz *tz, int wkst, ev_budget *budget, int *on,
+                      char *err, size_t errlen);
+
+/* libical for code that uses it directly (the events plugin's iCalendar export): opens it
+ * on the first call (it is not linked, so an idle server does not map it), keeps it loaded
+ * for the life of the process and fills its lazily set globals (the TZID prefix, the UTC
+ * zone, the tz database folder) once, so that threads can then use it. Returns the dlopen()
+ * handle to look functions up in with dlsym() (never to be closed), or NULL when libical
+ * cannot be loaded. Thread-safe. */
+void *ev_libical_open(void);
+
 #endif /* EV_RRULE_H */

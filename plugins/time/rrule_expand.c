@@ -430,6 +430,45 @@ ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err,
 }
 
 int
+ev_starts_on_rule(const ev_series *s, const ev_tz *tz, int wkst, ev_budget *budget, int *on,
+                  char *err, size_t errlen)
+{
+    int64_t start = ev_floor_div(s->start_ts, 1000), local, day;
+    rr_norm norm;
+    rr_walk *w;
+    size_t nb;
+    int rc = 0;
+
+    *on = s->rrule == NULL;
+    if (s->rrule == NULL)
+        return 0;
+    if (tz == NULL)
+        return rr_fail(err, errlen, "recurrence: the calendar's time zone cannot be loaded");
+    local = ev_tz_utc_to_local(tz, start);
+    day = ev_floor_div(local, EV_DAY_S);
+    rr_norm_init(&norm, s->rrule, day, (int)(local - day * EV_DAY_S), wkst);
+    /* The second instant of an ambiguous local time is never an occurrence (B1.2). */
+    if (norm.never || ev_tz_local_to_utc(tz, local) != start)
+        return 0;
+    w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return -2;
+    w->n = &norm;
+    w->w0 = day - rr_mod7(norm.wd0 - wkst);
+    w->wc.year = INT64_MIN;
+    w->gen.budget = budget;
+    /* Period 0's occurrences from the filter alone (no libical): DTSTART is one iff it is
+     * their first day. */
+    nb = rr_period_days(w, 0, w->buf);
+    if (budget != NULL && budget->stop != EV_GO)
+        rc = rr_stopped(budget, err, errlen);
+    else
+        *on = nb > 0 && w->buf[0] == day;
+    free(w);
+    return rc;
+}
+
+int
 ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instances, ev_budget *budget,
           int64_t *end_ts, char *err, size_t errlen)
 {

@@ -52,7 +52,8 @@ static pthread_once_t rr_ical_once = PTHREAD_ONCE_INIT;
  * not a recurring event is ever expanded; so the nine functions used here are looked up in
  * the library when the first generator is set up, and called through this table. */
 static struct {
-    int ok; /* every member below was found */
+    int ok;       /* every member below was found */
+    void *handle; /* the library (kept open: RTLD_NODELETE) */
     icalrecur_iterator *(*iterator_new)(struct icalrecurrencetype, struct icaltimetype);
     void (*iterator_free)(icalrecur_iterator *);
     struct icaltimetype (*iterator_next)(icalrecur_iterator *);
@@ -105,6 +106,7 @@ rr_ical_init(void)
         ntc_dlsym(h, "icalerrno_return", &rr_lib.errno_return) != 0 ||
         ntc_dlsym(h, "icalerror_clear_errno", &rr_lib.clear_errno) != 0)
         return;
+    rr_lib.handle = h;
     rr_lib.ok = 1;
     t = icaltime_null_time();
     icalrecurrencetype_clear(&r);
@@ -115,6 +117,36 @@ rr_ical_init(void)
     it = icalrecur_iterator_new(r, t);
     if (it != NULL)
         icalrecur_iterator_free(it);
+}
+
+static pthread_once_t rr_ical_zone_once = PTHREAD_ONCE_INIT;
+static int rr_ical_zone_ok;
+
+/* Runs once, after rr_ical_init(): libical's lazily filled zone globals (its UTC zone and
+ * built-in zone list, the folder of the system tz database) are set here, before worker
+ * threads read them. */
+static void
+rr_ical_zone_init(void)
+{
+    icaltimezone *(*utc)(void);
+    const char *(*zone_dir)(void);
+
+    if (rr_sym(rr_lib.handle, "icaltimezone_get_utc_timezone", &utc) != 0 ||
+        rr_sym(rr_lib.handle, "icaltzutil_get_zone_directory", &zone_dir) != 0)
+        return;
+    (void)utc();
+    (void)zone_dir();
+    rr_ical_zone_ok = 1;
+}
+
+void *
+ev_libical_open(void)
+{
+    (void)pthread_once(&rr_ical_once, rr_ical_init);
+    if (!rr_lib.ok)
+        return NULL;
+    (void)pthread_once(&rr_ical_zone_once, rr_ical_zone_init);
+    return rr_ical_zone_ok ? rr_lib.handle : NULL;
 }
 
 /* libical's weekday (1 = Sunday .. 7 = Saturday) of our weekday (0 = Monday). */

@@ -34,9 +34,21 @@ usr_svc_in_account(void *state, nt_db *db, const char *account_id, const char *u
     return usr_store_exists(u->api, db, account_id, user_id);
 }
 
+/* See nt_users_v1.get. Reentrant. */
+static int
+usr_svc_get(void *state, nt_db *db, const char *account_id, const char *user_id, json_t **out)
+{
+    const struct usr *u = state;
+
+    if (account_id == NULL || user_id == NULL)
+        return NT_ENOTFOUND;
+    return usr_store_get(u->api, db, account_id, user_id, out);
+}
+
 static const nt_users_v1 usr_service_ops = {
     .size = sizeof(nt_users_v1),
     .in_account = usr_svc_in_account,
+    .get = usr_svc_get,
 };
 
 int

@@ -107,6 +107,9 @@ wh_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     w->api = api;
     if ((rc = wh_read_config(w, cfg)) != NT_OK)
         goto fail;
+    /* looked up in wh_start; declared so --check-config finds it missing */
+    if ((rc = api->service_need(self, NT_SERVICE_ACCOUNTS, NT_ACCOUNTS_V1)) != NT_OK)
+        goto fail;
     if ((rc = ntc_register(api, self, migrations, 1, NULL, 0, w)) != NT_OK ||
         (rc = wh_routes_add(w)) != NT_OK)
         goto fail;

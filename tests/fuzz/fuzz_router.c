@@ -47,6 +47,8 @@ static const char *const api_routes[][2] = {
     {"DELETE", "/api/v1/user/calendar/{calendarId}"},
     {"GET", "/api/v1/calendar/{calendarId}/events"},
     {"GET", "/api/v1/user/calendar/{calendarId}/events"},
+    {"GET", "/api/v1/calendar/{calendarId}/ical"},
+    {"GET", "/api/v1/user/calendar/{calendarId}/ical"},
     {"GET", "/api/v1/calendar/meta"},
     {"GET", "/api/v1/user/{userId}/calendar/provider/google"},
     {"GET", "/api/v1/calendar/provider/google"},

@@ -13,8 +13,10 @@
  * to JSON that parses back to a rule printing the same; its expansion is sorted, inside the
  * window, never before DTSTART, never after until, never on an exdate, at most count long,
  * and the same as the full expansion cut to the window (windows of rules with count start
- * after counting without libical); ev_end_ts agrees with a full expansion; a stopped
- * expansion answers the code of its stop. FUZZ_VERBOSE=1 prints what each input reaches.
+ * after counting without libical); ev_end_ts agrees with a full expansion; ev_starts_on_rule
+ * (the iCalendar export's question: is the start an occurrence?) agrees with an expansion at
+ * the start; a stopped expansion answers the code of its stop. FUZZ_VERBOSE=1 prints what each
+ * input reaches.
  */
 #include "fuzz.h"
 #include "rrule.h"
@@ -150,6 +152,36 @@ check_end(const ev_rrule *r, const ev_series *s, const ev_expand_opts *o)
     ev_ilist_free(&l);
 }
 
+/* ev_starts_on_rule against the expansion of the window holding only the start's second
+ * (exdates aside). */
+static void
+check_starts_on(const ev_series *s, const ev_expand_opts *o)
+{
+    ev_series one = *s;
+    ev_expand_opts at = *o;
+    ev_ilist l = {0};
+    ev_budget b;
+    char err[256];
+    int on = -1, rc;
+
+    one.exdates = NULL;
+    one.n_exdates = 0;
+    one.duration = 0;
+    at.ws = at.we = ev_floor_div(s->start_ts, 1000) * 1000;
+    at.max_instances = MAX_INSTANCES;
+    at.budget = &b;
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, NULL, NULL);
+    rc = ev_starts_on_rule(&one, o->tz, o->wkst, &b, &on, err, sizeof(err));
+    if (rc != 0) {
+        FUZZ_CHECK(rc == EV_EXPAND_ELIMIT, "ev_starts_on_rule returned %d: %s", rc, err);
+        return;
+    }
+    ev_budget_init(&b, REF_STEPS, REF_CPU_US, NULL, NULL);
+    if (ev_expand(&one, &at, &l, err, sizeof(err)) == 0)
+        FUZZ_CHECK(on == (l.n > 0 && l.v[0].start == at.ws), "ev_starts_on_rule says %d", on);
+    ev_ilist_free(&l);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -203,6 +235,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s.rrule = &r;
     check_expansion(&r, &s, &o);
     check_end(&r, &s, &o);
+    check_starts_on(&s, &o);
 out:
     json_decref(printed);
     json_decref(reprinted);

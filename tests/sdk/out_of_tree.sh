@@ -44,6 +44,29 @@ ok "nettu-plugin.pc: Cflags, plugindir and version"
     fail "the installed etc/nettu/nettu.ini does not pass --check-config from /: $(cat "$SDK_TMP/check-installed.log")"
 ok "installed etc/nettu/nettu.ini passes --check-config from /"
 
+# Without -c the installed server reads the config of its own prefix.
+(cd / && env -i PATH="$PATH" "$PREFIX/bin/nettu-server" --check-config) \
+    >"$SDK_TMP/check-default.log" 2>&1 ||
+    fail "the installed server without -c does not pass --check-config: $(cat "$SDK_TMP/check-default.log")"
+grep -q "^$PREFIX/etc/nettu/nettu.ini: OK" "$SDK_TMP/check-default.log" ||
+    fail "without -c the installed server did not read $PREFIX/etc/nettu/nettu.ini: $(cat "$SDK_TMP/check-default.log")"
+ok "the installed server's default -c is $PREFIX/etc/nettu/nettu.ini"
+
+# The systemd unit is generated with the install paths and checks the config before starting.
+UNIT="$PREFIX/lib/systemd/system/nettu.service"
+[ -f "$UNIT" ] || fail "cmake --install did not install lib/systemd/system/nettu.service"
+grep -qx "ExecStartPre=$PREFIX/bin/nettu-server -c $PREFIX/etc/nettu/nettu.ini --check-config" "$UNIT" ||
+    fail "the unit lacks ExecStartPre with --check-config and the prefix's paths: $(grep Exec "$UNIT")"
+grep -qx "ExecStart=$PREFIX/bin/nettu-server -c $PREFIX/etc/nettu/nettu.ini" "$UNIT" ||
+    fail "the unit's ExecStart does not name the prefix's paths: $(grep Exec "$UNIT")"
+! grep -q "@NETTU_PREFIX@\|/usr/local" "$UNIT" || fail "the unit names paths of another prefix"
+if command -v systemd-analyze >/dev/null 2>&1; then
+    systemd-analyze verify "$UNIT" >"$SDK_TMP/verify.log" 2>&1 || true
+    ! grep -qi "unknown key\|unknown section\|invalid" "$SDK_TMP/verify.log" ||
+        fail "systemd-analyze verify: $(cat "$SDK_TMP/verify.log")"
+fi
+ok "lib/systemd/system/nettu.service names $PREFIX and runs --check-config in ExecStartPre"
+
 # ---- 2. build the example out of tree ------------------------------------------------------
 mkdir -p "$SDK_TMP/audit"
 cp "$SRC/examples/audit/audit.c" "$SRC/examples/audit/Makefile" "$SDK_TMP/audit/"

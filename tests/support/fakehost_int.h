@@ -54,6 +54,11 @@ struct nt_plugin {
     const nt_plugin_desc *desc;
     void *state;
     int in_init, inited, started;
+    struct {
+        char kind[64];
+        uint32_t version;
+    } needs[16]; /* service_need declarations, checked by fh_start */
+    int nneeds;
     fh_migration *migs;
     int nmigs, migcap;
     struct nt_config cfg;

@@ -5,12 +5,14 @@
 
 #include "abi.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 /* FH_PLUGIN_DIR: the build's plugin folder, compiled into the copy the tests of the source
  * tree use; the installed copy has none (fh_set_plugin_dir or NETTU_FAKEHOST_PLUGIN_DIR). */
@@ -137,6 +139,143 @@ fh_api_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known
         rec->used = 1;
     }
     return unknown > 0 ? NT_EINVAL : NT_OK;
+}
+
+/* ---- ABI 1.3 configuration helpers (reported through init_error, as cfg_int) ---------- */
+
+static int
+fh_api_cfg_enum(nt_plugin *p, const nt_config *c, const char *key, const char *const *names,
+                int dflt, int *out)
+{
+    const char *v = fh_api_cfg_get(c, key);
+
+    *out = dflt;
+    if (v == NULL)
+        return NT_OK;
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = i;
+            return NT_OK;
+        }
+    }
+    fh_api_init_error(p, "[%s] %s: expected one of the names the plugin knows, got '%s'",
+                      c->p->desc->name, key, v);
+    return NT_EINVAL;
+}
+
+static int
+fh_api_cfg_uuid(nt_plugin *p, const nt_config *c, const char *key, int required,
+                char out[NT_UUID_BUF], int *present)
+{
+    const char *v = fh_api_cfg_get(c, key);
+    size_t i;
+
+    out[0] = '\0';
+    if (present != NULL)
+        *present = 0;
+    if (v == NULL || *v == '\0') {
+        if (!required)
+            return NT_OK;
+        fh_api_init_error(p, "[%s] %s: required (a UUID)", c->p->desc->name, key);
+        return NT_EINVAL;
+    }
+    for (i = 0; v[i] != '\0' && i < NT_UUID_LEN; i++)
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? v[i] != '-'
+                                                      : !isxdigit((unsigned char)v[i]))
+            break;
+    if (i != NT_UUID_LEN || v[i] != '\0') {
+        fh_api_init_error(p, "[%s] %s: expected a UUID, got '%s'", c->p->desc->name, key, v);
+        return NT_EINVAL;
+    }
+    for (i = 0; i < NT_UUID_LEN; i++)
+        out[i] = (char)tolower((unsigned char)v[i]);
+    out[NT_UUID_LEN] = '\0';
+    if (present != NULL)
+        *present = 1;
+    return NT_OK;
+}
+
+/* Checks the existence flags only (the fake host has no notion of the server's user). */
+static int
+fh_api_cfg_path(nt_plugin *p, const nt_config *c, const char *key, const char *dflt, unsigned flags,
+                const char **out)
+{
+    const char *v = fh_api_cfg_get(c, key);
+    struct stat st;
+
+    *out = v != NULL && *v != '\0' ? v : dflt;
+    if (*out == NULL || **out == '\0') {
+        *out = NULL;
+        if (!(flags & NT_CFG_PATH_REQUIRED))
+            return NT_OK;
+        fh_api_init_error(p, "[%s] %s: required (a path)", c->p->desc->name, key);
+        return NT_EINVAL;
+    }
+    if ((flags & (NT_CFG_PATH_FILE | NT_CFG_PATH_DIR)) &&
+        (stat(*out, &st) != 0 || ((flags & NT_CFG_PATH_FILE) && !S_ISREG(st.st_mode)) ||
+         ((flags & NT_CFG_PATH_DIR) && !S_ISDIR(st.st_mode)))) {
+        fh_api_init_error(p, "[%s] %s: %s: no such %s", c->p->desc->name, key, *out,
+                          (flags & NT_CFG_PATH_FILE) ? "file" : "directory");
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
+static int
+fh_api_cfg_duration(nt_plugin *p, const nt_config *c, const char *key, long long dflt_ms,
+                    long long min_ms, long long max_ms, long long *out)
+{
+    static const struct {
+        const char *unit;
+        long long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}, {"", 1}};
+    const char *v = fh_api_cfg_get(c, key);
+    char *end = NULL;
+    long long n;
+
+    *out = dflt_ms;
+    if (v == NULL)
+        return NT_OK;
+    errno = 0;
+    n = strtoll(v, &end, 10);
+    for (size_t i = 0; errno == 0 && end != v && n >= 0 && i < sizeof(units) / sizeof(units[0]);
+         i++) {
+        if (strcmp(end, units[i].unit) == 0 && n <= max_ms / units[i].ms &&
+            n * units[i].ms >= min_ms) {
+            *out = n * units[i].ms;
+            return NT_OK;
+        }
+    }
+    fh_api_init_error(p, "[%s] %s: expected a duration from %lld ms to %lld ms, got '%s'",
+                      c->p->desc->name, key, min_ms, max_ms, v);
+    return NT_EINVAL;
+}
+
+static void fh_api_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+    NT_PRINTF(4, 5);
+static void
+fh_api_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fh_api_init_error(p, "[%s] %s: %s", c->p->desc->name, key, msg);
+}
+
+static int
+fh_api_service_need(nt_plugin *p, const char *kind, uint32_t version)
+{
+    if (p == NULL || kind == NULL || strlen(kind) >= sizeof(p->needs[0].kind))
+        return NT_EINVAL;
+    if (p->nneeds == (int)(sizeof(p->needs) / sizeof(p->needs[0])))
+        return NT_ENOMEM;
+    snprintf(p->needs[p->nneeds].kind, sizeof(p->needs[0].kind), "%s", kind);
+    p->needs[p->nneeds].version = version;
+    p->nneeds++;
+    return NT_OK;
 }
 
 /* ---- registration members ---------------------------------------------------------------- */
@@ -402,6 +541,12 @@ fh_plugin_fill_api(nt_host_api *api)
     api->cfg_int = fh_api_cfg_int;
     api->cfg_bool = fh_api_cfg_bool;
     api->cfg_check_keys = fh_api_cfg_check_keys;
+    api->cfg_enum = fh_api_cfg_enum;
+    api->cfg_uuid = fh_api_cfg_uuid;
+    api->cfg_path = fh_api_cfg_path;
+    api->cfg_duration = fh_api_cfg_duration;
+    api->cfg_fail = fh_api_cfg_fail;
+    api->service_need = fh_api_service_need;
     api->route_add = fh_api_route_add;
     api->migration_add = fh_api_migration_add;
     api->service_provide = fh_api_service_provide;
@@ -700,6 +845,14 @@ fh_start(fh_plugin *p)
 
     if (!p->inited || p->started)
         return NT_EINVAL;
+    /* As the server: a declared need that no service meets stops the start. */
+    for (int i = 0; i < p->nneeds; i++) {
+        if (fh_api_service_lookup(p, p->needs[i].kind, NULL, p->needs[i].version, NULL) == NULL) {
+            fh_api_init_error(p, "needs service %s v%u, which no plugin of the fake host provides",
+                              p->needs[i].kind, (unsigned)p->needs[i].version);
+            return NT_ERR;
+        }
+    }
     rc = p->desc->start != NULL ? p->desc->start(p->state) : NT_OK;
     p->started = rc == NT_OK;
     return rc;

@@ -171,11 +171,17 @@ START_TEST(test_legacy_env)
     settings_fini(&s);
     cfg_free(c);
 
-    /* As in the original, an unparsable PORT falls back to 5000. */
+    /* An unparsable PORT is an error naming the variable (the original fell back to 5000,
+     * silently). */
     setenv("PORT", "not-a-port", 1);
     c = cfg_load_string("legacy.ini", good_ini);
-    ck_assert_int_eq(settings_read(c, &s), NT_OK);
-    ck_assert_int_eq(s.port, 5000);
+    ck_assert_int_eq(settings_read(c, &s), NT_EINVAL);
+    {
+        char buf[2048];
+        errors_to(c, buf, sizeof(buf));
+        ck_assert_ptr_nonnull(strstr(buf, "environment PORT: [server] port: expected an integer "
+                                          "from 1 to 65535, got 'not-a-port'"));
+    }
     settings_fini(&s);
     cfg_free(c);
 
@@ -189,6 +195,128 @@ START_TEST(test_legacy_env)
     unsetenv("NETTU_SERVER_PORT");
     unsetenv("PORT");
     unsetenv("ACCOUNT_API_KEY");
+}
+END_TEST
+
+/* Unknown keys and sections get "did you mean"; a repeated key names its first line. */
+START_TEST(test_suggestions)
+{
+    static const char ini[] = "[server]\n"
+                              "prot = 5000\n"
+                              "[plugins]\n"
+                              "load = store_sqlite\n"
+                              "load = user\n"
+                              "[store_sqllite]\n"
+                              "path = x.db\n"
+                              "[user]\n"
+                              "x = 1\n";
+    const char *known[] = {"server", "plugins", "services", "store_sqlite"};
+    const char *avail[] = {"store_sqlite", "user"};
+    cfg *c = cfg_load_string("t.ini", ini);
+    char buf[4096];
+    settings s;
+
+    settings_read(c, &s);
+    cfg_check_sections(c, known, 4, avail, 2);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "t.ini:2: [server] prot: unknown key (did you mean port?)"));
+    ck_assert_ptr_nonnull(
+        strstr(buf, "t.ini:5: [plugins] load: key given twice (first on line 4)"));
+    ck_assert_msg(
+        strstr(buf, "t.ini:6: [store_sqllite]: unknown section (did you mean [store_sqlite]?)"),
+        "%s", buf);
+    ck_assert_ptr_nonnull(strstr(buf, "t.ini:8: [user]: the section of plugin 'user', which is "
+                                      "not loaded"));
+    settings_fini(&s);
+    cfg_free(c);
+}
+END_TEST
+
+/* NETTU_<SECTION>_<KEY>: an unknown key of a known section is an error with "did you mean". */
+START_TEST(test_env_keys)
+{
+    const char *sections[] = {"server", "store_sqlite"};
+    const int strict[] = {1, 1};
+    cfg *c = cfg_load_string("e.ini", "[store_sqlite]\npath = a.db\n");
+    char buf[2048];
+    cfg_value v;
+
+    cfg_report_unknown(c, "store_sqlite", (const char *const[]){"path", "synchronous", NULL});
+    cfg_lookup(c, "server", "port", &v);
+    setenv("NETTU_STORE_SQLITE_SYNCHRONUS", "full", 1);
+    setenv("NETTU_SERVER_PORT", "5001", 1);
+    cfg_check_env(c, sections, strict, 2);
+    unsetenv("NETTU_STORE_SQLITE_SYNCHRONUS");
+    unsetenv("NETTU_SERVER_PORT");
+    ck_assert_uint_eq(cfg_error_count(c), 1);
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "environment NETTU_STORE_SQLITE_SYNCHRONUS: [store_sqlite] "
+                                      "has no such key (did you mean "
+                                      "NETTU_STORE_SQLITE_SYNCHRONOUS"));
+    cfg_free(c);
+}
+END_TEST
+
+/* The typed readers: enum, UUID, duration and path, each naming file, line and key. */
+START_TEST(test_typed_readers)
+{
+    static const char ini[] = "[p]\n"
+                              "level = Debug\n"
+                              "bad = fats\n"
+                              "id = 0B6A4FD4-1C5E-4C8E-9A57-3F2D2B1F8E01\n"
+                              "badid = 12\n"
+                              "d1 = 30s\n"
+                              "d2 = 250\n"
+                              "d3 = 5 weeks\n"
+                              "f = /nonexistent/file\n"
+                              "db = /etc/passwd/x.db\n";
+    const char *names[] = {"error", "info", "debug", NULL};
+    const char *speeds[] = {"fast", "slow", NULL};
+    cfg *c = cfg_load_string("r.ini", ini);
+    char id[NT_UUID_BUF], buf[4096];
+    const char *path;
+    long long ms;
+    int i, present;
+
+    ck_assert_int_eq(cfg_read_enum(c, "p", "level", names, 0, &i), NT_OK);
+    ck_assert_int_eq(i, 2);
+    ck_assert_int_eq(cfg_read_enum(c, "p", "bad", speeds, 0, &i), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_uuid(c, "p", "id", 1, id, &present), NT_OK);
+    ck_assert_str_eq(id, "0b6a4fd4-1c5e-4c8e-9a57-3f2d2b1f8e01");
+    ck_assert_int_eq(cfg_read_uuid(c, "p", "badid", 1, id, &present), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_uuid(c, "p", "none", 1, id, &present), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_duration(c, "p", "d1", 0, 0, 3600000, &ms), NT_OK);
+    ck_assert_int_eq(ms, 30000);
+    ck_assert_int_eq(cfg_read_duration(c, "p", "d2", 0, 0, 3600000, &ms), NT_OK);
+    ck_assert_int_eq(ms, 250);
+    ck_assert_int_eq(cfg_read_duration(c, "p", "d3", 0, 0, 3600000, &ms), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_path(c, "p", "f", NULL, NT_CFG_PATH_FILE, &path), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_path(c, "p", "db", NULL, NT_CFG_PATH_CREATE, &path), NT_EINVAL);
+    ck_assert_int_eq(cfg_read_path(c, "p", "absent", "/tmp", NT_CFG_PATH_DIR, &path), NT_OK);
+    ck_assert_str_eq(path, "/tmp");
+    errors_to(c, buf, sizeof(buf));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini:3: [p] bad: expected fast or slow, got 'fats' (did "
+                                      "you mean fast?)"));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini:5: [p] badid: expected a UUID"));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini: [p] none: required"));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini:8: [p] d3: expected a duration"));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini:9: [p] f: /nonexistent/file: No such file"));
+    ck_assert_ptr_nonnull(strstr(buf, "r.ini:10: [p] db: /etc/passwd/x.db: /etc/passwd is not a "
+                                      "directory"));
+    cfg_free(c);
+}
+END_TEST
+
+/* listen accepts a host name that resolves (localhost), and names the key when not. */
+START_TEST(test_listen_name)
+{
+    cfg *c = cfg_load_string("l.ini", "[server]\nlisten = localhost\n[plugins]\nload = a\n");
+    settings s;
+
+    ck_assert_int_eq(settings_read(c, &s), NT_OK);
+    ck_assert(strcmp(s.listen, "127.0.0.1") == 0 || strcmp(s.listen, "::1") == 0);
+    settings_fini(&s);
+    cfg_free(c);
 }
 END_TEST
 
@@ -223,6 +351,10 @@ config_suite(void)
     tcase_add_test(tc, test_env_override);
     tcase_add_test(tc, test_legacy_env);
     tcase_add_test(tc, test_unknown_plugin_keys);
+    tcase_add_test(tc, test_suggestions);
+    tcase_add_test(tc, test_env_keys);
+    tcase_add_test(tc, test_typed_readers);
+    tcase_add_test(tc, test_listen_name);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -250,6 +250,8 @@ START_TEST(test_routes_and_service)
         {"GET", "/api/v1/user/events/{eventId}/instances", NT_AUTH_ADMIN, NULL},
         {"GET", "/api/v1/calendar/{calendarId}/events", NT_AUTH_USER, NULL},
         {"GET", "/api/v1/user/calendar/{calendarId}/events", NT_AUTH_ADMIN_OR_USER, NULL},
+        {"GET", "/api/v1/calendar/{calendarId}/ical", NT_AUTH_USER, NULL},
+        {"GET", "/api/v1/user/calendar/{calendarId}/ical", NT_AUTH_ADMIN, NULL},
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL},
     };

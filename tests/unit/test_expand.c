@@ -1160,6 +1160,57 @@ START_TEST(test_end_ts)
 }
 END_TEST
 
+/* ev_starts_on_rule() (from the rule's filter, no libical) agrees with the expansion itself:
+ * for every recurring case, started on each of 21 days at 3 times of day, the start is an
+ * occurrence iff the windowed expansion at the start returns it. */
+START_TEST(test_starts_on_rule)
+{
+    ev_rrule *r = malloc(sizeof(*r));
+    size_t checked = 0, on_count = 0;
+
+    ck_assert_ptr_nonnull(r);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct xcase *c = &cases[i];
+        const ev_tz *tz = ev_tz_get(c->tz);
+
+        if (c->rrule == NULL)
+            continue;
+        for (int k = 0; k < 21 * 3; k++) {
+            int64_t start = c->start + (k / 3) * DAY + (k % 3) * 7 * 3600000LL + 123;
+            int64_t s0 = ev_floor_div(start, 1000) * 1000;
+            ev_series s = {.start_ts = start, .duration = c->duration, .busy = 1};
+            ev_expand_opts o = {.tz = tz,
+                                .wkst = c->wkst,
+                                .windowed = 1,
+                                .ws = s0,
+                                .we = s0 + c->duration,
+                                .max_instances = 100000};
+            json_t *j = parse(c->rrule);
+            ev_ilist l = {0};
+            char err[256] = "";
+            int ok = ev_rrule_parse(j, start, r, err, sizeof(err)) == 0, on = -1, expect;
+
+            json_decref(j);
+            if (!ok)
+                continue; /* e.g. an until now before the start */
+            s.rrule = r;
+            ck_assert_msg(ev_expand(&s, &o, &l, err, sizeof(err)) == 0, "%s: %s", c->name, err);
+            expect = l.n > 0 && l.v[0].start == s0;
+            ck_assert_int_eq(ev_starts_on_rule(&s, tz, c->wkst, NULL, &on, err, sizeof(err)), 0);
+            ck_assert_msg(on == expect, "%s from %lld: starts_on_rule %d, expansion %d", c->name,
+                          (long long)start, on, expect);
+            checked++;
+            on_count += (size_t)on;
+            ev_ilist_free(&l);
+        }
+    }
+    /* Both answers occur often enough for the comparison to mean something. */
+    ck_assert_msg(checked > 1000 && on_count > 200 && checked - on_count > 200,
+                  "%zu starts checked, %zu on their rule", checked, on_count);
+    free(r);
+}
+END_TEST
+
 static Suite *
 expand_suite(void)
 {
@@ -1171,6 +1222,7 @@ expand_suite(void)
     tcase_add_test(tc, test_cap);
     tcase_add_test(tc, test_never);
     tcase_add_test(tc, test_threads);
+    tcase_add_test(tc, test_starts_on_rule);
     tcase_add_loop_test(tc, test_end_ts, 0, sizeof(end_cases) / sizeof(end_cases[0]));
     suite_add_tcase(s, tc);
     return s;

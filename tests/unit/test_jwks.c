@@ -770,6 +770,7 @@ END_TEST
 static const jwks_claim_rules default_rules = {
     .user_claim = "nettuSchedulerUserId",
     .policy_claim = "schedulerPolicy",
+    .leeway_s = JWKS_LEEWAY_S,
 };
 
 /* Runs jwks_claims_check on JSON text at time `now`, with the fake host's UUID check. */
@@ -928,6 +929,31 @@ START_TEST(test_claims_times)
                           &default_rules, 1000, "token nbf: expected a non-negative integer");
     assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1.5}",
                           &default_rules, 1000, "token iat: expected a non-negative integer");
+}
+END_TEST
+
+/* [auth_jwks] leeway and exp_leeway: the configured clock skew for nbf/iat and for exp. */
+START_TEST(test_claims_leeways)
+{
+    jwks_claim_rules r = default_rules;
+    jwks_principal p;
+    char why[160];
+
+    r.leeway_s = 120;
+    r.exp_leeway_s = 30;
+    ck_assert_int_eq(check_claims("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":970,"
+                                  "\"nbf\":1120}",
+                                  &r, 1000, &p, why, sizeof(why)),
+                     NT_OK);
+    ck_assert_int_eq(p.valid_from, 1000);
+    jwks_principal_fini(&p);
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":969}", &r, 1000,
+                          "token expired (beyond [auth_jwks] exp_leeway)");
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"nbf\":1121}", &r,
+                          1000, "token nbf: not valid yet");
+    r.leeway_s = 0;
+    assert_claims_refused("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":2000,\"iat\":1001}", &r,
+                          1000, "token iat: issued in the future");
 }
 END_TEST
 
@@ -1339,8 +1365,7 @@ START_TEST(test_plugin_config)
         {{"account_id", ACC, NULL}, "[auth_jwks] jwks_file: required"},
         {{"jwks_file", "", "account_id", ACC, NULL}, "[auth_jwks] jwks_file: required"},
         {{"jwks_file", "/x", NULL}, "[auth_jwks] account_id: required"},
-        {{"jwks_file", "/x", "account_id", "acc", NULL},
-         "[auth_jwks] account_id: expected an account id (UUID)"},
+        {{"jwks_file", "/x", "account_id", "acc", NULL}, "[auth_jwks] account_id: expected a UUID"},
         {{"jwks_file", "/x", "account_id", ACC, "user_claim", "", NULL},
          "[auth_jwks] user_claim: expected a claim name"},
         {{"jwks_file", "/x", "account_id", ACC, "policy_claim", "", NULL},
@@ -1351,10 +1376,20 @@ START_TEST(test_plugin_config)
          "[auth_jwks] token_cache_size: expected an integer"},
         {{"jwks_file", "/x", "account_id", ACC, "key_cache_size", "5", NULL},
          "[auth_jwks] key_cache_size: unknown key"},
+        {{"jwks_file", "/x", "account_id", ACC, "leeway", "1h", NULL},
+         "[auth_jwks] leeway: expected a duration from 0 ms to 600000 ms"},
+        {{"jwks_file", "/x", "account_id", ACC, "exp_leeway", "soon", NULL},
+         "[auth_jwks] exp_leeway: expected a duration"},
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        ck_assert_int_eq(fx_start_cfg(bad[i].kv), NT_EINVAL);
+        const char *kv[9];
+
+        /* "/x" stands for the fixture's key file (read in init since ABI 1.3) */
+        for (size_t k = 0; k < 9; k++)
+            kv[k] =
+                bad[i].kv[k] != NULL && strcmp(bad[i].kv[k], "/x") == 0 ? fx.path : bad[i].kv[k];
+        ck_assert_int_eq(fx_start_cfg(kv), NT_EINVAL);
         assert_logged("INIT_ERROR ", bad[i].why);
         ck_assert_ptr_null(fx.state);
     }
@@ -1377,7 +1412,7 @@ START_TEST(test_plugin_start_errors)
 
     unlink(fx.path);
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_EINVAL);
-    snprintf(want, sizeof(want), "[auth_jwks] jwks_file %s: cannot open: No such file", fx.path);
+    snprintf(want, sizeof(want), "[auth_jwks] jwks_file: %s: no such file", fx.path);
     assert_logged("INIT_ERROR ", want);
     write_keys(strdup("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}"));
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_EINVAL);
@@ -1385,7 +1420,7 @@ START_TEST(test_plugin_start_errors)
     fx.no_users = 1;
     write_keys(std_jwks());
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_ERR);
-    assert_logged("INIT_ERROR ", "needs service users v1 (load the user plugin)");
+    assert_logged("INIT_ERROR ", "needs service users v1");
 }
 END_TEST
 
@@ -1419,6 +1454,23 @@ START_TEST(test_plugin_user_tokens)
     free(rs);
     free(es);
     free(claims);
+}
+END_TEST
+
+/* An account_id that names no account: every token is refused saying so, and a warning is
+ * logged. */
+START_TEST(test_plugin_account_missing)
+{
+    const char *kv[] = {"jwks_file", fx.path, "account_id", "0b6a4fd4-1c5e-4c8e-9a57-3f2d2b1f8e01",
+                        NULL};
+    char *b;
+
+    ck_assert_int_eq(fx_start_cfg(kv), NT_OK);
+    b = bearer_rs("{\"nettuSchedulerUserId\":\"" UID "\",\"exp\":5609418990073}");
+    assert_denied(run(NULL, NULL, b, NT_AUTH_USER), NT_EUNAUTH,
+                  "the account configured in [auth_jwks] account_id does not exist");
+    free(b);
+    assert_logged("WARN ", "account_id 0b6a4fd4-1c5e-4c8e-9a57-3f2d2b1f8e01 names no account");
 }
 END_TEST
 
@@ -1639,6 +1691,7 @@ jwks_suite(void)
     tcase_add_test(claims, test_claims_default_names);
     tcase_add_test(claims, test_claims_custom_names);
     tcase_add_test(claims, test_claims_times);
+    tcase_add_test(claims, test_claims_leeways);
     tcase_add_test(claims, test_claims_issuer_audience);
     suite_add_tcase(s, claims);
 
@@ -1648,6 +1701,7 @@ jwks_suite(void)
     tcase_add_test(plugin, test_plugin_start_errors);
     tcase_add_test(plugin, test_plugin_user_tokens);
     tcase_add_test(plugin, test_plugin_user_refused);
+    tcase_add_test(plugin, test_plugin_account_missing);
     tcase_add_test(plugin, test_plugin_cache_expiry);
     tcase_add_test(plugin, test_plugin_claim_config);
     tcase_add_test(plugin, test_plugin_issuer_audience);

@@ -183,7 +183,10 @@ START_TEST(test_migrations)
     ck_assert_int_eq(st->step(s), 1);
     ck_assert_int_eq(st->col_int64(s, 0), 1); /* the INSERT ran once */
     st->finalize(s);
-    s = st->prepare(db, "SELECT plugin, version FROM nettu_migrations");
+    s = st->prepare(db, "SELECT plugin, version FROM nettu_migrations ORDER BY plugin");
+    ck_assert_int_eq(st->step(s), 1);
+    ck_assert_str_eq(st->col_text(s, 0), "core"); /* the server's own table (idem.c) */
+    ck_assert_int_eq(st->col_int64(s, 1), 1);
     ck_assert_int_eq(st->step(s), 1);
     ck_assert_str_eq(st->col_text(s, 0), "fx_good");
     ck_assert_int_eq(st->col_int64(s, 1), 1);
@@ -235,7 +238,7 @@ START_TEST(test_failing_migration_rolls_back)
     ck_assert_int_eq(st->step(s), 1);
     ck_assert_int_eq(st->col_int64(s, 0), 0);
     st->finalize(s);
-    s = st->prepare(db, "SELECT COUNT(*) FROM nettu_migrations");
+    s = st->prepare(db, "SELECT COUNT(*) FROM nettu_migrations WHERE plugin <> 'core'");
     ck_assert_int_eq(st->step(s), 1);
     ck_assert_int_eq(st->col_int64(s, 0), 0);
     st->finalize(s);
@@ -282,13 +285,13 @@ int_of(const json_t *o, const char *key)
     return json_integer_value(v);
 }
 
-/* Plugins built against the 1.0 and 1.1 headers (their structs as small as they were then)
+/* Plugins built against the 1.0, 1.1 and 1.2 headers (their structs as small as they were then)
  * load, migrate, start and serve on this host; their services are accepted, looked up and
  * called; and the frozen NT_*_SIZE_1_x constants are the sizes those builds really have. */
 START_TEST(test_old_minors_load_and_work)
 {
     char tmpl[] = "/tmp/nettu-old-XXXXXX", ini[2048], err[256], buf[2048] = "";
-    char *store[] = {"store_sqlite"}, *old[] = {"fx_abi10", "fx_abi11"};
+    char *store[] = {"store_sqlite"}, *old[] = {"fx_abi10", "fx_abi11", "fx_abi12"};
     loader ls = {0}, lo = {0};
     const nt_store_v1 *st;
     const nt_users_v1 *users;
@@ -305,13 +308,14 @@ START_TEST(test_old_minors_load_and_work)
     c = cfg_load_string("o.ini", ini);
     hostapi_set_config(c);
     ck_assert_int_eq(loader_load_all(&ls, c, NETTU_TEST_PLUGIN_DIR, store, 1), NT_OK);
-    ck_assert_int_eq(loader_load_all(&lo, c, NETTU_TEST_FIXTURE_DIR, old, 2), NT_OK);
+    ck_assert_int_eq(loader_load_all(&lo, c, NETTU_TEST_FIXTURE_DIR, old, 3), NT_OK);
     errors_to(c, buf, sizeof(buf));
     ck_assert_msg(buf[0] == '\0', "%s", buf);
     hostapi_set_loader(&lo);
-    ck_assert_int_eq(lo.n, 2);
+    ck_assert_int_eq(lo.n, 3);
     ck_assert_uint_eq(lo.plugins[0]->desc->abi_minor, 0);
     ck_assert_uint_eq(lo.plugins[1]->desc->abi_minor, 1);
+    ck_assert_uint_eq(lo.plugins[2]->desc->abi_minor, 2);
     ck_assert_uint_eq(lo.plugins[0]->desc->size, NT_PLUGIN_DESC_SIZE_1_0);
 
     st = service_lookup(NT_SERVICE_STORE, "sqlite", NT_STORE_V1, &state);
@@ -319,11 +323,13 @@ START_TEST(test_old_minors_load_and_work)
     db = st->conn_open(state, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
     ck_assert_int_eq(migrate_run(st, db, &lo), NT_OK);
-    s = st->prepare(db, "SELECT (SELECT COUNT(*) FROM fx_abi10_things) + "
-                        "(SELECT COUNT(*) FROM fx_abi11_things) + "
-                        "(SELECT COUNT(*) FROM nettu_migrations WHERE version = 1)");
+    s = st->prepare(
+        db, "SELECT (SELECT COUNT(*) FROM fx_abi10_things) + "
+            "(SELECT COUNT(*) FROM fx_abi11_things) + "
+            "(SELECT COUNT(*) FROM fx_abi12_things) + "
+            "(SELECT COUNT(*) FROM nettu_migrations WHERE version = 1 AND plugin <> 'core')");
     ck_assert_int_eq(st->step(s), 1);
-    ck_assert_int_eq(st->col_int64(s, 0), 4);
+    ck_assert_int_eq(st->col_int64(s, 0), 6);
     st->finalize(s);
     ck_assert_int_eq(loader_start_all(&lo), NT_OK); /* fx_abi11 calls 1.1 members in start */
     ck_assert_int_eq(router_compile(hostapi_router()), NT_OK);
@@ -366,8 +372,17 @@ START_TEST(test_old_minors_load_and_work)
     ck_assert_int_eq(int_of(j, "reloadable"), NT_RELOADABLE_V1_SIZE_1_1);
     ck_assert_int_eq(int_of(j, "route_info"), NT_ROUTE_INFO_SIZE_1_1);
     ck_assert_int_eq(int_of(j, "observed"), 1);
-    ck_assert_int_eq(int_of(j, "routes_seen"), 2);
-    ck_assert_int_eq(int_of(j, "plugins_seen"), 2);
+    ck_assert_int_eq(int_of(j, "routes_seen"), 3);
+    ck_assert_int_eq(int_of(j, "plugins_seen"), 3);
+    json_decref(j);
+    /* 1.2: a plugin of the last minor before 1.3 loads as it is; its structs have the frozen
+     * 1.2 sizes. */
+    j = serve_get("/fx_abi12/sizes/thing-3");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "thing")), "thing-3");
+    ck_assert_int_eq(int_of(j, "minor"), 2);
+    ck_assert_int_eq(int_of(j, "host_api"), NT_HOST_API_SIZE_1_2);
+    ck_assert_int_eq(int_of(j, "store"), NT_STORE_V1_SIZE_1_2);
+    ck_assert_int_eq(int_of(j, "route_info"), NT_ROUTE_INFO_SIZE_1_1);
     json_decref(j);
     /* The table handed to old plugins is the whole current one. */
     ck_assert_uint_eq(hostapi_table()->size, sizeof(nt_host_api));
@@ -551,11 +566,11 @@ START_TEST(test_migrations_by_store_size)
     db = old.conn_open(state, err, sizeof(err));
     ck_assert_msg(db != NULL, "%s", err);
     ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
-    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
-    /* 1.2: the table, then three steps */
-    ck_assert_int_eq(lock_calls, old.size >= NT_STORE_V1_SIZE_1_2 ? 4 : 0);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 4);
+    /* 1.2: the table, the core's step, then three steps */
+    ck_assert_int_eq(lock_calls, old.size >= NT_STORE_V1_SIZE_1_2 ? 5 : 0);
     ck_assert_int_eq(migrate_run(&old, db, &lf), NT_OK);
-    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    ck_assert_int_eq(count_of(&old, db, "SELECT COUNT(*) FROM nettu_migrations"), 4);
     old.conn_close(db);
     unload_migrations(dir, c, &ls, &lf);
 }
@@ -611,7 +626,7 @@ START_TEST(test_migrations_concurrent)
     pthread_barrier_destroy(&go);
     db = st->conn_open(state, err, sizeof(err));
     ck_assert_ptr_nonnull(db);
-    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM nettu_migrations"), 3);
+    ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM nettu_migrations"), 4);
     /* each step's INSERT ran once */
     ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_things"), 1);
     ck_assert_int_eq(count_of(st, db, "SELECT COUNT(*) FROM fx_abi10_things"), 1);

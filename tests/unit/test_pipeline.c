@@ -475,6 +475,42 @@ END_TEST
 
 /* ---- authentication ---------------------------------------------------------------------- */
 
+/* A bad Idempotency-Key is 400 naming the header, before authentication and the handler
+ * (keyed requests themselves need the store: tests/unit/test_idem.c and
+ * tests/hardening/idempotency.test.mjs). */
+START_TEST(test_idempotency_key_refused)
+{
+    static const char *const bad[] = {
+        REQ("POST /api/v1/thing", "x-api-key: good\r\nIdempotency-Key:\r\n"),
+        REQ("POST /api/v1/thing",
+            "x-api-key: good\r\nIdempotency-Key: a\r\nIdempotency-Key: a\r\n"),
+        REQ("POST /api/v1/thing", "Idempotency-Key: caf\xc3\xa9\r\n"), /* no credentials */
+        REQ("POST /api/v1/thing", "x-api-key: bad\r\nIdempotency-Key: a\x7f\r\n"),
+    };
+    char big[1024];
+    reply r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = serve(bad[i]);
+        assert_error(&r, 400, "bad_request");
+        ck_assert_msg(strstr(r.body, "Idempotency-Key: ") != NULL, "%s", r.body);
+    }
+    snprintf(big, sizeof(big),
+             REQ("POST /api/v1/thing", "x-api-key: good\r\nIdempotency-Key: %s\r\n"),
+             "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234"
+             "5678901234567890123456789012345678901234567890123456789012345678901234567890123456789"
+             "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234"
+             "5");
+    r = serve(big);
+    assert_error(&r, 400, "bad_request");
+    ck_assert_ptr_nonnull(strstr(r.body, "got 256 characters"));
+    /* Other methods ignore the header. */
+    r = serve(REQ("GET /api/v1/thing/00000000-0000-4000-8000-000000000000",
+                  "x-api-key: good\r\nIdempotency-Key:\r\n"));
+    ck_assert_int_ne(r.status, 400);
+}
+END_TEST
+
 START_TEST(test_auth)
 {
     reply r;
@@ -840,6 +876,7 @@ main(void)
     tcase_add_test(tc, test_framing_refusals);
     tcase_add_test(tc, test_pipelining_and_keepalive);
     tcase_add_test(tc, test_partial_and_continue);
+    tcase_add_test(tc, test_idempotency_key_refused);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -95,6 +96,58 @@ fake_cfg_int(nt_plugin *p, const nt_config *c, const char *key, long long dflt, 
     return NT_OK;
 }
 
+/* host cfg_enum (ABI 1.3): the index of the value among names; reports like the host. */
+static int
+fake_cfg_enum(nt_plugin *p, const nt_config *c, const char *key, const char *const *names, int dflt,
+              int *out)
+{
+    const char *v = fake_cfg_get(c, key);
+
+    *out = dflt;
+    if (v == NULL)
+        return NT_OK;
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcasecmp(v, names[i]) == 0) {
+            *out = i;
+            return NT_OK;
+        }
+    }
+    fake_init_error(p, "[store_sqlite] %s: expected one of the names, got '%s'", key, v);
+    return NT_EINVAL;
+}
+
+/* host cfg_path (ABI 1.3): the value or dflt; only emptiness is checked here. */
+static int
+fake_cfg_path(nt_plugin *p, const nt_config *c, const char *key, const char *dflt, unsigned flags,
+              const char **out)
+{
+    const char *v = fake_cfg_get(c, key);
+
+    (void)flags;
+    *out = v != NULL ? v : dflt;
+    if (*out == NULL || **out == '\0') {
+        fake_init_error(p, "[store_sqlite] %s: expected a path", key);
+        return NT_EINVAL;
+    }
+    return NT_OK;
+}
+
+/* host cfg_fail (ABI 1.3): "[section] key: message". */
+static void fake_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+    NT_PRINTF(4, 5);
+static void
+fake_cfg_fail(nt_plugin *p, const nt_config *c, const char *key, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    (void)c;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    fake_init_error(p, "[store_sqlite] %s: %s", key, msg);
+}
+
 /* host cfg_check_keys: NT_EINVAL naming the first key not in known. */
 static int
 fake_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
@@ -135,6 +188,9 @@ static const nt_host_api fake_api = {
     .cfg_int = fake_cfg_int,
     .cfg_check_keys = fake_cfg_check_keys,
     .service_provide = fake_service_provide,
+    .cfg_enum = fake_cfg_enum,
+    .cfg_path = fake_cfg_path,
+    .cfg_fail = fake_cfg_fail,
 };
 
 NT_EXPORT const nt_plugin_desc *nt_plugin_entry(void);
