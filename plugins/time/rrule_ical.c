@@ -131,8 +131,8 @@ rr_ical_zone_init(void)
     icaltimezone *(*utc)(void);
     const char *(*zone_dir)(void);
 
-    if (rr_sym(rr_lib.handle, "icaltimezone_get_utc_timezone", &utc) != 0 ||
-        rr_sym(rr_lib.handle, "icaltzutil_get_zone_directory", &zone_dir) != 0)
+    if (ntc_dlsym(rr_lib.handle, "icaltimezone_get_utc_timezone", &utc) != 0 ||
+        ntc_dlsym(rr_lib.handle, "icaltzutil_get_zone_directory", &zone_dir) != 0)
         return;
     (void)utc();
     (void)zone_dir();
