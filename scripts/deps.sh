@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config clang libevent-dev libjansson-dev libssl-dev
-      libsqlite3-dev libinih-dev check libical-dev tzdata sqlite3 curl clang-format)
+      libsqlite3-dev libinih-dev check libical-dev libcurl4-openssl-dev tzdata sqlite3 curl
+      clang-format)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(wrk chromium python3 python3-icalendar python3-dateutil)
 fi

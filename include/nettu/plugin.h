@@ -30,8 +30,9 @@
  *        users get, events delete_by_service and service_stats (test them with
  *        NT_HAS_MEMBER).
  *   1.3  nt_host_api: cfg_enum, cfg_uuid, cfg_path, cfg_duration, cfg_fail, service_need;
- *        the NT_CFG_PATH_* flags; services.h: store describe; events create_busy and
- *        delete_ids (test them with NT_HAS_MEMBER).
+ *        the NT_CFG_PATH_* flags; services.h: store describe, accounts webhook, the
+ *        webhooks service; events create_busy and delete_ids (test them with
+ *        NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.

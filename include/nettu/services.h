@@ -151,6 +151,10 @@ typedef struct nt_accounts_v1 {
     /* Reads the account's PEM public key and its version. *pem is malloc'd (the caller
      * frees it) or NULL when the account has no key. NT_ENOTFOUND when no account. */
     int (*public_key)(void *state, nt_db *db, const char *account_id, char **pem, int64_t *version);
+    /* (appended in ABI 1.3; test with NT_HAS_MEMBER) Reads the account's webhook: *url and
+     * *key are malloc'd (the caller frees both) or both NULL when the account has none.
+     * NT_ENOTFOUND when there is no account; other NT_E* on storage errors. */
+    int (*webhook)(void *state, nt_db *db, const char *account_id, char **url, char **key);
 } nt_accounts_v1;
 #define NT_ACCOUNTS_V1_SIZE_1_0 NT_SIZE_UPTO(nt_accounts_v1, public_key)
 
@@ -327,6 +331,24 @@ typedef struct nt_events_v1 {
     int (*delete_ids)(void *state, nt_req *req, const char *account_id, const char *const *ids,
                       size_t n);
 } nt_events_v1;
+
+/* ---- "webhooks" v1 (ABI 1.3): the durable outbox of API.md G3 (provided by `webhooks`).
+ * Other plugins (reminders, bookings) queue what an account's webhook should receive; the
+ * provider stores it and its delivery thread sends it (signed, retried for 24 h). */
+#define NT_SERVICE_WEBHOOKS "webhooks"
+#define NT_WEBHOOKS_V1 1
+typedef struct nt_webhooks_v1 {
+    uint32_t size;
+    /* Stores a pending delivery of `payload` (a JSON object, borrowed; sent as its compact
+     * text) of kind `type` (e.g. "reminders", "booking.created") for the account's webhook,
+     * on `db` inside the caller's transaction if one is open, so the delivery exists exactly
+     * when the caller's change commits. Writes the delivery id (a UUID, the
+     * nettu-delivery-id header). Nothing is sent before the commit. NT_OK; NT_EINVAL for a
+     * missing type or a payload that is not an object or is too large; storage errors. */
+    int (*enqueue)(void *state, nt_db *db, const char *account_id, const char *type,
+                   const struct json_t *payload, char delivery_id[NT_UUID_BUF]);
+} nt_webhooks_v1;
+#define NT_WEBHOOKS_V1_SIZE_1_3 NT_SIZE_UPTO(nt_webhooks_v1, enqueue)
 
 #ifdef __cplusplus
 }

@@ -122,6 +122,10 @@ int acct_store_clear_webhook(const nt_host_api *api, nt_db *db, const char *id);
 int acct_store_pubkey(const nt_host_api *api, nt_db *db, const char *id, char **pem,
                       int64_t *version);
 
+/* Reads the webhook URL and key (both malloc'd into *url and *key, both NULL when there is
+ * no webhook). NT_ENOTFOUND, a storage error or NT_ENOMEM (then both are NULL). */
+int acct_store_webhook(const nt_host_api *api, nt_db *db, const char *id, char **url, char **key);
+
 /* ---- account_routes.c / account_service.c / account_default.c ----------------------- */
 
 /* Registers the five account routes with state `a`. NT_OK or the host's error. */

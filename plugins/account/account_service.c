@@ -41,11 +41,21 @@ acct_svc_public_key(void *state, nt_db *db, const char *account_id, char **pem, 
     return acct_store_pubkey(a->api, db, account_id, pem, version);
 }
 
+/* See nt_accounts_v1.webhook: *url and *key are malloc'd for the caller. */
+static int
+acct_svc_webhook(void *state, nt_db *db, const char *account_id, char **url, char **key)
+{
+    const struct acct *a = state;
+
+    return acct_store_webhook(a->api, db, account_id, url, key);
+}
+
 static const nt_accounts_v1 acct_service_ops = {
     .size = sizeof(nt_accounts_v1),
     .find_by_api_key = acct_svc_find_by_api_key,
     .key_version = acct_svc_key_version,
     .public_key = acct_svc_public_key,
+    .webhook = acct_svc_webhook,
 };
 
 int

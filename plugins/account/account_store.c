@@ -114,3 +114,29 @@ acct_store_pubkey(const nt_host_api *api, nt_db *db, const char *id, char **pem,
     api->db_finalize(st);
     return rc;
 }
+
+int
+acct_store_webhook(const nt_host_api *api, nt_db *db, const char *id, char **url, char **key)
+{
+    nt_stmt *st = NULL;
+    int rc =
+        ntc_prepare(api, db, &st,
+                    "SELECT webhook_url, webhook_key FROM account_accounts WHERE id = $1", "t", id);
+    const char *u, *k;
+
+    *url = NULL;
+    *key = NULL;
+    if (rc == NT_OK)
+        rc = ntc_row(api, st);
+    if (rc == NT_OK) {
+        u = api->db_col_text(st, 0);
+        k = api->db_col_text(st, 1);
+        if (u != NULL && k != NULL && ((*url = strdup(u)) == NULL || (*key = strdup(k)) == NULL)) {
+            free(*url);
+            *url = NULL;
+            rc = NT_ENOMEM;
+        }
+    }
+    api->db_finalize(st);
+    return rc;
+}

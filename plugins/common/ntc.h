@@ -68,6 +68,16 @@ typedef struct ntc_meta_query {
     int64_t skip, limit;
 } ntc_meta_query;
 
+/* ---- libraries opened at first use ---------------------------------------------------- */
+
+/* Looks function `name` up in the dlopen() handle h and stores it into *fn (fn points to a
+ * function pointer). 0, or -1 when it is missing. */
+int ntc_dlsym(void *h, const char *name, void *fn);
+
+/* Parses a non-negative decimal integer with nothing around it (a query value such as skip
+ * or limit) into *out. NT_OK, or NT_EINVAL (NULL, empty, signs, spaces, overflow). */
+int ntc_parse_count(const char *s, int64_t *out);
+
 /* Reads key, value (required), skip (default 0) and limit (default 20, at most
  * NTC_META_LIMIT_MAX) from the query string. NT_EINVAL with a message naming the parameter
  * set through fail() when one is missing, not an integer >= 0, or limit is over the cap. */

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parses a non-negative decimal integer with nothing around it. */
-static int
-meta_parse_count(const char *s, int64_t *out)
+int
+ntc_parse_count(const char *s, int64_t *out)
 {
     char *end = NULL;
     long long v;
@@ -40,9 +39,9 @@ ntc_meta_query_parse(const nt_host_api *api, nt_req *r, ntc_meta_query *q)
         return api->fail(r, NT_EINVAL, "key: required query parameter is missing");
     if (q->value == NULL)
         return api->fail(r, NT_EINVAL, "value: required query parameter is missing");
-    if (skip != NULL && meta_parse_count(skip, &q->skip) != NT_OK)
+    if (skip != NULL && ntc_parse_count(skip, &q->skip) != NT_OK)
         return api->fail(r, NT_EINVAL, "skip: expected an integer >= 0");
-    if (limit != NULL && meta_parse_count(limit, &q->limit) != NT_OK)
+    if (limit != NULL && ntc_parse_count(limit, &q->limit) != NT_OK)
         return api->fail(r, NT_EINVAL, "limit: expected an integer >= 0");
     if (q->limit > NTC_META_LIMIT_MAX)
         return api->fail(r, NT_EINVAL, "limit: at most %d (got %lld)", NTC_META_LIMIT_MAX,

@@ -26,6 +26,13 @@ ev_budget_init(ev_budget *b, uint64_t max_steps, int64_t max_cpu_us, ev_budget_h
         b->cpu0_us = ev_thread_cpu_us();
 }
 
+void
+ev_budget_exclude(ev_budget *b, int64_t us)
+{
+    if (b != NULL && b->max_cpu_us > 0 && us > 0)
+        b->cpu0_us += us;
+}
+
 int64_t
 ev_budget_cpu_us(const ev_budget *b)
 {

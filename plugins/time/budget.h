@@ -59,6 +59,10 @@ typedef struct ev_budget {
 void ev_budget_init(ev_budget *b, uint64_t max_steps, int64_t max_cpu_us, ev_budget_hook hook,
                     void *arg);
 
+/* Leaves `us` microseconds of CPU time already spent out of b's CPU cap (one-time work that
+ * is not the computation's, such as opening a library at its first use). b NULL: nothing. */
+void ev_budget_exclude(ev_budget *b, int64_t us);
+
 /* Charges n steps. EV_GO, or why the computation must stop; once stopped, every later call
  * answers the same (so nested loops all unwind). b NULL: always EV_GO. */
 int ev_budget_charge(ev_budget *b, uint64_t n);

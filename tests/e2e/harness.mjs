@@ -55,7 +55,7 @@ export { jwt };
 
 export const DEFAULT_PLUGINS = process.env.NETTU_E2E_PLUGINS
   ? process.env.NETTU_E2E_PLUGINS.split(",").map((s) => s.trim())
-  : ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events", "schedule", "service"];
+  : ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events", "schedule", "service", "webhooks"];
 
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;

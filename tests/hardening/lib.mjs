@@ -26,7 +26,7 @@ export const SERVER_BIN = path.resolve(E2E, process.env.NETTU_SERVER || "../../b
 export const PLUGIN_DIR = path.resolve(E2E, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
 
 // The load list of the full server (store, auth, policy and the domain plugins).
-export const PLUGINS = ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events"];
+export const PLUGINS = ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events", "webhooks"];
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -86,6 +86,8 @@ const ROUTES = [
   ["schedule", "DELETE", `${V1}/schedule/{scheduleId}`, "user", ["DeleteSchedule"]],
   ["schedule", "DELETE", `${V1}/user/schedule/{scheduleId}`, "admin"],
   ["schedule", "GET", `${V1}/schedule/meta`, "admin"],
+  ["webhooks", "POST", `${V1}/account/webhook/test`, "admin"],
+  ["webhooks", "GET", `${V1}/account/webhook/deliveries`, "admin"],
   ["service", "POST", `${V1}/service`, "admin"],
   ["service", "GET", `${V1}/service/meta`, "admin"],
   ["service", "GET", `${V1}/service/{serviceId}`, "admin"],

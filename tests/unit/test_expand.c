@@ -1211,11 +1211,21 @@ START_TEST(test_starts_on_rule)
 }
 END_TEST
 
+/* Opens libical before a test times anything: it is opened at the first expansion (not
+ * linked), and each test runs in a process of its own. */
+static void
+warm_libical(void)
+{
+    ck_assert_ptr_nonnull(ev_libical_open());
+}
+
 static Suite *
 expand_suite(void)
 {
     Suite *s = suite_create("expand");
     TCase *tc = tcase_create("cases");
+
+    tcase_add_checked_fixture(tc, warm_libical, NULL);
 
     tcase_add_loop_test(tc, test_cases, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_test(tc, test_far_future_daily);

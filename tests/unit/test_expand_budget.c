@@ -17,6 +17,7 @@
 #define DAY 86400000LL
 #define Y1 (-62135564400000LL) /* 0001-01-01T09:00:00Z */
 #define SPAN (62 * DAY)
+#define T0 1609750800000LL /* 2021-01-04T09:00:00Z, a Monday */
 
 /* byyearday 1..366, every weekday, and bysetpos `pos`, with count 739 (the attack's rule) or
  * without count (counted = 0). */
@@ -184,6 +185,30 @@ START_TEST(test_shared_budget)
     ck_assert_int_eq(rc, EV_EXPAND_EBUDGET);
     ck_assert_int_eq(i, 4 * EV_BUDGET_EVERY);
     ev_ilist_free(&l);
+}
+END_TEST
+
+/* Opening libical at the first expansion of a process (about 12 ms of CPU) is not charged
+ * to that expansion's CPU cap: a cheap rule under a 5 ms cap passes in a new process. Runs
+ * without warm_libical (its own test case). */
+START_TEST(test_first_open_not_charged)
+{
+    ev_rrule *r = rule("{\"freq\":\"weekly\",\"interval\":1,\"count\":300,"
+                       "\"byweekday\":[\"Mon\",\"Thu\"]}",
+                       T0);
+    ev_series s = {.start_ts = T0, .duration = 1000, .rrule = r};
+    ev_expand_opts o = window(0, NULL);
+    ev_budget b;
+    ev_ilist l = {0};
+    char err[256] = "";
+
+    o.windowed = 0;
+    o.budget = &b;
+    ev_budget_init(&b, 0, 5000, NULL, NULL);
+    ck_assert_msg(ev_expand(&s, &o, &l, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_uint_eq(l.n, 300);
+    ev_ilist_free(&l);
+    free(r);
 }
 END_TEST
 
@@ -362,11 +387,21 @@ START_TEST(test_extreme_numbers)
 }
 END_TEST
 
+/* Opens libical before a test times anything: it is opened at the first expansion (not
+ * linked), and each test runs in a process of its own. */
+static void
+warm_libical(void)
+{
+    ck_assert_ptr_nonnull(ev_libical_open());
+}
+
 static Suite *
 budget_suite(void)
 {
     Suite *s = suite_create("expand_budget");
     TCase *tc = tcase_create("budget");
+
+    tcase_add_checked_fixture(tc, warm_libical, NULL);
 
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_budget_basics);
@@ -376,6 +411,9 @@ budget_suite(void)
     tcase_add_loop_test(tc, test_far_count, 0, sizeof(far_cases) / sizeof(far_cases[0]));
     tcase_add_test(tc, test_tail_exdates);
     tcase_add_test(tc, test_extreme_numbers);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("first_open");
+    tcase_add_test(tc, test_first_open_not_charged);
     suite_add_tcase(s, tc);
     return s;
 }
