@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import net from "node:net";
 import { after, before, test } from "node:test";
 import { DAY, DEFAULT_PLUGINS, HOUR, NettuClient, UUID_RE, assertError, assertOk, config, startServer } from "./harness.mjs";
 
@@ -287,4 +288,40 @@ test("Idempotency-Key: a replayed booking POST answers the same booking, and boo
   assert.equal((await busyEvents(hosts[0].cal)).length, 1);
   const listed = assertOk(await raw("GET", `/service/${service.id}/bookings?startTs=${T}&endTs=${T + DAY}`)).bookings;
   assert.equal(listed.length, 1);
+});
+
+test("Idempotency-Key: a booking whose connection dropped before the answer is replayed, not booked again", async () => {
+  const { service, hosts } = await newService(1);
+  const key = crypto.randomUUID();
+  const body = JSON.stringify({ startTs: T + 17 * HOUR, duration: HOUR });
+  // The whole request goes out, then the client hangs up without reading the answer.
+  await new Promise((resolve) => {
+    const sock = net.connect(srv.port, "127.0.0.1", () => {
+      sock.write(
+        `POST /api/v1/service/${service.id}/bookings HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+          `x-api-key: ${srv.apiKey}\r\nIdempotency-Key: ${key}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        () => {
+          sock.destroy();
+          resolve();
+        },
+      );
+    });
+    sock.on("error", resolve);
+  });
+  // The retry: 409 while the first still runs, then its kept answer.
+  let res;
+  for (let i = 0; i < 100; i++) {
+    res = await book(service.id, JSON.parse(body), srv.apiKey, { "Idempotency-Key": key });
+    if (res.status !== 409) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const { booking } = assertOk(res, 201);
+  // Replayed when the server ran the first request to its end; when it saw the hang-up first
+  // it released the key (G2) and the retry ran once. Either way: one booking, one event.
+  const replayed = res.headers.get("idempotent-replayed");
+  assert.ok(replayed === "true" || replayed === null, `Idempotent-Replayed: ${replayed}`);
+  const events = await busyEvents(hosts[0].cal);
+  assert.deepEqual(events.map((e) => e.id), booking.eventIds);
+  assert.equal(assertOk(await raw("GET", `/service/${service.id}/bookings?startTs=${T}&endTs=${T + DAY}`)).bookings.length, 1);
 });
