@@ -586,10 +586,11 @@ export function rssMiB(pid) {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-// True when the process runs with AddressSanitizer (its allocator keeps freed memory in a
-// quarantine and pads every block, so memory figures mean nothing there).
+// True when the process runs with AddressSanitizer or ThreadSanitizer (ASan's allocator keeps
+// freed memory in a quarantine and pads every block; TSan maps shadow memory for everything
+// touched: memory figures mean nothing there, and CPU-heavy work runs several times slower).
 export function sanitized(pid) {
-  return /libasan|libclang_rt\.asan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"));
+  return /libasan|libclang_rt\.asan|libtsan|libclang_rt\.tsan/.test(fs.readFileSync(`/proc/${pid}/maps`, "utf8"));
 }
 
 // Percentile `p` (0..100) of a list of numbers (nearest rank).
