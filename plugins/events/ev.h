@@ -44,8 +44,9 @@ typedef struct ev_plugin {
     void *calendars_state;
     const nt_webhooks_v1 *webhooks; /* "webhooks" (optional), from start on */
     void *webhooks_state;
-    int64_t reminder_tick_ms;   /* [events] reminder_tick_ms: 60000 (a test knob) */
-    struct ev_deliver *deliver; /* the reminder thread, from start until stop */
+    int64_t reminder_tick_ms;     /* [events] reminder_tick_ms: 60000 (a test knob) */
+    int64_t reminder_followup_ms; /* [events] reminder_followup_ms: 30 min */
+    struct ev_deliver *deliver;   /* the reminder thread, from start until stop */
 } ev_plugin;
 
 /* A calendar's owner and settings, from the "calendars" service (the calendar plugin owns
@@ -240,11 +241,19 @@ void ev_rem_plan_clear(ev_rem_plan *pl);
 int ev_rem_plan_make(const ev_plugin *p, nt_req *req, const ev_event *e, const ev_cal *cal,
                      ev_rem_plan *pl);
 
+/* As ev_rem_plan_make, for the follow-up jobs of the reminder thread (no request): at `now`,
+ * capped by [events] rule_cpu_ms of CPU. NT_OK, NT_ENOMEM, or NT_ERR (zone or cap). */
+int ev_rem_plan_bg(const ev_plugin *p, const ev_event *e, const ev_cal *cal, int64_t now,
+                   ev_rem_plan *pl);
+
 /* Replaces the pending reminders of e with pl and bumps the event's reminder version (every
- * row carries the version that wrote it), on db inside the caller's write transaction: the
- * same one that writes the event after its compare (ev_update_write), so reminders computed
- * from an older version of the event are never stored. NT_OK or the storage error. */
-int ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl);
+ * row carries the version that wrote it), on db inside the caller's write transaction. The
+ * routes pass expect_version -1: their replace commits with the event's compare-and-write
+ * (ev_update_write). A follow-up job passes the version it read: when an update replaced the
+ * reminders since, nothing is written (EV_CHANGED), so older reminders never come back.
+ * NT_OK, EV_CHANGED, or the storage error. */
+int ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
+                   int64_t expect_version);
 
 /* Looks up the optional webhooks service and starts the reminder delivery thread
  * (event_deliver.c, B5.2) on a storage connection of its own. NT_OK, or NT_ERR after

@@ -6,7 +6,8 @@
  * between its remindAt and one tick later, never early. The delete is the claim: two
  * instances on one database serialize on the write transaction, and a reminder deleted by
  * one is not seen by the other. Without the webhooks service, due reminders are dropped with
- * one warning.
+ * one warning. Every [events] reminder_followup_ms (30 min) the thread also runs the due
+ * follow-up jobs of recurring events (B5.1).
  */
 #include "ev.h"
 #include "ntc.h"
@@ -144,6 +145,79 @@ ev_deliver_due(struct ev_deliver *d, int64_t boundary)
     return rc;
 }
 
+/* Runs the follow-up job of one event (B5.1): its reminders computed again from now on,
+ * written only when no update replaced them since the job was read (version). */
+static int
+ev_followup_one(struct ev_deliver *d, const char *event_id, const char *account, int64_t version,
+                int64_t now)
+{
+    const ev_plugin *p = d->p;
+    const nt_host_api *api = p->api;
+    ev_event e = {0};
+    ev_cal cal = {0};
+    ev_rem_plan pl = {0};
+    int rc = ev_store_load(api, d->db, event_id, account, NULL, &e);
+
+    if (rc == NT_OK)
+        rc = ev_cal_load(p, d->db, e.calendar_id, account, NULL, &cal);
+    if (rc == NT_OK)
+        rc = ev_rem_plan_bg(p, &e, &cal, now, &pl);
+    if (rc == NT_OK && (rc = api->db_begin(d->db)) == NT_OK) {
+        rc = ev_rem_replace(api, d->db, &e, &pl, version);
+        if (rc == NT_OK)
+            rc = api->db_commit(d->db);
+        if (rc != NT_OK)
+            api->db_rollback(d->db);
+        if (rc == EV_CHANGED)
+            rc = NT_OK; /* an update replaced them meanwhile: its reminders stand */
+    }
+    if (rc == NT_ENOTFOUND)
+        rc = NT_OK; /* deleted meanwhile: its job went with it */
+    if (rc != NT_OK)
+        api->log(p->self, NT_LOG_ERROR, "reminders of event %s: the follow-up failed (%d)",
+                 event_id, rc);
+    ev_rem_plan_clear(&pl);
+    ev_cal_clear(&cal);
+    ev_event_clear(&e);
+    return rc;
+}
+
+/* Runs the follow-up jobs due at now (at most 100 a round; the rest next round). */
+static void
+ev_followups(struct ev_deliver *d, int64_t now)
+{
+    const nt_host_api *api = d->p->api;
+    nt_stmt *st = NULL;
+    json_t *jobs = json_array();
+    size_t i;
+    json_t *j;
+    int rc, step = 0;
+
+    rc = jobs != NULL ? ntc_prepare(api, d->db, &st,
+                                    "SELECT event_id, account_id, version FROM "
+                                    "events_reminder_jobs WHERE next_at IS NOT NULL AND "
+                                    "next_at <= $1 ORDER BY next_at LIMIT 100",
+                                    "i", now)
+                      : NT_ENOMEM;
+    while (rc == NT_OK && (step = api->db_step(st)) == 1)
+        if (json_array_append_new(jobs, json_pack("[s?,s?,I]", api->db_col_text(st, 0),
+                                                  api->db_col_text(st, 1),
+                                                  (json_int_t)api->db_col_int64(st, 2))) != 0)
+            rc = NT_ENOMEM;
+    api->db_finalize(st);
+    if (rc != NT_OK || step < 0)
+        api->log(d->p->self, NT_LOG_ERROR, "reminder follow-ups: cannot read the due jobs");
+    json_array_foreach(jobs, i, j)
+    {
+        const char *ev = json_string_value(json_array_get(j, 0));
+        const char *acc = json_string_value(json_array_get(j, 1));
+
+        if (ev != NULL && acc != NULL)
+            ev_followup_one(d, ev, acc, json_integer_value(json_array_get(j, 2)), now);
+    }
+    json_decref(jobs);
+}
+
 /* Waits until wall-clock ms `until` or stop; 1 when asked to stop. */
 static int
 ev_deliver_wait(struct ev_deliver *d, int64_t until)
@@ -165,7 +239,7 @@ ev_deliver_main(void *arg)
 {
     struct ev_deliver *d = arg;
     const nt_host_api *api = d->p->api;
-    int64_t tick = d->p->reminder_tick_ms;
+    int64_t tick = d->p->reminder_tick_ms, next_followup = 0;
     struct timespec now;
     int64_t boundary;
 
@@ -179,6 +253,11 @@ ev_deliver_main(void *arg)
                      "reminders due before %lld: not delivered this tick (%d; retried next "
                      "tick)",
                      (long long)boundary, rc);
+        if (boundary >= next_followup) {
+            clock_gettime(CLOCK_REALTIME, &now);
+            ev_followups(d, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+            next_followup = boundary + d->p->reminder_followup_ms;
+        }
         boundary += tick;
         clock_gettime(CLOCK_REALTIME, &now);
         /* after a long stall, catch up at once rather than once per missed tick */

@@ -64,74 +64,72 @@ ev_rem_max_after(const json_t *reminders)
 /* Expands a recurring e from lo on through windows growing fourfold until more than
  * EV_REM_OCCURRENCES occurrences start at or after now (or the end of time is reached).
  * A window that would produce more than [events] max_instances ends the growth with the
- * previous window's list. NT_OK with *out set, or an NT_E* code (fail() set). */
+ * previous window's list. An engine result (0, -2, EV_EXPAND_*; err set) with *out set. */
 static int
-ev_rem_occurrences(const ev_plugin *p, nt_req *req, ev_work *w, const ev_event *e,
-                   const ev_cal *cal, int64_t lo, int64_t now, ev_ilist *out)
+ev_rem_occurrences(const ev_plugin *p, ev_budget *budget, const ev_event *e, const ev_tz *tz,
+                   int wkst, int64_t lo, int64_t now, ev_ilist *out, char *err, size_t errlen)
 {
     ev_series s = ev_event_series(e);
-    ev_expand_opts o = {.wkst = cal->week_start,
+    ev_expand_opts o = {.tz = tz,
+                        .wkst = wkst,
                         .windowed = 1,
                         .ws = lo,
                         .max_instances = p->max_instances,
-                        .budget = &w->budget};
+                        .budget = budget};
     int64_t span = EV_REM_FIRST_WINDOW;
-    char err[256] = "";
 
-    o.tz = ev_tz_get(cal->timezone);
-    if (o.tz == NULL)
-        return p->api->fail(req, NT_ERR, "the calendar's time zone '%s' cannot be loaded",
-                            cal->timezone);
     for (;;) {
         ev_ilist l = {0};
         size_t future = 0;
         int rc;
 
         o.we = now + span > EV_TS_MAX - e->duration ? EV_TS_MAX : now + span + e->duration;
-        rc = ev_expand(&s, &o, &l, err, sizeof(err));
+        rc = ev_expand(&s, &o, &l, err, errlen);
         if (rc == -1) {
             /* More than max_instances in this window: keep the previous, smaller one. */
             ev_ilist_free(&l);
-            return NT_OK;
+            return 0;
         }
         if (rc != 0) {
             ev_ilist_free(&l);
-            return ev_work_map(p, req, rc, err);
+            return rc;
         }
         for (size_t i = 0; i < l.n; i++)
             future += l.v[i].start >= now;
         ev_ilist_free(out);
         *out = l;
         if (future > EV_REM_OCCURRENCES || o.we >= EV_TS_MAX)
-            return NT_OK;
+            return 0;
         span = span > EV_TS_MAX / 4 ? EV_TS_MAX : span * 4;
     }
 }
 
-int
-ev_rem_plan_make(const ev_plugin *p, nt_req *req, const ev_event *e, const ev_cal *cal,
-                 ev_rem_plan *pl)
+/* The plan of e at now (see ev_rem_plan_make) charged to budget; tz is needed for a recurring
+ * e. An engine result: 0, -1 (err set), -2, EV_EXPAND_ELIMIT, _EBUDGET, _EGONE. */
+static int
+ev_rem_compute(const ev_plugin *p, ev_budget *budget, const ev_event *e, const ev_tz *tz, int wkst,
+               int64_t now, ev_rem_plan *pl, char *err, size_t errlen)
 {
-    const nt_host_api *api = p->api;
-    int64_t now = api->now_ms(), lo;
     ev_ilist occ = {0};
     size_t future = 0, i, j;
-    ev_work w;
     json_t *r;
-    int rc = NT_OK;
+    int rc = 0;
 
     ev_rem_plan_clear(pl);
     if (e->reminders == NULL || json_array_size(e->reminders) == 0)
-        return NT_OK;
-    ev_work_init(&w, p, req, 0);
+        return 0;
     if (e->rrule == NULL) {
-        rc = ev_expand_event(p, req, &w, e, cal->timezone, cal->week_start, e->start_ts,
-                             e->start_ts, &occ);
+        ev_series s = ev_event_series(e);
+        ev_expand_opts o = {.wkst = wkst, .max_instances = 1, .budget = budget};
+
+        rc = ev_expand(&s, &o, &occ, err, errlen);
     } else {
-        lo = now - ev_rem_max_after(e->reminders);
-        rc = ev_rem_occurrences(p, req, &w, e, cal, lo < EV_TS_MIN ? EV_TS_MIN : lo, now, &occ);
+        int64_t lo = now - ev_rem_max_after(e->reminders);
+
+        rc = ev_rem_occurrences(p, budget, e, tz, wkst, lo < EV_TS_MIN ? EV_TS_MIN : lo, now, &occ,
+                                err, errlen);
     }
-    for (i = 0; rc == NT_OK && i < occ.n; i++) {
+    for (i = 0; rc == 0 && i < occ.n; i++) {
         int64_t o = occ.v[i].start;
 
         if (o >= now && future++ == EV_REM_OCCURRENCES) {
@@ -146,19 +144,57 @@ ev_rem_plan_make(const ev_plugin *p, nt_req *req, const ev_event *e, const ev_ca
 
             if (at > now + EV_REM_MIN_AHEAD_MS &&
                 ev_rem_push(pl, at, json_string_value(json_object_get(r, "identifier"))) != 0) {
-                rc = NT_ENOMEM;
+                rc = -2;
                 break;
             }
         }
     }
     ev_ilist_free(&occ);
-    if (rc != NT_OK)
+    if (rc != 0)
         ev_rem_plan_clear(pl);
     return rc;
 }
 
 int
-ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl)
+ev_rem_plan_make(const ev_plugin *p, nt_req *req, const ev_event *e, const ev_cal *cal,
+                 ev_rem_plan *pl)
+{
+    const ev_tz *tz = NULL;
+    char err[256] = "";
+    ev_work w;
+
+    ev_rem_plan_clear(pl);
+    if (e->rrule != NULL && e->reminders != NULL && json_array_size(e->reminders) > 0 &&
+        (tz = ev_tz_get(cal->timezone)) == NULL)
+        return p->api->fail(req, NT_ERR, "the calendar's time zone '%s' cannot be loaded",
+                            cal->timezone);
+    ev_work_init(&w, p, req, 0);
+    return ev_work_map(p, req,
+                       ev_rem_compute(p, &w.budget, e, tz, cal->week_start, p->api->now_ms(), pl,
+                                      err, sizeof(err)),
+                       err);
+}
+
+int
+ev_rem_plan_bg(const ev_plugin *p, const ev_event *e, const ev_cal *cal, int64_t now,
+               ev_rem_plan *pl)
+{
+    const ev_tz *tz = NULL;
+    ev_budget b;
+    char err[256] = "";
+    int rc;
+
+    ev_rem_plan_clear(pl);
+    if (e->rrule != NULL && (tz = ev_tz_get(cal->timezone)) == NULL)
+        return NT_ERR;
+    ev_budget_init(&b, 0, p->rule_cpu_us, NULL, NULL);
+    rc = ev_rem_compute(p, &b, e, tz, cal->week_start, now, pl, err, sizeof(err));
+    return rc == 0 ? NT_OK : rc == -2 ? NT_ENOMEM : NT_ERR;
+}
+
+int
+ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
+               int64_t expect_version)
 {
     nt_stmt *st = NULL;
     int64_t version = 0;
@@ -176,6 +212,8 @@ ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_re
     api->db_finalize(st);
     if (rc != NT_OK)
         return rc;
+    if (expect_version >= 0 && version != expect_version)
+        return EV_CHANGED; /* replaced since the caller read it: never resurrect older ones */
     version++;
     rc = ntc_exec(api, db, "DELETE FROM events_reminders WHERE event_id = $1", "t", e->id);
     for (size_t i = 0; rc == NT_OK && i < pl->n; i++)

@@ -154,7 +154,7 @@ ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *befo
     if (rc == NT_OK && meta)
         rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
     if (rc == NT_OK)
-        rc = ev_rem_replace(api, db, e, rem);
+        rc = ev_rem_replace(api, db, e, rem, -1);
     if (rc == NT_OK)
         rc = api->db_commit(db);
     if (rc != NT_OK)

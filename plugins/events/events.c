@@ -12,6 +12,7 @@
  *                            what every later query pays for the event.
  *   reminder_tick_ms = 60000 the reminder thread's tick (B5.2: a wall-clock minute); a test
  *                            knob, shortened only by tests
+ *   reminder_followup_ms = 1800000  how often the follow-up jobs of recurring events run
  */
 #include "ev.h"
 #include "ntc.h"
@@ -106,10 +107,11 @@ ev_register(ev_plugin *p)
 static int
 ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    static const char *const known[] = {"max_instances", "rule_cpu_ms", "ical_max_events",
-                                        "reminder_tick_ms", NULL};
+    static const char *const known[] = {"max_instances",        "rule_cpu_ms",
+                                        "ical_max_events",      "reminder_tick_ms",
+                                        "reminder_followup_ms", NULL};
     ev_plugin *p = NULL;
-    long long max_instances = 0, rule_cpu_ms = 0, ical_max_events = 0, tick = 0;
+    long long max_instances = 0, rule_cpu_ms = 0, ical_max_events = 0, tick = 0, followup = 0;
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
@@ -123,6 +125,8 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
                           &ical_max_events);
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "reminder_tick_ms", 60000, 100, 60000, &tick);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "reminder_followup_ms", 1800000, 100, 86400000, &followup);
     /* Looked up in ev_start (event_peers.c); declared so --check-config finds them missing. */
     if (rc == NT_OK)
         rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
@@ -142,6 +146,7 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     p->rule_cpu_us = (int64_t)rule_cpu_ms * 1000;
     p->ical_max_events = ical_max_events;
     p->reminder_tick_ms = tick;
+    p->reminder_followup_ms = followup;
     rc = ev_register(p);
     if (rc != NT_OK)
         goto fail;
