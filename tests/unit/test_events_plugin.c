@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nettu/plugin.h>
 #include <nettu/services.h>
@@ -1205,6 +1206,52 @@ START_TEST(test_reminders_update_delete)
 }
 END_TEST
 
+/* The reminder thread runs a due follow-up job: the reminders are computed again, with a new
+ * version and the next follow-up date. Own host: [events] reminder_followup_ms = 100. */
+START_TEST(test_reminders_followup)
+{
+    static const char *const names[] = {"account", "user", "calendar", "events", NULL};
+    int64_t s0 = T0 + HOUR, version = 0;
+    char *id, sql[256];
+
+    fh_free(host);
+    host = fh_new();
+    ck_assert_int_eq(fh_config_set(host, "account", "create_account_secret", "s3cret"), NT_OK);
+    ck_assert_int_eq(fh_config_set(host, "events", "reminder_tick_ms", "100"), NT_OK);
+    ck_assert_int_eq(fh_config_set(host, "events", "reminder_followup_ms", "100"), NT_OK);
+    fh_clock_set(T0, 0);
+    ck_assert_msg(fh_load_all(host, names) == NT_OK, "%s", fh_log(host));
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), seed_sql, NULL, NULL, NULL), SQLITE_OK);
+    id = create_at(s0, "\"recurrence\":{\"freq\":\"daily\",\"interval\":1},"
+                       "\"reminders\":[{\"delta\":-10,\"identifier\":\"a\"}]");
+    /* the job falls due (the thread's clock is the wall clock, years before T0) */
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM events_reminders WHERE event_id = '%s';"
+             "UPDATE events_reminder_jobs SET next_at = 1 WHERE event_id = '%s'",
+             id, id);
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "SELECT version FROM events_reminder_jobs WHERE event_id = '%s'",
+             id);
+    for (int i = 0; i < 200 && version < 2; i++) {
+        sqlite3_stmt *st = NULL;
+
+        usleep(50000);
+        if (sqlite3_prepare_v2(fh_sqlite(host), sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    ck_assert_int_eq(version, 2);
+    ck_assert_int_eq(rem_count(id), 100);
+    ck_assert_int_eq(rem_sum(id, s0), 4950 * DAY - 100 * 10 * MINUTE);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM events_reminder_jobs WHERE event_id = '%s' AND next_at = %lld",
+             id, (long long)(s0 + 90 * DAY));
+    ck_assert_int_eq(count(sql), 1);
+    free(id);
+}
+END_TEST
+
 static Suite *
 events_plugin_suite(void)
 {
@@ -1231,6 +1278,7 @@ events_plugin_suite(void)
     tcase_add_test(tc, test_reminders_single);
     tcase_add_test(tc, test_reminders_recurring);
     tcase_add_test(tc, test_reminders_update_delete);
+    tcase_add_test(tc, test_reminders_followup);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(ts, setup, teardown);
     tcase_add_test(ts, test_service_freebusy);
