@@ -42,6 +42,11 @@ typedef struct ev_plugin {
     void *users_state;
     const nt_calendars_v1 *calendars; /* "calendars" (calendar plugin), from start on */
     void *calendars_state;
+    const nt_webhooks_v1 *webhooks; /* "webhooks" (optional), from start on */
+    void *webhooks_state;
+    int64_t reminder_tick_ms;     /* [events] reminder_tick_ms: 60000 (a test knob) */
+    int64_t reminder_followup_ms; /* [events] reminder_followup_ms: 30 min */
+    struct ev_deliver *deliver;   /* the reminder thread, from start until stop */
 } ev_plugin;
 
 /* A calendar's owner and settings, from the "calendars" service (the calendar plugin owns
@@ -203,6 +208,60 @@ int ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *c
 /* Checks a [startTs, endTs] query window: both ends in the years 1 to 9999, at most 62 days
  * long. NT_OK or NT_EINVAL. */
 int ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we);
+
+/* ---- reminders (event_remind.c; API.md B5.1) --------------------------------------------- */
+
+#define EV_REM_OCCURRENCES 100    /* future occurrences of a recurring event with reminders */
+#define EV_REM_FOLLOWUP_AT 90     /* the follow-up job is dated at the 91st (index 90) */
+#define EV_REM_MIN_AHEAD_MS 61000 /* a reminder is kept when remindAt > now + 61 s */
+
+/* One pending reminder; identifier borrows from the event's reminders array. */
+typedef struct ev_rem {
+    int64_t at;
+    const char *identifier;
+} ev_rem;
+
+/* The reminders of one event as computed from its occurrences. Owns v. */
+typedef struct ev_rem_plan {
+    ev_rem *v;
+    size_t n, cap;
+    int has_followup;    /* more occurrences remain after the first EV_REM_OCCURRENCES */
+    int64_t followup_at; /* the start of the 91st future occurrence */
+} ev_rem_plan;
+
+/* Frees what pl owns and zeroes it; NULL is fine. */
+void ev_rem_plan_clear(ev_rem_plan *pl);
+
+/* Computes the pending reminders of e (B5.1) at now: one per occurrence o and reminder r,
+ * remindAt = o + r.delta minutes, kept when remindAt > now + 61 s; a recurring event uses the
+ * earlier occurrences whose reminders are still ahead and its next EV_REM_OCCURRENCES future
+ * occurrences (expanded with the calendar's zone, charged to the request's budget), with a
+ * follow-up when more remain. Call before the write transaction; pl borrows identifiers from
+ * e->reminders (keep e alive). NT_OK, NT_EBUDGET, NT_EGONE, NT_ERR, NT_ENOMEM (fail() set). */
+int ev_rem_plan_make(const ev_plugin *p, nt_req *req, const ev_event *e, const ev_cal *cal,
+                     ev_rem_plan *pl);
+
+/* As ev_rem_plan_make, for the follow-up jobs of the reminder thread (no request): at `now`,
+ * capped by [events] rule_cpu_ms of CPU. NT_OK, NT_ENOMEM, or NT_ERR (zone or cap). */
+int ev_rem_plan_bg(const ev_plugin *p, const ev_event *e, const ev_cal *cal, int64_t now,
+                   ev_rem_plan *pl);
+
+/* Replaces the pending reminders of e with pl and bumps the event's reminder version (every
+ * row carries the version that wrote it), on db inside the caller's write transaction. The
+ * routes pass expect_version -1: their replace commits with the event's compare-and-write
+ * (ev_update_write). A follow-up job passes the version it read: when an update replaced the
+ * reminders since, nothing is written (EV_CHANGED), so older reminders never come back.
+ * NT_OK, EV_CHANGED, or the storage error. */
+int ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
+                   int64_t expect_version);
+
+/* Looks up the optional webhooks service and starts the reminder delivery thread
+ * (event_deliver.c, B5.2) on a storage connection of its own. NT_OK, or NT_ERR after
+ * init_error. */
+int ev_deliver_start(ev_plugin *p);
+
+/* Stops and joins the thread and closes its connection; fine when it never started. */
+void ev_deliver_stop(ev_plugin *p);
 
 /* ---- free/busy rows (freebusy.c) --------------------------------------------------------- */
 

@@ -78,7 +78,7 @@ ev_create_check(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *b, co
  * since it was read (the caller computes again); NT_ENOTFOUND when it is gone. */
 static int
 ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, const char *user,
-                const ev_event *e)
+                const ev_event *e, const ev_rem_plan *rem)
 {
     const nt_host_api *api = p->api;
     const char *account = api->req_account(req);
@@ -98,6 +98,8 @@ ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, c
         rc = ev_store_insert(api, db, e);
     if (rc == NT_OK)
         rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
+    if (rc == NT_OK)
+        rc = ev_rem_replace(api, db, e, rem, -1);
     if (rc == NT_OK)
         rc = api->db_commit(db);
     if (rc != NT_OK)
@@ -122,6 +124,7 @@ ev_create(nt_req *req, void *state, json_t **out)
     ev_body b = {0};
     ev_event e = {0};
     ev_cal cal = {0};
+    ev_rem_plan rem = {0};
     int rc;
 
     rc = ev_body_read(api, req, api->req_body(req), 1, &b);
@@ -142,7 +145,9 @@ ev_create(nt_req *req, void *state, json_t **out)
         if (rc == NT_OK)
             rc = ev_compute_end(p, req, &e, &cal, 1);
         if (rc == NT_OK)
-            rc = ev_create_write(p, req, db, &cal, user, &e);
+            rc = ev_rem_plan_make(p, req, &e, &cal, &rem);
+        if (rc == NT_OK)
+            rc = ev_create_write(p, req, db, &cal, user, &e, &rem);
         if (rc != EV_CHANGED)
             break;
     }
@@ -153,6 +158,7 @@ ev_create(nt_req *req, void *state, json_t **out)
     *out = json_pack("{s:o}", "event", ev_event_json(&e));
     rc = *out != NULL ? 201 : NT_ENOMEM;
 out:
+    ev_rem_plan_clear(&rem);
     ev_cal_clear(&cal);
     ev_event_clear(&e);
     ev_body_clear(&b);

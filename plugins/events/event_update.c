@@ -127,7 +127,7 @@ ev_same_event(const ev_event *a, const ev_event *b)
  * EV_CHANGED when something changed (the caller starts again from the reads). */
 static int
 ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *before,
-                const ev_cal *cal, const ev_event *e, int meta)
+                const ev_cal *cal, const ev_event *e, int meta, const ev_rem_plan *rem)
 {
     const nt_host_api *api = p->api;
     const char *account = api->req_account(req);
@@ -154,6 +154,8 @@ ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *befo
     if (rc == NT_OK && meta)
         rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
     if (rc == NT_OK)
+        rc = ev_rem_replace(api, db, e, rem, -1);
+    if (rc == NT_OK)
         rc = api->db_commit(db);
     if (rc != NT_OK)
         api->db_rollback(db);
@@ -174,6 +176,7 @@ ev_update_once(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *body, 
     ev_event before = {0};
     ev_body b = *body;
     ev_cal cal = {0};
+    ev_rem_plan rem = {0};
     int changed = 0, rc;
 
     /* ev_update_fields takes the exdates out of the body: give it a copy. */
@@ -202,10 +205,13 @@ ev_update_once(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *body, 
     if (rc == NT_OK)
         rc = ev_compute_end(p, req, e, &cal,
                             changed || body->recurrence != NULL || body->has_exdates);
+    if (rc == NT_OK)
+        rc = ev_rem_plan_make(p, req, e, &cal, &rem);
     if (rc == NT_OK) {
         e->updated = api->now_ms();
-        rc = ev_update_write(p, req, db, &before, &cal, e, body->metadata != NULL);
+        rc = ev_update_write(p, req, db, &before, &cal, e, body->metadata != NULL, &rem);
     }
+    ev_rem_plan_clear(&rem);
     ev_event_clear(&before);
     ev_cal_clear(&cal);
     free(b.exdates);

@@ -10,6 +10,9 @@
  *   rule_cpu_ms = 20         CPU time the expansion of a new or changed rule (its endTs) may
  *                            take at create and update; a costlier rule answers 400. It bounds
  *                            what every later query pays for the event.
+ *   reminder_tick_ms = 60000 the reminder thread's tick (B5.2: a wall-clock minute); a test
+ *                            knob, shortened only by tests
+ *   reminder_followup_ms = 1800000  how often the follow-up jobs of recurring events run
  */
 #include "ev.h"
 #include "ntc.h"
@@ -44,6 +47,24 @@ static const char ev_migration_1[] =
     " PRIMARY KEY (entity_id, key));"
     "CREATE INDEX events_metadata_query ON events_metadata(account_id, key, value);";
 
+/* Pending reminders (B5.1) and, per event, their version and follow-up date. Both go with
+ * their event (cascade), so deleting an event or its calendar drops its reminders. */
+static const char ev_migration_2[] =
+    "CREATE TABLE events_reminders ("
+    " event_id TEXT NOT NULL REFERENCES events_events(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " remind_at BIGINT NOT NULL,"
+    " identifier TEXT NOT NULL,"
+    " version BIGINT NOT NULL);"
+    "CREATE INDEX events_reminders_due ON events_reminders(remind_at);"
+    "CREATE INDEX events_reminders_event ON events_reminders(event_id);"
+    "CREATE TABLE events_reminder_jobs ("
+    " event_id TEXT PRIMARY KEY REFERENCES events_events(id) ON DELETE CASCADE,"
+    " account_id TEXT NOT NULL,"
+    " version BIGINT NOT NULL,"
+    " next_at BIGINT NULL);"
+    "CREATE INDEX events_reminder_jobs_due ON events_reminder_jobs(next_at);";
+
 static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
 static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
 static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
@@ -52,7 +73,7 @@ static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
 static int
 ev_register(ev_plugin *p)
 {
-    static const char *const migrations[] = {ev_migration_1};
+    static const char *const migrations[] = {ev_migration_1, ev_migration_2};
     const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},
@@ -74,7 +95,7 @@ ev_register(ev_plugin *p)
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
     int rc =
-        ntc_register(p->api, p->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), p);
+        ntc_register(p->api, p->self, migrations, 2, routes, sizeof(routes) / sizeof(routes[0]), p);
 
     if (rc == NT_OK)
         rc = ev_service_add(p);
@@ -86,9 +107,11 @@ ev_register(ev_plugin *p)
 static int
 ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **state)
 {
-    static const char *const known[] = {"max_instances", "rule_cpu_ms", "ical_max_events", NULL};
+    static const char *const known[] = {"max_instances",        "rule_cpu_ms",
+                                        "ical_max_events",      "reminder_tick_ms",
+                                        "reminder_followup_ms", NULL};
     ev_plugin *p = NULL;
-    long long max_instances = 0, rule_cpu_ms = 0, ical_max_events = 0;
+    long long max_instances = 0, rule_cpu_ms = 0, ical_max_events = 0, tick = 0, followup = 0;
     int rc;
 
     rc = api->cfg_check_keys(self, cfg, known);
@@ -100,6 +123,10 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     if (rc == NT_OK)
         rc = api->cfg_int(self, cfg, "ical_max_events", EV_ICAL_MAX_EVENTS_DEFAULT, 1, 1000000,
                           &ical_max_events);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "reminder_tick_ms", 60000, 100, 60000, &tick);
+    if (rc == NT_OK)
+        rc = api->cfg_int(self, cfg, "reminder_followup_ms", 1800000, 100, 86400000, &followup);
     /* Looked up in ev_start (event_peers.c); declared so --check-config finds them missing. */
     if (rc == NT_OK)
         rc = api->service_need(self, NT_SERVICE_USERS, NT_USERS_V1);
@@ -118,6 +145,8 @@ ev_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
     p->max_instances = (size_t)max_instances;
     p->rule_cpu_us = (int64_t)rule_cpu_ms * 1000;
     p->ical_max_events = ical_max_events;
+    p->reminder_tick_ms = tick;
+    p->reminder_followup_ms = followup;
     rc = ev_register(p);
     if (rc != NT_OK)
         goto fail;
@@ -128,11 +157,20 @@ fail:
     return rc;
 }
 
-/* Looks up the users and calendars services. */
+/* Looks up the users and calendars services and starts the reminder thread. */
 static int
 ev_start(void *state)
 {
-    return ev_peers_lookup(state);
+    int rc = ev_peers_lookup(state);
+
+    return rc == NT_OK ? ev_deliver_start(state) : rc;
+}
+
+/* Stops the reminder thread. */
+static void
+ev_stop(void *state)
+{
+    ev_deliver_stop(state);
 }
 
 /* Frees the state and the zones loaded while serving; NULL is fine. */
@@ -144,8 +182,8 @@ ev_fini(void *state)
 }
 
 static const nt_plugin_desc ev_desc = {
-    NT_PLUGIN_HEADER, .name = "events",  .version = "1.0.0",
-    .init = ev_init,  .start = ev_start, .fini = ev_fini,
+    NT_PLUGIN_HEADER,  .name = "events", .version = "1.0.0", .init = ev_init,
+    .start = ev_start, .stop = ev_stop,  .fini = ev_fini,
 };
 
 NT_PLUGIN_DEFINE(ev_desc)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nettu/plugin.h>
 #include <nettu/services.h>
@@ -1039,6 +1040,218 @@ START_TEST(test_service_budget)
 }
 END_TEST
 
+/* ---- reminders (B5.1) --------------------------------------------------------------------- */
+
+#define MINUTE 60000LL
+
+/* Creates an event of CAL_A1 at `start` (one hour) with `extra` members; returns its id. */
+static char *
+create_at(int64_t start, const char *extra)
+{
+    char b[1024];
+
+    snprintf(b, sizeof(b), "{\"calendarId\":\"%s\",\"startTs\":%lld,\"duration\":%lld%s%s}", CAL_A1,
+             (long long)start, (long long)HOUR, extra[0] != '\0' ? "," : "", extra);
+    return create(ACC_A, USER_A1, b);
+}
+
+/* The sum of remindAt - base over the event's reminders (a checksum of their dates). */
+static int64_t
+rem_sum(const char *id, int64_t base)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT COALESCE(SUM(remind_at - %lld), 0) FROM events_reminders WHERE event_id = "
+             "'%s'",
+             (long long)base, id);
+    return count(sql);
+}
+
+static int64_t
+rem_count(const char *id)
+{
+    char sql[160];
+
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM events_reminders WHERE event_id = '%s'", id);
+    return count(sql);
+}
+
+/* One reminder per occurrence x reminder, remindAt = o + delta minutes, only those more than
+ * 61 s ahead; account and identifier are stored; no follow-up for a single event. */
+START_TEST(test_reminders_single)
+{
+    int64_t s0 = T0 + HOUR;
+    char *id;
+
+    fh_clock_set(T0, 0);
+    id = create_at(s0, "\"reminders\":[{\"delta\":-10,\"identifier\":\"a\"},"
+                       "{\"delta\":-59,\"identifier\":\"b\"},{\"delta\":-60,\"identifier\":\"c\"},"
+                       "{\"delta\":5,\"identifier\":\"d\"}]");
+    /* -59 min: T0 + 60 s, not more than 61 s ahead; -60 min: T0 */
+    ck_assert_int_eq(rem_count(id), 2);
+    ck_assert_int_eq(rem_sum(id, s0), -10 * MINUTE + 5 * MINUTE);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminders WHERE identifier IN ('a','d') "
+                           "AND account_id = '" ACC_A "'"),
+                     2);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminder_jobs WHERE next_at IS NULL AND "
+                           "version = 1"),
+                     1);
+    free(id);
+    /* the 61 s rule at its edge: remindAt = now + 61 s is dropped, now + 61.001 s is kept */
+    fh_clock_set(s0 - MINUTE - 61000, 0);
+    id = create_at(s0, "\"reminders\":[{\"delta\":-1,\"identifier\":\"x\"}]");
+    ck_assert_int_eq(rem_count(id), 0);
+    free(id);
+    fh_clock_set(s0 - MINUTE - 61001, 0);
+    id = create_at(s0, "\"reminders\":[{\"delta\":-1,\"identifier\":\"x\"}]");
+    ck_assert_int_eq(rem_count(id), 1);
+    free(id);
+    /* the compat form {minutesBefore} is a reminder too; no reminders: no rows */
+    fh_clock_set(T0, 0);
+    id = create_at(s0, "\"reminder\":{\"minutesBefore\":30}");
+    ck_assert_int_eq(rem_count(id), 1);
+    ck_assert_int_eq(rem_sum(id, s0), -30 * MINUTE);
+    free(id);
+    id = create_at(s0, "");
+    ck_assert_int_eq(rem_count(id), 0);
+    free(id);
+}
+END_TEST
+
+/* A recurring event: the next 100 future occurrences (plus an earlier one whose reminder is
+ * still ahead), a follow-up at the 91st; a finite rule gets all and no follow-up. */
+START_TEST(test_reminders_recurring)
+{
+    int64_t s0 = T0 + HOUR;
+    char *id, sql[256];
+
+    fh_clock_set(T0, 0);
+    id = create_at(s0, "\"recurrence\":{\"freq\":\"daily\",\"interval\":1},"
+                       "\"reminders\":[{\"delta\":-10,\"identifier\":\"a\"}]");
+    ck_assert_int_eq(rem_count(id), 100);
+    /* sum over k = 0..99 of (s0 + k days - 10 min - s0) */
+    ck_assert_int_eq(rem_sum(id, s0), 4950 * DAY - 100 * 10 * MINUTE);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM events_reminder_jobs WHERE event_id = '%s' AND next_at = %lld",
+             id, (long long)(s0 + 90 * DAY));
+    ck_assert_int_eq(count(sql), 1);
+    free(id);
+    /* started yesterday: yesterday's occurrence has its +25 h reminder ahead */
+    id = create_at(s0 - DAY, "\"recurrence\":{\"freq\":\"daily\",\"interval\":1},"
+                             "\"reminders\":[{\"delta\":1500,\"identifier\":\"late\"}]");
+    ck_assert_int_eq(rem_count(id), 101);
+    free(id);
+    /* weekly, 7 occurrences, one already past: 6 reminders, no follow-up */
+    id = create_at(s0 - 7 * DAY, "\"recurrence\":{\"freq\":\"weekly\",\"interval\":1,\"count\":7},"
+                                 "\"reminders\":[{\"delta\":-10,\"identifier\":\"w\"}]");
+    ck_assert_int_eq(rem_count(id), 6);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM events_reminder_jobs WHERE event_id = '%s' AND next_at IS NULL",
+             id);
+    ck_assert_int_eq(count(sql), 1);
+    free(id);
+}
+END_TEST
+
+/* An update replaces the reminders (new version, none of the old left); deleting the event or
+ * its calendar drops them. */
+START_TEST(test_reminders_update_delete)
+{
+    int64_t s0 = T0 + HOUR;
+    struct call c = {
+        .method = "PUT", .path = "/api/v1/user/events/{eventId}", .account = ACC_A, .user = NULL};
+    char *id, *other;
+
+    fh_clock_set(T0, 0);
+    id = create_at(s0, "\"reminders\":[{\"delta\":-10,\"identifier\":\"a\"}]");
+    other = create_at(s0, "\"reminders\":[{\"delta\":-20,\"identifier\":\"o\"}]");
+    c.param[0][0] = "eventId";
+    c.param[0][1] = id;
+    c.body = "{\"reminders\":[{\"delta\":-15,\"identifier\":\"b\"},"
+             "{\"delta\":-5,\"identifier\":\"c\"}]}";
+    ck_assert_int_eq(status(&c), 200);
+    ck_assert_int_eq(rem_count(id), 2);
+    ck_assert_int_eq(rem_sum(id, s0), -20 * MINUTE);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminders WHERE identifier = 'a'"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminders WHERE version = 2"), 2);
+    /* moving the event moves its reminders */
+    c.body = "{\"startTs\":1893463200000}"; /* T0 + 2 h */
+    ck_assert_int_eq(status(&c), 200);
+    ck_assert_int_eq(rem_sum(id, s0 + HOUR), -20 * MINUTE);
+    ck_assert_int_eq(count("SELECT MAX(version) FROM events_reminders"), 3);
+    ck_assert_int_eq(rem_count(other), 1);
+    /* another account's admin cannot touch them */
+    c.account = ACC_B;
+    c.body = "{\"reminders\":[]}";
+    expect_fail(&c, NT_ENOTFOUND, id);
+    ck_assert_int_eq(rem_count(id), 2);
+    c.account = ACC_A;
+    ck_assert_int_eq(status(&c), 200);
+    ck_assert_int_eq(rem_count(id), 0);
+    c.method = "DELETE";
+    c.body = NULL;
+    ck_assert_int_eq(status(&c), 200);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminder_jobs"), 1);
+    ck_assert_int_eq(rem_count(other), 1);
+    /* deleting the calendar drops the other event's reminders */
+    c.path = "/api/v1/user/calendar/{calendarId}";
+    c.param[0][0] = "calendarId";
+    c.param[0][1] = CAL_A1;
+    ck_assert_int_eq(status(&c), 200);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminders"), 0);
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_reminder_jobs"), 0);
+    free(id);
+    free(other);
+}
+END_TEST
+
+/* The reminder thread runs a due follow-up job: the reminders are computed again, with a new
+ * version and the next follow-up date. Own host: [events] reminder_followup_ms = 100. */
+START_TEST(test_reminders_followup)
+{
+    static const char *const names[] = {"account", "user", "calendar", "events", NULL};
+    int64_t s0 = T0 + HOUR, version = 0;
+    char *id, sql[256];
+
+    fh_free(host);
+    host = fh_new();
+    ck_assert_int_eq(fh_config_set(host, "account", "create_account_secret", "s3cret"), NT_OK);
+    ck_assert_int_eq(fh_config_set(host, "events", "reminder_tick_ms", "100"), NT_OK);
+    ck_assert_int_eq(fh_config_set(host, "events", "reminder_followup_ms", "100"), NT_OK);
+    fh_clock_set(T0, 0);
+    ck_assert_msg(fh_load_all(host, names) == NT_OK, "%s", fh_log(host));
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), seed_sql, NULL, NULL, NULL), SQLITE_OK);
+    id = create_at(s0, "\"recurrence\":{\"freq\":\"daily\",\"interval\":1},"
+                       "\"reminders\":[{\"delta\":-10,\"identifier\":\"a\"}]");
+    /* the job falls due (the thread's clock is the wall clock, years before T0) */
+    snprintf(sql, sizeof(sql),
+             "DELETE FROM events_reminders WHERE event_id = '%s';"
+             "UPDATE events_reminder_jobs SET next_at = 1 WHERE event_id = '%s'",
+             id, id);
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), sql, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof(sql), "SELECT version FROM events_reminder_jobs WHERE event_id = '%s'",
+             id);
+    for (int i = 0; i < 200 && version < 2; i++) {
+        sqlite3_stmt *st = NULL;
+
+        usleep(50000);
+        if (sqlite3_prepare_v2(fh_sqlite(host), sql, -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    ck_assert_int_eq(version, 2);
+    ck_assert_int_eq(rem_count(id), 100);
+    ck_assert_int_eq(rem_sum(id, s0), 4950 * DAY - 100 * 10 * MINUTE);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM events_reminder_jobs WHERE event_id = '%s' AND next_at = %lld",
+             id, (long long)(s0 + 90 * DAY));
+    ck_assert_int_eq(count(sql), 1);
+    free(id);
+}
+END_TEST
+
 static Suite *
 events_plugin_suite(void)
 {
@@ -1062,6 +1275,10 @@ events_plugin_suite(void)
     tcase_add_test(tc, test_freebusy);
     tcase_add_test(tc, test_freebusy_multi);
     tcase_add_test(tc, test_meta);
+    tcase_add_test(tc, test_reminders_single);
+    tcase_add_test(tc, test_reminders_recurring);
+    tcase_add_test(tc, test_reminders_update_delete);
+    tcase_add_test(tc, test_reminders_followup);
     suite_add_tcase(s, tc);
     tcase_add_checked_fixture(ts, setup, teardown);
     tcase_add_test(ts, test_service_freebusy);
