@@ -82,7 +82,6 @@ sq_conn_close(nt_db *db)
 {
     if (db == NULL)
         return;
-    sq_writer_give(db);
     sq_handle_close(db);
     free(db);
 }
@@ -101,7 +100,6 @@ sq_stmt_failed(nt_db *db, int code)
         sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
     db->aborted_read = db->read_txn;
     db->write_txn = 0;
-    sq_writer_give(db);
     db->read_txn = 0;
     db->aborted = code;
     return code;
@@ -197,7 +195,7 @@ sq_end_read(nt_db *db)
 int
 sq_begin(nt_db *db)
 {
-    int rc, took;
+    int rc;
 
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin", NULL);
@@ -205,22 +203,15 @@ sq_begin(nt_db *db)
         return rc;
     if ((rc = sq_refused(db)) != NT_OK)
         return rc;
-    took = !db->holds_writer;
-    if ((rc = sq_writer_take(db)) != NT_OK)
-        return rc;
     if ((rc = sq_use(db)) != NT_OK)
-        goto fail;
+        return rc;
     if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sq_fail_db(db, "begin");
         sq_idle(db);
-        goto fail;
+        return rc;
     }
     db->write_txn = 1;
     return NT_OK;
-fail:
-    if (took) /* a begin inside an open transaction keeps that transaction's turn */
-        sq_writer_give(db);
-    return rc;
 }
 
 /* Commits. When the commit fails the transaction is rolled back, so the connection is
@@ -238,7 +229,6 @@ sq_commit(nt_db *db)
         return rc;
     }
     db->write_txn = 0;
-    sq_writer_give(db);
     if (db->db == NULL) /* closed while idle: no transaction */
         return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
     rc = NT_OK;
@@ -263,7 +253,6 @@ sq_rollback(nt_db *db)
     db->read_txn = 0;
     db->write_txn = 0;
     db->aborted = NT_OK;
-    sq_writer_give(db);
     if (db->db == NULL)
         return NT_OK;
     if (!sqlite3_get_autocommit(db->db) &&

@@ -29,7 +29,7 @@ sq_shared_init(struct sq_cfg *c)
 {
     struct sq_shared *sh = calloc(1, sizeof(*sh));
     pthread_condattr_t attr;
-    int rc = NT_ERR, have_attr = 0, have_mu = 0, have_writer = 0;
+    int rc = NT_ERR, have_attr = 0, have_mu = 0;
 
     if (sh == NULL)
         return NT_ENOMEM;
@@ -40,9 +40,6 @@ sq_shared_init(struct sq_cfg *c)
         pthread_mutex_init(&sh->mu, NULL) != 0)
         goto out;
     have_mu = 1;
-    if (pthread_mutex_init(&sh->writer, NULL) != 0)
-        goto out;
-    have_writer = 1;
     if (pthread_cond_init(&sh->drained, &attr) != 0)
         goto out;
     c->shared = sh;
@@ -53,8 +50,6 @@ out:
         pthread_condattr_destroy(&attr);
     if (sh != NULL && have_mu)
         pthread_mutex_destroy(&sh->mu);
-    if (sh != NULL && have_writer)
-        pthread_mutex_destroy(&sh->writer);
     free(sh);
     return rc;
 }
@@ -67,7 +62,6 @@ sq_shared_free(struct sq_cfg *c)
         return;
     pthread_cond_destroy(&c->shared->drained);
     pthread_mutex_destroy(&c->shared->mu);
-    pthread_mutex_destroy(&c->shared->writer);
     free(c->shared);
     c->shared = NULL;
 }

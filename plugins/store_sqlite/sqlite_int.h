@@ -21,7 +21,6 @@
  * every handle opened on the same file shares its read-only mapping (sqlite_handle.c). */
 struct sq_shared {
     pthread_mutex_t mu;
-    pthread_mutex_t writer; /* the writer turn of sqlite_writer.c */
     pthread_cond_t drained; /* broadcast when nro drops to 0; CLOCK_MONOTONIC */
     int nro;                /* open handles with db->ro set */
     atomic_int perm_warned; /* SQ_PERM_* warnings already logged (sqlite_setup.c) */
@@ -74,7 +73,6 @@ struct nt_db {
     char errmsg[SQ_ERRLEN];
     int read_txn;        /* a read transaction of begin_read is open */
     int write_txn;       /* a write transaction of begin is open */
-    int holds_writer;    /* this connection has the process's writer turn (sqlite_writer.c) */
     int aborted;         /* NT_E* of the error that ended the last transaction, until rollback
                             (store contract C6); NT_OK when none */
     int aborted_read;    /* that transaction was a read transaction (end_read ends it) */
@@ -97,13 +95,6 @@ void sq_shared_free(struct sq_cfg *c);
 int sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen);
 int sq_writable(const char *path);
 void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
-
-/* sqlite_writer.c: the process's writer turn, taken before SQLite's write lock so that
- * writers of this process queue on a mutex instead of sleeping in SQLite's busy handler.
- * sq_writer_take waits up to busy_timeout_ms (NT_ERETRY after it; NT_OK at once when db has
- * the turn); sq_writer_give hands it back (nothing when db does not have it; NULL is fine). */
-int sq_writer_take(nt_db *db);
-void sq_writer_give(nt_db *db);
 
 /* sqlite_conn.c: connections, scripts and transactions. */
 nt_db *sq_conn_open(void *state, char *err, size_t errlen);

@@ -945,74 +945,6 @@ START_TEST(test_serializable_rmw)
 }
 END_TEST
 
-/* The writer turn (sqlite_writer.c): a writer of this process that waits for another one
- * begins as soon as that one commits, not at the next look of SQLite's busy handler (whose
- * back-off sleeps up to 100 ms: a writer that started waiting 20 ms into a 300 ms
- * transaction woke 16 to 85 ms after the commit, 50 ms in the median). The median of five
- * tries must be under 12 ms late, which also holds on a loaded machine and under the
- * sanitizers. */
-struct holder_arg {
-    nt_db *db;
-    int64_t committed_ms;
-    int rc;
-};
-
-static void *
-holder_main(void *arg)
-{
-    struct holder_arg *h = arg;
-    struct timespec hold = {0, 300 * 1000000L};
-
-    h->rc = g_ops->begin(h->db);
-    pthread_barrier_wait(&rmw_start);
-    nanosleep(&hold, NULL);
-    if (h->rc == NT_OK)
-        h->rc = g_ops->commit(h->db);
-    h->committed_ms = sq_mono_ms();
-    return NULL;
-}
-
-START_TEST(test_writer_wakes_promptly)
-{
-    nt_db *a = open_db("busy_timeout_ms", "5000");
-    nt_db *b = open_db(NULL, NULL);
-    int64_t late[5];
-
-    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
-    for (int i = 0; i < 5; i++) {
-        struct holder_arg h = {a, 0, NT_ERR};
-        struct timespec lag = {0, 20 * 1000000L};
-        pthread_t th;
-        int64_t begun;
-
-        ck_assert_int_eq(pthread_barrier_init(&rmw_start, NULL, 2), 0);
-        ck_assert_int_eq(pthread_create(&th, NULL, holder_main, &h), 0);
-        pthread_barrier_wait(&rmw_start);
-        nanosleep(&lag, NULL);
-        ck_assert_int_eq(g_ops->begin(b), NT_OK);
-        begun = sq_mono_ms();
-        ck_assert_int_eq(run(b, "INSERT INTO t(a) VALUES ('w')"), 0);
-        ck_assert_int_eq(g_ops->commit(b), NT_OK);
-        pthread_join(th, NULL);
-        pthread_barrier_destroy(&rmw_start);
-        ck_assert_int_eq(h.rc, NT_OK);
-        late[i] = begun - h.committed_ms;
-        for (int j = i; j > 0 && late[j] < late[j - 1]; j--) { /* insertion sort */
-            int64_t t = late[j];
-            late[j] = late[j - 1];
-            late[j - 1] = t;
-        }
-    }
-    fprintf(stderr,
-            "test_writer_wakes_promptly: the waiting writer began %lld ms after the commit "
-            "(median of 5; %lld to %lld)\n",
-            (long long)late[2], (long long)late[0], (long long)late[4]);
-    ck_assert_int_lt(late[2], 12);
-    g_ops->conn_close(a);
-    g_ops->conn_close(b);
-}
-END_TEST
-
 /* C8: lock_schema (ABI 1.2) works inside a write transaction only, and holds off another
  * connection's write transaction (so its lock_schema) until the first ends. */
 START_TEST(test_lock_schema)
@@ -1632,7 +1564,6 @@ store_suite(void)
     tcase_add_test(tc, test_error_ends_read_transaction);
     tcase_add_test(tc, test_retryable_conflicts);
     tcase_add_test(tc, test_serializable_rmw);
-    tcase_add_test(tc, test_writer_wakes_promptly);
     tcase_add_test(tc, test_lock_schema);
     tcase_add_test(tc, test_read_only);
     tcase_add_test(tc, test_read_only_drain);
