@@ -1,12 +1,12 @@
 /* Reminder delivery (API.md B5.2 through G3): a thread of the events plugin, with its own
  * storage connection, wakes at every tick boundary B (a wall-clock minute; [events]
- * reminder_tick_ms shortens it for tests) and, in one write transaction, deletes the pending
- * reminders with remindAt < B and queues one "reminders" delivery per account (at most
- * EV_DELIVER_BATCH reminders each) through the "webhooks" service. A reminder is thus sent
- * between its remindAt and one tick later, never early. The delete is the claim: two
- * instances on one database serialize on the write transaction, and a reminder deleted by
- * one is not seen by the other. Without the webhooks service, due reminders are dropped with
- * one warning. Every [events] reminder_followup_ms (30 min) the thread also runs the due
+ * reminder_tick_ms shortens it for tests) and, in write transactions of at most
+ * EV_DELIVER_CLAIM reminders each, deletes the pending reminders with remindAt < B and queues one
+ * "reminders" delivery per account (at most EV_DELIVER_BATCH reminders each) through the "webhooks"
+ * service. A reminder is thus sent between its remindAt and one tick later, never early. The delete
+ * is the claim: two instances on one database serialize on the write transaction, and a reminder
+ * deleted by one is not seen by the other. Without the webhooks service, due reminders are dropped
+ * with one warning. Every [events] reminder_followup_ms (30 min) the thread also runs the due
  * follow-up jobs of recurring events (B5.1).
  */
 #include "ev.h"
@@ -19,6 +19,7 @@
 #include <time.h>
 
 #define EV_DELIVER_BATCH 100 /* reminders in one delivery */
+#define EV_DELIVER_CLAIM 500 /* reminders claimed in one write transaction */
 
 struct ev_deliver {
     ev_plugin *p;
@@ -107,25 +108,47 @@ ev_batch_add(struct ev_deliver *d, ev_batch *b, const char *account, const char 
     return rc;
 }
 
-/* Claims (deletes) the reminders due before `boundary` and queues them, in one write
- * transaction. NT_OK or the first error (then nothing is claimed). */
+/* One reminder claimed by ev_deliver_round: the columns that name its row. */
+typedef struct ev_claimed {
+    char event_id[NT_UUID_BUF];
+    char *identifier; /* malloc'd */
+    int64_t remind_at;
+} ev_claimed;
+
+/* Claims (deletes) at most EV_DELIVER_CLAIM of the reminders due before `boundary` and queues
+ * them, in one write transaction, so that a minute with very many reminders never holds the
+ * write lock for long. Sets *n to the number claimed. NT_OK or the first error (then nothing
+ * is claimed). */
 static int
-ev_deliver_due(struct ev_deliver *d, int64_t boundary)
+ev_deliver_round(struct ev_deliver *d, int64_t boundary, ev_claimed *c, size_t *n)
 {
     const nt_host_api *api = d->p->api;
     nt_stmt *st = NULL;
     ev_batch b = {0};
     int rc = api->db_begin(d->db), step = 0;
 
+    *n = 0;
     if (rc != NT_OK)
         return rc;
     rc = ntc_prepare(api, d->db, &st,
-                     "SELECT account_id, event_id, identifier FROM events_reminders "
-                     "WHERE remind_at < $1 ORDER BY account_id, remind_at",
-                     "i", boundary);
+                     "SELECT account_id, event_id, identifier, remind_at FROM events_reminders "
+                     "WHERE remind_at < $1 ORDER BY account_id, remind_at LIMIT $2",
+                     "ii", boundary, (int64_t)EV_DELIVER_CLAIM);
     while (rc == NT_OK && (step = api->db_step(st)) == 1) {
-        rc = ev_batch_add(d, &b, api->db_col_text(st, 0), api->db_col_text(st, 1),
-                          api->db_col_text(st, 2));
+        const char *ev = api->db_col_text(st, 1), *ident = api->db_col_text(st, 2);
+
+        if (strlen(ev) >= sizeof(c[*n].event_id)) {
+            rc = NT_ERR; /* cannot happen: event ids are UUIDs */
+            break;
+        }
+        if ((c[*n].identifier = strdup(ident)) == NULL) {
+            rc = NT_ENOMEM;
+            break;
+        }
+        memcpy(c[*n].event_id, ev, strlen(ev) + 1);
+        c[*n].remind_at = api->db_col_int64(st, 3);
+        (*n)++;
+        rc = ev_batch_add(d, &b, api->db_col_text(st, 0), ev, ident);
         if (rc == NT_ENOTFOUND)
             rc = NT_OK; /* cannot happen: a reminder goes with its event (cascade) */
     }
@@ -134,14 +157,39 @@ ev_deliver_due(struct ev_deliver *d, int64_t boundary)
     api->db_finalize(st);
     if (rc == NT_OK)
         rc = ev_batch_flush(d, &b);
-    if (rc == NT_OK)
-        rc = ntc_exec(api, d->db, "DELETE FROM events_reminders WHERE remind_at < $1", "i",
-                      boundary);
+    for (size_t i = 0; rc == NT_OK && i < *n; i++)
+        rc = ntc_exec(api, d->db,
+                      "DELETE FROM events_reminders WHERE event_id = $1 AND remind_at = $2 AND "
+                      "identifier = $3",
+                      "tit", c[i].event_id, c[i].remind_at, c[i].identifier);
     ev_batch_reset(&b);
+    for (size_t i = 0; i < *n; i++)
+        free(c[i].identifier);
     if (rc == NT_OK)
         rc = api->db_commit(d->db);
-    if (rc != NT_OK)
+    if (rc != NT_OK) {
         api->db_rollback(d->db);
+        *n = 0;
+    }
+    return rc;
+}
+
+/* Claims and queues every reminder due before `boundary`, EV_DELIVER_CLAIM per transaction
+ * (other writers get the lock between them), until none is left or the thread is stopped. */
+static int
+ev_deliver_due(struct ev_deliver *d, int64_t boundary)
+{
+    ev_claimed *c = malloc(EV_DELIVER_CLAIM * sizeof(*c));
+    size_t n = EV_DELIVER_CLAIM;
+    int rc = c != NULL ? NT_OK : NT_ENOMEM, stop = 0;
+
+    while (rc == NT_OK && n == EV_DELIVER_CLAIM && !stop) {
+        rc = ev_deliver_round(d, boundary, c, &n);
+        pthread_mutex_lock(&d->mu);
+        stop = d->stop;
+        pthread_mutex_unlock(&d->mu);
+    }
+    free(c);
     return rc;
 }
 
