@@ -389,6 +389,12 @@ describe("max_connections_per_ip, Cache-Control, metrics allow", () => {
 
   test("a fourth connection from one address is answered 429 and closed; other addresses are served", async () => {
     for (let i = 0; i < 3; i++) conns.push(await openConn(srv.port, { localAddress: "127.0.0.2" }));
+    // A connected socket may still wait in the listen queue, and two workers accept
+    // concurrently: a reply on each of the three proves the server counted all of them.
+    for (const [i, c] of conns.entries()) {
+      const r = await c.send(buildRequest("GET", "/api/v1/", [], null, { close: false }), 3000);
+      assert.equal(r?.status, 200, `connection ${i + 1} of 3 is served`);
+    }
     const fourth = await rawRequest(srv.port, buildRequest("GET", "/api/v1/"), { localAddress: "127.0.0.2" });
     assertJsonError(fourth, 429, "fourth connection");
     assert.match(fourth.json.message, /max_connections_per_ip/);
