@@ -1,4 +1,4 @@
-/* The account routes (API.md A10): creation guarded by the configured secret, and the
+/* The account routes: creation guarded by the configured secret, and the
  * admin's reads and updates of its own account. Handlers are reentrant; `a` is read-only.
  */
 #include "account.h"

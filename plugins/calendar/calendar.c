@@ -1,4 +1,4 @@
-/* calendar: the calendar routes of API.md A12 (except the events of a timespan, served by
+/* calendar: the calendar routes (except the events of a timespan, served by
  * the events plugin) over its own tables calendar_calendars and calendar_metadata, and the
  * "calendars" service. Users are known through the "users" service (user plugin).
  */

@@ -10,7 +10,7 @@
 
 #include "oa.h"
 
-/* components: the three credentials of API.md A4 and the error body of A8.2. */
+/* components: the three credentials and the JSON error body {error, message}. */
 static json_t *
 oa_components(void)
 {
@@ -63,7 +63,7 @@ static json_t *
 oa_responses(nt_auth_kind auth, int has_params)
 {
     json_t *r = json_pack("{s:{s:s}, s:o}", "2XX", "description", "success", "default",
-                          oa_error_response("an error (API.md A8)"));
+                          oa_error_response("an error"));
 
     if (r == NULL)
         return NULL;

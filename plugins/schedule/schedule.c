@@ -1,6 +1,6 @@
-/* schedule: users' weekly availability rules (API.md B3) over the tables schedule_schedules
- * and schedule_metadata, the routes of B3.2, and the "schedules" service that computes a
- * schedule's free time (B3.3) for the booking plugins. Needs the `user` plugin (its
+/* schedule: users' weekly availability rules over the tables schedule_schedules
+ * and schedule_metadata, the schedule routes, and the "schedules" service that computes a
+ * schedule's free time for the booking plugins. Needs the `user` plugin (its
  * user_users table and "users" service): a user's schedules go with it (foreign key).
  */
 #include "ntc.h"

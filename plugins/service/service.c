@@ -1,8 +1,8 @@
 /* service: bookable services of an account, their members (users with an availability plan,
  * buffers and booking-time limits, and internal busy calendars) and the public booking-slot
- * query and booking intend (API.md B4), bookings and holds (G1). Tables service_services,
+ * query and booking intend, bookings and holds. Tables service_services,
  * service_metadata, service_users, service_busy, service_reservations, service_bookings and
- * service_holds. The foreign keys carry the cascades of API.md E2: a
+ * service_holds. The foreign keys carry the cascades: a
  * deleted user takes its memberships, a deleted calendar its busy registrations, and a deleted
  * calendar or schedule used as availability leaves the membership with Empty. Needs user, calendar,
  * events and schedule loaded before it.
@@ -56,7 +56,7 @@ static const char svc_migration_1[] =
     " count BIGINT NOT NULL,"
     " PRIMARY KEY (service_id, ts));";
 
-/* API.md G1: bookings and holds (hosts and event ids as JSON arrays of ids), and the order
+/* Bookings and holds (hosts and event ids as JSON arrays of ids), and the order
  * in which busy calendars were registered (a host's booking calendar is its first one). */
 static const char svc_migration_2[] =
     "CREATE TABLE service_bookings ("

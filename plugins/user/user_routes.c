@@ -1,4 +1,4 @@
-/* The user routes (API.md A11.1-A11.6): admin CRUD of the account's users, the metadata
+/* The user routes: admin CRUD of the account's users, the metadata
  * query, and /me for end users. Handlers are reentrant; the state is read-only.
  */
 #include "user.h"
@@ -78,7 +78,7 @@ usr_route_get(nt_req *req, void *arg, json_t **out)
 }
 
 /* PUT /user/{userId}: replaces the metadata when the body has it. An unknown or foreign
- * user is 409, as in the original (API.md A11.4), and nothing changes. */
+ * user is 409, as in the original, and nothing changes. */
 static int
 usr_route_update(nt_req *req, void *arg, json_t **out)
 {

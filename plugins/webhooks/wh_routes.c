@@ -1,4 +1,4 @@
-/* The webhook routes of API.md G3 (admin, scoped to the caller's account):
+/* The webhook routes (admin, scoped to the caller's account):
  *   POST /account/webhook/test        201 {delivery}: queues a ping
  *   GET  /account/webhook/deliveries  200 {deliveries}: newest first, ?status=&skip=&limit=
  */

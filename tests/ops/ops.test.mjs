@@ -31,8 +31,8 @@ const PLUGINS = [
 const SKIPPED = DEFAULT_PLUGINS.filter((p) => !PLUGINS.includes(p));
 
 /* ------------------------------------------------------------------------------------------
- * The routes each plugin registers: API.md appendix "complete route index" (tier 1, and the
- * schedules of tier 2), with the registering plugin, plus the routes of the core (A3),
+ * The routes each plugin registers (the routes of the original nettu scheduler, and the
+ * schedules), with the registering plugin, plus the routes of the core,
  * metrics and openapi.
  * Auth: public, admin, user, admin_or_user, public_account (nt_auth_kind names).
  */
@@ -64,7 +64,7 @@ const ROUTES = [
   ["events", "POST", `${V1}/user/freebusy`, "public_account"], // nittei-style multi-user free/busy
   ["events", "GET", `${V1}/calendar/{calendarId}/events`, "user"],
   ["events", "GET", `${V1}/user/calendar/{calendarId}/events`, "admin_or_user"],
-  ["events", "GET", `${V1}/calendar/{calendarId}/ical`, "user"], // iCalendar export (G4)
+  ["events", "GET", `${V1}/calendar/{calendarId}/ical`, "user"], // iCalendar export
   ["events", "GET", `${V1}/user/calendar/{calendarId}/ical`, "admin"],
   ["events", "POST", `${V1}/events`, "user", ["CreateCalendarEvent"]],
   ["events", "POST", `${V1}/user/{userId}/events`, "admin"],
