@@ -16,6 +16,7 @@
  */
 #include "ev.h"
 #include "ntc.h"
+#include "event_schemas.h"
 
 #include <stdlib.h>
 
@@ -94,9 +95,11 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
-    int rc =
-        ntc_register(p->api, p->self, migrations, 2, routes, sizeof(routes) / sizeof(routes[0]), p);
+    int rc = ntc_register(p->api, p->self, migrations, 2, NULL, 0, p);
 
+    if (rc == NT_OK)
+        rc = ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                ev_route_docs, ev_route_docs_n, p);
     if (rc == NT_OK)
         rc = ev_service_add(p);
     return rc;

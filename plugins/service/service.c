@@ -9,6 +9,7 @@
  */
 #include "ntc.h"
 #include "svc.h"
+#include "svc_schemas.h"
 
 #include <stdlib.h>
 
@@ -119,8 +120,13 @@ svc_register(svc_plugin *p)
          svc_hold_release},
     };
 
-    return ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),
-                        routes, sizeof(routes) / sizeof(routes[0]), p);
+    int rc = ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),
+                          NULL, 0, p);
+
+    return rc != NT_OK
+               ? rc
+               : ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                    svc_route_docs, svc_route_docs_n, p);
 }
 
 /* Checks the (empty) [service] section, allocates the state and registers everything.

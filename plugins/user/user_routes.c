@@ -2,6 +2,7 @@
  * query, and /me for end users. Handlers are reentrant; the state is read-only.
  */
 #include "user.h"
+#include "user_schemas.h"
 
 /* Ends a handler: when rc is NT_OK wraps `value` (taken) as {name: value} into *out and
  * returns `status`; otherwise rolls back the open transaction (if in_tx), releases value
@@ -154,5 +155,6 @@ usr_routes_add(struct usr *u)
         {"GET", "/api/v1/me", NT_AUTH_USER, NULL, usr_route_me},
     };
 
-    return ntc_routes_add(u->api, u->self, routes, sizeof(routes) / sizeof(routes[0]), u);
+    return ntc_routes_add_doc(u->api, u->self, routes, sizeof(routes) / sizeof(routes[0]),
+                              usr_route_docs, usr_route_docs_n, u);
 }

@@ -4,6 +4,7 @@
  */
 #include "ntc.h"
 #include "wh.h"
+#include "wh_schemas.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,5 +79,6 @@ wh_routes_add(wh_plugin *w)
         {"GET", "/api/v1/account/webhook/deliveries", NT_AUTH_ADMIN, NULL, wh_route_list},
     };
 
-    return ntc_routes_add(w->api, w->self, routes, sizeof(routes) / sizeof(routes[0]), w);
+    return ntc_routes_add_doc(w->api, w->self, routes, sizeof(routes) / sizeof(routes[0]),
+                              wh_route_docs, wh_route_docs_n, w);
 }
