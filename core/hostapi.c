@@ -163,7 +163,7 @@ h_route_schema_check(const char *member, const char *text, char *err, size_t err
 
     if (text == NULL)
         return NT_OK;
-    v = json_loads(text, 0, &je);
+    v = json_loads(text, JSON_DECODE_ANY, &je);
     ok = json_is_object(v);
     json_decref(v);
     if (ok)
