@@ -595,6 +595,8 @@ test("openapi: replies match the documented schemas", async () => {
 
   const ids = {};
   await call("GET", "/account", ids);
+  await call("POST", "/account", ids, { headers: {}, body: { code: srv.secret } });
+  await call("DELETE", "/account/webhook", ids);
   ids.userId = (await call("POST", "/user", ids, { body: { metadata: { k: "v" } } })).user.id;
   await call("GET", "/user/{userId}", ids);
   await call("PUT", "/user/{userId}", ids, { body: { metadata: { k: "w" } } });
@@ -603,6 +605,7 @@ test("openapi: replies match the documented schemas", async () => {
   const cal = await call("POST", "/user/{userId}/calendar", ids, { body: { timezone: "Europe/Oslo", weekStart: 6 } });
   ids.calendarId = cal.calendar.id;
   await call("GET", "/user/calendar/{calendarId}", ids);
+  await call("GET", "/calendar/meta?key=nope&value=x", ids);
   await call("PUT", "/user/calendar/{calendarId}", ids, { body: { settings: { weekStart: "Mon" } } });
   if (has("events")) {
     const start = Date.UTC(2030, 0, 7, 9);
@@ -629,6 +632,7 @@ test("openapi: replies match the documented schemas", async () => {
       body: { rules: [{ variant: { type: "WDay", value: "Mon" }, intervals: [{ start: { hours: 9, minutes: 0 }, end: { hours: 17, minutes: 0 } }] }] },
     });
     await call("GET", "/user/schedule/{scheduleId}", ids);
+    await call("GET", "/schedule/meta?key=nope&value=x", ids);
   }
   if (has("service") && has("schedule")) {
     ids.serviceId = (await call("POST", "/service", ids, { body: { metadata: { k: "s" } } })).service.id;
@@ -644,6 +648,13 @@ test("openapi: replies match the documented schemas", async () => {
     await call("GET", `/service/{serviceId}/bookings?startTs=${Date.UTC(2030, 0, 1)}&endTs=${Date.UTC(2030, 0, 31)}`, ids);
     ids.holdId = (await call("POST", "/service/{serviceId}/holds", ids, { body: { startTs: Date.UTC(2030, 0, 14, 10), duration: 1_800_000 } })).hold.id;
     await call("DELETE", "/service/{serviceId}/holds/{holdId}", ids);
+    await call("GET", "/service/{serviceId}/bookings/{bookingId}", ids);
+    const at = Date.UTC(2030, 0, 14, 11);
+    await call("POST", "/service/{serviceId}/booking-intend", ids, { body: { timestamp: at, duration: 1_800_000, interval: 1_800_000 } });
+    await call("DELETE", `/service/{serviceId}/booking-intend?timestamp=${at}`, ids);
+    await call("DELETE", "/service/{serviceId}/users/{userId}/busy", ids, { body: { busy: { provider: "Nettu", id: ids.calendarId } } });
+    await call("PUT", "/service/{serviceId}/users/{userId}", ids, { body: { bufferBefore: 10, furthestBookingTime: null } });
+    await call("PUT", "/service/{serviceId}", ids, { body: { multiPerson: { variant: "collective" } } });
     await call("DELETE", "/service/{serviceId}/bookings/{bookingId}", ids);
     await call("DELETE", "/service/{serviceId}/users/{userId}", ids);
     await call("DELETE", "/service/{serviceId}", ids);
