@@ -112,7 +112,7 @@ function assertError(r, status, re) {
 
 // Opens the page in a new browser context (a separate customer) and waits until it is ready.
 async function openPage(name) {
-  const context = await browser.newContext({ viewport: { width: 1120, height: 760 }, timezoneId: "Europe/Oslo", locale: "en-GB" });
+  const context = await browser.newContext({ viewport: { width: 1120, height: 640 }, timezoneId: "Europe/Oslo", locale: "en-GB" });
   const page = await context.newPage();
   page.on("console", (m) => {
     if (m.type() === "error") problems.push({ page: name, text: m.text() });
