@@ -138,11 +138,13 @@ async function openPage(name) {
 const listed = (page) => page.$$eval("#slots .slot", (els) => els.map((e) => Number(e.dataset.start)));
 const slotSel = (start) => `#slots .slot[data-start="${start}"]`;
 
-// Clicks `selector` and waits until the action it started (hold, confirm, cancel) ended; returns
-// "held", "booked", "taken" (the "just taken" message) or another message's kind and text.
-async function act(page, selector) {
-  const done = Number((await page.evaluate(() => document.body.dataset.done)) || 0);
-  await page.click(selector);
+// Clicks `target` (a selector, or an element handle clicked in one step from the page itself)
+// and waits until the action it started (hold, confirm, cancel) ended; returns "held",
+// "booked", "taken" (the "just taken" message) or another message's kind and text.
+async function act(page, target, done = null) {
+  if (done === null) done = await doneCount(page);
+  if (typeof target === "string") await page.click(target);
+  else await target.evaluate((el) => el.click());
   await page.waitForFunction((n) => Number(document.body.dataset.done || 0) > n, done);
   return page.evaluate(() => {
     const m = document.getElementById("message");
@@ -151,6 +153,8 @@ async function act(page, selector) {
     return document.getElementById("state-held").hidden ? "idle" : "held";
   });
 }
+
+const doneCount = async (page) => Number((await page.evaluate(() => document.body.dataset.done)) || 0);
 
 async function bookingsOn(dayStart) {
   const r = await admin("GET", `/service/${serviceId}/bookings?startTs=${dayStart}&endTs=${dayStart + 86_400_000}`);
@@ -280,7 +284,11 @@ test("two customers race for one slot: one confirmation, one 'just taken', the s
   assert.equal(`${y}-${mo}-${d}`, dayKey);
 
   raced = starts[2]; // 10:00
-  const [ra, rb] = await Promise.all([act(a, slotSel(raced)), act(b, slotSel(raced))]);
+  // Both buttons are found first and clicked in one round trip each: a slot list that a poll
+  // redraws in between cannot make a click miss (the detached button still starts its hold).
+  const buttons = [await a.$(slotSel(raced)), await b.$(slotSel(raced))];
+  const counts = [await doneCount(a), await doneCount(b)];
+  const [ra, rb] = await Promise.all([act(a, buttons[0], counts[0]), act(b, buttons[1], counts[1])]);
   const results = { A: ra, B: rb };
   assert.deepEqual(Object.values(results).sort(), ["held", "taken"], JSON.stringify(results));
   const [wName, lName] = results.A === "held" ? ["A", "B"] : ["B", "A"];
