@@ -145,11 +145,13 @@ async function readJson(req) {
   }
   const chunks = [];
   let size = 0;
+  // A body over the limit is read to its end and dropped (leaving the loop early would reset
+  // the connection before the 413 is sent); server.requestTimeout bounds how long that takes.
   for await (const chunk of req) {
     size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY} bytes`);
-    chunks.push(chunk);
+    if (size <= MAX_BODY) chunks.push(chunk);
   }
+  if (size > MAX_BODY) throw new HttpError(413, "payload_too_large", `the body is over ${MAX_BODY} bytes`);
   let body;
   try {
     body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
