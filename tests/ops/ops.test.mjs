@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_PLUGINS, assertError, assertOk, startServer } from "../e2e/harness.mjs";
+import { DEFAULT_PLUGINS, assertError, assertOk, rsaKeyPair, startServer, userToken } from "../e2e/harness.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const E2E = path.resolve(HERE, "..", "e2e");
@@ -605,6 +605,26 @@ test("openapi: replies match the documented schemas", async () => {
   const cal = await call("POST", "/user/{userId}/calendar", ids, { body: { timezone: "Europe/Oslo", weekStart: 6 } });
   ids.calendarId = cal.calendar.id;
   await call("GET", "/user/calendar/{calendarId}", ids);
+  // End-user routes (the same schemas), and the iCalendar export's media type.
+  const keys = rsaKeyPair();
+  const account = (await call("PUT", "/account/pubkey", ids, { body: { publicJwtKey: keys.publicKey } })).account;
+  const user = {
+    "nettu-account": account.id,
+    authorization: `Bearer ${userToken(keys.privateKey, ids.userId, { allow: ["*"] })}`,
+  };
+  await call("GET", "/me", ids, { headers: user });
+  await call("GET", "/calendar/{calendarId}", ids, { headers: user });
+  const ical = await srv.request("GET", `/calendar/${ids.calendarId}/ical`, { headers: user });
+  assert.equal(ical.status, 200, ical.text);
+  const icalOp = doc.paths[`${V1}/calendar/{calendarId}/ical`].get;
+  assert.deepEqual(Object.keys(icalOp.responses["200"].content), ["text/calendar"]);
+  assert.match(ical.headers.get("content-type"), /^text\/calendar/);
+  assert.match(ical.text, /^BEGIN:VCALENDAR\r\n/);
+  if (has("webhooks")) {
+    await call("PUT", "/account/webhook", ids, { body: { webhookUrl: "http://127.0.0.1:9/hook" } });
+    await call("POST", "/account/webhook/test", ids);
+    await call("DELETE", "/account/webhook", ids);
+  }
   await call("GET", "/calendar/meta?key=nope&value=x", ids);
   await call("PUT", "/user/calendar/{calendarId}", ids, { body: { settings: { weekStart: "Mon" } } });
   if (has("events")) {
