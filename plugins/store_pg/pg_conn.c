@@ -189,11 +189,9 @@ pg_stmt_failed(nt_db *db, int code)
 {
     if (db == NULL)
         return code;
-    if (!db->write_txn && !db->read_txn) {
-        pg_end_server_txn(db);
+    pg_end_server_txn(db); /* the server aborted it; a lost session has none */
+    if (!db->write_txn && !db->read_txn)
         return code;
-    }
-    pg_end_server_txn(db);
     db->aborted_read = db->read_txn;
     db->write_txn = 0;
     db->read_txn = 0;
@@ -386,9 +384,11 @@ pg_lock_schema(nt_db *db)
         return NT_OK;
     if (db->txn_used) {
         snprintf(sql, sizeof(sql),
-                 "SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%ld); "
-                 "SET LOCAL lock_timeout = %lld",
-                 PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_KEY, db->cfg->lock_timeout_ms);
+                 "SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
+                 "SELECT pg_advisory_xact_lock(%ld); SET LOCAL lock_timeout = %lld; "
+                 "SET LOCAL statement_timeout = %lld",
+                 PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_KEY,
+                 db->cfg->lock_timeout_ms, db->cfg->statement_timeout_ms);
         if ((rc = pg_command(db, sql, "lock_schema")) != NT_OK)
             return pg_stmt_failed(db, rc);
         return NT_OK;
