@@ -31,8 +31,8 @@
  *        NT_HAS_MEMBER).
  *   1.3  nt_host_api: cfg_enum, cfg_uuid, cfg_path, cfg_duration, cfg_fail, service_need;
  *        the NT_CFG_PATH_* flags; services.h: store describe, accounts webhook, the
- *        webhooks service; events create_busy and delete_ids (test them with
- *        NT_HAS_MEMBER).
+ *        webhooks service (and later its check_url); events create_busy and delete_ids
+ *        (test them with NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.

@@ -83,6 +83,19 @@ call(const char *method, const char *path, const char *account, const char *cons
     return rc;
 }
 
+/* Gives `account` a webhook (deliveries are stored only for accounts with one). */
+static void
+give_webhook(const char *account)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE account_accounts SET webhook_url = 'https://example.com/h',"
+             " webhook_key = 'sk_k' WHERE id = '%s'",
+             account);
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
 /* The deliveries of `account` (a new reference). */
 static json_t *
 list(const char *account, const char *const *query)
@@ -100,6 +113,7 @@ START_TEST(test_enqueue_is_listed_in_its_account_only)
     char id[NT_UUID_BUF];
     json_t *a, *b, *d;
 
+    give_webhook(ACC_A);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "booking.created", payload, id),
                      NT_OK);
     json_decref(payload);
@@ -143,6 +157,7 @@ START_TEST(test_enqueue_refusals)
     char id[NT_UUID_BUF], *text = malloc(300 * 1024);
 
     ck_assert_ptr_nonnull(text);
+    give_webhook(ACC_A);
     memset(text, 'x', 300 * 1024 - 1);
     text[300 * 1024 - 1] = '\0';
     json_object_set_new(big, "v", json_string(text));
@@ -150,14 +165,44 @@ START_TEST(test_enqueue_refusals)
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "", obj, id), NT_EINVAL);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, NULL, obj, id), NT_EINVAL);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "ping", big, id), NT_EINVAL);
-    /* an account that does not exist: the foreign key refuses it */
-    ck_assert_int_lt(
+    /* an account that does not exist has no webhook: nothing is stored */
+    ck_assert_int_eq(
         wh->enqueue(wh_state, fh_db(host), "cccccccc-0000-4000-8000-000000000000", "ping", obj, id),
-        0);
+        NT_OK);
+    ck_assert_str_eq(id, "");
     free(text);
     json_decref(arr);
     json_decref(obj);
     json_decref(big);
+}
+END_TEST
+
+START_TEST(test_enqueue_without_webhook_stores_nothing)
+{
+    json_t *payload = json_pack("{s:s}", "type", "reminders"), *b;
+    char id[NT_UUID_BUF];
+
+    memset(id, 'x', sizeof(id));
+    ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_B, "reminders", payload, id), NT_OK);
+    ck_assert_str_eq(id, "");
+    b = list(ACC_B, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(b, "deliveries")), 0);
+    json_decref(b);
+    json_decref(payload);
+}
+END_TEST
+
+START_TEST(test_check_url_service)
+{
+    char err[512];
+
+    ck_assert(NT_HAS_MEMBER(wh, nt_webhooks_v1, check_url));
+    /* no allow_private in this configuration */
+    ck_assert_int_eq(wh->check_url(wh_state, "http://127.0.0.1:9/x", err, sizeof(err)), NT_EINVAL);
+    ck_assert_msg(strstr(err, "127.0.0.1") != NULL, "%s", err);
+    ck_assert_int_eq(wh->check_url(wh_state, "http://10.0.0.1/x", err, sizeof(err)), NT_EINVAL);
+    ck_assert_int_eq(wh->check_url(wh_state, "https://93.184.215.14/x", err, sizeof(err)), NT_OK);
+    ck_assert_int_eq(wh->check_url(wh_state, NULL, err, sizeof(err)), NT_EINVAL);
 }
 END_TEST
 
@@ -197,6 +242,7 @@ START_TEST(test_list_query)
     json_t *payload = json_pack("{s:s}", "type", "ping"), *out;
     char id[NT_UUID_BUF], ids[3][NT_UUID_BUF], msg[512];
 
+    give_webhook(ACC_A);
     for (int i = 0; i < 3; i++) {
         fh_clock_set(NOW_MS + i, 0);
         ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "ping", payload, id), NT_OK);
@@ -235,6 +281,8 @@ webhooks_plugin_suite(void)
     tcase_add_test(tc, test_enqueue_is_listed_in_its_account_only);
     tcase_add_test(tc, test_enqueue_follows_the_callers_transaction);
     tcase_add_test(tc, test_enqueue_refusals);
+    tcase_add_test(tc, test_enqueue_without_webhook_stores_nothing);
+    tcase_add_test(tc, test_check_url_service);
     tcase_add_test(tc, test_ping_route_needs_a_webhook);
     tcase_add_test(tc, test_list_query);
     suite_add_tcase(s, tc);
