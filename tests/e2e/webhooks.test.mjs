@@ -2,8 +2,10 @@
 // the compat key header, a stable nettu-delivery-id and a nettu-signature that verifies; a
 // receiver answering 500 twice gets the same delivery three times with growing gaps; a
 // delivery survives a SIGKILL of the server between attempts; a private target is refused
-// without [webhooks] allow_private; the delivery log shows attempts and status; the routes
-// are admin-only, validated and scoped to the caller's account.
+// without [webhooks] allow_private, where it is set (400) and at the attempt; a slow DNS
+// answer holds up only its own attempt; https with [webhooks] ca_file; the delivery log shows
+// attempts and status; the routes are admin-only, validated and scoped to the caller's
+// account.
 //
 // The servers run with [webhooks] backoff_unit_ms = 100 (the G3 gaps 10 s, 30 s, ... become
 // 1 s, 3 s, ...) and poll_ms = 100, so the test takes seconds.
@@ -342,6 +344,51 @@ test("a loopback target is refused at the attempt without allow_private", async 
     assert.match(x.lastError, /(127\.0\.0\.1|::1).*loopback/);
     await sleep(300);
     assert.ok(!rx.got.some((g) => g.path === "/private"), "nothing was sent");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("a slow DNS answer holds up only its own attempt", async (t) => {
+  // tests/support/slowdns.c, preloaded into this server only: names ending in .slow.test
+  // take 4 s to resolve. The default account's webhook (not looked up where it is set) has
+  // such a name; a second account's is an address literal. Its ping, queued second, must not
+  // wait for the first one's lookup.
+  const shim = process.env.NETTU_E2E_SLOWDNS;
+  if (!shim) {
+    t.skip("NETTU_E2E_SLOWDNS (the slow getaddrinfo shim) is not set");
+    return;
+  }
+  const port = new URL(rx.url).port;
+  const saved = { LD_PRELOAD: process.env.LD_PRELOAD, ASAN_OPTIONS: process.env.ASAN_OPTIONS };
+  process.env.LD_PRELOAD = shim;
+  process.env.ASAN_OPTIONS = [saved.ASAN_OPTIONS, "verify_asan_link_order=0"].filter(Boolean).join(":");
+  let s;
+  try {
+    s = await launch({
+      tmpDir: await tmp(),
+      apiKey: `sk_${randomAlnum(30)}`,
+      secret: randomAlnum(24),
+      webhooks: { ...FAST, allow_private: "127.0.0.0/8" },
+      account: { default_webhook_url: `http://hook.slow.test:${port}/slow` },
+    });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  try {
+    const other = assertOk(await s.request("POST", "/account", { key: "", body: { code: s.secret } }), 201);
+    await setWebhook(s, `${rx.url}/fast`, other.secretApiKey);
+    const t0 = Date.now();
+    const slow = assertOk(await s.request("POST", "/account/webhook/test"), 201).delivery;
+    const fast = assertOk(await s.request("POST", "/account/webhook/test", { key: other.secretApiKey }), 201).delivery;
+    const f = await until(() => rx.got.find((g) => g.headers["nettu-delivery-id"] === fast.id), 10000, "the fast ping");
+    const sl = await until(() => rx.got.find((g) => g.headers["nettu-delivery-id"] === slow.id), 15000, "the slow ping");
+    assert.equal(sl.path, "/slow");
+    assert.ok(sl.at - t0 >= 3900, `the slow name took its 4 s: ${sl.at - t0} ms`);
+    assert.ok(f.at - t0 < 3000, `the other ping did not wait for the slow lookup: ${f.at - t0} ms`);
   } finally {
     await s.stop();
   }
