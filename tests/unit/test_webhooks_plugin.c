@@ -1,8 +1,10 @@
 /* Tests of the real webhooks.so under the shared fake host (tests/support), loaded with the
- * real account.so: the "webhooks" service (enqueue inside the caller's transaction, refusals),
- * and the routes POST /account/webhook/test and GET /account/webhook/deliveries (scopes,
- * query validation). The delivery thread runs, but polls once a minute, so it sends nothing
- * while a test runs (delivery itself is tested end to end in tests/e2e/webhooks.test.mjs).
+ * real account.so: the "webhooks" service (enqueue inside the caller's transaction, refusals,
+ * nothing for accounts without a webhook; check_url and the account plugin's use of it in
+ * PUT /account/webhook), and the routes POST /account/webhook/test and GET
+ * /account/webhook/deliveries (scopes, query validation). The delivery thread runs, but polls once
+ * a minute, so it sends nothing while a test runs (delivery itself is tested end to end in
+ * tests/e2e/webhooks.test.mjs).
  */
 #include <check.h>
 #include <jansson.h>
@@ -206,6 +208,44 @@ START_TEST(test_check_url_service)
 }
 END_TEST
 
+/* PUT /account/webhook as an admin of ACC_A with {"webhookUrl": url}; msg gets fail()'s text. */
+static int
+put_webhook(const char *url, char *msg)
+{
+    fh_req *q = fh_req_new(host);
+    json_t *out = NULL;
+    const char *bad;
+    int rc;
+
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(fh_req_set_principal(q, ACC_A, NULL), NT_OK);
+    fh_req_set_body(q, json_pack("{s:s}", "webhookUrl", url));
+    rc = fh_call(host, q, "PUT", "/api/v1/account/webhook", &out);
+    bad = fh_check_reply(host, q, rc, out);
+    ck_assert_msg(bad == NULL, "PUT %s: %s", url, bad);
+    snprintf(msg, 512, "%s", fh_req_msg(q));
+    json_decref(out);
+    fh_req_free(q);
+    return rc;
+}
+
+START_TEST(test_account_put_checks_the_target)
+{
+    char msg[512];
+    json_t *out = NULL;
+
+    /* the account plugin found this service at start and asks it */
+    ck_assert_int_eq(put_webhook("http://10.0.0.1/x", msg), NT_EINVAL);
+    ck_assert_msg(strstr(msg, "webhookUrl: ") == msg && strstr(msg, "10.0.0.1") != NULL, "%s", msg);
+    ck_assert_int_eq(put_webhook("http://[::1]:9/x", msg), NT_EINVAL);
+    /* the refused PUTs stored nothing: still no webhook to ping */
+    ck_assert_int_eq(call("POST", R_TEST, ACC_A, NULL, &out, msg), NT_EINVAL);
+    ck_assert_int_eq(put_webhook("https://93.184.215.14/hook", msg), 200);
+    ck_assert_int_eq(call("POST", R_TEST, ACC_A, NULL, &out, msg), 201);
+    json_decref(out);
+}
+END_TEST
+
 START_TEST(test_ping_route_needs_a_webhook)
 {
     json_t *out = NULL, *d, *b;
@@ -283,6 +323,7 @@ webhooks_plugin_suite(void)
     tcase_add_test(tc, test_enqueue_refusals);
     tcase_add_test(tc, test_enqueue_without_webhook_stores_nothing);
     tcase_add_test(tc, test_check_url_service);
+    tcase_add_test(tc, test_account_put_checks_the_target);
     tcase_add_test(tc, test_ping_route_needs_a_webhook);
     tcase_add_test(tc, test_list_query);
     suite_add_tcase(s, tc);
