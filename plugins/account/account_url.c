@@ -1,5 +1,5 @@
-/* Webhook URL check (API.md A10.4): an absolute http(s) URL with a host, no userinfo, at
- * most ACCT_URL_MAX bytes. The URL is stored verbatim, so only visible ASCII is taken;
+/* Webhook URL check: an absolute http(s) URL with a host, no userinfo, at most
+ * ACCT_URL_MAX bytes. The URL is stored verbatim, so only visible ASCII is taken;
  * clients percent-encode anything else. (Where the host may point is the webhooks plugin's
  * check, nt_webhooks_v1.check_url.)
  */

@@ -1,4 +1,4 @@
-/* Webhook targets (API.md G3): loopback, private, link-local, multicast and other non-public
+/* Webhook targets: loopback, private, link-local, multicast and other non-public
  * addresses are refused unless the operator's [webhooks] allow_private lists them. Where a
  * URL is set, its host is resolved (with a time bound) and every address checked
  * (wh_target_check); at each attempt, the sender checks the very address curl is about to
