@@ -36,7 +36,7 @@
  *   1.4  nt_route: summary, query_schema, request_schema, response_schema, response_type,
  *        response_status (optional; the host reads them only when the route's size reaches
  *        them); nt_route_info: the same six (route_get fills them when out->size reaches
- *        them).
+ *        them); services.h: webhooks check_url (test it with NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
