@@ -79,6 +79,10 @@ int wh_target_check(const char *url, const cidr_list *allow, int timeout_ms, cha
 /* ---- wh_resolve.c: a lookup with a time bound -------------------------------------------- */
 
 #define WH_RESOLVE_THREADS 16 /* lookups running at once (finished or abandoned) */
+#define WH_RESOLVE_WAITERS                                                                         \
+    1 /* callers waiting for a lookup at once: a request worker that                               \
+       * waits stops its event loop, so one slow name holds at most                                \
+       * one worker */
 
 /* getaddrinfo's signature; tests pass a slow one. */
 typedef int (*wh_gai_fn)(const char *node, const char *service, const struct addrinfo *hints,
@@ -87,8 +91,8 @@ typedef int (*wh_gai_fn)(const char *node, const char *service, const struct add
 /* Resolves host (any family, SOCK_STREAM) with fn (getaddrinfo when NULL) on a thread of its
  * own and waits at most timeout_ms. NT_OK with *res set (free it with freeaddrinfo); NT_EINVAL
  * with *gai set to fn's error; NT_EUNAVAIL when fn did not answer in time (its thread ends
- * alone and frees its result) or WH_RESOLVE_THREADS lookups are running; NT_ENOMEM/NT_ERR.
- * Thread-safe. */
+ * alone and frees its result) or WH_RESOLVE_THREADS lookups are running; NT_ECONFLICT at
+ * once when WH_RESOLVE_WAITERS callers are already waiting; NT_ENOMEM/NT_ERR. Thread-safe. */
 int wh_resolve(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res, int *gai);
 
 /* The number of lookup threads running (for tests). */

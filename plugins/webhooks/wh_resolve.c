@@ -29,6 +29,7 @@ typedef struct wh_lookup {
 } wh_lookup;
 
 static atomic_int wh_lookups; /* lookup threads running (or about to) */
+static atomic_int wh_waiters; /* callers waiting in wh_resolve */
 static pthread_once_t wh_pin_once = PTHREAD_ONCE_INIT;
 
 /* Makes the object holding this code undeletable (a later dlclose keeps it mapped). */
@@ -133,8 +134,9 @@ wh_lookup_new(const char *host, wh_gai_fn fn)
     return l;
 }
 
-int
-wh_resolve(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res, int *gai)
+/* wh_resolve once the caller counts as a waiter. */
+static int
+wh_resolve_waiting(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res, int *gai)
 {
     wh_lookup *l;
     struct timespec until;
@@ -177,5 +179,21 @@ wh_resolve(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res
         rc = NT_EUNAVAIL;
     }
     wh_lookup_unref(l);
+    return rc;
+}
+
+int
+wh_resolve(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res, int *gai)
+{
+    int rc;
+
+    *res = NULL;
+    *gai = 0;
+    if (atomic_fetch_add(&wh_waiters, 1) >= WH_RESOLVE_WAITERS) {
+        atomic_fetch_sub(&wh_waiters, 1);
+        return NT_ECONFLICT;
+    }
+    rc = wh_resolve_waiting(host, timeout_ms, fn, res, gai);
+    atomic_fetch_sub(&wh_waiters, 1);
     return rc;
 }

@@ -190,6 +190,13 @@ wh_target_check(const char *url, const cidr_list *allow, int timeout_ms, char *e
                  host, timeout_ms);
         return NT_EUNAVAIL;
     }
+    if (rc == NT_ECONFLICT) {
+        snprintf(err, errlen,
+                 "another webhook host is being resolved; try again in a moment ('%s' was not "
+                 "looked up)",
+                 host);
+        return NT_EUNAVAIL;
+    }
     if (rc != NT_OK) {
         snprintf(err, errlen, "cannot resolve the webhook host '%s'", host);
         return rc;

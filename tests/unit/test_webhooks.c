@@ -7,6 +7,7 @@
 #include <check.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,6 +225,50 @@ START_TEST(test_resolve_bounded)
 }
 END_TEST
 
+/* A caller that finds WH_RESOLVE_WAITERS others waiting is refused at once (a waiting request
+ * worker stops its event loop: one slow name holds at most one worker). */
+struct resolve_call {
+    int rc;
+};
+
+static void *
+resolve_slow_main(void *arg)
+{
+    struct resolve_call *c = arg;
+    struct addrinfo *res = NULL;
+    int gai = 0;
+
+    c->rc = wh_resolve("slow.test", 5000, slow_gai, &res, &gai);
+    if (res != NULL)
+        freeaddrinfo(res);
+    return NULL;
+}
+
+START_TEST(test_resolve_one_waiter)
+{
+    struct resolve_call first = {NT_ERR};
+    struct addrinfo *res = NULL;
+    int gai = 0, before = atomic_load(&slow_calls);
+    int64_t t0;
+    pthread_t th;
+
+    ck_assert_int_eq(pthread_create(&th, NULL, resolve_slow_main, &first), 0);
+    for (int i = 0; i < 500 && atomic_load(&slow_calls) == before; i++) {
+        struct timespec ts = {0, 2000000L};
+        nanosleep(&ts, NULL);
+    }
+    ck_assert_int_gt(atomic_load(&slow_calls), before);
+    t0 = mono_ms();
+    ck_assert_int_eq(wh_resolve("localhost", 5000, NULL, &res, &gai), NT_ECONFLICT);
+    ck_assert_int_lt(mono_ms() - t0, 100);
+    ck_assert_ptr_null(res);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(first.rc, NT_OK);
+    ck_assert_int_eq(wh_resolve("localhost", 5000, NULL, &res, &gai), NT_OK);
+    freeaddrinfo(res);
+}
+END_TEST
+
 START_TEST(test_resolve_thread_limit)
 {
     struct addrinfo *res = NULL;
@@ -256,6 +301,7 @@ webhooks_suite(void)
     tcase_add_test(tc, test_target_check);
     tcase_add_test(tc, test_sockaddr_allowed);
     tcase_add_test(tc, test_resolve_bounded);
+    tcase_add_test(tc, test_resolve_one_waiter);
     tcase_add_test(tc, test_resolve_thread_limit);
     suite_add_tcase(s, tc);
     return s;
