@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config clang libevent-dev libjansson-dev libssl-dev
       libsqlite3-dev libinih-dev check libical-dev libcurl4-openssl-dev tzdata sqlite3 curl
-      clang-format)
+      clang-format postgresql libpq-dev)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(wrk chromium python3 python3-icalendar python3-dateutil)
 fi
