@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "sqlite_int.h"
+#include "store_contract.h"
 
 struct nt_plugin {
     int unused;
@@ -423,40 +424,6 @@ START_TEST(test_open_fails)
 }
 END_TEST
 
-START_TEST(test_bind_order_and_repeat)
-{
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    s = g_ops->prepare(db, "INSERT INTO t(a, b, n) VALUES ($2, $1, $3)");
-    ck_assert_ptr_nonnull(s);
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "one"), NT_OK);
-    ck_assert_int_eq(g_ops->bind_text(s, 2, "two"), NT_OK);
-    ck_assert_int_eq(g_ops->bind_int64(s, 3, 3), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    ck_assert_int_eq(g_ops->changes(s), 1);
-    g_ops->finalize(s);
-
-    s = g_ops->prepare(db, "SELECT a, b, n FROM t WHERE a = $1 OR b = $1");
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "one"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 1);
-    ck_assert_str_eq(g_ops->col_text(s, 0), "two");
-    ck_assert_str_eq(g_ops->col_text(s, 1), "one");
-    ck_assert_int_eq(g_ops->col_int64(s, 2), 3);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    g_ops->finalize(s);
-
-    s = g_ops->prepare(db, "SELECT $1 || '-' || $2 || '-' || $1");
-    ck_assert_int_eq(g_ops->bind_text(s, 2, "b"), NT_OK);
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "a"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 1);
-    ck_assert_str_eq(g_ops->col_text(s, 0), "a-b-a");
-    g_ops->finalize(s);
-    g_ops->conn_close(db);
-}
-END_TEST
-
 START_TEST(test_bind_missing_index)
 {
     nt_db *db = open_db(NULL, NULL);
@@ -480,97 +447,6 @@ START_TEST(test_bind_missing_index)
 }
 END_TEST
 
-START_TEST(test_int64_extremes)
-{
-    static const int64_t vals[] = {INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX};
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-    size_t i;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-        s = g_ops->prepare(db, "INSERT INTO t(a, n) VALUES ($1, $2)");
-        ck_assert_int_eq(g_ops->bind_int64(s, 1, (int64_t)i), NT_OK);
-        ck_assert_int_eq(g_ops->bind_int64(s, 2, vals[i]), NT_OK);
-        ck_assert_int_eq(g_ops->step(s), 0);
-        g_ops->finalize(s);
-    }
-    s = g_ops->prepare(db, "SELECT n FROM t ORDER BY CAST(a AS INTEGER)");
-    for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
-        ck_assert_int_eq(g_ops->step(s), 1);
-        ck_assert(g_ops->col_int64(s, 0) == vals[i]);
-    }
-    ck_assert_int_eq(g_ops->step(s), 0);
-    g_ops->finalize(s);
-    s = g_ops->prepare(db, "SELECT count(*) FROM t WHERE n = $1");
-    ck_assert_int_eq(g_ops->bind_int64(s, 1, INT64_MIN), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 1);
-    ck_assert_int_eq(g_ops->col_int64(s, 0), 1);
-    g_ops->finalize(s);
-    g_ops->conn_close(db);
-}
-END_TEST
-
-START_TEST(test_null_binds)
-{
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    s = g_ops->prepare(db, "INSERT INTO t(a, b, n) VALUES ($1, $2, $3)");
-    ck_assert_int_eq(g_ops->bind_text(s, 1, NULL), NT_OK);
-    ck_assert_int_eq(g_ops->bind_null(s, 2), NT_OK);
-    ck_assert_int_eq(g_ops->bind_null(s, 3), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    g_ops->finalize(s);
-    s = g_ops->prepare(db, "SELECT a, b, n, 'x', 0 FROM t");
-    ck_assert_int_eq(g_ops->step(s), 1);
-    ck_assert_int_eq(g_ops->col_is_null(s, 0), 1);
-    ck_assert_ptr_null(g_ops->col_text(s, 0));
-    ck_assert_int_eq(g_ops->col_is_null(s, 1), 1);
-    ck_assert_int_eq(g_ops->col_is_null(s, 2), 1);
-    ck_assert_int_eq(g_ops->col_int64(s, 2), 0);
-    ck_assert_int_eq(g_ops->col_is_null(s, 3), 0);
-    ck_assert_str_eq(g_ops->col_text(s, 3), "x");
-    ck_assert_int_eq(g_ops->col_is_null(s, 4), 0);
-    ck_assert_str_eq(g_ops->col_text(s, 4), "0");
-    g_ops->finalize(s);
-    g_ops->conn_close(db);
-}
-END_TEST
-
-START_TEST(test_constraints)
-{
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p1', 'one')"), 0);
-    /* unique and primary key: conflict */
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p2', 'one')"), NT_ECONFLICT);
-    ck_assert_int_eq(g_ops->errcode(db), NT_ECONFLICT);
-    ck_assert_msg(strstr(g_ops->errmsg(db), "unique constraint") != NULL, "%s", g_ops->errmsg(db));
-    ck_assert_msg(strstr(g_ops->errmsg(db), "parent.name") != NULL, "%s", g_ops->errmsg(db));
-    g_ops->clear_error(db);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p1', 'two')"), NT_ECONFLICT);
-    /* foreign key, not null, check: bad data */
-    ck_assert_int_eq(run(db, "INSERT INTO child VALUES ('c1', 'nope', 1)"), NT_EINVAL);
-    ck_assert_int_eq(g_ops->errcode(db), NT_EINVAL);
-    ck_assert_msg(strstr(g_ops->errmsg(db), "foreign key") != NULL, "%s", g_ops->errmsg(db));
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p3', NULL)"), NT_EINVAL);
-    ck_assert_msg(strstr(g_ops->errmsg(db), "not-null") != NULL, "%s", g_ops->errmsg(db));
-    ck_assert_int_eq(run(db, "INSERT INTO child VALUES ('c1', 'p1', 1)"), 0);
-    /* cascade (foreign keys are on) */
-    s = g_ops->prepare(db, "DELETE FROM parent WHERE id = $1");
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "p1"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    ck_assert_int_eq(g_ops->changes(s), 1);
-    g_ops->finalize(s);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM child"), 0);
-    g_ops->conn_close(db);
-}
-END_TEST
-
 START_TEST(test_prepare_errors)
 {
     nt_db *db = open_db(NULL, NULL);
@@ -590,36 +466,6 @@ START_TEST(test_prepare_errors)
     ck_assert_ptr_null(g_ops->prepare(NULL, "SELECT 1"));
     ck_assert_int_eq(g_ops->step(NULL), NT_ERR);
     g_ops->finalize(NULL);
-    g_ops->conn_close(db);
-}
-END_TEST
-
-START_TEST(test_transactions)
-{
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK); /* none open */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('gone')"), 0);
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('kept')"), 0);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('kept')"), 0);
-    ck_assert_int_eq(g_ops->commit(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 2);
-    s = g_ops->prepare(db, "UPDATE t SET b = $1 WHERE a = 'kept'");
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "x"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    ck_assert_int_eq(g_ops->changes(s), 2);
-    g_ops->finalize(s);
-    ck_assert_int_eq(g_ops->commit(db), NT_ERR); /* none open */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(g_ops->begin(db), NT_ERR); /* no nesting */
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
     g_ops->conn_close(db);
 }
 END_TEST
@@ -723,103 +569,6 @@ END_TEST
 
 /* ---- the store contract (services.h C1..C8) -------------------------------------------- */
 
-/* C6: a failed statement inside a write transaction rolls the whole transaction back; the
- * connection then refuses statements, begin, lock_schema and commit with that code (and keeps
- * the first error's message) until rollback; commit reports it and ends the transaction. */
-START_TEST(test_error_ends_write_transaction)
-{
-    nt_db *db = open_db(NULL, NULL);
-    nt_stmt *s;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p0', 'zero')"), 0);
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p1', 'one')"), 0);
-    s = g_ops->prepare(db, "SELECT id FROM parent ORDER BY id"); /* a cursor left open */
-    ck_assert_int_eq(g_ops->step(s), 1);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p2', 'one')"), NT_ECONFLICT);
-    /* everything after it is refused with the same code and the first message */
-    ck_assert_int_eq(g_ops->step(s), NT_ECONFLICT);
-    g_ops->finalize(s);
-    ck_assert_ptr_null(g_ops->prepare(db, "SELECT 1"));
-    ck_assert_int_eq(g_ops->errcode(db), NT_ECONFLICT);
-    ck_assert_msg(strstr(g_ops->errmsg(db), "unique constraint") != NULL, "%s", g_ops->errmsg(db));
-    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('x')"), NT_ECONFLICT);
-    ck_assert_int_eq(g_ops->begin(db), NT_ECONFLICT);
-    ck_assert_int_eq(g_ops->lock_schema(db), NT_ECONFLICT);
-    /* commit answers the error: nothing of the transaction was kept */
-    ck_assert_int_eq(g_ops->commit(db), NT_ECONFLICT);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 1);
-    ck_assert_int_eq(g_ops->commit(db), NT_ERR); /* it is over */
-
-    /* the same with rollback, after an error of another kind (foreign key) */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p3', 'three')"), 0);
-    ck_assert_int_eq(run(db, "INSERT INTO child VALUES ('c1', 'nope', 1)"), NT_EINVAL);
-    ck_assert_ptr_null(g_ops->prepare(db, "INSERT INTO parent VALUES ('p4', 'four')"));
-    ck_assert_int_eq(g_ops->errcode(db), NT_EINVAL);
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 1);
-    /* a statement that cannot compile ends it too */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p5', 'five')"), 0);
-    ck_assert_ptr_null(g_ops->prepare(db, "SELEKT 1"));
-    ck_assert_int_eq(g_ops->errcode(db), NT_ERR);
-    ck_assert_int_eq(g_ops->commit(db), NT_ERR);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent WHERE id = 'p5'"), 0);
-    /* so does a failing script */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('s'); BOGUS"), NT_ERR);
-    ck_assert_int_eq(g_ops->exec(db, "INSERT INTO t(a) VALUES ('s2')"), NT_ERR);
-    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
-    /* a bind error is caught before anything runs: the transaction goes on */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    s = g_ops->prepare(db, "INSERT INTO parent VALUES ($1, $2)");
-    ck_assert_int_eq(g_ops->bind_text(s, 3, "x"), NT_EINVAL);
-    ck_assert_int_eq(g_ops->bind_text(s, 1, "p6"), NT_OK);
-    ck_assert_int_eq(g_ops->bind_text(s, 2, "six"), NT_OK);
-    ck_assert_int_eq(g_ops->step(s), 0);
-    g_ops->finalize(s);
-    ck_assert_int_eq(g_ops->commit(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 2);
-    /* outside a transaction a failure ends nothing */
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p7', 'six')"), NT_ECONFLICT);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p7', 'seven')"), 0);
-    /* clear_error (the host, at the start of a request) also forgets an ended transaction */
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO parent VALUES ('p8', 'zero')"), NT_ECONFLICT);
-    g_ops->clear_error(db);
-    ck_assert_int_eq(g_ops->errcode(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM parent"), 3);
-    g_ops->conn_close(db);
-}
-END_TEST
-
-/* C6 for read transactions: the error ends it; end_read forgets it (NT_OK); begin() also
- * ends it and starts afresh. */
-START_TEST(test_error_ends_read_transaction)
-{
-    nt_db *db = open_db(NULL, NULL);
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    ck_assert_int_eq(g_ops->begin_read(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
-    ck_assert_ptr_null(g_ops->prepare(db, "SELECT * FROM missing"));
-    ck_assert_ptr_null(g_ops->prepare(db, "SELECT count(*) FROM t"));
-    ck_assert_int_eq(g_ops->begin_read(db), NT_ERR);
-    ck_assert_int_eq(g_ops->end_read(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
-    ck_assert_int_eq(g_ops->begin_read(db), NT_OK);
-    ck_assert_ptr_null(g_ops->prepare(db, "SELECT * FROM missing"));
-    ck_assert_int_eq(g_ops->begin(db), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a) VALUES ('w')"), 0);
-    ck_assert_int_eq(g_ops->commit(db), NT_OK);
-    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 1);
-    g_ops->conn_close(db);
-}
-END_TEST
-
 /* C5/C7: lock conflicts are NT_ERETRY, after busy_timeout_ms: a second writer's begin, a
  * write outside a transaction while another holds the lock, and a write in a read
  * transaction whose snapshot went stale. Each leaves nothing behind, and the same work run
@@ -860,88 +609,6 @@ START_TEST(test_retryable_conflicts)
     ck_assert_int_eq(query_int(b, "SELECT n FROM t"), 102);
     g_ops->conn_close(a);
     g_ops->conn_close(b);
-}
-END_TEST
-
-#define RMW_THREADS 4
-#define RMW_ROUNDS 200
-
-static pthread_barrier_t rmw_start;
-
-struct rmw_arg {
-    int retries, failures;
-};
-
-/* One thread of test_serializable_rmw: RMW_ROUNDS read-modify-write transactions on its own
- * connection, each run again from its start while it fails with NT_ERETRY. */
-static void *
-rmw_thread(void *arg)
-{
-    struct rmw_arg *r = arg;
-    char err[256];
-    nt_db *db = g_ops->conn_open(g_state, err, sizeof(err));
-
-    pthread_barrier_wait(&rmw_start);
-    for (int i = 0; db != NULL && i < RMW_ROUNDS; i++) {
-        int rc;
-        do {
-            nt_stmt *s;
-            int64_t n = 0;
-
-            g_ops->clear_error(db);
-            rc = g_ops->begin(db);
-            if (rc == NT_OK && (s = g_ops->prepare(db, "SELECT n FROM t WHERE a = 'c'")) != NULL) {
-                rc = g_ops->step(s) == 1 ? NT_OK : g_ops->errcode(db);
-                n = g_ops->col_int64(s, 0);
-                g_ops->finalize(s);
-            }
-            if (rc == NT_OK &&
-                (s = g_ops->prepare(db, "UPDATE t SET n = $1 WHERE a = 'c'")) != NULL) {
-                rc = g_ops->bind_int64(s, 1, n + 1);
-                if (rc == NT_OK)
-                    rc = g_ops->step(s);
-                g_ops->finalize(s);
-            }
-            if (rc == NT_OK)
-                rc = g_ops->commit(db);
-            if (rc != NT_OK)
-                g_ops->rollback(db);
-            r->retries += rc == NT_ERETRY;
-        } while (rc == NT_ERETRY);
-        r->failures += rc != NT_OK;
-    }
-    if (db == NULL)
-        r->failures++;
-    g_ops->conn_close(db);
-    return NULL;
-}
-
-/* C3 + C7: read-modify-write transactions from several threads, each run again while it gets
- * NT_ERETRY (busy_timeout_ms 0: a writer that finds the lock taken fails at once), lose no
- * update. */
-START_TEST(test_serializable_rmw)
-{
-    nt_db *db = open_db("busy_timeout_ms", "0");
-    pthread_t th[RMW_THREADS];
-    struct rmw_arg args[RMW_THREADS];
-    int retries = 0;
-
-    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
-    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('c', 0)"), 0);
-    memset(args, 0, sizeof(args));
-    ck_assert_int_eq(pthread_barrier_init(&rmw_start, NULL, RMW_THREADS), 0);
-    for (int i = 0; i < RMW_THREADS; i++)
-        ck_assert_int_eq(pthread_create(&th[i], NULL, rmw_thread, &args[i]), 0);
-    for (int i = 0; i < RMW_THREADS; i++) {
-        pthread_join(th[i], NULL);
-        ck_assert_int_eq(args[i].failures, 0);
-        retries += args[i].retries;
-    }
-    pthread_barrier_destroy(&rmw_start);
-    ck_assert_int_eq(query_int(db, "SELECT n FROM t"), RMW_THREADS * RMW_ROUNDS);
-    fprintf(stderr, "test_serializable_rmw: %d transactions, %d runs again after NT_ERETRY\n",
-            RMW_THREADS * RMW_ROUNDS, retries);
-    g_ops->conn_close(db);
 }
 END_TEST
 
@@ -1538,6 +1205,27 @@ START_TEST(test_ro_mount_recovers_under_load)
 }
 END_TEST
 
+/* The contract suite's hooks: a connection on the test's database, the ops and state. */
+static nt_db *
+ct_open(void)
+{
+    return open_db(NULL, NULL);
+}
+
+static const nt_store_v1 *
+ct_ops(void)
+{
+    return g_ops;
+}
+
+static void *
+ct_state(void)
+{
+    return g_state;
+}
+
+static const struct ct_backend ct_sqlite = {ct_open, ct_ops, ct_state};
+
 /* Every test in one case, each in its own process and directory. */
 static Suite *
 store_suite(void)
@@ -1551,23 +1239,20 @@ store_suite(void)
     tcase_add_test(tc, test_config_defaults);
     tcase_add_loop_test(tc, test_config_rejected, 0, sizeof(bad_cfg) / sizeof(bad_cfg[0]));
     tcase_add_test(tc, test_open_fails);
-    tcase_add_test(tc, test_bind_order_and_repeat);
     tcase_add_test(tc, test_bind_missing_index);
-    tcase_add_test(tc, test_int64_extremes);
-    tcase_add_test(tc, test_null_binds);
-    tcase_add_test(tc, test_constraints);
     tcase_add_test(tc, test_prepare_errors);
-    tcase_add_test(tc, test_transactions);
     tcase_add_test(tc, test_cache_reuse);
     tcase_add_test(tc, test_two_connections);
-    tcase_add_test(tc, test_error_ends_write_transaction);
-    tcase_add_test(tc, test_error_ends_read_transaction);
     tcase_add_test(tc, test_retryable_conflicts);
-    tcase_add_test(tc, test_serializable_rmw);
     tcase_add_test(tc, test_lock_schema);
     tcase_add_test(tc, test_read_only);
     tcase_add_test(tc, test_read_only_drain);
     tcase_add_test(tc, test_fault_file);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("contract");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    ct_add_tests(tc, &ct_sqlite);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("read-only mount");
