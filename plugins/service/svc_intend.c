@@ -115,10 +115,11 @@ svc_reserve(const nt_host_api *api, nt_db *db, const svc_service *s, int64_t ts,
     }
     api->db_finalize(st);
     if (rc == NT_OK)
-        rc = ntc_exec(api, db,
-                      "INSERT INTO service_reservations (service_id, ts, count) VALUES ($1, $2, 1) "
-                      "ON CONFLICT (service_id, ts) DO UPDATE SET count = count + 1",
-                      "ti", s->id, ts);
+        rc = ntc_exec(
+            api, db,
+            "INSERT INTO service_reservations (service_id, ts, count) VALUES ($1, $2, 1) "
+            "ON CONFLICT (service_id, ts) DO UPDATE SET count = service_reservations.count + 1",
+            "ti", s->id, ts);
     rc = ntc_tx_end(api, db, rc);
     *create = r + 1 >= s->multi.group;
     return rc;

@@ -28,7 +28,11 @@ pg_notice(void *arg, const char *msg)
 }
 
 /* Opens a server session on db->conn with the session settings: serializable transactions
- * (also for a statement outside a transaction, C3), the statement and lock timeouts, UTC.
+ * (also for a statement outside a transaction, C3), the statement and lock timeouts, UTC,
+ * and index scans wherever an index fits: a sequential scan makes a serializable
+ * transaction lock the whole table as read (SSI predicate lock), so two concurrent writes
+ * to a small table would always fail one with a serialization failure; an index scan locks
+ * only the pages it read.
  * NT_OK, or NT_EUNAVAIL with libpq's message in err (it never holds the password). */
 static int
 pg_session(nt_db *db, char *err, size_t errlen)
@@ -53,7 +57,8 @@ pg_session(nt_db *db, char *err, size_t errlen)
     PQsetNoticeProcessor(db->conn, pg_notice, NULL);
     snprintf(setup, sizeof(setup),
              "SET default_transaction_isolation = 'serializable'; SET statement_timeout = %lld; "
-             "SET lock_timeout = %lld; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'",
+             "SET lock_timeout = %lld; SET TimeZone = 'UTC'; SET client_encoding = 'UTF8'; "
+             "SET enable_seqscan = off",
              c->statement_timeout_ms, c->lock_timeout_ms);
     res = PQexec(db->conn, setup);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -39,7 +39,7 @@ struct nt_stmt {
     uint32_t hash;
     int nparams;     /* the highest $n in the SQL */
     char **vals;     /* nparams bound values (malloc'd text, NULL for SQL NULL) */
-    char *bound;     /* nparams flags: $i was bound */
+    char *present;   /* nparams flags: $i is in the SQL */
     int in_use;      /* between prepare and finalize */
     int cached;      /* counted in db->ncached */
     uint64_t used;   /* db->tick at the last prepare, for LRU eviction */
@@ -103,7 +103,7 @@ const char *pg_col_text(nt_stmt *s, int col);
 int64_t pg_col_int64(nt_stmt *s, int col);
 int pg_col_is_null(nt_stmt *s, int col);
 int64_t pg_changes(nt_stmt *s);
-int pg_max_param(const char *sql);
+int pg_scan_params(const char *sql, char *present);
 
 /* pg_error.c: SQLSTATEs to NT_E* codes and the connection's last error. */
 int pg_code(const char *sqlstate);

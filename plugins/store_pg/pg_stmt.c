@@ -11,7 +11,9 @@
 
 #include "pg_int.h"
 
-#define PG_BOOLOID 16 /* pg_type oid of boolean: read as 1/0 like SQLite */
+#define PG_BOOLOID 16     /* pg_type oid of boolean: read as 1/0 like SQLite */
+#define PG_TEXTOID 25     /* pg_type oid of text */
+#define PG_MAX_PARAMS 256 /* $n in one statement */
 
 /* FNV-1a hash of a NUL-terminated string. */
 static uint32_t
@@ -26,9 +28,10 @@ pg_hash(const char *s)
     return h;
 }
 
-/* The highest $n in sql outside quoted text, identifiers and comments (0 when none). */
+/* The highest $n in sql outside quoted text, identifiers and comments (0 when none). When
+ * present is not NULL (room for that many flags), present[n - 1] is set for each $n seen. */
 int
-pg_max_param(const char *sql)
+pg_scan_params(const char *sql, char *present)
 {
     int max = 0;
     const char *p = sql;
@@ -56,6 +59,8 @@ pg_max_param(const char *sql)
             for (p++; *p >= '0' && *p <= '9'; p++)
                 if (n < 100000)
                     n = n * 10 + (*p - '0');
+            if (present != NULL && n >= 1 && n <= 100000)
+                present[n - 1] = 1;
             if (n > max)
                 max = (int)n;
         } else {
@@ -99,6 +104,7 @@ pg_stmt_free(nt_stmt *s, int deallocate)
     }
     pg_stmt_reset(s);
     free(s->vals);
+    free(s->present);
     free(s->sql);
     free(s);
 }
@@ -130,13 +136,21 @@ pg_evict(nt_db *db)
     return 0;
 }
 
-/* Prepares s->sql on the current session as s->name. NT_OK or the mapped failure. */
+/* Prepares s->sql on the current session as s->name. The server infers each $n's type from
+ * the SQL; a $n below the highest that the SQL does not use (a plugin sharing one binder
+ * between an INSERT and an UPDATE) is declared text, so the server accepts the gap (binding
+ * it is refused, as SQLite does). NT_OK or the mapped failure. */
 static int
 pg_stmt_prepare(nt_stmt *s)
 {
     nt_db *db = s->db;
-    PGresult *res = PQprepare(db->conn, s->name, s->sql, 0, NULL);
+    Oid types[PG_MAX_PARAMS];
+    PGresult *res;
     int rc = NT_OK;
+
+    for (int i = 0; i < s->nparams; i++)
+        types[i] = s->present[i] ? 0 : PG_TEXTOID;
+    res = PQprepare(db->conn, s->name, s->sql, s->nparams, s->nparams > 0 ? types : NULL);
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         rc = pg_fail_res(db, res, "prepare");
@@ -160,11 +174,17 @@ pg_stmt_new(nt_db *db, const char *sql, uint32_t hash)
     }
     s->db = db;
     s->hash = hash;
-    s->nparams = pg_max_param(sql);
-    if (s->nparams > 0 && (s->vals = calloc((size_t)s->nparams, sizeof(*s->vals))) == NULL) {
+    s->nparams = pg_scan_params(sql, NULL);
+    if (s->nparams > PG_MAX_PARAMS) {
+        pg_fail(db, NT_EINVAL, "prepare", "more than 256 parameters");
+        goto fail;
+    }
+    if (s->nparams > 0 && ((s->vals = calloc((size_t)s->nparams, sizeof(*s->vals))) == NULL ||
+                           (s->present = calloc((size_t)s->nparams, 1)) == NULL)) {
         pg_fail(db, NT_ENOMEM, "prepare", "out of memory");
         goto fail;
     }
+    pg_scan_params(sql, s->present);
     snprintf(s->name, sizeof(s->name), "nt%" PRIu64, ++db->names);
     if ((rc = pg_stmt_prepare(s)) != NT_OK) {
         pg_stmt_failed(db, rc);
@@ -180,6 +200,7 @@ pg_stmt_new(nt_db *db, const char *sql, uint32_t hash)
 fail:
     if (s != NULL) {
         free(s->vals);
+        free(s->present);
         free(s->sql);
         free(s);
     }
@@ -247,7 +268,7 @@ pg_bind(nt_stmt *s, int i, const char *v)
 
     if (s == NULL || !s->in_use)
         return NT_EINVAL;
-    if (i < 1 || i > s->nparams) {
+    if (i < 1 || i > s->nparams || !s->present[i - 1]) {
         snprintf(detail, sizeof(detail), "no such parameter ($%d is not in the statement)", i);
         return pg_fail(s->db, NT_EINVAL, "bind", detail);
     }

@@ -457,6 +457,32 @@ START_TEST(ct_nested_same_sql)
 }
 END_TEST
 
+/* C2: a statement may leave $n out (one binder shared by an INSERT and an UPDATE); binding
+ * a $n it does not use is NT_EINVAL and ends nothing; the others bind and run. */
+START_TEST(ct_param_gaps)
+{
+    nt_db *db = ct_b->open();
+    nt_stmt *s;
+
+    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, b, n) VALUES ('k', 'old', 1)"), 0);
+    ck_assert_int_eq(g_ops->begin(db), NT_OK);
+    s = g_ops->prepare(db, "UPDATE t SET b = $4, n = $5 WHERE a = $1");
+    ck_assert_msg(s != NULL, "%s", g_ops->errmsg(db));
+    ck_assert_int_eq(g_ops->bind_text(s, 1, "k"), NT_OK);
+    ck_assert_int_eq(g_ops->bind_text(s, 2, "x"), NT_EINVAL);
+    ck_assert_int_eq(g_ops->bind_int64(s, 3, 3), NT_EINVAL);
+    ck_assert_int_eq(g_ops->bind_text(s, 4, "new"), NT_OK);
+    ck_assert_int_eq(g_ops->bind_int64(s, 5, 5), NT_OK);
+    ck_assert_int_eq(g_ops->step(s), 0);
+    ck_assert_int_eq(g_ops->changes(s), 1);
+    g_ops->finalize(s);
+    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT n FROM t WHERE a = 'k' AND b = 'new'"), 5);
+    g_ops->conn_close(db);
+}
+END_TEST
+
 /* C8: lock_schema works only inside a write transaction; taken, the transaction goes on. */
 START_TEST(ct_lock_schema)
 {
@@ -498,4 +524,5 @@ ct_add_tests(TCase *tc, const struct ct_backend *b)
     tcase_add_test(tc, ct_read_snapshot);
     tcase_add_test(tc, ct_nested_same_sql);
     tcase_add_test(tc, ct_lock_schema);
+    tcase_add_test(tc, ct_param_gaps);
 }

@@ -344,11 +344,15 @@ END_TEST
 /* The parameter scan: $n outside quotes and comments. */
 START_TEST(test_max_param)
 {
-    ck_assert_int_eq(pg_max_param("SELECT 1"), 0);
-    ck_assert_int_eq(pg_max_param("SELECT a FROM t WHERE a = $2 AND b = $1 OR c = $2"), 2);
-    ck_assert_int_eq(pg_max_param("SELECT '$5', \"$6\" -- $7\n FROM t WHERE x = $3 /* $9 */"), 3);
-    ck_assert_int_eq(pg_max_param("INSERT INTO t VALUES ($12, $3)"), 12);
-    ck_assert_int_eq(pg_max_param("SELECT 'it''s $4' || $1"), 1);
+    ck_assert_int_eq(pg_scan_params("SELECT 1", NULL), 0);
+    char present[12] = {0};
+
+    ck_assert_int_eq(pg_scan_params("SELECT a FROM t WHERE a = $2 AND b = $1 OR c = $2", NULL), 2);
+    ck_assert_int_eq(
+        pg_scan_params("SELECT '$5', \"$6\" -- $7\n FROM t WHERE x = $3 /* $9 */", NULL), 3);
+    ck_assert_int_eq(pg_scan_params("SELECT 'it''s $4' || $1", NULL), 1);
+    ck_assert_int_eq(pg_scan_params("INSERT INTO t VALUES ($12, $3)", present), 12);
+    ck_assert(present[11] && present[2] && !present[0] && !present[1] && !present[10]);
 }
 END_TEST
 
