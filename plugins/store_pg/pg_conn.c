@@ -10,6 +10,7 @@
 
 #include "pg_int.h"
 
+/* The monotonic clock in milliseconds. */
 int64_t
 pg_mono_ms(void)
 {
@@ -175,7 +176,7 @@ pg_end_server_txn(nt_db *db)
     if (db->schema_lock) {
         char sql[80];
 
-        snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%ld)", PG_SCHEMA_LOCK_KEY);
+        snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", PG_SCHEMA_LOCK_KEY);
         res = PQexec(db->conn, sql);
         PQclear(res);
         db->schema_lock = 0;
@@ -189,11 +190,9 @@ pg_stmt_failed(nt_db *db, int code)
 {
     if (db == NULL)
         return code;
-    if (!db->write_txn && !db->read_txn) {
-        pg_end_server_txn(db);
+    pg_end_server_txn(db); /* the server aborted it; a lost session has none */
+    if (!db->write_txn && !db->read_txn)
         return code;
-    }
-    pg_end_server_txn(db);
     db->aborted_read = db->read_txn;
     db->write_txn = 0;
     db->read_txn = 0;
@@ -386,16 +385,18 @@ pg_lock_schema(nt_db *db)
         return NT_OK;
     if (db->txn_used) {
         snprintf(sql, sizeof(sql),
-                 "SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%ld); "
-                 "SET LOCAL lock_timeout = %lld",
-                 PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_KEY, db->cfg->lock_timeout_ms);
+                 "SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
+                 "SELECT pg_advisory_xact_lock(%lld); SET LOCAL lock_timeout = %lld; "
+                 "SET LOCAL statement_timeout = %lld",
+                 PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_KEY,
+                 db->cfg->lock_timeout_ms, db->cfg->statement_timeout_ms);
         if ((rc = pg_command(db, sql, "lock_schema")) != NT_OK)
             return pg_stmt_failed(db, rc);
         return NT_OK;
     }
     snprintf(sql, sizeof(sql),
              "ROLLBACK; BEGIN; SET LOCAL lock_timeout = %d; SET LOCAL statement_timeout = %d; "
-             "SELECT pg_advisory_lock(%ld); COMMIT; BEGIN ISOLATION LEVEL SERIALIZABLE",
+             "SELECT pg_advisory_lock(%lld); COMMIT; BEGIN ISOLATION LEVEL SERIALIZABLE",
              PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_WAIT_MS, PG_SCHEMA_LOCK_KEY);
     if ((rc = pg_command(db, sql, "lock_schema")) != NT_OK) {
         /* The lock may have been had before a later command failed. */

@@ -15,8 +15,8 @@
 #define PG_BACKOFF_MIN_MS 250   /* first pause after a failed reconnection */
 #define PG_BACKOFF_MAX_MS 10000 /* longest pause between reconnection attempts */
 /* The key of the schema lock (store contract C8): one advisory lock per database. */
-#define PG_SCHEMA_LOCK_KEY 0x6e65747475L /* "nettu" */
-#define PG_SCHEMA_LOCK_WAIT_MS 120000    /* how long lock_schema waits for another instance */
+#define PG_SCHEMA_LOCK_KEY 0x6e65747475LL /* "nettu" */
+#define PG_SCHEMA_LOCK_WAIT_MS 120000     /* how long lock_schema waits for another instance */
 
 /* The plugin state: settings read in init, read-only afterwards (shared by all threads). */
 struct pg_cfg {

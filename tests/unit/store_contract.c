@@ -299,7 +299,7 @@ START_TEST(ct_error_ends_read_transaction)
 END_TEST
 
 #define RMW_THREADS 4
-#define RMW_ROUNDS 200
+#define RMW_ROUNDS 40
 
 static pthread_barrier_t rmw_start;
 
