@@ -275,7 +275,10 @@ function forwardable(raw) {
 // Starts the proxy for instances on 127.0.0.1 `ports`. Returns {port, requests (per instance,
 // counted), close()}.
 export function startProxy(ports) {
-  const agents = ports.map(() => new http.Agent({ keepAlive: true, maxSockets: 256 }));
+  // Idle upstream connections are dropped after 10 s, well before an instance closes them
+  // ([server] read_timeout_s, 30 s), so a request never goes out on a connection that the
+  // instance is closing at that moment.
+  const agents = ports.map(() => new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 10000 }));
   const requests = ports.map(() => 0);
   let next = 0;
   const server = http.createServer({ maxHeaderSize: 1 << 20, requireHostHeader: false }, (req, res) => {
@@ -316,6 +319,11 @@ export function startProxy(ports) {
     up.flushHeaders();
     req.pipe(up);
   });
+  // Clients' idle connections are kept as long as an instance keeps them (30 s), not Node's
+  // 5 s: a client (Node's agents keep idle sockets for 4-5 s) could otherwise send a request
+  // just as the proxy closes the connection, and get ECONNRESET.
+  server.keepAliveTimeout = 30000;
+  server.headersTimeout = 35000;
   server.on("clientError", (err, sock) => {
     if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
     else sock.destroy();
