@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark (not a test; never run by CI) of bookings, POST /api/v1/service/{id}/bookings
-# (API.md G1): one service with 4 hosts, CLIENTS concurrent clients booking distinct 30-minute
+# Benchmark (not a test; never run by CI) of bookings, POST /api/v1/service/{id}/bookings:
+# one service with 4 hosts, CLIENTS concurrent clients booking distinct 30-minute
 # slots, then the same number of plain POST /user/{userId}/events for comparison. Prints the
 # rate and latency (median, p90, p99, max) of both. Everything is time-bounded
 # (BENCH_TIME_LIMIT seconds).

@@ -25,7 +25,10 @@ health_register(router *r)
                        .auth = NT_AUTH_PUBLIC,
                        .perms = NULL,
                        .handler = health_get,
-                       .state = NULL};
+                       .state = NULL,
+                       .summary = "Health: the server is up",
+                       .response_schema = "{\"type\": \"object\", \"required\": [\"message\"], "
+                                          "\"properties\": {\"message\": {\"type\": \"string\"}}}"};
         int rc = router_add(r, NULL, &rt, err, sizeof(err));
         if (rc != NT_OK)
             return rc;

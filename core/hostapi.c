@@ -152,6 +152,49 @@ h_cfg_check_keys(nt_plugin *p, const nt_config *c, const char *const *known)
 
 /* ---- registration ---------------------------------------------------------------------- */
 
+/* NT_OK when `text` (a route's `member`) is NULL or a JSON object; else NT_EINVAL with the
+ * reason and position in err. */
+static int
+h_route_schema_check(const char *member, const char *text, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *v;
+    int ok;
+
+    if (text == NULL)
+        return NT_OK;
+    v = json_loads(text, JSON_DECODE_ANY, &je);
+    ok = json_is_object(v);
+    json_decref(v);
+    if (ok)
+        return NT_OK;
+    if (v != NULL)
+        snprintf(err, errlen, "%s: expected a JSON Schema object", member);
+    else
+        snprintf(err, errlen, "%s: not JSON: %s (line %d, column %d)", member, je.text, je.line,
+                 je.column);
+    return NT_EINVAL;
+}
+
+/* Checks the ABI 1.4 description members of a route whose size reaches them: every schema a
+ * JSON object, the status a 2xx (or 0). NT_OK or NT_EINVAL with the reason in err. */
+static int
+h_route_doc_check(const nt_route *r, char *err, size_t errlen)
+{
+    if (!NT_HAS_MEMBER(r, nt_route, response_status))
+        return NT_OK;
+    if (r->response_status != 0 && (r->response_status < 200 || r->response_status > 299)) {
+        snprintf(err, errlen, "response_status: expected 0 or 200..299, got %d",
+                 r->response_status);
+        return NT_EINVAL;
+    }
+    if (h_route_schema_check("query_schema", r->query_schema, err, errlen) != NT_OK ||
+        h_route_schema_check("request_schema", r->request_schema, err, errlen) != NT_OK ||
+        h_route_schema_check("response_schema", r->response_schema, err, errlen) != NT_OK)
+        return NT_EINVAL;
+    return NT_OK;
+}
+
 static int
 h_route_add(nt_plugin *p, const nt_route *r)
 {
@@ -161,6 +204,11 @@ h_route_add(nt_plugin *p, const nt_route *r)
     if (r == NULL || r->size < NT_ROUTE_SIZE_1_0) {
         h_init_error(p, "route_add: route struct too short: %u bytes, ABI %d.0 needs %zu",
                      r != NULL ? (unsigned)r->size : 0u, NT_ABI_MAJOR, NT_ROUTE_SIZE_1_0);
+        return NT_EINVAL;
+    }
+    if (h_route_doc_check(r, err, sizeof(err)) != NT_OK) {
+        h_init_error(p, "route_add: %s %s: %s", r->method != NULL ? r->method : "(null)",
+                     r->path != NULL ? r->path : "(null)", err);
         return NT_EINVAL;
     }
     rc = router_add(hostapi_router(), p, r, err, sizeof(err));
@@ -562,6 +610,14 @@ h_route_get(size_t i, nt_route_info *out)
     out->auth = e->auth;
     out->perms = (const char *const *)e->perms;
     out->plugin = e->owner != NULL ? e->owner->name : "core";
+    if (NT_HAS_MEMBER(out, nt_route_info, response_status)) {
+        out->summary = e->summary;
+        out->query_schema = e->query_schema;
+        out->request_schema = e->request_schema;
+        out->response_schema = e->response_schema;
+        out->response_type = e->response_type;
+        out->response_status = e->response_status;
+    }
     return NT_OK;
 }
 

@@ -1,4 +1,4 @@
-/* Idempotency-Key (API.md G2): the key's syntax, the request fingerprint, and the records
+/* Idempotency-Key: the key's syntax, the request fingerprint, and the records
  * of keyed requests in the core-owned table nettu_idempotency (created by a core migration,
  * reached through the store service, so kept replies survive restarts and are shared by
  * every instance on the same database). The pipeline claims a key before the handler runs,

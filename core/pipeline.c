@@ -355,7 +355,7 @@ pipeline_invoke(pipeline *p, nt_req *r, int has_body, int read_txn, reply_ctx *r
     return status;
 }
 
-/* The Idempotency-Key of a POST to a route with credentials (G2; public routes ignore it):
+/* The Idempotency-Key of a POST to a route with credentials (public routes ignore it):
  * *key is NULL without one. NT_OK, or NT_EINVAL with the message set for a key given twice
  * or outside 1..255 printable ASCII characters. */
 static int
@@ -401,7 +401,7 @@ pipeline_idem_write(pipeline *p, const idem_claim *c, int status, const reply_ca
     return code;
 }
 
-/* A keyed request (G2): claims the key in the store, then replays the kept reply, refuses
+/* A keyed request: claims the key in the store, then replays the kept reply, refuses
  * (422 another request used the key, 409 it is still running), or runs the handler and keeps
  * its reply; a 5xx, or a client that left, releases the key so a retry runs again. The claim
  * is taken once, before the handler's attempts (pipeline_handle's NT_ERETRY re-runs happen

@@ -65,7 +65,36 @@ route_entry_free(route_entry *e)
         free(e->params[i]);
     free(e->method);
     free(e->path);
+    free(e->summary);
+    free(e->query_schema);
+    free(e->request_schema);
+    free(e->response_schema);
+    free(e->response_type);
     free(e);
+}
+
+/* A malloc'd copy of s in *out (NULL stays NULL). NT_OK or NT_ENOMEM. */
+static int
+route_dup(const char *s, char **out)
+{
+    *out = s != NULL ? strdup(s) : NULL;
+    return s != NULL && *out == NULL ? NT_ENOMEM : NT_OK;
+}
+
+/* Copies the ABI 1.4 description members of a route whose size reaches them. */
+static int
+route_copy_doc(route_entry *e, const nt_route *route)
+{
+    if (!NT_HAS_MEMBER(route, nt_route, response_status))
+        return NT_OK;
+    e->response_status = route->response_status;
+    if (route_dup(route->summary, &e->summary) != NT_OK ||
+        route_dup(route->query_schema, &e->query_schema) != NT_OK ||
+        route_dup(route->request_schema, &e->request_schema) != NT_OK ||
+        route_dup(route->response_schema, &e->response_schema) != NT_OK ||
+        route_dup(route->response_type, &e->response_type) != NT_OK)
+        return NT_ENOMEM;
+    return NT_OK;
 }
 
 void
@@ -187,7 +216,7 @@ router_add(router *r, nt_plugin *owner, const nt_route *route, char *err, size_t
     e->state = route->state;
     e->method = strdup(route->method);
     e->path = strdup(route->path);
-    if (e->method == NULL || e->path == NULL)
+    if (e->method == NULL || e->path == NULL || route_copy_doc(e, route) != NT_OK)
         goto fail;
     if ((rc = route_parse_path(e, err, errlen)) != NT_OK)
         goto fail;

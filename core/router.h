@@ -21,6 +21,9 @@ typedef struct route_entry {
     void *state;
     char *params[ROUTER_MAX_PARAMS]; /* {param} names in path order */
     int nparams;
+    /* the route's description (ABI 1.4 nt_route members; NULL or 0 when not given) */
+    char *summary, *query_schema, *request_schema, *response_schema, *response_type;
+    int response_status;
 } route_entry;
 
 typedef struct router router;
@@ -33,8 +36,10 @@ typedef struct router_result {
 router *router_new(void);
 void router_free(router *r); /* NULL is fine */
 
-/* Copies a route (strings and perms). NT_EINVAL for a bad method or path (with a reason in
- * err), NT_ECONFLICT when method and path shape are taken. Not after router_compile. */
+/* Copies a route (strings, perms and, when the route's size reaches them, the ABI 1.4
+ * description members; their JSON is checked by the caller). NT_EINVAL for a bad method or path
+ * (with a reason in err), NT_ECONFLICT when method and path shape are taken. Not after
+ * router_compile. */
 int router_add(router *r, nt_plugin *owner, const nt_route *route, char *err, size_t errlen);
 
 /* Drops the routes of a plugin (failed init). */

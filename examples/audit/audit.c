@@ -283,8 +283,27 @@ static int
 aud_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **state)
 {
     const nt_migration m1 = {sizeof(nt_migration), 1, aud_schema_v1};
-    nt_route route = {sizeof(nt_route), "GET", "/api/v1/audit", NT_AUTH_ADMIN, NULL,
-                      aud_route_list,   NULL};
+    /* The description members (ABI 1.4) put the route's summary and schemas into the
+     * OpenAPI document; a plugin that leaves them out still loads. */
+    nt_route route = {
+        .size = sizeof(nt_route),
+        .method = "GET",
+        .path = "/api/v1/audit",
+        .auth = NT_AUTH_ADMIN,
+        .handler = aud_route_list,
+        .summary = "The account's audit log, newest first",
+        .query_schema = "{\"type\": \"object\", \"properties\": {"
+                        "\"limit\": {\"type\": \"integer\", \"minimum\": 1}, "
+                        "\"before\": {\"type\": \"integer\", \"minimum\": 0, "
+                        "\"description\": \"entries older than this (ms)\"}}}",
+        .response_schema =
+            "{\"type\": \"object\", \"required\": [\"entries\"], \"properties\": "
+            "{\"entries\": {\"type\": \"array\", \"items\": {\"type\": \"object\", "
+            "\"properties\": {\"id\": {\"type\": \"string\"}, \"ts\": {\"type\": \"integer\"}, "
+            "\"accountId\": {\"type\": \"string\"}, "
+            "\"userId\": {\"type\": \"string\", \"nullable\": true}, "
+            "\"method\": {\"type\": \"string\"}, \"route\": {\"type\": \"string\"}, "
+            "\"params\": {\"type\": \"object\"}, \"status\": {\"type\": \"integer\"}}}}}}"};
     struct aud *a = calloc(1, sizeof(*a));
     int rc = NT_ENOMEM;
 

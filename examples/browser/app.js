@@ -574,7 +574,7 @@
 
   /* ---- events -------------------------------------------------------------------------- */
 
-  // The recurrence the "Repeat" choice stands for (API.md A9.5), or undefined.
+  // The recurrence the "Repeat" choice stands for, or undefined.
   function recurrenceFor(choice) {
     switch (choice) {
       case "daily":

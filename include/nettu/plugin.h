@@ -33,6 +33,10 @@
  *        the NT_CFG_PATH_* flags; services.h: store describe, accounts webhook, the
  *        webhooks service; events create_busy and delete_ids (test them with
  *        NT_HAS_MEMBER).
+ *   1.4  nt_route: summary, query_schema, request_schema, response_schema, response_type,
+ *        response_status (optional; the host reads them only when the route's size reaches
+ *        them); nt_route_info: the same six (route_get fills them when out->size reaches
+ *        them).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
@@ -51,7 +55,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 3           /* bump when something is appended */
+#define NT_ABI_MINOR 4           /* bump when something is appended */
 
 /* The size of `type` up to and including `member`: what a struct built when `member` was its
  * last one holds. */
@@ -144,8 +148,20 @@ typedef struct nt_route {
     const char *const *perms; /* NULL-terminated permissions a user needs; NULL for none */
     nt_handler_fn handler;    /* required */
     void *state;              /* owned by the plugin; passed to handler; shared by workers */
+    /* ABI 1.4, optional: what the route does, for the OpenAPI document and other listings.
+     * NULL (or 0) leaves a member undescribed. Copied by the host at route_add, which refuses
+     * a schema that is not a JSON object. Schemas are JSON Schema text (the OpenAPI 3.0
+     * subset: type, properties, required, items, enum, nullable, oneOf, ...). */
+    const char *summary;         /* one line: what the route does */
+    const char *query_schema;    /* {"type":"object","properties":{..},"required":[..]} of the
+                                    query parameters, each property one parameter */
+    const char *request_schema;  /* the request body (POST, PUT, PATCH) */
+    const char *response_schema; /* the success reply's body */
+    const char *response_type;   /* its media type; NULL: application/json */
+    int response_status;         /* the success status (200, 201, ...); 0: 200 */
 } nt_route;
 #define NT_ROUTE_SIZE_1_0 NT_SIZE_UPTO(nt_route, state) /* the smallest the host accepts */
+#define NT_ROUTE_SIZE_1_4 NT_SIZE_UPTO(nt_route, response_status)
 
 /* One migration step of a plugin: applied once, in ascending version order, inside a
  * transaction, before the plugin's start(). The SQL may hold several statements. */
@@ -164,8 +180,13 @@ typedef struct nt_route_info {
     nt_auth_kind auth;
     const char *const *perms; /* NULL-terminated; NULL for none */
     const char *plugin;       /* the registering plugin's name; "core" for the host's own */
+    /* ABI 1.4: the route's description as registered (nt_route); NULL or 0 when the route
+     * has none or the plugin was built before 1.4. Filled when out->size reaches them. */
+    const char *summary, *query_schema, *request_schema, *response_schema, *response_type;
+    int response_status;
 } nt_route_info;
 #define NT_ROUTE_INFO_SIZE_1_1 NT_SIZE_UPTO(nt_route_info, plugin) /* route_get fills this much */
+#define NT_ROUTE_INFO_SIZE_1_4 NT_SIZE_UPTO(nt_route_info, response_status)
 
 typedef struct nt_host_api {
     uint32_t size; /* sizeof(nt_host_api) in the host's build */

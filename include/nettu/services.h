@@ -165,7 +165,7 @@ typedef struct nt_users_v1 {
     uint32_t size;
     /* NT_OK when `user_id` is a user of `account_id`, NT_ENOTFOUND when not. */
     int (*in_account)(void *state, nt_db *db, const char *account_id, const char *user_id);
-    /* (ABI 1.2; check with NT_HAS_MEMBER) The User wire object {id, metadata} (API.md A9.2)
+    /* (ABI 1.2; check with NT_HAS_MEMBER) The User wire object {id, metadata}
      * of `user_id` in `account_id` into *out (a new reference the caller releases).
      * NT_ENOTFOUND when there is no such user; NT_ENOMEM or a storage error. */
     int (*get)(void *state, nt_db *db, const char *account_id, const char *user_id,
@@ -290,7 +290,7 @@ typedef struct nt_events_v1 {
                     const char *const *calendar_ids, size_t n_calendars, int64_t ws, int64_t we,
                     nt_intervals *busy, nt_intervals *free_time);
     /* The instances of the busy events of a set of calendars in [ws, we], grouped by the
-     * events' serviceId, so a caller can widen each group by its own buffers (B4.4 step 3)
+     * events' serviceId, so a caller can widen each group by its own buffers
      * before merging. *out is malloc'd with *n_out groups (NULL and 0 when none); release it
      * with service_busy_free. */
     int (*busy_by_service)(void *state, nt_req *req, const char *account_id, const char *user_id,
@@ -298,25 +298,25 @@ typedef struct nt_events_v1 {
                            int64_t we, nt_service_busy **out, size_t *n_out);
     /* Frees what busy_by_service returned; NULL is fine. */
     void (*service_busy_free)(nt_service_busy *v, size_t n);
-    /* B4.4 step 3's quirk: the events of `user_id` in `account_id` whose serviceId is set
+    /* The original's quirk: the events of `user_id` in `account_id` whose serviceId is set
      * and is not `service_id`, with busy = false, matching [ws, we], each taken as one
      * busy interval [startTs, stored endTs] without expansion; sorted by start, not merged. */
     int (*other_service_spans)(void *state, nt_req *req, const char *account_id,
                                const char *user_id, const char *service_id, int64_t ws, int64_t we,
                                nt_intervals *out);
-    /* API.md E2: deletes every event of `account_id` whose serviceId is `service_id` (the
+    /* Deletion cascade: deletes every event of `account_id` whose serviceId is `service_id` (the
      * service is being deleted, or a group service grew). Runs on req's connection, inside
      * the caller's write transaction when one is open. NT_OK or the storage error. */
     int (*delete_by_service)(void *state, nt_req *req, const char *account_id,
                              const char *service_id);
-    /* For booking intend (API.md B4.6), per user user_ids[i] of `account_id`, over the events
+    /* For booking intend, per user user_ids[i] of `account_id`, over the events
      * whose serviceId is `service_id`: last_created[i] = the largest `created` (INT64_MIN when
-     * the user has none) and count[i] = how many match the window [ws, we] (A13.7). Both
+     * the user has none) and count[i] = how many match the window [ws, we]. Both
      * arrays have n entries and are filled on NT_OK. NT_OK or a storage error. */
     int (*service_stats)(void *state, nt_req *req, const char *account_id, const char *service_id,
                          const char *const *user_ids, size_t n, int64_t ws, int64_t we,
                          int64_t *last_created, int64_t *count);
-    /* ABI 1.3, appended (test it with NT_HAS_MEMBER): for bookings (API.md G1), creates a
+    /* ABI 1.3, appended (test it with NT_HAS_MEMBER): for bookings, creates a
      * one-off busy event [start_ts, start_ts + duration) with serviceId `service_id` and
      * `metadata` (an object of strings, copied; NULL = none) in calendar `calendar_id` of
      * `account_id` (the event's user is the calendar's). Runs on req's connection, inside the
@@ -332,7 +332,7 @@ typedef struct nt_events_v1 {
                       size_t n);
 } nt_events_v1;
 
-/* ---- "webhooks" v1 (ABI 1.3): the durable outbox of API.md G3 (provided by `webhooks`).
+/* ---- "webhooks" v1 (ABI 1.3): the durable outbox (provided by `webhooks`).
  * Other plugins (reminders, bookings) queue what an account's webhook should receive; the
  * provider stores it and its delivery thread sends it (signed, retried for 24 h). */
 #define NT_SERVICE_WEBHOOKS "webhooks"

@@ -86,7 +86,7 @@ int acct_url_valid(const char *url);
 
 /* ---- account_json.c ----------------------------------------------------------------- */
 
-/* The Account wire object (API.md A9.1) of the given fields (borrowed; NULL pem means no
+/* The Account wire object of the given fields (borrowed; NULL pem means no
  * key, NULL webhook_url no webhook). Returns a new reference, or NULL when out of memory. */
 json_t *acct_json(const char *id, const char *pem, const char *webhook_url,
                   const char *webhook_key);

@@ -1,4 +1,4 @@
-/* The default account of the configuration (API.md A2, ACCOUNT_* of the original): created
+/* The default account of the configuration (ACCOUNT_* of the original): created
  * at start when no account has default_api_key yet; an existing one is left as it is.
  *
  * Several servers may start at once on one database with the same configuration: the look

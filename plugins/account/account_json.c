@@ -1,4 +1,4 @@
-/* The Account wire object (API.md A9.1). The secret API key and its hash never appear in
+/* The Account wire object. The secret API key and its hash never appear in
  * it.
  */
 #include "account.h"

@@ -1,4 +1,4 @@
-/* Public-key checks for PUT /account/pubkey and the default account (API.md A10.3): only an
+/* Public-key checks for PUT /account/pubkey and the default account: only an
  * RSA public key in one PEM block is accepted, and only when it is strong enough
  * (ntc_rsakey.h); EC/Ed25519 keys, private keys, junk inside a PEM frame and surrounding
  * text are refused.

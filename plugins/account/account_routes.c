@@ -1,7 +1,8 @@
-/* The account routes (API.md A10): creation guarded by the configured secret, and the
+/* The account routes: creation guarded by the configured secret, and the
  * admin's reads and updates of its own account. Handlers are reentrant; `a` is read-only.
  */
 #include "account.h"
+#include "acct_schemas.h"
 #include "ntc_rsakey.h"
 
 #include <openssl/crypto.h>
@@ -216,19 +217,14 @@ out:
 int
 acct_routes_add(struct acct *a)
 {
-    const nt_route routes[] = {
-        {sizeof(nt_route), "POST", "/api/v1/account", NT_AUTH_PUBLIC, NULL, acct_route_create, a},
-        {sizeof(nt_route), "GET", "/api/v1/account", NT_AUTH_ADMIN, NULL, acct_route_get, a},
-        {sizeof(nt_route), "PUT", "/api/v1/account/pubkey", NT_AUTH_ADMIN, NULL, acct_route_pubkey,
-         a},
-        {sizeof(nt_route), "PUT", "/api/v1/account/webhook", NT_AUTH_ADMIN, NULL,
-         acct_route_webhook_put, a},
-        {sizeof(nt_route), "DELETE", "/api/v1/account/webhook", NT_AUTH_ADMIN, NULL,
-         acct_route_webhook_delete, a},
+    const ntc_route routes[] = {
+        {"POST", "/api/v1/account", NT_AUTH_PUBLIC, NULL, acct_route_create},
+        {"GET", "/api/v1/account", NT_AUTH_ADMIN, NULL, acct_route_get},
+        {"PUT", "/api/v1/account/pubkey", NT_AUTH_ADMIN, NULL, acct_route_pubkey},
+        {"PUT", "/api/v1/account/webhook", NT_AUTH_ADMIN, NULL, acct_route_webhook_put},
+        {"DELETE", "/api/v1/account/webhook", NT_AUTH_ADMIN, NULL, acct_route_webhook_delete},
     };
-    int rc = NT_OK;
 
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && rc == NT_OK; i++)
-        rc = a->api->route_add(a->self, &routes[i]);
-    return rc;
+    return ntc_routes_add_doc(a->api, a->self, routes, sizeof(routes) / sizeof(routes[0]),
+                              acct_route_docs, acct_route_docs_n, a);
 }

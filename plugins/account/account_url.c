@@ -1,4 +1,4 @@
-/* Webhook URL check (API.md A10.4): an absolute http(s) URL with a host. The URL is stored
+/* Webhook URL check: an absolute http(s) URL with a host. The URL is stored
  * verbatim, so only visible ASCII is taken; clients percent-encode anything else.
  */
 #include "account.h"

@@ -37,7 +37,7 @@ typedef struct jwks_state {
 } jwks_state;
 
 /* nt_authenticator_v1.authenticate: admin API keys and the public-account header as
- * auth_nettu does (API.md A4.1, A4.3; authn_account.h), end users by JWKS-verified tokens of
+ * auth_nettu does (authn_account.h), end users by JWKS-verified tokens of
  * the configured account. Sets the principal and returns NT_OK, or NT_EUNAUTH (NT_EINVAL for a
  * malformed nettu-account on NT_AUTH_PUBLIC_ACCOUNT) with a message set through fail(), or a
  * storage error code. Worker threads; reentrant. */

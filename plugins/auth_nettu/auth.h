@@ -29,7 +29,7 @@ typedef struct auth_state {
     authn_accounts acct; /* the accounts service, for admin and public-account requests */
 } auth_state;
 
-/* nt_authenticator_v1.authenticate (API.md A4, A5): sets the request's principal and returns
+/* nt_authenticator_v1.authenticate: sets the request's principal and returns
  * NT_OK, or returns NT_EUNAUTH (NT_EINVAL for a malformed nettu-account on
  * NT_AUTH_PUBLIC_ACCOUNT) with a message set through fail(), or a storage error code.
  * Worker threads; reentrant. */

@@ -1,5 +1,5 @@
 /* auth_nettu plugin: provides the "authenticator" service named "nettu": x-api-key for
- * account admins and RS256 JWTs for end users (API.md A4, A5). Lifecycle and configuration
+ * account admins and RS256 JWTs for end users. Lifecycle and configuration
  * live here; the request path is in authn.c.
  *
  * [auth_nettu]

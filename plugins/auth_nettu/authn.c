@@ -1,5 +1,5 @@
-/* The request path of auth_nettu: admin API keys (A4.1), end-user tokens (A4.2, A5) and the
- * public-account header (A4.3). Messages name what is wrong, never the key or token.
+/* The request path of auth_nettu: admin API keys, end-user tokens and the
+ * public-account header. Messages name what is wrong, never the key or token.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ out:
     return rc;
 }
 
-/* A5: verifies `token` for the account with key version `version` (or takes it from the
+/* Verifies the end-user `token` for the account with key version `version` (or takes it from the
  * token cache) and fills *u. NT_EUNAUTH with a message, or another error code. */
 static int
 authn_token(auth_state *st, nt_req *req, const char *account, int64_t version, const char *token,
@@ -122,7 +122,7 @@ out:
     return rc;
 }
 
-/* A4.2: nettu-account plus Authorization: Bearer <jwt>. */
+/* End users: nettu-account plus Authorization: Bearer <jwt>. */
 static int
 authn_user(auth_state *st, nt_req *req)
 {

@@ -1,4 +1,4 @@
-/* Authorization header parsing: "Bearer <token>" as the original reads it (A4.2). */
+/* Authorization header parsing: "Bearer <token>" as the original reads it. */
 #include "bearer.h"
 
 #include <string.h>

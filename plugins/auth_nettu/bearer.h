@@ -1,4 +1,4 @@
-/* The bearer token of an Authorization header value (API.md A4.2 step 2); pure. */
+/* The bearer token of an Authorization header value; pure. */
 #ifndef AUTH_BEARER_H
 #define AUTH_BEARER_H
 

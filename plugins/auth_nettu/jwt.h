@@ -1,4 +1,4 @@
-/* RS256 JSON Web Token verification (API.md A5); pure: no host, no caches. */
+/* RS256 JSON Web Token verification; pure: no host, no caches. */
 #ifndef AUTH_JWT_H
 #define AUTH_JWT_H
 
@@ -14,7 +14,7 @@
 #define JWT_MAX_LEN 16384
 
 /* Clock skew allowed between the token's issuer and this server for nbf and iat (seconds);
- * exp has none (API.md A5). */
+ * exp has none. */
 #define JWT_LEEWAY_S 60
 
 /* The claims of a verified token. */

@@ -1,4 +1,4 @@
-/* Parsing an account's stored PEM public key into an OpenSSL key (API.md A10.3); pure. */
+/* Parsing an account's stored PEM public key into an OpenSSL key; pure. */
 #ifndef AUTH_JWT_KEY_H
 #define AUTH_JWT_KEY_H
 

@@ -1,5 +1,5 @@
 /* calendar plugin internals: the plugin state, the calendar row, body parsing and the route
- * handlers (API.md A12 except A12.5, which the events plugin serves).
+ * handlers (not the events of a timespan, which the events plugin serves).
  */
 #ifndef CAL_H
 #define CAL_H
@@ -47,7 +47,7 @@ int cal_row_read(const nt_host_api *api, nt_stmt *st, cal_row *row);
 /* The columns cal_row_read() expects, for SELECT lists (prefix them with a table alias). */
 #define CAL_ROW_COLUMNS "id, user_id, timezone, week_start, metadata"
 
-/* The wire object of API.md A9.3: {id, userId, settings: {weekStart, timezone}, metadata}.
+/* The wire object: {id, userId, settings: {weekStart, timezone}, metadata}.
  * Returns a new reference, or NULL when out of memory or when week_start is out of range. */
 json_t *cal_row_json(const cal_row *row);
 
@@ -66,12 +66,12 @@ typedef struct cal_settings {
     int week_start;       /* 0 = Monday .. 6 = Sunday; -1 when not given */
 } cal_settings;
 
-/* Reads a create body (API.md A12.1): `timezone` required, `weekStart` optional (default
+/* Reads a create body: `timezone` required, `weekStart` optional (default
  * Monday, 0). NT_OK, or NT_EINVAL with a message naming the field written to err. Metadata
  * is not looked at. */
 int cal_body_create(const json_t *body, cal_settings *s, char *err, size_t errlen);
 
-/* Reads an update body (API.md A12.3): `settings.timezone`/`settings.weekStart`, each falling
+/* Reads an update body: `settings.timezone`/`settings.weekStart`, each falling
  * back to the flat top-level `timezone`/`weekStart` when settings lacks it. Fields not given
  * stay NULL / -1. NT_OK, or NT_EINVAL with a message naming the field written to err.
  * Metadata is not looked at. */

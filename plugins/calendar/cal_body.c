@@ -1,5 +1,5 @@
-/* Request bodies of the calendar routes: the settings of a create (API.md A12.1) and of an
- * update, nested or flat (A12.3). Pure functions over JSON so they can be tested alone, and
+/* Request bodies of the calendar routes: the settings of a create and of an
+ * update, nested or flat. Pure functions over JSON so they can be tested alone, and
  * the request-side reader the handlers call.
  */
 #include "cal.h"

@@ -1,5 +1,5 @@
 /* POST /calendar (an end user creates one of its own) and POST /user/{userId}/calendar (an
- * admin creates one for a user of the account): API.md A12.1.
+ * admin creates one for a user of the account).
  */
 #include "cal.h"
 #include "ntc.h"

@@ -1,4 +1,4 @@
-/* DELETE /calendar/{calendarId} and DELETE /user/calendar/{calendarId}: API.md A12.4. The
+/* DELETE /calendar/{calendarId} and DELETE /user/calendar/{calendarId}. The
  * answer is the deleted calendar; its events go with it through the foreign keys.
  */
 #include "cal.h"

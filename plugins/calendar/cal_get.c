@@ -1,5 +1,5 @@
 /* GET /calendar/{calendarId} (the end user's own calendar) and GET /user/calendar/{calendarId}
- * (any calendar of the admin's account): API.md A12.2.
+ * (any calendar of the admin's account).
  */
 #include "cal.h"
 

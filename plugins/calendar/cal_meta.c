@@ -1,5 +1,5 @@
 /* GET /calendar/meta: the calendars of the admin's account whose metadata has key = value,
- * in creation order, paged by skip and limit (API.md A9.8, A12.6), through the shared
+ * in creation order, paged by skip and limit, through the shared
  * metadata query (ntc_meta_route).
  */
 #include "cal.h"

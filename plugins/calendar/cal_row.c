@@ -1,5 +1,5 @@
 /* Calendar rows: loading one calendar within the caller's scope (account, and user for end
- * users) and turning a row into the wire object of API.md A9.3.
+ * users) and turning a row into the wire object.
  */
 #include "cal.h"
 #include "ntc.h"

@@ -1,4 +1,4 @@
-/* PUT /calendar/{calendarId} and PUT /user/calendar/{calendarId}: API.md A12.3. The whole
+/* PUT /calendar/{calendarId} and PUT /user/calendar/{calendarId}. The whole
  * body is validated before anything is read or written.
  */
 #include "cal.h"

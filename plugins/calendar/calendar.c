@@ -1,9 +1,10 @@
-/* calendar: the calendar routes of API.md A12 (except the events of a timespan, served by
+/* calendar: the calendar routes (except the events of a timespan, served by
  * the events plugin) over its own tables calendar_calendars and calendar_metadata, and the
  * "calendars" service. Users are known through the "users" service (user plugin).
  */
 #include "cal.h"
 #include "ntc.h"
+#include "cal_schemas.h"
 
 #include <stdlib.h>
 
@@ -46,9 +47,11 @@ cal_register(cal_plugin *c)
         {"DELETE", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_delete, cal_delete},
         {"DELETE", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_delete},
     };
-    int rc =
-        ntc_register(c->api, c->self, migrations, 1, routes, sizeof(routes) / sizeof(routes[0]), c);
+    int rc = ntc_register(c->api, c->self, migrations, 1, NULL, 0, c);
 
+    if (rc == NT_OK)
+        rc = ntc_routes_add_doc(c->api, c->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                cal_route_docs, cal_route_docs_n, c);
     if (rc == NT_OK)
         rc = cal_service_add(c);
     return rc;

@@ -53,7 +53,7 @@ int ntc_in_slots(size_t n);
  * NT_OK, or NT_ERR when it does not fit in cap bytes. */
 int ntc_in_sql(char *buf, size_t cap, const char *head, int first, int slots, const char *tail);
 
-/* ---- metadata (API.md A9.8) ------------------------------------------------------------
+/* ---- metadata --------------------------------------------------------------------------
  * Metadata is stored twice: as JSON text on the entity row (for output) and as rows of a side
  * table `<table>(entity_id TEXT, account_id TEXT, key TEXT, value TEXT)` for queries. The
  * size of metadata (keys, key and value length) is capped by the host's json_get_metadata. */
@@ -127,7 +127,7 @@ json_t *ntc_meta_parse(const char *text);
  * out of memory. NULL metadata gives "{}". */
 char *ntc_meta_dump(const json_t *metadata);
 
-/* ---- weekdays (API.md A9.3) ------------------------------------------------------------ */
+/* ---- weekdays -------------------------------------------------------------------------- */
 
 /* Parses a weekday: an English name, short or long, any case ("Mon", "monday"), or an integer
  * 0..6 (0 = Monday). Writes 0..6 (0 = Monday). NT_EINVAL otherwise. */

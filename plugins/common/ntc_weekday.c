@@ -1,4 +1,4 @@
-/* Weekday names and numbers (API.md A9.3): 0 = Monday ... 6 = Sunday. */
+/* Weekday names and numbers: 0 = Monday ... 6 = Sunday. */
 #include "ntc.h"
 
 #include <strings.h>

@@ -1,5 +1,5 @@
 /* events plugin internals: the plugin state, the stored event, body parsing, storage and the
- * route handlers (API.md A11.7, A12.5, A13, and the multi-user free/busy extension).
+ * route handlers (free/busy, calendar events, event routes, the multi-user free/busy extension).
  */
 #ifndef EV_H
 #define EV_H
@@ -14,8 +14,8 @@
 #include "intervals.h"
 #include "rrule.h"
 
-#define EV_SPAN_MAX 5356800000LL     /* 62 days: the longest instance query (A2) */
-#define EV_REMINDER_DELTA_MAX 535680 /* minutes, A9.6 */
+#define EV_SPAN_MAX 5356800000LL     /* 62 days: the longest instance query */
+#define EV_REMINDER_DELTA_MAX 535680 /* minutes, a reminder's furthest delta */
 #define EV_MINUTES_BEFORE_MAX 1440   /* compat reminder {minutesBefore} */
 #define EV_FREEBUSY_USERS_MAX 100    /* POST /user/freebusy */
 #define EV_MAX_INSTANCES_DEFAULT 100000
@@ -53,7 +53,7 @@ typedef struct ev_plugin {
  * the calendar tables). Holds no pointers. */
 typedef nt_calendar ev_cal;
 
-/* An event as stored (API.md A9.4 and A13.7). Owns rrule, exdates, reminders, metadata. */
+/* An event as stored. Owns rrule, exdates, reminders, metadata. */
 typedef struct ev_event {
     char id[NT_UUID_BUF];
     char calendar_id[NT_UUID_BUF];
@@ -78,7 +78,7 @@ ev_series ev_event_series(const ev_event *e);
 
 /* ---- JSON (event_json.c) ----------------------------------------------------------------- */
 
-/* The wire object of A9.4 (every field, derived `reminder`). New reference or NULL (ENOMEM). */
+/* The wire object of an event (every field, derived `reminder`). New reference or NULL (ENOMEM). */
 json_t *ev_event_json(const ev_event *e);
 
 /* exdates as JSON text ("[1,2]"); malloc'd, NULL when out of memory. */
@@ -152,7 +152,7 @@ int ev_store_delete(const nt_host_api *api, nt_db *db, const char *id);
 /* ---- calendars and users, through their services (event_peers.c) ------------------------ */
 
 /* Loads calendar `id` of the account (and of user_id when not NULL) through the calendars
- * service; when json is not NULL *json gets its wire object (A9.3, a new reference). NT_OK,
+ * service; when json is not NULL *json gets its wire object (a new reference). NT_OK,
  * NT_ENOTFOUND, or the storage error. */
 int ev_cal_load(const ev_plugin *p, nt_db *db, const char *id, const char *account_id,
                 const char *user_id, ev_cal *c);
@@ -198,7 +198,7 @@ int ev_work_map(const ev_plugin *p, nt_req *req, int rc, const char *err);
 int ev_expand_event(const ev_plugin *p, nt_req *req, ev_work *w, const ev_event *e,
                     const char *timezone, int week_start, int64_t ws, int64_t we, ev_ilist *out);
 
-/* Computes e->end_ts (A13.7) with the calendar's settings. With capped = 1 (a new or changed
+/* Computes e->end_ts with the calendar's settings. With capped = 1 (a new or changed
  * timing) a rule whose expansion needs more than [events] rule_cpu_ms of CPU is refused
  * (NT_EINVAL naming the setting): this is the affordability check that bounds every later
  * expansion of the event. Call it before the write transaction begins. NT_OK, NT_EINVAL,
@@ -209,7 +209,7 @@ int ev_compute_end(const ev_plugin *p, nt_req *req, ev_event *e, const ev_cal *c
  * long. NT_OK or NT_EINVAL. */
 int ev_check_span(const nt_host_api *api, nt_req *req, int64_t ws, int64_t we);
 
-/* ---- reminders (event_remind.c; API.md B5.1) --------------------------------------------- */
+/* ---- reminders (event_remind.c) ------------------------------------------------------- */
 
 #define EV_REM_OCCURRENCES 100    /* future occurrences of a recurring event with reminders */
 #define EV_REM_FOLLOWUP_AT 90     /* the follow-up job is dated at the 91st (index 90) */
@@ -232,7 +232,7 @@ typedef struct ev_rem_plan {
 /* Frees what pl owns and zeroes it; NULL is fine. */
 void ev_rem_plan_clear(ev_rem_plan *pl);
 
-/* Computes the pending reminders of e (B5.1) at now: one per occurrence o and reminder r,
+/* Computes the pending reminders of e at now: one per occurrence o and reminder r,
  * remindAt = o + r.delta minutes, kept when remindAt > now + 61 s; a recurring event uses the
  * earlier occurrences whose reminders are still ahead and its next EV_REM_OCCURRENCES future
  * occurrences (expanded with the calendar's zone, charged to the request's budget), with a
@@ -260,7 +260,7 @@ int ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const e
 int ev_rem_insert_new(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl);
 
 /* Looks up the optional webhooks service and starts the reminder delivery thread
- * (event_deliver.c, B5.2) on a storage connection of its own. NT_OK, or NT_ERR after
+ * (event_deliver.c) on a storage connection of its own. NT_OK, or NT_ERR after
  * init_error. */
 int ev_deliver_start(ev_plugin *p);
 
@@ -308,14 +308,14 @@ int ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const 
  * when none); NULL skips the event. May set *rc (NT_ENOMEM) to stop. */
 typedef ev_ilist *(*ev_set_dest_fn)(void *arg, int busy, const char *service_id, int *rc);
 
-/* Expands every event of the calendars cals[0..n) that matches [fb->ws, fb->we] (A13.7),
+/* Expands every event of the calendars cals[0..n) that matches [fb->ws, fb->we],
  * only the busy ones when busy_only, into the lists `dest` picks. Checks the request budget
  * (req_check) as it goes. NT_OK or the first error. */
 int ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int busy_only, ev_set_dest_fn dest,
                    void *arg);
 
 /* Free/busy of the calendars `ids` (resolved as ev_set_resolve does) in [ws, we]: the
- * instances of busy events into `busy`, merged (B2); with free_l not NULL, those of the other
+ * instances of busy events into `busy`, merged; with free_l not NULL, those of the other
  * events into free_l, merged, minus the busy ones. An empty window (we < ws) gives nothing.
  * NT_OK or the first error (the lists then hold partial results: free them). */
 int ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, const char *user_id,
@@ -326,7 +326,7 @@ int ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, con
  * 0, or -1 when out of memory (both unchanged then). */
 int ev_ilist_export(ev_ilist *l, nt_intervals *out);
 
-/* ---- iCalendar export (event_ical.c, event_ical_vevent.c; API.md G4) ------------------- */
+/* ---- iCalendar export (event_ical.c, event_ical_vevent.c) ---------------------------- */
 
 #define EV_ICAL_MAX_EVENTS_DEFAULT 5000      /* [events] ical_max_events: events of one export */
 #define EV_ICAL_MAX_BYTES (16 * 1024 * 1024) /* size of one export; more answers 422 */
@@ -340,7 +340,7 @@ typedef struct ev_ical_ctx {
     ev_budget *budget;    /* the request's work budget (ev_work) */
 } ev_ical_ctx;
 
-/* The VEVENT of e (API.md G4) as text (CRLF lines, folded, escaped) in *text, malloc'd
+/* The VEVENT of e as text (CRLF lines, folded, escaped) in *text, malloc'd
  * (free()). Returns 0; 1 when e has no instance (nothing written); -1 when its rule cannot be
  * written (err says why); -2 when out of memory; EV_EXPAND_ELIMIT, _EBUDGET or _EGONE when
  * the budget stopped the expansion that checks whether DTSTART is an occurrence. Needs

@@ -1,5 +1,5 @@
 /* POST /events (an end user creates an event in one of its calendars) and
- * POST /user/{userId}/events (an admin does it for a user of the account): API.md A13.1.
+ * POST /user/{userId}/events (an admin does it for a user of the account).
  */
 #include "ev.h"
 #include "ntc.h"
@@ -33,7 +33,7 @@ ev_create_fill(const nt_host_api *api, const ev_body *b, const ev_cal *cal, cons
     return e->metadata != NULL ? NT_OK : NT_ENOMEM;
 }
 
-/* The checks that need storage, in the order of A13.1: user (route 2) -> calendar (404) ->
+/* The checks that need storage, in the original's order: user (route 2) -> calendar (404) ->
  * recurrence (400) -> reminders (400). */
 static int
 ev_create_check(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *b, const char *path_user,

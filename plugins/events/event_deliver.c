@@ -1,4 +1,4 @@
-/* Reminder delivery (API.md B5.2 through G3): a thread of the events plugin, with its own
+/* Reminder delivery: a thread of the events plugin, with its own
  * storage connection, wakes at every tick boundary B (a wall-clock minute; [events]
  * reminder_tick_ms shortens it for tests) and, in write transactions of at most
  * EV_DELIVER_CLAIM reminders each, deletes the pending reminders with remindAt < B and queues one
@@ -7,7 +7,7 @@
  * is the claim: two instances on one database serialize on the write transaction, and a reminder
  * deleted by one is not seen by the other. Without the webhooks service, due reminders are dropped
  * with one warning. Every [events] reminder_followup_ms (30 min) the thread also runs the due
- * follow-up jobs of recurring events (B5.1).
+ * follow-up jobs of recurring events.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -193,7 +193,7 @@ ev_deliver_due(struct ev_deliver *d, int64_t boundary)
     return rc;
 }
 
-/* Runs the follow-up job of one event (B5.1): its reminders computed again from now on,
+/* Runs the follow-up job of one event: its reminders computed again from now on,
  * written only when no update replaced them since the job was read (version). */
 static int
 ev_followup_one(struct ev_deliver *d, const char *event_id, const char *account, int64_t version,

@@ -1,6 +1,6 @@
 /* Glue between the routes and the pure expansion engine: the request's work budget (the time
  * engine's ev_budget wired to the host's req_check), zone lookup, error mapping, the stored
- * endTs (A13.7) with the affordability cap of a rule, and the query window checks (A2).
+ * endTs with the affordability cap of a rule, and the query window checks.
  */
 #include "ev.h"
 

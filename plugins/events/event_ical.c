@@ -1,4 +1,4 @@
-/* iCalendar export of a calendar (API.md G4): GET /calendar/{calendarId}/ical (the owner, an
+/* iCalendar export of a calendar: GET /calendar/{calendarId}/ical (the owner, an
  * end user) and GET /user/calendar/{calendarId}/ical (admin). The calendar comes from the
  * "calendars" service (404 outside the caller's account, or not the end user's own); its
  * events from this plugin's table, one VEVENT each (event_ical_vevent.c). The reply is

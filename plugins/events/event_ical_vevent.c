@@ -1,10 +1,10 @@
-/* iCalendar export, one event (API.md G4): the VEVENT of a stored event, built with libical
+/* iCalendar export, one event: the VEVENT of a stored event, built with libical
  * (which escapes, folds at 75 octets and writes CRLF). A non-recurring event has DTSTART and
  * DTEND in UTC; a recurring one DTSTART;TZID=<zone> in local time (from ev_tz, the zone data
  * the expansion uses), an exact DURATION (hours, minutes, seconds: never days, which RFC 5545
  * readers stretch across DST changes), its RRULE and EXDATE;TZID=. Metadata is not exported.
  *
- * The RRULE is the stored rule written the way B1.2 reads it (python-dateutil), so that RFC
+ * The RRULE is the stored rule written the way the server reads it (python-dateutil), so that RFC
  * 5545 readers get the same days: ordinals in daily and weekly rules mean the plain weekday;
  * plain and ordinal weekdays together keep the ordinals whose day is also plain (dateutil
  * wants both); bymonthday 0 is left out. BYHOUR/BYMINUTE/BYSECOND are DTSTART's own, which is
@@ -64,7 +64,7 @@ ev_ical_list(short *dst, size_t cap, const int16_t *v, int n, int skip_zero)
     return 0;
 }
 
-/* BYDAY as B1.2 means it (see the file comment). Returns 0; 1 when no day can ever match
+/* BYDAY as dateutil means it (see the file comment). Returns 0; 1 when no day can ever match
  * (plain and ordinal weekdays with no ordinal on a plain day); -1 when it does not fit. */
 static int
 ev_ical_days(struct icalrecurrencetype *r, const ev_rrule *rr)
@@ -165,7 +165,7 @@ ev_ical_duration(int64_t ms)
 }
 
 /* 1 when exdate x (ms) may remove an occurrence: its second, read as local time in tz, maps
- * back to the same instant (occurrences always do; B1.2). */
+ * back to the same instant (occurrences always do). */
 static int
 ev_ical_exdate_useful(const ev_tz *tz, int64_t x)
 {
@@ -174,7 +174,7 @@ ev_ical_exdate_useful(const ev_tz *tz, int64_t x)
     return ev_tz_local_to_utc(tz, ev_tz_utc_to_local(tz, s)) == s;
 }
 
-/* For a DTSTART that is not an occurrence (B1.2 follows dateutil, which does not add it;
+/* For a DTSTART that is not an occurrence (expansion follows dateutil, which does not add it;
  * RFC 5545 readers may count it as the first instance): a COUNT becomes the UNTIL of the last
  * occurrence (exdates aside), so readers of either kind stop at the same one. Returns 0, 1
  * when the rule has no occurrence at all, or an engine error. */
@@ -209,7 +209,7 @@ ev_ical_recurring(icalcomponent *c, const ev_event *e, const ev_ical_ctx *x, cha
     int rc, synced = 1;
 
     if ((e->rrule->count > 0 || e->rrule->has_until) && e->end_ts == 0)
-        return 1; /* bounded, and every occurrence is exdated (A13.7) */
+        return 1; /* bounded, and every occurrence is exdated */
     rc = ev_ical_rule(&r, e->rrule, x->wkst, err, errlen);
     if (rc == 0) {
         ev_series ser = ev_event_series(e);
@@ -248,7 +248,7 @@ ev_ical_vevent(const ev_event *e, const ev_ical_ctx *x, char **text, char *err, 
     if (e->rrule == NULL) {
         for (size_t i = 0; i < e->n_exdates; i++)
             if (e->exdates[i] == e->start_ts)
-                return 1; /* B1.1: exdated, no instance */
+                return 1; /* exdated, no instance */
     }
     c = icalcomponent_new_vevent();
     if (c == NULL)

@@ -1,4 +1,4 @@
-/* The move of an instance list into the services' nt_intervals (B2's subtract lives in the
+/* The move of an instance list into the services' nt_intervals (the subtract lives in the
  * time engine, plugins/time/intervals.c, shared with the service plugin).
  */
 #include "ev.h"

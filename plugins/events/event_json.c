@@ -1,4 +1,4 @@
-/* The event wire object (API.md A9.4) and the JSON text of stored exdates. (The calendar's
+/* The event wire object and the JSON text of stored exdates. (The calendar's
  * wire object comes from the calendars service.)
  */
 #include "ev.h"

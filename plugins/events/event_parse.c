@@ -1,5 +1,5 @@
-/* Request parsing for the event routes: the type checks of create/update bodies (A13.1,
- * A13.4), reminders with the compat `reminder` form (A9.6, Part D row 6), integer query
+/* Request parsing for the event routes: the type checks of create/update bodies,
+ * reminders with the compat `reminder` form, integer query
  * parameters, and the ISO-8601 UTC times of the multi-user free/busy body.
  */
 #include "ev.h"
@@ -62,7 +62,7 @@ ev_body_exdates(const nt_host_api *api, nt_req *req, const json_t *body, ev_body
     return NT_OK;
 }
 
-/* Reads `serviceId`: a UUID; on update a present null clears it (A13.4 step 2). */
+/* Reads `serviceId`: a UUID; on update a present null clears it. */
 static int
 ev_body_service(const nt_host_api *api, nt_req *req, const json_t *body, int create, ev_body *b)
 {

@@ -1,6 +1,6 @@
-/* Instance queries: the instances of one event (API.md A13.5) and the events of a calendar in
- * a timespan with their instances (A12.5, including the compat end-user access to the admin
- * path, Part D row 4).
+/* Instance queries: the instances of one event and the events of a calendar in
+ * a timespan with their instances (including the published client's end-user access to the
+ * admin path).
  */
 #include "ev.h"
 #include "ntc.h"

@@ -1,5 +1,5 @@
-/* GET and DELETE of one event (API.md A13.2, A13.3) and the metadata query over the events of
- * the account (A13.6).
+/* GET and DELETE of one event and the metadata query over the events of
+ * the account.
  */
 #include "ev.h"
 #include "ntc.h"

@@ -1,4 +1,4 @@
-/* Reminder generation (API.md B5.1): the pending reminders of an event, in the plugin's own
+/* Reminder generation: the pending reminders of an event, in the plugin's own
  * tables events_reminders (one row per occurrence x reminder) and events_reminder_jobs (per
  * event: the version of its reminders and the follow-up date of a recurring event). The plan
  * is computed before the write transaction (it expands the rule, charged to the request's

@@ -1,5 +1,5 @@
 /* The "events" service (services.h, nt_events_v1): free/busy of a set of calendars, the busy
- * instances grouped by serviceId, and B4.4's spans of other services' events, for plugins
+ * instances grouped by serviceId, and the spans of other services' events, for plugins
  * that compute with time (booking slots) without reading the events tables.
  */
 #include "ev.h"

@@ -175,7 +175,7 @@ ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, const c
     ev_fb fb = {0};
     int rc = NT_OK;
 
-    /* An empty window has nothing in it (A11.7). */
+    /* An empty window has nothing in it. */
     if (we < ws || (busy == NULL && free_l == NULL))
         return NT_OK;
     rc = ev_set_resolve(p, p->api->req_db(req), account_id, user_id, ids, n, &cals, &n_cals);

@@ -1,5 +1,5 @@
-/* PUT /events/{eventId} (end user) and PUT /user/events/{eventId} (admin): API.md A13.4,
- * applied step by step; on any error nothing is saved.
+/* PUT /events/{eventId} (end user) and PUT /user/events/{eventId} (admin): the original's
+ * update applied step by step; on any error nothing is saved.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -165,7 +165,7 @@ ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *befo
 }
 
 /* One attempt of an update: reads the event and its calendar (no transaction), applies the
- * body (A13.4 steps 2 to 8, the expansion of endTs included) and hands the result to
+ * body (the original's steps, the expansion of endTs included) and hands the result to
  * ev_update_write. b is read again on every attempt, so it is not consumed. */
 static int
 ev_update_once(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *body, ev_event *e)

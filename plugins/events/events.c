@@ -1,5 +1,5 @@
-/* events: calendar events, their recurrence and instances, and free/busy (API.md A11.7,
- * A12.5, A13, B1, B2, and the iCalendar export of G4) over its own tables events_events and
+/* events: calendar events, their recurrence and instances, and free/busy (and
+ * the iCalendar export) over its own tables events_events and
  * events_metadata, and the "events" service. Calendars and users come from the "calendars" and
  * "users" services (the calendar and user plugins); events_events keeps its cascading foreign key
  * to calendar_calendars.
@@ -10,12 +10,13 @@
  *   rule_cpu_ms = 20         CPU time the expansion of a new or changed rule (its endTs) may
  *                            take at create and update; a costlier rule answers 400. It bounds
  *                            what every later query pays for the event.
- *   reminder_tick_ms = 60000 the reminder thread's tick (B5.2: a wall-clock minute); a test
+ *   reminder_tick_ms = 60000 the reminder thread's tick (a wall-clock minute); a test
  *                            knob, shortened only by tests
  *   reminder_followup_ms = 1800000  how often the follow-up jobs of recurring events run
  */
 #include "ev.h"
 #include "ntc.h"
+#include "event_schemas.h"
 
 #include <stdlib.h>
 
@@ -47,7 +48,7 @@ static const char ev_migration_1[] =
     " PRIMARY KEY (entity_id, key));"
     "CREATE INDEX events_metadata_query ON events_metadata(account_id, key, value);";
 
-/* Pending reminders (B5.1) and, per event, their version and follow-up date. Both go with
+/* Pending reminders and, per event, their version and follow-up date. Both go with
  * their event (cascade), so deleting an event or its calendar drops its reminders. */
 static const char ev_migration_2[] =
     "CREATE TABLE events_reminders ("
@@ -94,9 +95,11 @@ ev_register(ev_plugin *p)
         {"GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy},
         {"POST", "/api/v1/user/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, ev_freebusy_multi},
     };
-    int rc =
-        ntc_register(p->api, p->self, migrations, 2, routes, sizeof(routes) / sizeof(routes[0]), p);
+    int rc = ntc_register(p->api, p->self, migrations, 2, NULL, 0, p);
 
+    if (rc == NT_OK)
+        rc = ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                ev_route_docs, ev_route_docs_n, p);
     if (rc == NT_OK)
         rc = ev_service_add(p);
     return rc;

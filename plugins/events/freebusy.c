@@ -1,6 +1,6 @@
-/* Free/busy: GET /user/{userId}/freebusy (API.md A11.7) and the row expansion shared with the
+/* Free/busy: GET /user/{userId}/freebusy and the row expansion shared with the
  * multi-user form (freebusy_multi.c) and the calendar sets (event_set.c). Only busy events
- * count; their instances are merged (B2).
+ * count; their instances are merged.
  */
 #include "ev.h"
 
@@ -88,7 +88,7 @@ out:
     return rc;
 }
 
-/* Splits the comma-separated calendarIds into lower-case UUIDs (others are dropped, A11.7).
+/* Splits the comma-separated calendarIds into lower-case UUIDs (others dropped, as the original).
  * The array and strings live in request memory. NT_OK or NT_ENOMEM. */
 static int
 ev_fb_ids(const nt_host_api *api, nt_req *req, const char *q, char ***ids, size_t *n)
@@ -171,7 +171,7 @@ ev_freebusy(nt_req *req, void *state, json_t **out)
     rc = ev_user_in_account(p, api->req_db(req), api->req_account(req), user);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "userId: no user '%s' in this account", user);
-    /* No valid calendar id, or an empty window: nothing is busy (A11.7). Only the user's
+    /* No valid calendar id, or an empty window: nothing is busy. Only the user's
      * own calendars count. */
     if (rc == NT_OK)
         rc = ev_set_freebusy(p, req, api->req_account(req), user, (const char *const *)ids, n, ws,

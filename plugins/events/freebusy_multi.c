@@ -8,7 +8,7 @@
  * Which calendars count: those listed in calendarIds. Without the list, an admin (x-api-key)
  * gets every calendar of the users, while the public form (only the nettu-account header,
  * which anyone who knows the account id can send) gets nothing busy, as GET
- * /user/{userId}/freebusy does without calendarIds (A11.7): public callers only see the
+ * /user/{userId}/freebusy does without calendarIds: public callers only see the
  * calendars they name.
  */
 #include "ev.h"

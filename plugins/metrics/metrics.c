@@ -83,14 +83,23 @@ mx_register(mx_plugin *m)
 {
     const nt_host_api *api = m->api;
     const nt_migration mig = {.size = sizeof(nt_migration), .version = 1, .sql = mx_migration_1};
+#define MX_STATUS_SCHEMA(v)                                                                        \
+    "{\"type\": \"object\", \"required\": [\"status\"], \"properties\": {\"status\": "             \
+    "{\"type\": \"string\", \"enum\": [\"" v "\"]}}}"
     const struct {
         const char *path;
         nt_handler_fn handler;
+        const char *summary, *schema, *type;
     } routes[] = {
-        {"/metrics", mx_route_metrics},
-        {"/api/v1/health/live", mx_route_live},
-        {"/api/v1/health/ready", mx_route_ready},
+        {"/metrics", mx_route_metrics, "Prometheus metrics (text format 0.0.4)",
+         "{\"type\": \"string\"}", MX_CONTENT_TYPE},
+        {"/api/v1/health/live", mx_route_live, "Liveness: the process serves requests",
+         MX_STATUS_SCHEMA("live"), NULL},
+        {"/api/v1/health/ready", mx_route_ready,
+         "Readiness: storage can be read and written (503 otherwise)", MX_STATUS_SCHEMA("ready"),
+         NULL},
     };
+#undef MX_STATUS_SCHEMA
     int rc;
 
     if ((rc = api->migration_add(m->self, &mig)) != NT_OK) {
@@ -104,7 +113,10 @@ mx_register(mx_plugin *m)
                             .auth = NT_AUTH_PUBLIC,
                             .perms = NULL,
                             .handler = routes[i].handler,
-                            .state = m};
+                            .state = m,
+                            .summary = routes[i].summary,
+                            .response_schema = routes[i].schema,
+                            .response_type = routes[i].type};
         if ((rc = api->route_add(m->self, &r)) != NT_OK) {
             api->init_error(m->self, "cannot add route GET %s (code %d)", r.path, rc);
             return rc;

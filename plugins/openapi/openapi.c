@@ -60,7 +60,10 @@ oa_init(nt_plugin *self, const nt_host_api *api, const nt_config *cfg, void **st
                   .path = "/api/v1/openapi.json",
                   .auth = NT_AUTH_PUBLIC,
                   .perms = NULL,
-                  .handler = oa_route_get};
+                  .handler = oa_route_get,
+                  .summary = "This document: the OpenAPI 3.0.3 description of the loaded routes",
+                  .response_schema = "{\"type\": \"object\", \"required\": [\"openapi\", "
+                                     "\"info\", \"paths\"]}"};
     int rc;
 
     if ((rc = api->cfg_check_keys(self, cfg, known)) != NT_OK)
@@ -144,7 +147,7 @@ oa_fini(void *state)
 }
 
 static const nt_plugin_desc oa_desc = {
-    NT_PLUGIN_HEADER, .name = "openapi", .version = "1.0.0",
+    NT_PLUGIN_HEADER, .name = "openapi", .version = "1.1.0",
     .init = oa_init,  .start = oa_start, .fini = oa_fini,
 };
 

@@ -1,4 +1,4 @@
-/* policy plugin: provides the "policy" service named "nettu" (API.md A6), the permission
+/* policy plugin: provides the "policy" service named "nettu", the permission
  * check the core runs for end-user routes. Stateless; the [policy] section has no keys.
  */
 #include <nettu/services.h>

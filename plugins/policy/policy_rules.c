@@ -1,4 +1,4 @@
-/* Policy validation and the A6 allow/reject algorithm; no host, no state. */
+/* Policy validation and the allow/reject algorithm; no host, no state. */
 #include "policy_rules.h"
 
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The allow/reject permission policy of end-user tokens (API.md A6, A7): validation and
+/* The allow/reject permission policy of end-user tokens: validation and
  * evaluation as pure functions over jansson values, so tests call them without a host.
  */
 #ifndef POLICY_RULES_H
@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <nettu/plugin.h>
 
-/* 1 when `s` is one of the permission strings of API.md A7 ("*" included), else 0. */
+/* 1 when `s` is one of the permission strings (README, End-user tokens; "*" included), else 0. */
 int policy_perm_known(const char *s);
 
 /* NT_OK when `policy` is well formed: NULL or JSON null (the default policy), or an object
@@ -16,7 +16,7 @@ int policy_perm_known(const char *s);
 int policy_rules_validate(const json_t *policy);
 
 /* NT_OK when `policy` grants every permission of the NULL-terminated `required` (NULL = none)
- * by the algorithm of API.md A6, NT_EUNAUTH when it does not. An empty `required` is granted
+ * (allowed, not rejected; README), NT_EUNAUTH when it does not. An empty `required` is granted
  * whatever the policy; a malformed policy grants nothing else. Borrowed; thread-safe. */
 int policy_rules_check(const json_t *policy, const char *const *required);
 

@@ -1,5 +1,5 @@
 /* schedule plugin internals: the plugin state, schedule rules (parsing, normalisation,
- * printing), availability, schedule rows and the route handlers (API.md B3).
+ * printing), availability, schedule rows and the route handlers.
  */
 #ifndef SCH_H
 #define SCH_H
@@ -23,7 +23,7 @@ typedef struct sch_plugin {
 
 /* ---- rules (sch_rules.c; pure functions over JSON, no host needed) ------------------------ */
 
-#define SCH_MAX_INTERVALS 10 /* a rule keeps its first 10 intervals (B3.2) */
+#define SCH_MAX_INTERVALS 10 /* a rule keeps its first 10 intervals */
 #define SCH_DATE_TEXT 24     /* room for a date value as given, NUL included */
 
 /* One interval of a day: minutes since local midnight, 0 .. 23 * 60 + 59. */
@@ -55,7 +55,7 @@ void sch_rules_clear(sch_rules *r);
 /* Parses a rule array (the `rules` of a body, or the stored text read back) into *out
  * (cleared first). Each rule needs a `variant` {type: "WDay"|"Date", value} and an
  * `intervals` array of {start: {hours, minutes}, end: {hours, minutes}}; every interval is
- * checked, the first SCH_MAX_INTERVALS are kept. Weekdays as API.md A9.3; dates Y-M-D with
+ * checked, the first SCH_MAX_INTERVALS are kept. Weekdays 0-6 or names; dates Y-M-D with
  * years 1970..2100 and a real month and day. NT_OK, NT_ENOMEM, or NT_EINVAL with a message
  * naming the field ("rules[2].intervals[0].start.hours: expected 0..23") written to err. */
 int sch_rules_parse(const json_t *rules, sch_rules *out, char *err, size_t errlen);
@@ -64,13 +64,13 @@ int sch_rules_parse(const json_t *rules, sch_rules *out, char *err, size_t errle
  * NT_ENOMEM. */
 int sch_rules_default(sch_rules *out);
 
-/* Normalises rules as API.md B3.2 says: drops Date rules not strictly between
+/* Normalises rules as the original does: drops Date rules not strictly between
  * (today - 2 days) and 1 January of that day's year + 5, `today` being the local date of
  * now_ms in zone tz; then in each rule sorts the intervals by start, drops those with
  * start > end and merges those that overlap or touch. In place. */
 void sch_rules_normalise(sch_rules *r, const ev_tz *tz, int64_t now_ms);
 
-/* The rules as the JSON array of API.md B3.1; a new reference, NULL when out of memory. */
+/* The rules as the JSON array of the wire object; a new reference, NULL when out of memory. */
 json_t *sch_rules_json(const sch_rules *r);
 
 /* ---- availability (sch_avail.c; pure, no host needed) ------------------------------------ */
@@ -78,7 +78,7 @@ json_t *sch_rules_json(const sch_rules *r);
 /* Asked every few steps whether to go on: NT_OK, or a negative code that stops the work. */
 typedef int (*sch_check_fn)(void *ctx);
 
-/* The free time of `rules` in zone tz in the window [ws, we] (ms), API.md B3.3: for each
+/* The free time of `rules` in zone tz in the window [ws, we] (ms): for each
  * local date the window touches, the Date rule of that date (the last one given), else the
  * WDay rule of its weekday (the last one given); each interval's local start and end made
  * instants (a start in a gap or overlap moves to the next whole local hour that exists
@@ -133,7 +133,7 @@ int sch_row_load(const nt_host_api *api, nt_db *db, const char *id, const char *
  * first). NT_OK, NT_ENOMEM, or NT_ERR for a row that breaks the schema. */
 int sch_row_read(const nt_host_api *api, nt_stmt *st, sch_row *row);
 
-/* The wire object of API.md B3.1 {id, userId, timezone, rules, metadata}; a new reference,
+/* The wire object {id, userId, timezone, rules, metadata}; a new reference,
  * NULL when out of memory. */
 json_t *sch_row_json(const sch_row *row);
 

@@ -1,6 +1,6 @@
-/* The free time of a schedule in a window (API.md B3.3): one local date after the other,
+/* The free time of a schedule in a window: one local date after the other,
  * the rule of that date (a Date rule, else the weekday's rule), its intervals made instants
- * with the DST rules of B3.3, then clipped to the window. Pure code over the time engine.
+ * with the DST rules (README), then clipped to the window. Pure code over the time engine.
  */
 #include "sch.h"
 

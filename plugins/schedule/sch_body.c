@@ -1,4 +1,4 @@
-/* Request bodies of the schedule routes (API.md B3.2): `timezone` and `rules` of a create or
+/* Request bodies of the schedule routes: `timezone` and `rules` of a create or
  * an update. Pure functions over JSON so they can be tested alone.
  */
 #include "ntc.h"

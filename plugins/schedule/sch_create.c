@@ -1,5 +1,5 @@
 /* POST /schedule (an end user creates one of its own) and POST /user/{userId}/schedule (an
- * admin creates one for a user of the account): API.md B3.2 routes 1 and 2. Rules given are
+ * admin creates one for a user of the account). Rules given are
  * normalised as on update; without rules the schedule gets the default week.
  */
 #include "sch.h"

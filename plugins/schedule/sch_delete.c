@@ -1,6 +1,6 @@
-/* DELETE /schedule/{scheduleId} and DELETE /user/schedule/{scheduleId}: API.md B3.2 routes 7
- * and 8. The answer is the deleted schedule. (Service memberships that use it fall back to
- * Empty: that is the service plugin's part of the cascade, API.md E2.)
+/* DELETE /schedule/{scheduleId} and DELETE /user/schedule/{scheduleId}.
+ * The answer is the deleted schedule. (Service memberships that use it fall back to
+ * Empty: that is the service plugin's part of the cascade.)
  */
 #include "ntc.h"
 #include "sch.h"

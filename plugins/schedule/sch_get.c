@@ -1,5 +1,5 @@
 /* GET /schedule/{scheduleId} (the end user's own schedule) and GET /user/schedule/{scheduleId}
- * (any schedule of the admin's account): API.md B3.2 routes 3 and 4. Unlike the original,
+ * (any schedule of the admin's account). Unlike the original,
  * the end-user route requires ownership: another user's schedule is 404.
  */
 #include "sch.h"

@@ -1,5 +1,5 @@
 /* GET /schedule/meta: the schedules of the admin's account whose metadata has key = value,
- * in creation order, paged by skip and limit (API.md A9.8, B3.2 route 9).
+ * in creation order, paged by skip and limit.
  */
 #include "ntc.h"
 #include "sch.h"

@@ -1,6 +1,6 @@
 /* Schedule rows: loading one schedule within the caller's scope (account, and user for end
  * users), writing one back with its metadata side-table rows, and the wire object of
- * API.md B3.1.
+ * a schedule.
  */
 #include "ntc.h"
 #include "sch.h"

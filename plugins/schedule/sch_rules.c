@@ -1,5 +1,5 @@
-/* Schedule rules (API.md B3.1, B3.2): reading them from JSON with messages that name the
- * field, the default week, the normalisation of B3.2 and printing. Pure code over JSON.
+/* Schedule rules: reading them from JSON with messages that name the
+ * field, the default week, the normalisation and printing. Pure code over JSON.
  */
 #include "ntc.h"
 #include "sch.h"
@@ -244,7 +244,7 @@ sch_rules_default(sch_rules *out)
     return NT_OK;
 }
 
-/* ---- normalisation (B3.2) ---------------------------------------------------------------- */
+/* ---- normalisation ----------------------------------------------------------------------- */
 
 /* Sorts by start (stable), drops start > end, merges overlapping or touching intervals. */
 static void

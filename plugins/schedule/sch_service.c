@@ -1,5 +1,5 @@
 /* The "schedules" service (include/nettu/services.h): who a schedule belongs to, and its
- * free time in a window (API.md B3.3) for the booking plugins.
+ * free time in a window for the booking plugins.
  */
 #include "sch.h"
 

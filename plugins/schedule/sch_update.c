@@ -1,4 +1,4 @@
-/* PUT /schedule/{scheduleId} and PUT /user/schedule/{scheduleId}: API.md B3.2 routes 5 and 6.
+/* PUT /schedule/{scheduleId} and PUT /user/schedule/{scheduleId}.
  * The whole body is validated before anything is read or written; each field given
  * replaces, and rules given are normalised in the schedule's (new) zone.
  */

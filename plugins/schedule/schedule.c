@@ -1,10 +1,11 @@
-/* schedule: users' weekly availability rules (API.md B3) over the tables schedule_schedules
- * and schedule_metadata, the routes of B3.2, and the "schedules" service that computes a
- * schedule's free time (B3.3) for the booking plugins. Needs the `user` plugin (its
+/* schedule: users' weekly availability rules over the tables schedule_schedules
+ * and schedule_metadata, the schedule routes, and the "schedules" service that computes a
+ * schedule's free time for the booking plugins. Needs the `user` plugin (its
  * user_users table and "users" service): a user's schedules go with it (foreign key).
  */
 #include "ntc.h"
 #include "sch.h"
+#include "sch_schemas.h"
 
 #include <stdlib.h>
 
@@ -55,7 +56,8 @@ sch_register(sch_plugin *p)
         api->init_error(p->self, "cannot add migration %d", mig.version);
         return rc;
     }
-    rc = ntc_routes_add(api, p->self, routes, sizeof(routes) / sizeof(routes[0]), p);
+    rc = ntc_routes_add_doc(api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                            sch_route_docs, sch_route_docs_n, p);
     if (rc != NT_OK)
         return rc;
     rc = api->service_provide(p->self, NT_SERVICE_SCHEDULES, "nettu", NT_SCHEDULES_V1,

@@ -1,14 +1,15 @@
 /* service: bookable services of an account, their members (users with an availability plan,
  * buffers and booking-time limits, and internal busy calendars) and the public booking-slot
- * query and booking intend (API.md B4), bookings and holds (G1). Tables service_services,
+ * query and booking intend, bookings and holds. Tables service_services,
  * service_metadata, service_users, service_busy, service_reservations, service_bookings and
- * service_holds. The foreign keys carry the cascades of API.md E2: a
+ * service_holds. The foreign keys carry the cascades: a
  * deleted user takes its memberships, a deleted calendar its busy registrations, and a deleted
  * calendar or schedule used as availability leaves the membership with Empty. Needs user, calendar,
  * events and schedule loaded before it.
  */
 #include "ntc.h"
 #include "svc.h"
+#include "svc_schemas.h"
 
 #include <stdlib.h>
 
@@ -56,7 +57,7 @@ static const char svc_migration_1[] =
     " count BIGINT NOT NULL,"
     " PRIMARY KEY (service_id, ts));";
 
-/* API.md G1: bookings and holds (hosts and event ids as JSON arrays of ids), and the order
+/* Bookings and holds (hosts and event ids as JSON arrays of ids), and the order
  * in which busy calendars were registered (a host's booking calendar is its first one). */
 static const char svc_migration_2[] =
     "CREATE TABLE service_bookings ("
@@ -119,8 +120,13 @@ svc_register(svc_plugin *p)
          svc_hold_release},
     };
 
-    return ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),
-                        routes, sizeof(routes) / sizeof(routes[0]), p);
+    int rc = ntc_register(p->api, p->self, migrations, sizeof(migrations) / sizeof(migrations[0]),
+                          NULL, 0, p);
+
+    return rc != NT_OK
+               ? rc
+               : ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                    svc_route_docs, svc_route_docs_n, p);
 }
 
 /* Checks the (empty) [service] section, allocates the state and registers everything.

@@ -1,5 +1,5 @@
 /* service plugin internals: the plugin state, services and their members (rows, bodies, wire
- * objects), the booking-slot computation and the route handlers (API.md B4).
+ * objects), the booking-slot computation and the route handlers.
  */
 #ifndef SVC_H
 #define SVC_H
@@ -42,7 +42,7 @@ typedef struct svc_multi {
     int64_t group; /* SVC_GROUP: n >= 0 */
 } svc_multi;
 
-/* Parses a MultiPerson object (API.md B4.2 route 1). NT_OK or NT_EINVAL with a message
+/* Parses a MultiPerson object. NT_OK or NT_EINVAL with a message
  * naming the field written to err. */
 int svc_multi_parse(const json_t *v, svc_multi *out, char *err, size_t errlen);
 
@@ -58,7 +58,7 @@ typedef enum svc_plan_kind {
     SVC_PLAN_SCHEDULE
 } svc_plan_kind;
 
-/* A member's availability (a TimePlan, B4.1). */
+/* A member's availability (a TimePlan). */
 typedef struct svc_plan {
     svc_plan_kind kind;
     char id[NT_UUID_BUF]; /* calendar or schedule id; "" for Empty */
@@ -67,8 +67,8 @@ typedef struct svc_plan {
 /* The TimePlan as its wire object; a new reference, NULL when out of memory. */
 json_t *svc_plan_json(const svc_plan *p);
 
-/* What an add- or update-member body carries (B4.2 routes 6 and 7, with the published
- * client's names of API.md Part D row 16). Each has_* is 1 when the field was given. */
+/* What an add- or update-member body carries (add and update routes, with the published
+ * client's names too). Each has_* is 1 when the field was given. */
 typedef struct svc_member_body {
     int has_plan, has_before, has_after, has_closest, has_furthest, has_busy;
     svc_plan plan;
@@ -126,7 +126,7 @@ svc_member *svc_find_member(const svc_service *s, const char *user_id);
  * NULL when out of memory. */
 json_t *svc_json(const svc_service *s);
 
-/* The ServiceUser wire object (both name sets of B4.1); a new reference or NULL. */
+/* The ServiceUser wire object (both sets of field names); a new reference or NULL. */
 json_t *svc_member_json(const svc_service *s, const svc_member *m);
 
 /* Writes the service row (insert when `insert`, else update of multiPerson and metadata)
@@ -147,19 +147,19 @@ int svc_reply(const svc_service *s, int status, json_t **out);
 
 /* ---- booking slots (svc_slots.c; pure, no host needed) ------------------------------------ */
 
-/* The query span of API.md B4.3: [local midnight starting day d0, local midnight ending day
+/* The span of a slot query: [local midnight starting day d0, local midnight ending day
  * d1) in zone tz (days since 1970-01-01), in ms. */
 void svc_span(const ev_tz *tz, int64_t d0, int64_t d1, int64_t *s, int64_t *e);
 
-/* Step 1 of B4.4: the span [*s, *e] narrowed by closest (minutes) and furthest (minutes, -1
+/* Free time step 1: the span [*s, *e] narrowed by closest (minutes) and furthest (minutes, -1
  * when not set) from now (ms). 1 when something is left, 0 when the host has no free time. */
 int svc_adjust(int64_t now, int64_t closest, int64_t furthest, int64_t *s, int64_t *e);
 
-/* Step 3 of B4.4: appends the n intervals v to busy (busy = 1), each widened by `before`
+/* Free time step 3: appends the n intervals v to busy (busy = 1), each widened by `before`
  * minutes (earlier start) and `after` minutes (later end). 0, or -1 when out of memory. */
 int svc_busy_widen(ev_ilist *busy, const nt_interval *v, size_t n, int64_t before, int64_t after);
 
-/* Step 4 of B4.4: avail minus busy (both merged here; busy is changed by the merge), clipped
+/* Free time step 4: avail minus busy (both merged here; busy is changed by the merge), clipped
  * to [s, e]; the result replaces avail. 0, or -1 when out of memory. */
 int svc_free_time(ev_ilist *avail, ev_ilist *busy, int64_t s, int64_t e);
 
@@ -174,7 +174,7 @@ typedef struct svc_slots {
 /* Frees the slots; NULL is fine. */
 void svc_slots_clear(svc_slots *sl);
 
-/* The slot walk of B4.5 over hosts whose free lists (sorted, non-overlapping) are lists[0 ..
+/* The slot walk over hosts whose free lists (sorted, non-overlapping) are lists[0 ..
  * n_hosts): cursor = s, s + interval, ... while cursor + duration <= e; a host is free at
  * cursor when one of its intervals [a, b] has a <= cursor and cursor + duration <= b. A
  * cursor is a slot when some host is free (all = 0) or every host is (all = 1, and n_hosts >
@@ -183,7 +183,7 @@ void svc_slots_clear(svc_slots *sl);
 int svc_slots_walk(const ev_ilist *lists, size_t n_hosts, int64_t s, int64_t e, int64_t interval,
                    int64_t duration, int all, int (*check)(void *), void *ctx, svc_slots *out);
 
-/* The answer of B4.3: {"dates": [{"date": "Y-M-D", "slots": [{start, duration, userIds}]}]},
+/* The slot answer: {"dates": [{"date": "Y-M-D", "slots": [{start, duration, userIds}]}]},
  * slots grouped by their local date in tz, dates without zero padding. user_ids[i] names
  * host i. A new reference, NULL when out of memory. */
 json_t *svc_slots_json(const svc_slots *sl, const char *const *user_ids, const ev_tz *tz,
@@ -195,9 +195,9 @@ int svc_date_parse(const char *s, int64_t *days);
 
 /* ---- free time of one member (svc_free.c) ------------------------------------------------- */
 
-/* The free time of member m of service s in the span [s0, e0] (B4.4), through the schedules
+/* The free time of member m of service s in the span [s0, e0], through the schedules
  * and events services, for request req (whose budget it runs in). The active holds of the
- * account naming m (G1), except skip_hold (NULL for none), count as busy. *out (zeroed
+ * account naming m, except skip_hold (NULL for none), count as busy. *out (zeroed
  * first) gets sorted, non-overlapping free intervals; *in_avail (when not NULL) is 1 when
  * the availability alone, within the booking-time limits, covers [s0, e0]. NT_OK, NT_ENOMEM,
  * NT_EBUDGET/NT_EGONE or a storage or events error. */
@@ -209,10 +209,10 @@ int svc_member_free(const svc_plugin *p, nt_req *req, const svc_service *s, cons
 /* Says whether member user_id is considered (arg is the filter's own). */
 typedef int (*svc_host_filter)(const void *arg, const char *user_id);
 
-/* NT_OK when interval is 5 min .. 2 h (B4.3), else 400 naming it through fail(). */
+/* NT_OK when interval is 5 min .. 2 h, else 400 naming it through fail(). */
 int svc_check_interval(const nt_host_api *api, nt_req *req, int64_t interval);
 
-/* The slots of service s in [s0, e0) (B4.4, B4.5) for request req: every member, or (when
+/* The slots of service s in [s0, e0) for request req: every member, or (when
  * filter is not NULL and the service is neither collective nor group) those it accepts. On
  * NT_OK *out holds the slots (svc_slots_clear) and *ids a malloc'd array (free()) naming the
  * slots' host indexes, its strings borrowed from s. Errors of the members' free time (budget,
@@ -221,7 +221,7 @@ int svc_compute_slots(const svc_plugin *p, nt_req *req, const svc_service *s, in
                       int64_t e0, int64_t interval, int64_t duration, svc_host_filter filter,
                       const void *arg, svc_slots *out, const char ***ids);
 
-/* ---- bookings and holds (API.md G1; svc_bk_row.c, svc_bk_pick.c) ------------------------ */
+/* ---- bookings and holds (svc_bk_row.c, svc_bk_pick.c) ---------------------------------- */
 
 /* A booking or a hold as stored (tables service_bookings and service_holds). */
 typedef struct svc_bk {
@@ -261,14 +261,14 @@ json_t *svc_bk_json(const svc_bk *b, int hold);
 /* Answers {"booking": ...} or {"hold": ...} with the given status. */
 int svc_bk_reply(const svc_bk *b, int hold, int status, json_t **out);
 
-/* Round robin (B4.6 step 3) among the hosts of slot i of sl (host indexes into ids): writes
+/* Round robin among the hosts of slot i of sl (host indexes into ids): writes
  * the chosen user id (borrowed from ids). */
 int svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl,
                     size_t i, const char *const *ids, const char **chosen);
 
-/* The hosts of a booking or hold of s at [b->start_ts, b->start_ts + b->duration) (G1 step
+/* The hosts of a booking or hold of s at [b->start_ts, b->start_ts + b->duration) (host choice step
  * 2), inside the caller's write transaction: `listed` (an array of member ids, or NULL) or the
- * hosts by multiPerson, each free (B4.4 minus other holds than skip_hold). Fills b->hosts.
+ * hosts by multiPerson, each free (free time minus other holds than skip_hold). Fills b->hosts.
  * 409 (NT_ECONFLICT through fail) naming why when none fit. */
 int svc_bk_choose(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *listed,
                   const char *skip_hold, svc_bk *b);

@@ -1,4 +1,4 @@
-/* Bookings and holds, API.md G1: POST/GET /service/{serviceId}/bookings, GET/DELETE
+/* Bookings and holds: POST/GET /service/{serviceId}/bookings, GET/DELETE
  * .../bookings/{bookingId}, POST .../holds and DELETE .../holds/{holdId}. Admin only. A
  * booking or hold re-checks its hosts' free time and writes in one write transaction (the
  * store's are serializable); NT_ERETRY from the store goes back to the pipeline, which runs
@@ -26,7 +26,7 @@ typedef struct svc_bk_body {
     json_t *metadata;    /* borrowed; NULL when not given */
 } svc_bk_body;
 
-/* Reads and checks the types and ranges of a create body (G1 rule 1, without the lookups). */
+/* Reads and checks the types and ranges of a create body (without the lookups). */
 static int
 svc_bk_body_read(const nt_host_api *api, nt_req *req, int hold, svc_bk_body *b)
 {
@@ -115,7 +115,7 @@ svc_bk_hold_use(const nt_host_api *api, nt_req *req, const svc_service *s, const
     return NT_OK;
 }
 
-/* The booking calendar of member m (G1): its first busy calendar, else its availability
+/* The booking calendar of member m: its first busy calendar, else its availability
  * calendar; 409 when it has neither. */
 static int
 svc_bk_calendar(const nt_host_api *api, nt_req *req, const svc_member *m, const char **out)
@@ -132,7 +132,7 @@ svc_bk_calendar(const nt_host_api *api, nt_req *req, const svc_member *m, const 
     return NT_OK;
 }
 
-/* Creates the booking's busy event in each host's booking calendar (G1 step 2). */
+/* Creates the booking's busy event in each host's booking calendar. */
 static int
 svc_bk_events(const svc_plugin *p, nt_req *req, const svc_service *s, svc_bk *b)
 {

@@ -1,5 +1,5 @@
-/* The host choice of a booking or a hold (API.md G1 step 2): each candidate host's free time
- * for the span comes from the B4.4 computation of the slot query (svc_member_free), with the
+/* The host choice of a booking or a hold: each candidate host's free time
+ * for the span comes from the free-time computation of the slot query (svc_member_free), with the
  * active holds of other requests as busy; the hosts follow the listed ones or multiPerson.
  * Runs inside the caller's write transaction, so nothing can interleave with the write that
  * follows.

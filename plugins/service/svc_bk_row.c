@@ -1,4 +1,4 @@
-/* Bookings and holds as stored (tables service_bookings and service_holds, API.md G1) and
+/* Bookings and holds as stored (tables service_bookings and service_holds) and
  * their wire objects. Hosts and event ids are kept as JSON arrays of ids.
  */
 #include "ntc.h"

@@ -1,5 +1,5 @@
-/* Request bodies of the service routes without a host: MultiPerson (API.md B4.2 route 1),
- * TimePlan and the member fields of B4.1, with the published client's names (Part D row 16).
+/* Request bodies of the service routes without a host: MultiPerson,
+ * TimePlan and the member fields, with the published client's names.
  */
 #include "svc.h"
 

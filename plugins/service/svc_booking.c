@@ -1,5 +1,5 @@
-/* GET /service/{serviceId}/booking: the public booking-slot query of API.md B4.3-B4.5. Checks
- * in the order of B4.3 (interval, dates, service, group(0), span), then each considered
+/* GET /service/{serviceId}/booking: the public booking-slot query. Checks
+ * in the original's order (interval, dates, service, group(0), span), then each considered
  * member's free time (svc_free.c) and the slot walk (svc_slots.c), inside the request's
  * work budget.
  */
@@ -56,7 +56,7 @@ svc_query_date(const nt_host_api *api, nt_req *req, const char *name, int64_t *d
     return NT_OK;
 }
 
-/* The zone of `timezone`, else `ianaTz` (Part D row 20), else UTC (NULL). */
+/* The zone of `timezone`, else `ianaTz`, else UTC (NULL). */
 static int
 svc_query_tz(const nt_host_api *api, nt_req *req, const ev_tz **tz)
 {

@@ -1,5 +1,5 @@
-/* The service routes of API.md B4.2 1-5: create, metadata query, get (both shapes of Part D
- * row 14), update and delete. Admin only; every service is looked up in the admin's account.
+/* The service routes: create, metadata query, get (the original's and the published client's
+ * shapes), update and delete. Admin only; every service is looked up in the admin's account.
  */
 #include "ntc.h"
 #include "svc.h"
@@ -22,7 +22,7 @@ svc_body_multi(const nt_host_api *api, nt_req *req, const json_t *body, svc_mult
     return NT_OK;
 }
 
-/* Deletes the events carrying s's serviceId (API.md E2), through the events service. */
+/* Deletes the events carrying s's serviceId, through the events service. */
 static int
 svc_delete_events(const svc_plugin *p, nt_req *req, const svc_service *s)
 {
@@ -111,7 +111,7 @@ svc_get(nt_req *req, void *state, json_t **out)
     rc = svc_load_path(api, req, &s);
     if (rc != NT_OK)
         goto out;
-    /* The original's unwrapped object plus the published client's {service} (Part D 14). */
+    /* The original's unwrapped object plus the published client's {service}. */
     obj = svc_json(&s);
     *out = obj != NULL ? json_deep_copy(obj) : NULL;
     if (*out == NULL || json_object_set(*out, "service", obj) != 0) {
@@ -153,7 +153,7 @@ svc_update(nt_req *req, void *state, json_t **out)
         s.metadata = copy;
     }
     if (rc == NT_OK && given) {
-        /* A group growing from n to m > n seats frees the booked seats (B4.2 route 4). */
+        /* A group growing from n to m > n seats frees the booked seats. */
         if (s.multi.kind == SVC_GROUP && m.kind == SVC_GROUP && m.group > s.multi.group)
             rc = svc_delete_events(state, req, &s);
         s.multi = m;

@@ -1,4 +1,4 @@
-/* The free time of one service member (API.md B4.4) from the other plugins' services: the
+/* The free time of one service member from the other plugins' services: the
  * availability (a schedule's free time from "schedules", a calendar's free time from
  * "events"), the busy time of its internal busy calendars (widened by the buffers of the
  * member's services) and the other services' spans, all through "events"; never another
@@ -71,7 +71,7 @@ svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf
     return rc;
 }
 
-/* Step 2 of B4.4: the member's availability in [s, e] into avail. *taken (when not NULL) is
+/* Free time step 2: the member's availability in [s, e] into avail. *taken (when not NULL) is
  * set to 1 when a busy event of an availability calendar overlaps (ws, we): that time is in the
  * availability, but taken. */
 static int
@@ -109,7 +109,7 @@ svc_availability(const svc_plugin *p, nt_req *req, const svc_service *s, const s
     return rc;
 }
 
-/* API.md G1: the spans of the active holds (not expired, not used) of the account that name
+/* The spans of the active holds (not expired, not used) of the account that name
  * m's user and overlap [ws, we], except skip_hold (NULL for none), appended to busy. */
 static int
 svc_holds_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m,
@@ -148,7 +148,7 @@ svc_covers(const ev_ilist *l, int64_t s, int64_t e)
     return 0;
 }
 
-/* Step 3 of B4.4: the busy instances of the member's busy calendars (widened by buffers) and
+/* Free time step 3: the busy instances of the member's busy calendars (widened by buffers) and
  * the other services' spans, in [ws, we], appended to busy. */
 static int
 svc_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_member *m, int64_t ws,

@@ -1,4 +1,4 @@
-/* Booking intend, API.md B4.6: POST /service/{serviceId}/booking-intend picks the hosts of a
+/* Booking intend: POST /service/{serviceId}/booking-intend picks the hosts of a
  * booking at a slot (the listed ones; round robin by availability or by equal distribution;
  * every member for collective and group services, counting group reservations), and DELETE
  * .../booking-intend?timestamp=ts gives a group seat back. Admin only.
@@ -46,7 +46,7 @@ svc_slot_has(const svc_slots *sl, size_t i, const char *const *ids, const char *
     return 0;
 }
 
-/* Round robin (B4.6 step 3): among the hosts of slot i the one with the smallest key (the
+/* Round robin: among the hosts of slot i the one with the smallest key (the
  * newest event's creation time, or the number of events in the next 61 days), ties at random.
  * Writes the chosen user id. */
 int
@@ -91,7 +91,7 @@ svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const sv
     return rc;
 }
 
-/* Group services (B4.6 step 3): reads and increments the reservation count of (service, ts)
+/* Group services: reads and increments the reservation count of (service, ts)
  * in one write transaction; *create = (count + 1 >= n). */
 static int
 svc_reserve(const nt_host_api *api, nt_db *db, const svc_service *s, int64_t ts, int *create)
@@ -181,7 +181,7 @@ svc_intend_body(const nt_host_api *api, nt_req *req, const svc_service *s, int64
     return NT_OK;
 }
 
-/* Picks the hosts of slot `at` (B4.6 steps 2 and 3) into names (n_names). */
+/* Picks the hosts of slot `at` (the original's booking-intend choice) into names (n_names). */
 static int
 svc_pick(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl, size_t at,
          const char *const *ids, const json_t *hosts, const char **names, size_t *n_names,

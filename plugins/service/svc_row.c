@@ -1,6 +1,6 @@
 /* Services and memberships as stored (tables service_services, service_users, service_busy):
- * loading one service with its members, writing rows back, and the wire objects of API.md
- * B4.1 (both the original's and the published client's field names).
+ * loading one service with its members, writing rows back, and the wire objects
+ * (both the original's and the published client's field names).
  */
 #include "ntc.h"
 #include "svc.h"

@@ -1,4 +1,4 @@
-/* The pure part of booking slots (API.md B4.3-B4.5): the query span in the query's zone, a
+/* The pure part of booking slots: the query span in the query's zone, a
  * host's span narrowed by its booking-time limits, free time = availability - busy clipped to
  * it, the slot walk over several hosts, and the answer grouped by local date. No host needed:
  * the unit tests run it on hand-made lists.

@@ -1,4 +1,4 @@
-/* Service members, API.md B4.2 routes 6-10: add, update and remove a member, and register or
+/* Service members: add, update and remove a member, and register or
  * unregister a member's internal busy calendars. Admin only, inside the admin's account; the
  * plans and calendars named must be the member's own (through the calendars and schedules
  * services).
@@ -111,7 +111,7 @@ svc_store_busy(const nt_host_api *api, nt_db *db, const char *service_id, const 
     return rc;
 }
 
-/* Answers the member's ServiceUser fields plus "service" (Part D row 17), reloading the
+/* Answers the member's ServiceUser fields plus "service", reloading the
  * service so the answer shows what was stored. */
 static int
 svc_member_reply(const nt_host_api *api, nt_req *req, const char *service_id, const char *user_id,

@@ -1,6 +1,6 @@
 /* Local wall-clock times near UTC-offset changes: whether a local time was skipped (a DST
  * gap), exists once, or twice (a DST overlap), and which instants those are. The schedule
- * plugin's availability (API.md B3.3) needs the gap's transition instant and the overlap's
+ * plugin's availability needs the gap's transition instant and the overlap's
  * two readings, which ev_tz_local_to_utc() (RFC 5545's single answer) does not tell apart.
  *
  * Only the public zone functions of ev_time.h are used: ev_tz_local_to_utc_span() reports

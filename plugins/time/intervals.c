@@ -1,5 +1,5 @@
-/* Instance lists, the B2 merge (sort by start, fold same-flag instances that overlap or touch)
- * and the B2 subtract (free minus busy) of API.md B2.
+/* Instance lists, the merge (sort by start, fold same-flag instances that overlap or touch)
+ * and the subtract (free minus busy) that free/busy uses.
  */
 #include "intervals.h"
 

@@ -1,4 +1,4 @@
-/* events: lists of event instances {startTs, endTs, busy} (API.md A9.7) and the B2 merge used
+/* events: lists of event instances {startTs, endTs, busy} and the merge used
  * by free/busy. Pure code, no host needed.
  */
 #ifndef EV_INTERVALS_H
@@ -29,13 +29,13 @@ void ev_ilist_free(ev_ilist *l);
 /* Sorts by start, then end, then busy flag. */
 void ev_ilist_sort(ev_ilist *l);
 
-/* B2 merge, in place: sorts, then folds instances of the same busy flag that overlap or touch
+/* Merge, in place: sorts, then folds instances of the same busy flag that overlap or touch
  * (a.start <= b.end && a.end >= b.start) into one spanning [min start, max end]. Each flag is
  * merged on its own, so the result is sorted by start and non-overlapping per flag. 0, or -1
  * when out of memory (the list is then only sorted). */
 int ev_ilist_merge(ev_ilist *l);
 
-/* B2 subtract, in place: removes from `free_l` (merged) every part covered by an interval of
+/* Subtract, in place: removes from `free_l` (merged) every part covered by an interval of
  * `busy_l` (merged); a busy interval that only touches a free one at an end point does not
  * shorten it. The result is sorted, non-overlapping, busy = 0. 0, or -1 when out of
  * memory. */

@@ -1,9 +1,9 @@
-/* events: the recurrence rule of API.md A9.5 (parsing, validation, printing) and the
- * expansion of an event into instances (B1). Pure code over jansson and libical, no host
+/* events: the recurrence rule (parsing, validation, printing) and the
+ * expansion of an event into instances. Pure code over jansson and libical, no host
  * needed.
  *
  * Expansion (rrule_expand.c) follows python-dateutil's rrule (which rrule.js and the
- * original's Rust port copy), as B1.2 asks, for FREQ=DAILY..YEARLY with one time of day.
+ * original's Rust port copy), as the original does, for FREQ=DAILY..YEARLY with one time of day.
  * libical's icalrecur_iterator enumerates the candidate days in floating local time
  * (rrule_ical.c); dateutil's filter (rrule_norm.c) checks each one, and the interval,
  * BYSETPOS, COUNT, UNTIL, exdates and the window are applied around libical, because
@@ -35,7 +35,7 @@ enum { EV_YEARLY = 0, EV_MONTHLY = 1, EV_WEEKLY = 2, EV_DAILY = 3 };
 #define EV_SETPOS_MAX 732
 #define EV_WDAY_MAX 742 /* distinct (ordinal, day) pairs accepted in one byweekday list */
 
-#define EV_ORDINAL_MAX 499          /* byweekday ordinals: 1..499 or -1..-499 (A9.5) */
+#define EV_ORDINAL_MAX 499          /* byweekday ordinals: 1..499 or -1..-499 */
 #define EV_COUNT_MAX 739            /* count: 1..739 */
 #define EV_UNTIL_SPAN 63244800000LL /* until <= startTs + 2 x 366 days */
 #define EV_INTERVAL_MAX 65535
@@ -44,7 +44,7 @@ enum { EV_YEARLY = 0, EV_MONTHLY = 1, EV_WEEKLY = 2, EV_DAILY = 3 };
 #define EV_RECUR_START_MIN (-62135596800000LL)
 #define EV_RECUR_START_MAX 253402300799999LL
 
-/* endTs of a recurring event without count or until (API.md A13.7). */
+/* endTs of a recurring event without count or until. */
 #define EV_END_FOREVER 5609882500905LL
 
 typedef struct ev_wday {
@@ -68,18 +68,18 @@ typedef struct ev_rrule {
     ev_wday wday[EV_WDAY_MAX];
 } ev_rrule;
 
-/* Reads a recurrence object (A9.5) for an event starting at start_ts (ms) into *r. Accepts
+/* Reads a recurrence object for an event starting at start_ts (ms) into *r. Accepts
  * freq in any case, byweekday as integers 0..6, "Mon"/"1Mon"/"+2Tue"/"-1Fri", "MO"/"1MO"/
  * "-1FR" (and long names), bymonth as integers 1..12 or English month names, and null for
  * every optional key. Returns 0, or -1 with a message naming the field ("recurrence.count:
  * ...") in err. */
 int ev_rrule_parse(const json_t *v, int64_t start_ts, ev_rrule *r, char *err, size_t errlen);
 
-/* The rule as printed (A9.4): all ten keys, null when unset. New reference; NULL when out of
+/* The rule as printed: all ten keys, null when unset. New reference; NULL when out of
  * memory. */
 json_t *ev_rrule_json(const ev_rrule *r);
 
-/* ---- expansion (B1) ---------------------------------------------------------------------- */
+/* ---- expansion --------------------------------------------------------------------------- */
 
 /* What is expanded: an event's timing. exdates are milliseconds, any order. */
 typedef struct ev_series {
@@ -91,11 +91,11 @@ typedef struct ev_series {
 } ev_series;
 
 /* Where and how: the calendar's zone and week start, and the window. With windowed = 0 every
- * occurrence of a bounded rule is produced (for A13.7's endTs). */
+ * occurrence of a bounded rule is produced (for the stored endTs). */
 typedef struct ev_expand_opts {
     const ev_tz *tz;
     int wkst;             /* 0 = Monday .. 6 = Sunday */
-    int windowed;         /* 1: B1.2's window filter on [ws, we] */
+    int windowed;         /* 1: dateutil's window filter on [ws, we] */
     int64_t ws, we;       /* ms */
     size_t max_instances; /* more is an error, never a silent cut */
     /* The work budget charged (one step per libical candidate or repositioning, per daily
@@ -115,7 +115,7 @@ typedef struct ev_expand_opts {
 #define EV_EXPAND_EGONE -5   /* the budget's hook said the caller has gone */
 
 /* Appends the instances of s (ascending) to out. A non-recurring event yields its single
- * instance unless exdated, whatever the window (B1.1). A recurring one: DTSTART = startTs
+ * instance unless exdated, whatever the window. A recurring one: DTSTART = startTs
  * truncated to the second as local time in tz; occurrences keep that local time of day;
  * count counts before exdates; until is inclusive; an exdate removes the occurrence in the
  * same second; windowed, an occurrence o is kept iff o >= ws - 1 and o + duration <= we.
@@ -126,7 +126,7 @@ typedef struct ev_expand_opts {
  * DTSTART, so its cost is at most that of its ev_end_ts(). */
 int ev_expand(const ev_series *s, const ev_expand_opts *o, ev_ilist *out, char *err, size_t errlen);
 
-/* The stored endTs of A13.7: startTs + duration when not recurring; the end of the last
+/* The stored endTs: startTs + duration when not recurring; the end of the last
  * occurrence left after exdates (0 if none) with count or until; EV_END_FOREVER otherwise.
  * The expansion is charged to budget (NULL: as in ev_expand_opts). Run at create and update
  * with a budget capped in CPU time, it is the affordability check of a rule: every later
@@ -136,7 +136,7 @@ int ev_end_ts(const ev_series *s, const ev_tz *tz, int wkst, size_t max_instance
               ev_budget *budget, int64_t *end_ts, char *err, size_t errlen);
 
 /* Whether the event's start (startTs truncated to the second) is itself an occurrence of its
- * rule, exdates aside, in zone tz with week start wkst: B1.2 (dateutil) does not add a start
+ * rule, exdates aside, in zone tz with week start wkst: dateutil does not add a start
  * the rule does not select, as RFC 5545 readers may. Sets *on (1 for a non-recurring
  * event). Computed from the rule's filter over its first period, without libical. Returns 0,
  * -1 (err) when tz is NULL, -2 when out of memory, or what ev_expand() returns when the

@@ -1,4 +1,4 @@
-/* Expansion of events into instances (API.md B1.2): libical's recurrence iterator
+/* Expansion of events into instances: libical's recurrence iterator
  * (icalrecur_iterator, rrule_ical.c) enumerates the candidate days of the rule in floating
  * local time; this file walks the rule's periods (FREQ and INTERVAL, WKST), applies BYSETPOS
  * per period, COUNT (before exdates), UNTIL (inclusive), exdates and the window, and converts
@@ -19,7 +19,7 @@
  *  - locking: every offset lookup (icaltimezone_get_utc_offset*) takes libical's global
  *    changes_mutex; the worker threads would serialise on it. ev_tz zones are immutable.
  * So libical iterates floating times (no zone) with BYHOUR/BYMINUTE/BYSECOND fixed to
- * DTSTART's local time of day, as B1.2 maps them, and ev_tz applies RFC 5545's rules.
+ * DTSTART's local time of day, as dateutil maps them, and ev_tz applies RFC 5545's rules.
  */
 #include "rrule_impl.h"
 
@@ -447,7 +447,7 @@ ev_starts_on_rule(const ev_series *s, const ev_tz *tz, int wkst, ev_budget *budg
     local = ev_tz_utc_to_local(tz, start);
     day = ev_floor_div(local, EV_DAY_S);
     rr_norm_init(&norm, s->rrule, day, (int)(local - day * EV_DAY_S), wkst);
-    /* The second instant of an ambiguous local time is never an occurrence (B1.2). */
+    /* The second instant of an ambiguous local time is never an occurrence. */
     if (norm.never || ev_tz_local_to_utc(tz, local) != start)
         return 0;
     w = calloc(1, sizeof(*w));

@@ -1,4 +1,4 @@
-/* The recurrence rule in python-dateutil's terms (API.md B1.2 says rules are evaluated the way
+/* The recurrence rule in python-dateutil's terms (rules are evaluated the way
  * dateutil does) and dateutil's per-day filter. libical (rrule_ical.c) enumerates candidate
  * days; every candidate then passes through rr_norm_match(), so a day libical returns that
  * dateutil would not keep is dropped (libical 3.0.16 differs from dateutil in several places,

@@ -1,5 +1,5 @@
-/* The recurrence object of API.md A9.5: reading and validating it (with the compat input
- * forms of Part D rows 11 to 13) and printing it back (all ten keys, null when unset).
+/* The recurrence object: reading and validating it (with the compat input
+ * forms the published client sends) and printing it back (all ten keys, null when unset).
  */
 #include "rrule.h"
 

@@ -17,7 +17,7 @@ struct usr {
 
 /* ---- user_json.c ------------------------------------------------------------------------ */
 
-/* The User wire object {id, metadata} (API.md A9.2) of a stored row: `metadata_text` is the
+/* The User wire object {id, metadata} of a stored row: `metadata_text` is the
  * row's JSON text (NULL or bad text read as {}). Both borrowed. New reference, or NULL when
  * out of memory. */
 json_t *usr_json(const char *id, const char *metadata_text);
@@ -55,7 +55,7 @@ int usr_store_exists(const nt_host_api *api, nt_db *db, const char *account, con
 
 /* ---- user_routes.c / user.c --------------------------------------------------------- */
 
-/* Registers the user routes (API.md A11.1-A11.6) with state `u`. NT_OK or the host's error. */
+/* Registers the user routes with state `u`. NT_OK or the host's error. */
 int usr_routes_add(struct usr *u);
 
 /* Provides the "users" service named "nettu". NT_OK or the host's error. */

@@ -1,4 +1,4 @@
-/* The User wire object (API.md A9.2) and the one-key reply envelopes. */
+/* The User wire object and the one-key reply envelopes. */
 #include "user.h"
 
 json_t *

@@ -1,7 +1,8 @@
-/* The user routes (API.md A11.1-A11.6): admin CRUD of the account's users, the metadata
+/* The user routes: admin CRUD of the account's users, the metadata
  * query, and /me for end users. Handlers are reentrant; the state is read-only.
  */
 #include "user.h"
+#include "user_schemas.h"
 
 /* Ends a handler: when rc is NT_OK wraps `value` (taken) as {name: value} into *out and
  * returns `status`; otherwise rolls back the open transaction (if in_tx), releases value
@@ -78,7 +79,7 @@ usr_route_get(nt_req *req, void *arg, json_t **out)
 }
 
 /* PUT /user/{userId}: replaces the metadata when the body has it. An unknown or foreign
- * user is 409, as in the original (API.md A11.4), and nothing changes. */
+ * user is 409, as in the original, and nothing changes. */
 static int
 usr_route_update(nt_req *req, void *arg, json_t **out)
 {
@@ -154,5 +155,6 @@ usr_routes_add(struct usr *u)
         {"GET", "/api/v1/me", NT_AUTH_USER, NULL, usr_route_me},
     };
 
-    return ntc_routes_add(u->api, u->self, routes, sizeof(routes) / sizeof(routes[0]), u);
+    return ntc_routes_add_doc(u->api, u->self, routes, sizeof(routes) / sizeof(routes[0]),
+                              usr_route_docs, usr_route_docs_n, u);
 }

@@ -1,4 +1,4 @@
-/* webhooks: the durable, signed, retried webhook deliveries of API.md G3 (see wh.h). Needs
+/* webhooks: the durable, signed, retried webhook deliveries (see wh.h). Needs
  * the `account` plugin (its account_accounts table, which deliveries reference, and the
  * "accounts" service for each account's webhook URL and key).
  */

@@ -1,7 +1,7 @@
-/* webhooks: the durable outbox of API.md G3. Deliveries are rows of webhooks_deliveries,
+/* webhooks: the durable outbox. Deliveries are rows of webhooks_deliveries,
  * stored before their first attempt; one delivery thread (its own libevent loop driving the
  * libcurl multi interface) claims due rows with a lease, sends them signed, and records each
- * attempt; failures are retried with the G3 backoff until 24 h after the first attempt.
+ * attempt; failures are retried with the backoff (README) until 24 h after the first attempt.
  * Routes: POST /account/webhook/test, GET /account/webhook/deliveries. Service: "webhooks".
  */
 #ifndef WH_H
@@ -15,8 +15,8 @@
 
 #include "cidr.h" /* core/cidr.c, compiled into the plugin */
 
-#define WH_ATTEMPT_TIMEOUT_MS 10000 /* G3: 10 s per attempt */
-#define WH_WINDOW_UNITS 86400       /* G3: retried until 24 h (in backoff units) */
+#define WH_ATTEMPT_TIMEOUT_MS 10000 /* 10 s per attempt */
+#define WH_WINDOW_UNITS 86400       /* retried until 24 h (in backoff units) */
 #define WH_LIST_LIMIT_DEFAULT 20
 #define WH_LIST_LIMIT_MAX 100
 #define WH_PAYLOAD_MAX (256 * 1024) /* bytes of one delivery's JSON body */
@@ -29,7 +29,7 @@ typedef struct wh_plugin {
     const nt_accounts_v1 *accounts; /* looked up in start */
     void *accounts_state;
     cidr_list allow;            /* [webhooks] allow_private */
-    int64_t unit_ms;            /* [webhooks] backoff_unit_ms: the length of one G3 "second" */
+    int64_t unit_ms;            /* [webhooks] backoff_unit_ms: the length of one backoff "second" */
     int64_t poll_ms;            /* [webhooks] poll_ms: how often the thread looks for due rows */
     int64_t lease_ms;           /* [webhooks] lease_ms: how long a claimed row stays claimed */
     int max_in_flight;          /* [webhooks] max_in_flight */
@@ -39,7 +39,7 @@ typedef struct wh_plugin {
 
 /* ---- wh_policy.c: backoff and signatures (pure) ------------------------------------- */
 
-/* The gap after failed attempt number `attempts` (1 = the first attempt failed), in G3
+/* The gap after failed attempt number `attempts` (1 = the first attempt failed), in backoff
  * units (seconds): 10, 30, 120, 600, 1800, 3600, then 3600. */
 int64_t wh_backoff_units(int64_t attempts);
 

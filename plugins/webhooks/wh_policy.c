@@ -1,4 +1,4 @@
-/* The retry schedule and the signature of API.md G3. Pure functions (OpenSSL only).
+/* The retry schedule and the signature of webhooks (README). Pure functions (OpenSSL only).
  */
 #include "wh.h"
 

@@ -1,9 +1,10 @@
-/* The webhook routes of API.md G3 (admin, scoped to the caller's account):
+/* The webhook routes (admin, scoped to the caller's account):
  *   POST /account/webhook/test        201 {delivery}: queues a ping
  *   GET  /account/webhook/deliveries  200 {deliveries}: newest first, ?status=&skip=&limit=
  */
 #include "ntc.h"
 #include "wh.h"
+#include "wh_schemas.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,5 +79,6 @@ wh_routes_add(wh_plugin *w)
         {"GET", "/api/v1/account/webhook/deliveries", NT_AUTH_ADMIN, NULL, wh_route_list},
     };
 
-    return ntc_routes_add(w->api, w->self, routes, sizeof(routes) / sizeof(routes[0]), w);
+    return ntc_routes_add_doc(w->api, w->self, routes, sizeof(routes) / sizeof(routes[0]),
+                              wh_route_docs, wh_route_docs_n, w);
 }

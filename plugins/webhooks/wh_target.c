@@ -1,4 +1,4 @@
-/* Webhook targets (API.md G3): the host of a webhook URL is resolved at each attempt and every
+/* Webhook targets: the host of a webhook URL is resolved at each attempt and every
  * address it resolves to is checked; loopback, private, link-local, multicast and other
  * non-public ranges are refused unless the operator's [webhooks] allow_private lists them.
  * The attempt then connects to the address that was checked (curl's resolve pin), so a DNS

@@ -29,14 +29,15 @@ export { ROOT, freePort, randomAlnum };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
-const DEFAULT_PLUGINS = ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events"];
+export const DEFAULT_PLUGINS = ["store_sqlite", "auth_nettu", "policy", "account", "user", "calendar", "events"];
 
 /**
- * Starts one server. Returns {origin, baseUrl, port, apiKey, logPath, log(), stop()}.
+ * Starts one server (`plugins`: the [plugins] load list, default DEFAULT_PLUGINS; the
+ * NETTU_BROWSER_PLUGINS variable overrides both). Returns {origin, baseUrl, port, apiKey, logPath, log(), stop()}.
  * stop() sends SIGTERM, waits (SIGKILL after 10 s) and removes the temporary folder; it
  * resolves with {code, signal}.
  */
-export async function startNettu({ timeoutMs = 10000 } = {}) {
+export async function startNettu({ timeoutMs = 10000, plugins: wanted = null } = {}) {
   const bin = path.resolve(HERE, process.env.NETTU_SERVER || "../../build/nettu-server");
   const pluginDir = path.resolve(HERE, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
   if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build it, or set NETTU_SERVER)`);
@@ -45,7 +46,7 @@ export async function startNettu({ timeoutMs = 10000 } = {}) {
   }
   const plugins = process.env.NETTU_BROWSER_PLUGINS
     ? process.env.NETTU_BROWSER_PLUGINS.split(",").map((s) => s.trim())
-    : DEFAULT_PLUGINS;
+    : wanted || DEFAULT_PLUGINS;
   const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nettu-browser-"));
   const apiKey = `sk_${randomAlnum(30)}`;
   const logPath = path.join(tmpDir, "server.log");

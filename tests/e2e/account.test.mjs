@@ -1,5 +1,5 @@
-// Health, account routes (API.md A3, A10), the error model (A8), CORS and transport limits
-// (A1), driven through the published client where it has a call, raw HTTP elsewhere.
+// Health, account routes, the error model, CORS and transport limits,
+// driven through the published client where it has a call, raw HTTP elsewhere.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -42,7 +42,7 @@ async function newAccount() {
 const keyOf = async (client) => assertOk(await client.account.me()).account.publicJwtKey;
 const webhookOf = async (client) => assertOk(await client.account.me()).account.settings.webhook;
 
-/* ---- A3 health ---------------------------------------------------------------------------- */
+/* ---- health ------------------------------------------------------------------------------- */
 
 test("health: client checkStatus() answers 200", async () => {
   assert.equal(await NettuClient().health.checkStatus(), 200);
@@ -64,7 +64,7 @@ test("health: GET /api/v1/ and /api/v1 answer 200 {message} even with junk crede
   }
 });
 
-/* ---- A10.1 create account ------------------------------------------------------------------ */
+/* ---- create account ------------------------------------------------------------------------ */
 
 test("account.create with the secret code answers 201 {account, secretApiKey}", async () => {
   const res = await NettuClient().account.create({ code: srv.secret });
@@ -96,7 +96,7 @@ test("account.create without a code answers 400", async () => {
   assertError(await NettuClient().account.create({ code: 12 }), 400, "non-string code");
 });
 
-/* ---- A10.2 GET /account -------------------------------------------------------------------- */
+/* ---- GET /account -------------------------------------------------------------------------- */
 
 test("account.me with the default api key answers 200 {account} without secrets", async () => {
   const body = assertOk(await admin.account.me());
@@ -122,7 +122,7 @@ test("admin routes ignore end-user headers", async () => {
   assertError(res, 401);
 });
 
-/* ---- A10.3 public key ----------------------------------------------------------------------- */
+/* ---- public key ----------------------------------------------------------------------------- */
 
 test("setPublicSigningKey stores the PEM and GET shows it byte for byte", async () => {
   const { client } = await newAccount();
@@ -195,7 +195,7 @@ test("an RSA private key answers 400 and is not stored", async () => {
   assert.equal(await keyOf(client), null);
 });
 
-/* ---- A10.4 / A10.5 webhook ------------------------------------------------------------------ */
+/* ---- webhook -------------------------------------------------------------------------------- */
 
 test("setWebhook creates {url, key} with a fresh api-key-shaped key", async () => {
   const { client, apiKey } = await newAccount();
@@ -244,7 +244,7 @@ test("one account's settings do not leak into another's", async () => {
   assert.equal(await keyOf(b.client), null);
 });
 
-/* ---- A8 error model ------------------------------------------------------------------------- */
+/* ---- error model ---------------------------------------------------------------------------- */
 
 test("unknown route answers 404 JSON", async () => {
   assertError(await srv.request("GET", "/nope"), 404);
@@ -291,7 +291,7 @@ test("a body above 2 MiB answers 413; exactly 2 MiB is accepted", async () => {
   assert.equal(res.status, 200, `exactly 2 MiB: ${res.text.slice(0, 200)}`);
 });
 
-/* ---- A1 CORS -------------------------------------------------------------------------------- */
+/* ---- CORS ----------------------------------------------------------------------------------- */
 
 // True when a comma-separated CORS list allows `want` (case-insensitive) or is "*".
 function corsAllows(list, want) {

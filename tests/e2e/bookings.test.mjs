@@ -1,4 +1,4 @@
-// Bookings and holds (API.md G1, issue 15) through HTTP against the real server: the race of
+// Bookings and holds (README Bookings and holds) through HTTP against the real server: the race of
 // many simultaneous clients for one slot (exactly one 201, the rest 409, one event), holds
 // (blocking others, expiring, released, converted), cancel freeing the slot, group seats,
 // host choice and its 409 messages, validation (400), cross-account 404s, slot queries
@@ -318,7 +318,7 @@ test("Idempotency-Key: a booking whose connection dropped before the answer is r
   }
   const { booking } = assertOk(res, 201);
   // Replayed when the server ran the first request to its end; when it saw the hang-up first
-  // it released the key (G2) and the retry ran once. Either way: one booking, one event.
+  // it released the key and the retry ran once. Either way: one booking, one event.
   const replayed = res.headers.get("idempotent-replayed");
   assert.ok(replayed === "true" || replayed === null, `Idempotent-Replayed: ${replayed}`);
   const events = await busyEvents(hosts[0].cal);

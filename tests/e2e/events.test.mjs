@@ -1,6 +1,6 @@
-// Calendar events (API.md A13), their expansion (B1), calendar events in a window (A12.5),
-// free/busy (A11.7 and the multi-user POST /user/freebusy), event permissions (A7) and
-// deletion cascades (E2), through the published client where it has a call.
+// Calendar events, their expansion, calendar events in a window,
+// free/busy (one user and the multi-user POST /user/freebusy), event permissions and
+// deletion cascades, through the published client where it has a call.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -27,7 +27,7 @@ const KEY = rsaKeyPair();
 let other; // account B: {admin, apiKey, accountId}
 
 const ALL = { allow: [Permissions.All] };
-const LIMIT = 62 * DAY; // longest instance window (A2)
+const LIMIT = 62 * DAY; // longest instance window
 
 before(async () => {
   srv = await startServer();
@@ -74,7 +74,7 @@ async function instances(eventId, startTs, endTs) {
 
 const daily = (count, extra = {}) => ({ freq: "daily", interval: 1, count, ...extra });
 
-// The full recurrence object the server prints for `rule` (A9.5: all ten keys present).
+// The full recurrence object the server prints for `rule` (all ten keys present).
 const printed = (rule) => ({
   freq: null,
   interval: null,
@@ -91,7 +91,7 @@ const printed = (rule) => ({
 
 const inst = (startTs, duration, busy = false) => ({ startTs, endTs: startTs + duration, busy });
 
-/* ---- A13.1 create --------------------------------------------------------------------------- */
+/* ---- create event --------------------------------------------------------------------------- */
 
 test("admin events.create answers 201 {event} with every field printed", async () => {
   const { user, cal } = await userWithCalendar();
@@ -324,7 +324,7 @@ test("invalid reminders answer 400", async () => {
   assertOk(await admin.events.create(user.id, { ...base, ...edge }), 201, "reminder limits are inclusive");
 });
 
-/* ---- A13.2 / A13.3 get and delete ------------------------------------------------------------ */
+/* ---- get and delete event -------------------------------------------------------------------- */
 
 test("events.findById answers 200 {event}; unknown 404", async () => {
   const { user, cal } = await userWithCalendar();
@@ -357,7 +357,7 @@ test("account B's admin cannot see or touch account A's events (404)", async () 
   assert.deepEqual(assertOk(await admin.events.findById(event.id)).event, event);
 });
 
-/* ---- A13.4 update --------------------------------------------------------------------------- */
+/* ---- update event --------------------------------------------------------------------------- */
 
 test("events.update changes only the fields sent and bumps updated", async () => {
   const { user, cal } = await userWithCalendar();
@@ -474,9 +474,9 @@ test("events.update of an unknown event answers 404", async () => {
   assertError(await admin.events.update(crypto.randomUUID(), { busy: true }), 404);
 });
 
-/* ---- A13.5 instances and B1.2 worked examples ------------------------------------------------ */
+/* ---- instances and expansion worked examples ------------------------------------------------- */
 
-test("B1.2: daily count 10 from 1000 in [20, 11 days] gives 10 instances", async () => {
+test("expansion: daily count 10 from 1000 in [20, 11 days] gives 10 instances", async () => {
   const { user, cal } = await userWithCalendar();
   const event = await newEvent(user.id, {
     calendarId: cal.id,
@@ -488,7 +488,7 @@ test("B1.2: daily count 10 from 1000 in [20, 11 days] gives 10 instances", async
   assert.deepEqual(await instances(event.id, 20, 11 * DAY), want);
 });
 
-test("B1.2: the same event in [11 days, 40 days] gives 0 instances", async () => {
+test("expansion: the same event in [11 days, 40 days] gives 0 instances", async () => {
   const { user, cal } = await userWithCalendar();
   const event = await newEvent(user.id, {
     calendarId: cal.id,
@@ -499,7 +499,7 @@ test("B1.2: the same event in [11 days, 40 days] gives 0 instances", async () =>
   assert.deepEqual(await instances(event.id, 11 * DAY, 40 * DAY), []);
 });
 
-test("B1.2: exdates [1000 + 1 day] gives 9; moving startTs clears them and gives 10", async () => {
+test("expansion: exdates [1000 + 1 day] gives 9; moving startTs clears them and gives 10", async () => {
   const { user, cal } = await userWithCalendar();
   const event = await newEvent(user.id, {
     calendarId: cal.id,
@@ -605,7 +605,7 @@ test("instances answer {event, instances}", async () => {
   assert.deepEqual(body.instances, [inst(0, HOUR)]);
 });
 
-/* ---- A12.5 calendar events in a window ------------------------------------------------------ */
+/* ---- calendar events in a window ------------------------------------------------------------ */
 
 test("calendar.getEvents answers {calendar, events: [{event, instances}]} ordered by start", async () => {
   const { user, cal } = await userWithCalendar();
@@ -676,7 +676,7 @@ test("end-user calendar.getEvents (admin path, user credentials) works for own c
   );
 });
 
-/* ---- end-user event routes and permissions (A7) --------------------------------------------- */
+/* ---- end-user event routes and permissions -------------------------------------------------- */
 
 test("end user with allow * creates, reads, updates, expands and deletes own events", async () => {
   const { user, cal } = await userWithCalendar();
@@ -755,7 +755,7 @@ test("default policy: event reads 200, writes 401 (even on unknown ids)", async 
   assertOk(await denyUpdate.events.create({ calendarId: cal.id, startTs: 0, duration: 1 }), 201);
 });
 
-/* ---- A13.6 event metadata query ------------------------------------------------------------- */
+/* ---- event metadata query ------------------------------------------------------------------- */
 
 test("events.findByMeta returns {events} of the account with paging", async () => {
   const g = crypto.randomUUID().slice(0, 8);
@@ -770,9 +770,9 @@ test("events.findByMeta returns {events} of the account with paging", async () =
   assertError(await admin.events.findByMeta({ key: "ev", value: g }), 400);
 });
 
-/* ---- A11.7 free/busy ------------------------------------------------------------------------ */
+/* ---- free/busy ------------------------------------------------------------------------------ */
 
-// The A11.7 example: a daily busy 1-hour event at 0, count 100.
+// The original's free/busy example: a daily busy 1-hour event at 0, count 100.
 async function freebusyFixture() {
   const { user, cal } = await userWithCalendar();
   await newEvent(user.id, {
@@ -786,7 +786,7 @@ async function freebusyFixture() {
 }
 const EXAMPLE_BUSY = [DAY, 2 * DAY, 3 * DAY].map((s) => inst(s, HOUR, true));
 
-test("user.freebusy reproduces the A11.7 example (3 instances)", async () => {
+test("user.freebusy reproduces the original's example (3 instances)", async () => {
   const { user, cal } = await freebusyFixture();
   const res = await admin.user.freebusy(user.id, { startTs: 10, endTs: 345_600_000, calendarIds: [cal.id] });
   assert.deepEqual(assertOk(res), { busy: EXAMPLE_BUSY, userId: user.id });
@@ -861,12 +861,12 @@ test("(SHOULD) free/busy of a user of another account answers 404", async () => 
 });
 
 /* ---- multi-user free/busy: POST /user/freebusy -----------------------------------------------
- * Not specified in API.md (Part F lists it as a later addition). Contract assumed here, after
+ * Not in the original (its later fork nittei added it). Contract assumed here, after
  * the original's later revision: admin (x-api-key) or public-account auth; body
  * {userIds: uuid[] (1..100), startTs/endTs (ms) or startTime/endTime (ISO 8601)}; answer a
  * JSON object mapping each requested user id to that user's merged busy instances
  * ({startTs, endTs, busy: true}) over all of the user's calendars, [] when none; window rules
- * as A11.7 (62 days); a user outside the account 404; more than 100 users 400. */
+ * as single-user free/busy (62 days); a user outside the account 404; more than 100 users 400. */
 
 // The busy list of `userId` in a multi-user free/busy answer.
 const busyOf = (body, userId) => body[userId];
@@ -939,7 +939,7 @@ test("multi-user free/busy needs credentials (401)", async () => {
   );
 });
 
-/* ---- E2 cascades ---------------------------------------------------------------------------- */
+/* ---- deletion cascades ---------------------------------------------------------------------- */
 
 test("deleting a calendar deletes its events", async () => {
   const { user, cal } = await userWithCalendar();

@@ -1,6 +1,6 @@
 // End-to-end harness: starts the real nettu server on a free 127.0.0.1 port with a private
 // INI file and database, and gives tests the published client, a raw HTTP helper and
-// assertion helpers for the API.md conventions. Each test file starts one server.
+// assertion helpers for the API's conventions (docs/api.md). Each test file starts one server.
 //
 // Environment:
 //   NETTU_SERVER      server binary   (default ../../build/nettu-server from this folder)
@@ -417,7 +417,7 @@ const ERROR_KINDS = {
   500: "internal",
 };
 
-// Asserts an error reply (API.md A8.2): the status, Content-Type application/json and a
+// Asserts an error reply: the status, Content-Type application/json and a
 // body {error: <kind of the status>, message: non-empty string}.
 export function assertError(res, status, what = "") {
   const v = view(res);

@@ -1,4 +1,4 @@
-// iCalendar export (API.md G4): GET /calendar/{calendarId}/ical (owner) and
+// iCalendar export: GET /calendar/{calendarId}/ical (owner) and
 // GET /user/calendar/{calendarId}/ical (admin). The exported file is read back by two
 // readers, libical (ical/ical_expand.c, built as nettu-ical-expand) and Python's icalendar
 // with python-dateutil and zoneinfo (ical/ical_expand.py), and their instances over a year
@@ -180,7 +180,7 @@ function assertFraming(text) {
   assert.ok(lines.some((l) => l.startsWith("PRODID:")));
 }
 
-// Asserts a 422 error reply (API.md A8.2, `unprocessable`) whose message matches re.
+// Asserts a 422 error reply (`{error: "unprocessable", message}`) whose message matches re.
 function assert422(res, re) {
   assert.equal(res.status, 422, res.text);
   assert.match(String(res.headers.get("content-type")), /^application\/json\b/);
@@ -225,7 +225,7 @@ const CASES = [
     { freq: "daily", interval: 1, count: 12 }, { exdates: [[2026, 3, 28, 9, 30], [2026, 3, 29, 9, 30], [2026, 4, 1, 9, 30]] }],
   ["weekly with an exdate after the fall change", "America/New_York", "Sun", [2026, 10, 6, 9, 0],
     { freq: "weekly", interval: 1, byweekday: ["Tue"], count: 8 }, { exdates: [[2026, 11, 3, 9, 0]] }],
-  // Starts that are not an occurrence of their rule: B1.2 (dateutil) does not add them,
+  // Starts that are not an occurrence of their rule: expansion (dateutil) does not add them,
   // strict RFC 5545 readers would; the export writes an EXDATE for DTSTART and turns COUNT
   // into UNTIL so that both kinds of reader agree.
   ["weekly Tue/Thu from a Monday, count", "Europe/Oslo", "Mon", [2026, 3, 16, 9, 0],

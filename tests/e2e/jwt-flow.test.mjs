@@ -1,5 +1,5 @@
-// The documented JWT flow (/work/shared/seed-jwt-example.md) step by step with the published
-// client, then end-user authentication attacks (API.md A4.2, A5): each must answer 401.
+// The documented JWT flow (README "End-user tokens") step by step with the published
+// client, then end-user authentication attacks: each must answer 401.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";

@@ -1,4 +1,4 @@
-// Reminders (API.md B5.1, B5.2) delivered through the webhooks plugin (G3) to a receiver on
+// Reminders delivered through the webhooks plugin to a receiver on
 // 127.0.0.1: a reminder arrives at or after its remindAt and within its tick (never early),
 // as one signed "reminders" delivery whose body holds the event as the routes print it; the
 // reminder of a deleted event never arrives.

@@ -1,7 +1,7 @@
-// Schedules (API.md B3): every route through the published client (`NettuClient.schedule`,
+// Schedules: every route through the published client (`NettuClient.schedule`,
 // `NettuUserClient.schedule`; GET /schedule/meta, which the client lacks, raw), the wire
-// object, the default week, normalisation, validation messages, end-user permissions (A7),
-// ownership and cross-account 404s, and the user-deletion cascade (E2).
+// object, the default week, normalisation, validation messages, end-user permissions,
+// ownership and cross-account 404s, and the user-deletion cascade.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";

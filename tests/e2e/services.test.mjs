@@ -1,10 +1,10 @@
-// Services and booking slots (API.md B4): every route through the published client
+// Services and booking slots: every route through the published client
 // (`NettuClient.service`: create, find, update, remove, addUser, updateUserInService,
 // removeUser, getBookingslots; `NettuUserClient.service.getBookingslots`), the routes the
-// client lacks (meta query, busy calendars, multiPerson) raw; both field-name sets of Part D
-// rows 14-19; the booking-slot query's checks and semantics (B4.3-B4.5, the 89-slot example,
+// client lacks (meta query, busy calendars, multiPerson) raw; both field-name sets (the original's
+// and the published client's); the booking-slot query's checks and semantics (the 89-slot example,
 // busy calendars, buffers, collective, hostUserIds, timezone/ianaTz); cross-account 404s; and
-// the cascades of Part E.
+// the deletion cascades.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -119,7 +119,7 @@ test("service.create: 201 {service} with id, metadata, multiPerson default and u
   assertError(await raw("POST", "/service", { metadata: { n: 1 } }), 400);
 });
 
-test("service.find answers both shapes (Part D row 14); update replaces; remove then 404", async () => {
+test("service.find answers both shapes; update replaces; remove then 404", async () => {
   const created = await newService();
   const found = assertOk(await admin.service.find(created.id));
   assert.equal(found.id, created.id);
@@ -240,7 +240,7 @@ test("updateUserInService: present fields replace, the original's names too; abs
   );
   assert.deepEqual(m.availability, { variant: "Calendar", id: cal.id });
   assert.equal(m.bufferAfter, 5);
-  assert.equal(m.furthestBookingTime, 600); // kept although absent (B4.2 route 7)
+  assert.equal(m.furthestBookingTime, 600); // kept although absent
   assert.deepEqual(m.service.users[0].availibility, { variant: "Calendar", id: cal.id });
   m = assertOk(
     await raw("PUT", `/service/${s.id}/users/${user.id}`, {
@@ -300,7 +300,7 @@ test("busy calendars: PUT/DELETE .../busy register and unregister (200 JSON stri
 
 /* ---- booking slots ------------------------------------------------------------------------ */
 
-test("B4.5 worked example: Berlin all-day schedule, 2030-10-10 in UTC, 1 h every 15 min: 89 slots", async () => {
+test("worked example: Berlin all-day schedule, 2030-10-10 in UTC, 1 h every 15 min: 89 slots", async () => {
   const { user, service } = await exampleService();
   const body = assertOk(await admin.service.getBookingslots(service.id, slotsQuery()));
   assert.equal(body.dates.length, 1);
@@ -391,7 +391,7 @@ test("busy calendars, buffers, other services and limits shape the slots", async
   await newEvent(user.id, { calendarId: busyCal.id, startTs: T + 10 * HOUR, duration: 30 * MIN, busy: true, serviceId: s.id });
   starts = flat(assertOk(await admin.service.getBookingslots(s.id, slotsQuery(q))).dates).map((x) => x[1]);
   assert.deepEqual(starts, [540, 555, 645, 660, 675, 690]);
-  // a non-busy event of another service 11:15-11:30 (B4.4's quirk) is busy: free 10:45-11:15
+  // a non-busy event of another service 11:15-11:30 (a quirk) is busy: free 10:45-11:15
   await newEvent(user.id, { calendarId: avail.id, startTs: T + 11 * HOUR + 15 * MIN, duration: 15 * MIN, busy: false, serviceId: s2.id });
   starts = flat(assertOk(await admin.service.getBookingslots(s.id, slotsQuery(q))).dates).map((x) => x[1]);
   assert.deepEqual(starts, [540, 555, 645, 690]);
@@ -464,7 +464,7 @@ test("closestBookingTime and furthestBookingTime clip every plan", async () => {
   assert.deepEqual(starts, [3, 4]);
 });
 
-/* ---- cascades (Part E) -------------------------------------------------------------------- */
+/* ---- cascades ----------------------------------------------------------------------------- */
 
 test("cascades: deleting a calendar, schedule, user or service updates memberships and events", async () => {
   const user = await newUser();
@@ -510,7 +510,7 @@ test("cascades: deleting a calendar, schedule, user or service updates membershi
   assert.equal(assertOk(await admin.service.addUser(s2.id, { userId: u2.id })).busy.length, 0);
 });
 
-/* ---- booking intend (B4.6) ---------------------------------------------------------------- */
+/* ---- booking intend ----------------------------------------------------------------------- */
 
 test("booking-intend: round robin by availability and by equal distribution, listed hosts", async () => {
   const a = await exampleService();
@@ -580,7 +580,7 @@ test("booking-intend: collective selects every member; group counts reservations
   assertOk(await del(T)); // none there: no error
   assertError(await del("x"), 400);
   assertError(await raw("DELETE", `${p}?timestamp=${T}`, undefined, other.apiKey), 404);
-  // a group shrinking keeps the service's events; growing deletes them (B4.2 route 4)
+  // a group shrinking keeps the service's events; growing deletes them
   const booked = await newEvent(b.id, { calendarId: bCal.id, startTs: T + 10 * HOUR, duration: HOUR, serviceId: sid });
   assertOk(await raw("PUT", `/service/${sid}`, { multiPerson: { variant: "group", data: 1 } }));
   assertOk(await admin.events.findById(booked.id));

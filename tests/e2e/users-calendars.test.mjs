@@ -1,5 +1,5 @@
-// User routes (API.md A11.1-A11.6), calendar routes (A12 except the events window), the
-// policy (A6, A7) on calendar routes, and tenant isolation, through the published client.
+// User routes, calendar routes (except the events window), the
+// policy on calendar routes, and tenant isolation, through the published client.
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -60,7 +60,7 @@ const tag = () => crypto.randomUUID().slice(0, 8); // unique metadata values per
 const ids = (list) => list.map((x) => x.id);
 const sorted = (list) => [...list].sort();
 
-/* ---- A11.1 create user ---------------------------------------------------------------------- */
+/* ---- create user ---------------------------------------------------------------------------- */
 
 test("user.create with metadata answers 201 {user: {id, metadata}}", async () => {
   const res = await admin.user.create({ metadata: { team: "red", "key with space": "ÅØ ü" } });
@@ -87,7 +87,7 @@ test("user.create ignores a client-chosen id and unknown fields", async () => {
   assert.notEqual(user.id, wanted);
 });
 
-/* ---- A11.3 find ----------------------------------------------------------------------------- */
+/* ---- find user ------------------------------------------------------------------------------ */
 
 test("user.find answers 200 {user}; unknown id 404", async () => {
   const user = await newUser({ k: "v" });
@@ -95,7 +95,7 @@ test("user.find answers 200 {user}; unknown id 404", async () => {
   assertError(await admin.user.find(crypto.randomUUID()), 404);
 });
 
-/* ---- A11.2 metadata query ------------------------------------------------------------------- */
+/* ---- user metadata query -------------------------------------------------------------------- */
 
 // The order is creation time, then id (users made in the same millisecond may swap), so
 // tests compare sets and check that pages are slices of the full ordered list.
@@ -174,7 +174,7 @@ test("user meta query decodes the query string (percent escapes, '+')", async ()
   assert.deepEqual(ids(assertOk(res).users), [user.id]);
 });
 
-/* ---- A11.4 update --------------------------------------------------------------------------- */
+/* ---- update user ---------------------------------------------------------------------------- */
 
 test("user.update replaces the metadata (no merge)", async () => {
   const g = tag();
@@ -202,7 +202,7 @@ test("user.update of an unknown user answers 409 (quirk)", async () => {
   assertError(await admin.user.update(crypto.randomUUID(), { metadata: { a: "b" } }), 409);
 });
 
-/* ---- A11.5 remove --------------------------------------------------------------------------- */
+/* ---- remove user ---------------------------------------------------------------------------- */
 
 test("user.remove answers 200 with the user, then 404", async () => {
   const user = await newUser({ bye: "now" });
@@ -211,7 +211,7 @@ test("user.remove answers 200 with the user, then 404", async () => {
   assertError(await admin.user.remove(user.id), 404, "second delete");
 });
 
-/* ---- A11.6 /me ------------------------------------------------------------------------------ */
+/* ---- /me ------------------------------------------------------------------------------------ */
 
 test("end user user.me() answers {user} of the token, with the default policy", async () => {
   const user = await newUser({ me: "yes" });
@@ -219,7 +219,7 @@ test("end user user.me() answers {user} of the token, with the default policy", 
   assert.deepEqual(assertOk(await asUser(user.id, { reject: [Permissions.All] }).user.me()).user, user);
 });
 
-/* ---- A12.1 create calendar ------------------------------------------------------------------ */
+/* ---- create calendar ------------------------------------------------------------------------ */
 
 test("admin calendar.create answers 201 {calendar} with settings and metadata", async () => {
   const user = await newUser();
@@ -286,7 +286,7 @@ test("calendar metadata with a non-string value answers 400", async () => {
   assertError(await admin.calendar.create(user.id, { timezone: "UTC", metadata: { n: 1 } }), 400);
 });
 
-/* ---- A12.2 get ------------------------------------------------------------------------------ */
+/* ---- get calendar --------------------------------------------------------------------------- */
 
 test("admin calendar.findById answers 200 {calendar}; unknown 404", async () => {
   const user = await newUser();
@@ -295,7 +295,7 @@ test("admin calendar.findById answers 200 {calendar}; unknown 404", async () => 
   assertError(await admin.calendar.findById(crypto.randomUUID()), 404);
 });
 
-/* ---- A12.3 update --------------------------------------------------------------------------- */
+/* ---- update calendar ------------------------------------------------------------------------ */
 
 test("admin calendar.update sends nested settings and replaces timezone, weekStart, metadata", async () => {
   const user = await newUser();
@@ -364,7 +364,7 @@ test("if both settings and flat values are sent, settings wins", async () => {
   assert.equal(assertOk(res).calendar.settings.timezone, "Europe/Paris");
 });
 
-/* ---- A12.4 delete --------------------------------------------------------------------------- */
+/* ---- delete calendar ------------------------------------------------------------------------ */
 
 test("admin calendar.remove answers 200 with the calendar, then 404", async () => {
   const user = await newUser();
@@ -381,7 +381,7 @@ test("deleting a user deletes its calendars", async () => {
   assertError(await admin.calendar.findById(cal.id), 404);
 });
 
-/* ---- A12.6 calendar metadata query ---------------------------------------------------------- */
+/* ---- calendar metadata query ---------------------------------------------------------------- */
 
 test("calendar.findByMeta returns {calendars} of the account with stable paging", async () => {
   const g = tag();
@@ -417,7 +417,7 @@ test("calendar metadata query follows updates and deletes", async () => {
   );
 });
 
-/* ---- end-user calendar routes and policies (A6, A7) ----------------------------------------- */
+/* ---- end-user calendar routes and policies -------------------------------------------------- */
 
 test("end user with allow * creates, reads, updates and deletes own calendars", async () => {
   const user = await newUser();

@@ -1,11 +1,11 @@
-// Webhook deliveries (API.md G3) against a real receiver on 127.0.0.1: a ping arrives with
+// Webhook deliveries against a real receiver on 127.0.0.1: a ping arrives with
 // the compat key header, a stable nettu-delivery-id and a nettu-signature that verifies; a
 // receiver answering 500 twice gets the same delivery three times with growing gaps; a
 // delivery survives a SIGKILL of the server between attempts; a private target is refused
 // without [webhooks] allow_private; the delivery log shows attempts and status; the routes
 // are admin-only, validated and scoped to the caller's account.
 //
-// The servers run with [webhooks] backoff_unit_ms = 100 (the G3 gaps 10 s, 30 s, ... become
+// The servers run with [webhooks] backoff_unit_ms = 100 (the retry gaps 10 s, 30 s, ... become
 // 1 s, 3 s, ...) and poll_ms = 100, so the test takes seconds.
 
 import assert from "node:assert/strict";
@@ -200,7 +200,7 @@ test("a receiver answering 500 twice gets the same delivery three times with gro
   }
   const gap1 = recs[1].at - recs[0].at;
   const gap2 = recs[2].at - recs[1].at;
-  // G3 gaps 10 s then 30 s, at 100 ms per second: 1 s then 3 s.
+  // retry gaps 10 s then 30 s, at 100 ms per second: 1 s then 3 s.
   assert.ok(gap1 >= 900, `first gap ${gap1} ms >= 1 s`);
   assert.ok(gap2 >= 2900, `second gap ${gap2} ms >= 3 s`);
   assert.ok(gap2 > gap1, `gaps grow (${gap1} ms, ${gap2} ms)`);

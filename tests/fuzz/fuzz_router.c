@@ -2,7 +2,7 @@
  * a request target ("/api/v1/user/x%2Fy?key=a+b"). The target is split as the server's
  * requests are (a request line parsed by core/http_parse.c), the path is matched by
  * core/router.c against the real shape of the server's route table (the core's health routes
- * and the API paths of API.md), and the query is decoded through the core's own req_query
+ * and the API paths of the plugins), and the query is decoded through the core's own req_query
  * (core/hostapi.c, core/query.c).
  *
  * Oracle: every match is checked against a brute-force matcher written here (same decoding
@@ -17,7 +17,7 @@
 #include "router.h"
 #include "util.h"
 
-/* The API paths of API.md (A10-A13, B3, B4 and the tier-3 routes). */
+/* The API paths of the built-in plugins (account, user, calendar, events, schedule, service). */
 static const char *const api_routes[][2] = {
     {"POST", "/api/v1/account"},
     {"GET", "/api/v1/account"},

@@ -1,7 +1,7 @@
 /* Fuzz target: the recurrence rules of the time engine (plugins/time: rrule_parse.c,
  * rrule_expand.c, rrule_period.c, budget.c and the time zone code under them). The input is a
  * JSON object:
- *   {"recurrence": {...A9.5 rule...}, "startTs": ms, "duration": ms, "timezone": "Europe/Oslo",
+ *   {"recurrence": {...a rule...}, "startTs": ms, "duration": ms, "timezone": "Europe/Oslo",
  *    "weekStart": 0..6, "window": [ws, we], "exdates": [ms, ...], "stopAfter": n}
  * where everything but "recurrence" is optional (defaults: 2023-11-14T22:13:20Z, one hour,
  * UTC, Monday, the 62 days from startTs, none, never). Any 64-bit duration and window are
@@ -9,7 +9,7 @@
  * overflow); a window longer than the API's 62 days is skipped. "stopAfter" makes the
  * budget's hook answer "budget" (n even) or "gone" (n odd) from its (n / 2)-th call on.
  *
- * Oracle: a refused rule has a message naming "recurrence"; an accepted rule prints (A9.4)
+ * Oracle: a refused rule has a message naming "recurrence"; an accepted rule prints
  * to JSON that parses back to a rule printing the same; its expansion is sorted, inside the
  * window, never before DTSTART, never after until, never on an exdate, at most count long,
  * and the same as the full expansion cut to the window (windows of rules with count start
@@ -21,7 +21,7 @@
 #include "fuzz.h"
 #include "rrule.h"
 
-#define MAX_WINDOW 5356800000LL /* 62 days, API.md A2 */
+#define MAX_WINDOW 5356800000LL /* 62 days, the longest instance window */
 #define MAX_INSTANCES 2000
 /* The full expansion used as a reference is skipped beyond REF_STEPS steps or REF_CPU_US of
  * CPU (libical's scans between rare candidates cost time but no steps: a rule that runs to

@@ -1,12 +1,12 @@
 /* Fuzz target: schedule rules and availability (plugins/schedule: sch_rules.c, sch_body.c,
  * sch_avail.c, and plugins/time/ev_local.c under them). The input is a create/update body
  * with extra keys for the computation:
- *   {"timezone": "Europe/Oslo", "rules": [...B3.1 rules...], "now": ms, "window": [ws, we]}
+ *   {"timezone": "Europe/Oslo", "rules": [...schedule rules...], "now": ms, "window": [ws, we]}
  * where everything is optional (defaults: UTC, the default week, 2030-06-15T12:00Z, the 101
  * days from "now"). The window is kept within the service's 400 days.
  *
  * Oracle: a refused body has a message naming "timezone" or "rules"; accepted rules print
- * (B3.1) to JSON that parses back to the same print; normalised rules have at most 10
+ * to JSON that parses back to the same print; normalised rules have at most 10
  * intervals each, sorted, valid and apart (next start > previous end), Date rules inside the
  * normalisation window, and normalising again changes nothing; the free time is sorted,
  * non-overlapping, inside the window, each interval within one local day (at most 27 hours:

@@ -39,7 +39,7 @@ const YEAR1_0900 = -62135564400000; // 0001-01-01T09:00:00Z
 const TS_MIN = -62135596800000; // 0001-01-01T00:00:00Z
 const TS_MAX = 253402300799999; // 9999-12-31T23:59:59.999Z
 const DURATION_MAX = 3653 * DAY; // ten years
-const FOREVER = 5609882500905; // the endTs of rules without count or until (A13.7)
+const FOREVER = 5609882500905; // the endTs of rules without count or until
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const range = (a, b) => Array.from({ length: b - a + 1 }, (_, i) => a + i);

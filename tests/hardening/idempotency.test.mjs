@@ -1,4 +1,4 @@
-// Idempotency-Key on every POST (API.md G2, issue 15), through HTTP against the real server.
+// Idempotency-Key on every POST (README Idempotent retries), through HTTP against the real server.
 // Besides the real plugins the server loads the fixture plugin fx_slow
 // (tests/unit/fixtures/fx_slow.c): POST /api/v1/fx/slow {"ms", "status"} sleeps `ms`, then
 // either records one run (201 {"id", "calls"}) or fails with the status asked for, and

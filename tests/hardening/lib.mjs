@@ -514,7 +514,7 @@ const ERROR_KINDS = {
   503: "unavailable",
 };
 
-// Asserts an error answer of the API (A8.2): `status`, Content-Type application/json and a
+// Asserts an error answer of the API: `status`, Content-Type application/json and a
 // body {error: <kind of the status>, message: non-empty string}. Works for httpRequest and
 // rawRequest answers.
 export function assertJsonError(res, status, what = "") {

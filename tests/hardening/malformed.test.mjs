@@ -3,7 +3,7 @@
 // unknown time zones, invalid recurrence rules, oversized bodies, invalid UTF-8 in bodies and
 // headers, path traversal and percent-encoding tricks, duplicate and conflicting headers,
 // unsupported methods, bad query strings, broken credentials) each get their 4xx with a JSON
-// body {error, message} (API.md A8), the server stays up, and the stored data is the same
+// body {error, message}, the server stays up, and the stored data is the same
 // before and after them: the GET answers of every entity, the row count of every table and
 // the whole `sqlite3 -readonly .dump` of the database.
 //
@@ -11,7 +11,7 @@
 // --` and friends) must NOT be errors: they are stored and returned verbatim and metadata
 // queries find exactly them.
 //
-// Where API.md is silent, the expected status is the most reasonable 4xx; each such choice
+// Where the original sets no rule, the expected status is the most reasonable 4xx; each such choice
 // is explained in a comment beside the case. Requests the HTTP parser (core/http_parse.c)
 // refuses get the same JSON error body as everything else, and the connection closes.
 
@@ -168,7 +168,7 @@ const V = "/api/v1";
 const ev = (extra) => ({ calendarId: ids.cal, startTs: START, duration: HOUR, ...extra });
 const rr = (extra) => ev({ recurrence: { freq: "daily", interval: 1, ...extra } });
 
-// --- broken JSON (A1: malformed JSON -> 400) ---
+// --- broken JSON (malformed JSON -> 400) ---
 bad("truncated object", 400, A("POST", `${V}/user`, '{"metadata":{"a":"b"'));
 bad("trailing garbage after the object", 400, A("POST", `${V}/user`, "{} x"));
 bad("single-quoted strings", 400, A("POST", `${V}/user`, "{'metadata':{}}"));
@@ -190,10 +190,10 @@ bad("5000 levels of nesting", 400, A("POST", `${V}/user`, `{"x":${"[".repeat(500
 bad("whitespace-only body", 400, A("POST", `${V}/user`, "   \r\n  "));
 bad("broken JSON on PUT /account/pubkey", 400, A("PUT", `${V}/account/pubkey`, '{"publicJwtKey": "-----BEGIN'));
 bad("broken JSON on an end-user route", 400, U("POST", `${V}/events`, '{"calendarId":'));
-// The content type is not checked (A1: lenient), but the body must still be JSON.
+// The content type is not checked (lenient), but the body must still be JSON.
 bad("text/plain body that is not JSON", 400, () => buildRequest("POST", `${V}/user`, [...admin(), ["Content-Type", "text/plain"]], Buffer.from("metadata=a")));
 
-// --- wrong JSON types (A1: wrong JSON type -> 400; Metadata: any non-string value -> 400) ---
+// --- wrong JSON types (wrong JSON type -> 400; Metadata: any non-string value -> 400) ---
 bad("metadata is a string", 400, A("POST", `${V}/user`, { metadata: "x" }));
 bad("metadata value is a number", 400, A("POST", `${V}/user`, { metadata: { a: 1 } }));
 bad("metadata value is null", 400, A("POST", `${V}/user`, { metadata: { a: null } }));
@@ -226,7 +226,7 @@ bad("account code is a number", 400, R("POST", `${V}/account`, () => [JSONCT], {
 bad("account code missing", 400, R("POST", `${V}/account`, () => [JSONCT], {}));
 bad("end-user busy is a number", 400, () => U("POST", `${V}/events`, ev({ busy: 1 }))());
 
-// --- integers beyond 64 bits, reals (A0: int = a JSON integer that fits 64 bits) ---
+// --- integers beyond 64 bits, reals (int = a JSON integer that fits 64 bits) ---
 const evPath = () => `${V}/user/${ids.user}/events`;
 bad("startTs 2^64", 400, AR("POST", evPath, () => ev({ startTs: 0 }), '"startTs":0', '"startTs":18446744073709551616'));
 bad("startTs 2^63", 400, AR("POST", evPath, () => ev({ startTs: 0 }), '"startTs":0', '"startTs":9223372036854775808'));
@@ -245,7 +245,7 @@ bad("meta query limit -5", 400, A("GET", `${V}/calendar/meta?key=a&value=b&limit
 bad("recurrence count -1", 400, () => A("POST", `${V}/user/${ids.user}/events`, rr({ count: -1 }))());
 bad("recurrence interval -1", 400, () => A("POST", `${V}/user/${ids.user}/events`, rr({ interval: -1 }))());
 
-// --- ids that are not UUIDs (A1: path id -> 404; body id -> 400) ---
+// --- ids that are not UUIDs (path id -> 404; body id -> 400) ---
 bad("path userId not a UUID", 404, A("GET", `${V}/user/not-a-uuid`));
 bad("path calendarId '123'", 404, A("GET", `${V}/user/calendar/123`));
 bad("path eventId 'zzz' on DELETE", 404, A("DELETE", `${V}/user/events/zzz`));
@@ -256,19 +256,19 @@ bad("path userId not a UUID on POST calendar", 404, A("POST", `${V}/user/not-a-u
 bad("path eventId with a NUL escape", 404, () => A("GET", `${V}/user/events/${ids.event}%00`)());
 bad("body calendarId not a UUID", 400, () => A("POST", `${V}/user/${ids.user}/events`, ev({ calendarId: "abc" }))());
 bad("body serviceId not a UUID", 400, () => A("POST", `${V}/user/${ids.user}/events`, ev({ serviceId: "abc" }))());
-// A4.3: on the free/busy route a nettu-account that is not a UUID is 400 (quirk).
+// On the free/busy route a nettu-account that is not a UUID is 400 (quirk).
 bad("free/busy nettu-account not a UUID", 400, () => R("GET", `${V}/user/${ids.user}/freebusy?startTs=0&endTs=1000&calendarIds=${ids.cal}`, () => [["nettu-account", "x"]])());
 bad("end-user nettu-account not a UUID", 401, R("GET", `${V}/me`, () => [["nettu-account", "x"], ["Authorization", `Bearer ${TOKEN}`]]));
 bad("end-user nettu-account of no account", 401, R("GET", `${V}/me`, () => [["nettu-account", "00000000-0000-4000-8000-000000000000"], ["Authorization", `Bearer ${TOKEN}`]]));
 
-// --- unknown time zones (A9.3: exact IANA name, else 400) ---
+// --- unknown time zones (exact IANA name, else 400) ---
 for (const tz of ["Mars/Olympus", "utc", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "", "Europe/Oslo ", "Europe", "posixrules", "EST5EDT,M3.2.0,M11.1.0", "A".repeat(300)]) {
   bad(`timezone ${JSON.stringify(tz.length > 40 ? `${tz.slice(0, 10)}...(${tz.length})` : tz)}`, 400, () => A("POST", `${V}/user/${ids.user}/calendar`, { timezone: tz })());
 }
 bad("unknown timezone on update", 400, () => A("PUT", `${V}/user/calendar/${ids.cal}`, { settings: { timezone: "Nowhere/Land" } })());
 bad("unknown timezone on an end-user create", 400, U("POST", `${V}/calendar`, { timezone: "Mars/Olympus" }));
 
-// --- invalid recurrence (A9.5) ---
+// --- invalid recurrence ---
 bad("recurrence freq hourly", 400, () => A("POST", `${V}/user/${ids.user}/events`, rr({ freq: "hourly" }))());
 bad("recurrence freq missing", 400, () => A("POST", `${V}/user/${ids.user}/events`, ev({ recurrence: { interval: 1 } }))());
 bad("recurrence freq a number", 400, () => A("POST", `${V}/user/${ids.user}/events`, rr({ freq: 3 }))());
@@ -290,7 +290,7 @@ bad("recurrence bysetpos 367", 400, () => A("POST", `${V}/user/${ids.user}/event
 bad("recurrence interval 0 on update", 400, () => A("PUT", `${V}/user/events/${ids.event}`, { recurrence: { freq: "daily", interval: 0 } })());
 bad("recurrence count 740 on an end-user create", 400, () => U("POST", `${V}/events`, rr({ count: 740 }))());
 
-// --- oversized body (A1: above 2 MiB -> 413) ---
+// --- oversized body (above 2 MiB -> 413) ---
 bad("metadata of 2.1 MB (over max_body_bytes)", 413, A("POST", `${V}/user`, { metadata: { big: "v".repeat(2_100_000) } }));
 
 // --- invalid UTF-8 in JSON strings (README: invalid UTF-8 -> 400) ---
@@ -302,14 +302,14 @@ bad("truncated UTF-8 sequence", 400, A("POST", `${V}/user`, utf8Body([0xe2, 0x82
 bad("invalid UTF-8 in a key", 400, A("POST", `${V}/user`, Buffer.concat([Buffer.from('{"metadata":{"'), Buffer.from([0xff]), Buffer.from('":"a"}}')])));
 bad("invalid UTF-8 in a timezone", 400, () => A("POST", `${V}/user/${ids.user}/calendar`, Buffer.concat([Buffer.from('{"timezone":"Europe/Osl'), Buffer.from([0xf8]), Buffer.from('"}')]))());
 
-// --- invalid bytes in headers (A4: credentials must be visible ASCII -> 401) ---
+// --- invalid bytes in headers (credentials must be visible ASCII -> 401) ---
 bad("x-api-key with a 0xff byte", 401, R("GET", `${V}/account`, () => [["x-api-key", `${K}\xff`]]));
 bad("x-api-key in UTF-8 (e-acute)", 401, R("GET", `${V}/account`, () => [["x-api-key", "\xc3\xa9"]]));
 bad("nettu-account with 0xff bytes", 401, R("GET", `${V}/me`, () => [["nettu-account", `${ACC}\xff`], ["Authorization", `Bearer ${TOKEN}`]]));
 bad("Authorization with 0xff 0xfe", 401, R("GET", `${V}/me`, () => [["nettu-account", ACC], ["Authorization", "Bearer \xff\xfe"]]));
 bad("free/busy nettu-account with 0xff", 400, () => R("GET", `${V}/user/${ids.user}/freebusy?startTs=0&endTs=1000&calendarIds=${ids.cal}`, () => [["nettu-account", "\xff"]])());
 
-// --- path traversal and percent-encoding tricks (A1: exact match; path id -> 404) ---
+// --- path traversal and percent-encoding tricks (exact match; path id -> 404) ---
 bad("..%2F in a path id", 404, A("GET", `${V}/user/..%2Fmeta`));
 bad("%00 after a literal segment", 404, A("GET", `${V}/user/meta%00`));
 bad("double-encoded ../", 404, A("GET", `${V}/user/%252e%252e%252fmeta`));
@@ -323,7 +323,7 @@ bad("path parameter with ;params", 404, () => A("GET", `${V}/user/${ids.user};x=
 bad("traversal between two ids", 404, () => A("GET", `${V}/user/${ids.user}/../${ids.user2}`)());
 
 // --- duplicate and conflicting headers ---
-// API.md is silent. Two values of a credential header make the credentials ambiguous: the
+// No contract here. Two values of a credential header make the credentials ambiguous: the
 // most reasonable answer is 401, whichever value comes first (a front proxy may check the
 // other one).
 bad("two x-api-key headers, the valid one first", 401, R("GET", `${V}/account`, () => [["x-api-key", K], ["x-api-key", "sk_junk"]]));
@@ -338,7 +338,7 @@ bad("negative Content-Length", 400, R("POST", `${V}/user`, () => [...admin(), JS
 bad("non-numeric Content-Length", 400, R("POST", `${V}/user`, () => [...admin(), JSONCT, ["Content-Length", "abc"]], "{}"), { parser: true });
 bad("chunk size that is not hex", 400, R("POST", `${V}/user`, () => [...admin(), JSONCT, ["Transfer-Encoding", "chunked"]], "zz\r\n{}\r\n0\r\n\r\n"), { parser: true });
 
-// --- unsupported methods (A1: a known path with an unsupported method -> 404) ---
+// --- unsupported methods (a known path with an unsupported method -> 404) ---
 bad("TRACE", 404, A("TRACE", `${V}/user`));
 bad("PATCH on a route without it", 404, () => A("PATCH", `${V}/user/${ids.user}`, { metadata: {} })());
 bad("CONNECT", 404, () => buildRequest("CONNECT", `127.0.0.1:${srv.port}`, admin()));
@@ -349,7 +349,7 @@ bad("GET /account/pubkey", 404, A("GET", `${V}/account/pubkey`));
 // RFC 9110 9.1: a method the server does not recognise is 501.
 bad("unknown method FOO", 501, A("FOO", `${V}/account`), { parser: true });
 
-// --- bad query strings (A8.3: query presence and integer parsing -> 400) ---
+// --- bad query strings (query presence and integer parsing -> 400) ---
 bad("meta query without value", 400, A("GET", `${V}/user/meta?key=a`));
 bad("meta query without key", 400, A("GET", `${V}/user/meta?value=b`));
 bad("meta query limit 1e3", 400, A("GET", `${V}/user/meta?key=a&value=b&limit=1e3`));
@@ -360,7 +360,7 @@ bad("free/busy window over 62 days", 400, () => A("GET", `${V}/user/${ids.user}/
 bad("event instances startTs abc", 400, () => A("GET", `${V}/user/events/${ids.event}/instances?startTs=abc&endTs=5`)());
 bad("end-user calendar events endTs missing", 400, () => U("GET", `${V}/calendar/${ids.cal}/events?startTs=5`)());
 
-// --- broken credentials (A4, A5 -> 401) ---
+// --- broken credentials (-> 401) ---
 bad("empty x-api-key", 401, R("GET", `${V}/account`, () => [["x-api-key", ""]]));
 bad("Authorization 'Bearer' without a token", 401, R("GET", `${V}/me`, () => [["nettu-account", ACC], ["Authorization", "Bearer"]]));
 bad("JWT with alg none", 401, () => R("GET", `${V}/me`, () => [["nettu-account", ACC], ["Authorization", `Bearer ${rawJwt({ alg: "none", typ: "JWT" }, { nettuSchedulerUserId: ids.user, exp: 5609418990073, iat: 19 })}`]])());
@@ -451,13 +451,13 @@ test("at least 50 distinct bad requests each get their 4xx with a JSON error; th
 });
 
 test("negative durations are refused, metadata at the caps is accepted (documented decisions)", async () => {
-  // A13.1: "duration: int, required; the original does not validate the value". This server
+  // The original: "duration: int, required; the original does not validate the value". This server
   // refuses durations below 0 and over 10 years (README "Limits"): a duration of INT64_MIN
   // overflowed every later expansion.
   const neg = await srv.admin("POST", `/user/${ids.user}/events`, { body: { calendarId: ids.cal, startTs: START, duration: -HOUR } });
   assertJsonError(neg, 400, "negative duration");
   assert.match(neg.json.message, /^duration/);
-  // API.md sets no metadata size limit; the server's caps (README, Limits) are 50 keys of 64
+  // The original sets no metadata size limit; the server's caps (README, Limits) are 50 keys of 64
   // bytes with 512-byte values: the largest metadata passes (metadata.test.mjs tests beyond).
   const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`key${i}`.padEnd(64, "k"), "v".repeat(512)]));
   const t0 = Date.now();

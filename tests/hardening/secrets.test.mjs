@@ -6,10 +6,10 @@
 //    tokens (valid, policy-denied, expired, badly signed, for an unknown user), credentials
 //    in query strings, and storage failures (503, which the server logs as errors). Then
 //    the whole server log (stderr and stdout) must contain none of: any API key, the
-//    account-creation secret (configured explicitly: API.md A2 logs it only when it was
+//    account-creation secret (configured explicitly: the server logs it only when it was
 //    generated), the webhook key, any token or token signature, the private key, and no
 //    "authorization" or "Bearer " text at all.
-//    A second server without a configured secret must log the generated one (A2), and it
+//    A second server without a configured secret must log the generated one, and it
 //    must work: this proves the log is really read.
 // 2. Plugin loading: a `load` entry with '/' or '..' (or anything but a-z, 0-9, _) is a
 //    config error; plugins are loaded only from [plugins] dir; a world-writable plugin file
@@ -147,7 +147,7 @@ test("no API key, secret code, webhook key, token or Authorization header value 
   await removeDir(dir);
 });
 
-test("a generated account-creation secret is logged once at start (A2), and it is the one that works", async () => {
+test("a generated account-creation secret is logged once at start, and it is the one that works", async () => {
   const srv = await launch({ secret: null });
   try {
     const m = /generated for this run: ([A-Za-z0-9]+)/.exec(srv.log());

@@ -15,7 +15,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { DEFAULT_PLUGINS, assertError, assertOk, startServer } from "../e2e/harness.mjs";
+import { DEFAULT_PLUGINS, assertError, assertOk, rsaKeyPair, startServer, userToken } from "../e2e/harness.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const E2E = path.resolve(HERE, "..", "e2e");
@@ -31,8 +31,8 @@ const PLUGINS = [
 const SKIPPED = DEFAULT_PLUGINS.filter((p) => !PLUGINS.includes(p));
 
 /* ------------------------------------------------------------------------------------------
- * The routes each plugin registers: API.md appendix "complete route index" (tier 1, and the
- * schedules of tier 2), with the registering plugin, plus the routes of the core (A3),
+ * The routes each plugin registers (the routes of the original nettu scheduler, and the
+ * schedules), with the registering plugin, plus the routes of the core,
  * metrics and openapi.
  * Auth: public, admin, user, admin_or_user, public_account (nt_auth_kind names).
  */
@@ -64,7 +64,7 @@ const ROUTES = [
   ["events", "POST", `${V1}/user/freebusy`, "public_account"], // nittei-style multi-user free/busy
   ["events", "GET", `${V1}/calendar/{calendarId}/events`, "user"],
   ["events", "GET", `${V1}/user/calendar/{calendarId}/events`, "admin_or_user"],
-  ["events", "GET", `${V1}/calendar/{calendarId}/ical`, "user"], // iCalendar export (G4)
+  ["events", "GET", `${V1}/calendar/{calendarId}/ical`, "user"], // iCalendar export
   ["events", "GET", `${V1}/user/calendar/{calendarId}/ical`, "admin"],
   ["events", "POST", `${V1}/events`, "user", ["CreateCalendarEvent"]],
   ["events", "POST", `${V1}/user/{userId}/events`, "admin"],
@@ -404,7 +404,7 @@ test("openapi: auth, permissions, plugin, tags and path parameters per operation
     assert.ok(op.responses && Object.keys(op.responses).length > 0, `${what}: responses`);
 
     const names = [...r.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
-    const params = op.parameters || [];
+    const params = (op.parameters || []).filter((p) => p.in === "path");
     assert.deepEqual(
       params.map((p) => p.name),
       names,
@@ -427,4 +427,261 @@ test("openapi: the document is served whole again (cached, not shared)", async (
   assert.equal(a.status, 200);
   assert.equal(a.text, b.text);
   assert.deepEqual(a.json, doc);
+});
+
+/* ------------------------------------------------------------------------------------------
+ * OpenAPI: every route described (summary, schemas, errors), the document well formed, and
+ * real replies matching the documented schemas.
+ */
+
+const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const SCHEMA_TYPES = new Set(["object", "array", "string", "integer", "number", "boolean"]);
+const SCHEMA_KEYS = new Set([
+  "type", "format", "properties", "required", "items", "enum", "nullable", "additionalProperties",
+  "oneOf", "minimum", "maximum", "minItems", "maxItems", "minLength", "maxLength", "default",
+  "description", "$ref",
+]);
+
+// Asserts that s is a schema object of the OpenAPI 3.0 subset the plugins use; recursive.
+function checkSchema(s, where) {
+  assert.ok(isObj(s), `${where}: a schema object`);
+  for (const k of Object.keys(s)) assert.ok(SCHEMA_KEYS.has(k), `${where}: unknown schema keyword ${k}`);
+  if (s.$ref !== undefined) {
+    const target = s.$ref.replace(/^#\//, "").split("/").reduce((o, k) => (o ? o[k] : undefined), doc);
+    assert.ok(isObj(target), `${where}: $ref ${s.$ref} resolves`);
+    return;
+  }
+  assert.ok(s.type !== undefined || s.oneOf !== undefined, `${where}: a type or oneOf`);
+  if (s.type !== undefined) assert.ok(SCHEMA_TYPES.has(s.type), `${where}: type ${s.type}`);
+  if (s.oneOf !== undefined) {
+    assert.ok(Array.isArray(s.oneOf) && s.oneOf.length > 1, `${where}: oneOf alternatives`);
+    s.oneOf.forEach((x, i) => checkSchema(x, `${where}.oneOf[${i}]`));
+  }
+  if (s.properties !== undefined) {
+    assert.equal(s.type, "object", `${where}: properties on an object`);
+    for (const [k, v] of Object.entries(s.properties)) checkSchema(v, `${where}.${k}`);
+  }
+  if (s.required !== undefined) {
+    assert.ok(Array.isArray(s.required) && s.required.every((r) => typeof r === "string"), `${where}: required`);
+    if (s.properties) for (const r of s.required) assert.ok(r in s.properties, `${where}: required ${r} is a property`);
+  }
+  if (s.type === "array") checkSchema(s.items, `${where}[]`);
+  if (isObj(s.additionalProperties)) checkSchema(s.additionalProperties, `${where}.*`);
+  if (s.enum !== undefined) assert.ok(Array.isArray(s.enum) && s.enum.length > 0, `${where}: enum`);
+}
+
+const ERROR_REF = "#/components/schemas/Error";
+const errorRef = (op, code) => op.responses[code]?.content?.["application/json"]?.schema?.$ref;
+
+test("openapi: every route has a summary, reply schema and error replies; bodies have schemas", () => {
+  for (const r of EXPECTED) {
+    const op = doc.paths[r.path][r.method.toLowerCase()];
+    const what = `${r.method} ${r.path}`;
+    assert.ok(typeof op.summary === "string" && op.summary.length > 0, `${what}: summary`);
+    assert.notEqual(op.summary, what, `${what}: a summary of its own, not the generic one`);
+    const ok = Object.keys(op.responses).filter((k) => /^2\d\d$/.test(k));
+    assert.equal(ok.length, 1, `${what}: one success status, got ${Object.keys(op.responses)}`);
+    assert.ok(!op.responses["2XX"], `${what}: no generic 2XX`);
+    const content = op.responses[ok[0]].content;
+    const types = Object.keys(content);
+    assert.equal(types.length, 1, `${what}: one reply media type`);
+    checkSchema(content[types[0]].schema, `${what} reply`);
+    if (r.path.endsWith("/ical")) assert.deepEqual(types, ["text/calendar"], `${what}: iCalendar`);
+    else if (r.path === "/metrics") assert.match(types[0], /^text\/plain; version=0\.0\.4/, what);
+    else assert.deepEqual(types, ["application/json"], `${what}: JSON`);
+    assert.equal(errorRef(op, "default"), ERROR_REF, `${what}: default error`);
+    if (r.auth !== "public") assert.equal(errorRef(op, "401"), ERROR_REF, `${what}: 401`);
+    if (r.path.includes("{")) assert.equal(errorRef(op, "404"), ERROR_REF, `${what}: 404`);
+    const query = (op.parameters || []).filter((p) => p.in === "query");
+    if (r.method === "POST" || r.method === "PUT" || query.length) {
+      assert.equal(errorRef(op, "400"), ERROR_REF, `${what}: 400`);
+    }
+    if (r.method === "POST" || r.method === "PUT") {
+      const body = op.requestBody;
+      assert.ok(body, `${what}: request body`);
+      const schema = body.content["application/json"].schema;
+      checkSchema(schema, `${what} request`);
+      assert.equal(schema.type, "object", `${what}: an object body`);
+      // A documented body is required; only bodies that may be empty are optional.
+      if (body.required) assert.ok(Object.keys(schema.properties || {}).length > 0, `${what}: body fields`);
+    }
+    for (const p of query) checkSchema(p.schema, `${what} ?${p.name}`);
+    const idem = (op.parameters || []).filter((p) => p.in === "header" && p.name === "Idempotency-Key");
+    const honoured = r.method === "POST" && r.auth !== "public" && r.auth !== "public_account";
+    assert.equal(idem.length, honoured ? 1 : 0, `${what}: Idempotency-Key header`);
+    if (honoured) assert.equal(idem[0].required, false);
+  }
+});
+
+test("openapi: a well-formed OpenAPI 3 document", () => {
+  assert.deepEqual(Object.keys(doc).sort(), ["components", "info", "openapi", "paths", "servers", "tags"]);
+  assert.ok(Array.isArray(doc.servers) && doc.servers.length > 0);
+  checkSchema(doc.components.schemas.Error, "Error");
+  const METHODS = new Set(["get", "put", "post", "delete", "patch", "options", "head"]);
+  for (const [p, item] of Object.entries(doc.paths)) {
+    assert.ok(p.startsWith("/"), `path ${p}`);
+    for (const [m, op] of Object.entries(item)) {
+      assert.ok(METHODS.has(m), `${p}: method ${m}`);
+      const seen = new Set();
+      for (const prm of op.parameters || []) {
+        assert.ok(["path", "query", "header"].includes(prm.in), `${m} ${p}: parameter in ${prm.in}`);
+        const k = `${prm.in}:${prm.name}`;
+        assert.ok(!seen.has(k), `${m} ${p}: parameter ${k} once`);
+        seen.add(k);
+        assert.equal(typeof prm.required, "boolean");
+        checkSchema(prm.schema, `${m} ${p} ${k}`);
+      }
+      for (const [code, res] of Object.entries(op.responses)) {
+        assert.match(code, /^([1-5]\d\d|[1-5]XX|default)$/, `${m} ${p}: response ${code}`);
+        assert.equal(typeof res.description, "string", `${m} ${p} ${code}: description`);
+        for (const c of Object.values(res.content || {})) checkSchema(c.schema, `${m} ${p} ${code}`);
+      }
+      for (const sec of op.security) {
+        for (const name of Object.keys(sec)) assert.ok(doc.components.securitySchemes[name], `${m} ${p}: scheme ${name}`);
+      }
+    }
+  }
+});
+
+// Validates value v against schema s (the subset above); returns the first mismatch or null.
+function mismatch(v, s, where = "$") {
+  if (s.$ref) return mismatch(v, s.$ref.replace(/^#\//, "").split("/").reduce((o, k) => o[k], doc), where);
+  if (v === null) return s.nullable ? null : `${where}: null`;
+  if (s.oneOf) return s.oneOf.some((x) => mismatch(v, x, where) === null) ? null : `${where}: no oneOf matches`;
+  const t = Array.isArray(v) ? "array" : Number.isInteger(v) ? "integer" : typeof v;
+  if (s.type && !(s.type === t || (s.type === "number" && t === "integer"))) return `${where}: ${t}, not ${s.type}`;
+  if (s.enum && !s.enum.includes(v)) return `${where}: ${JSON.stringify(v)} not in ${s.enum}`;
+  if (t === "array") {
+    for (let i = 0; i < v.length; i++) {
+      const e = mismatch(v[i], s.items, `${where}[${i}]`);
+      if (e) return e;
+    }
+  }
+  if (t === "object") {
+    for (const r of s.required || []) if (!(r in v)) return `${where}: ${r} missing`;
+    for (const [k, x] of Object.entries(v)) {
+      const ps = s.properties?.[k] ?? (isObj(s.additionalProperties) ? s.additionalProperties : null);
+      if (!ps) {
+        if (s.properties && s.additionalProperties === undefined) return `${where}: undocumented field ${k}`;
+        continue;
+      }
+      const e = mismatch(x, ps, `${where}.${k}`);
+      if (e) return e;
+    }
+  }
+  return null;
+}
+
+test("openapi: replies match the documented schemas", async () => {
+  const admin = { "x-api-key": srv.apiKey };
+  const has = (p) => PLUGINS.includes(p);
+  let checked = 0;
+  // Sends a request and checks the reply against the operation's success schema.
+  async function call(method, template, values, opts = {}) {
+    const p = template.replace(/\{(\w+)\}/g, (_, n) => values[n]);
+    const res = await srv.request(method, p, { headers: admin, ...opts });
+    const op = doc.paths[V1 + template.split("?")[0]][method.toLowerCase()];
+    const code = Object.keys(op.responses).find((k) => /^2\d\d$/.test(k));
+    assert.equal(String(res.status), code, `${method} ${p}: ${res.text}`);
+    const schema = op.responses[code].content["application/json"].schema;
+    const bad = mismatch(res.json, schema);
+    assert.equal(bad, null, `${method} ${template}: ${bad}\n${res.text}`);
+    checked++;
+    return res.json;
+  }
+  const bad = await srv.request("GET", `/user/${missingUser}`, { headers: admin });
+  const errOp = doc.paths[`${V1}/user/{userId}`].get;
+  assert.equal(mismatch(bad.json, errOp.responses["404"].content["application/json"].schema), null);
+
+  const ids = {};
+  await call("GET", "/account", ids);
+  await call("POST", "/account", ids, { headers: {}, body: { code: srv.secret } });
+  await call("DELETE", "/account/webhook", ids);
+  ids.userId = (await call("POST", "/user", ids, { body: { metadata: { k: "v" } } })).user.id;
+  await call("GET", "/user/{userId}", ids);
+  await call("PUT", "/user/{userId}", ids, { body: { metadata: { k: "w" } } });
+  await call("GET", "/user/meta?key=k&value=w", ids);
+  if (!has("calendar")) return;
+  const cal = await call("POST", "/user/{userId}/calendar", ids, { body: { timezone: "Europe/Oslo", weekStart: 6 } });
+  ids.calendarId = cal.calendar.id;
+  await call("GET", "/user/calendar/{calendarId}", ids);
+  // End-user routes (the same schemas), and the iCalendar export's media type.
+  const keys = rsaKeyPair();
+  const account = (await call("PUT", "/account/pubkey", ids, { body: { publicJwtKey: keys.publicKey } })).account;
+  const user = {
+    "nettu-account": account.id,
+    authorization: `Bearer ${userToken(keys.privateKey, ids.userId, { allow: ["*"] })}`,
+  };
+  await call("GET", "/me", ids, { headers: user });
+  await call("GET", "/calendar/{calendarId}", ids, { headers: user });
+  const ical = await srv.request("GET", `/calendar/${ids.calendarId}/ical`, { headers: user });
+  assert.equal(ical.status, 200, ical.text);
+  const icalOp = doc.paths[`${V1}/calendar/{calendarId}/ical`].get;
+  assert.deepEqual(Object.keys(icalOp.responses["200"].content), ["text/calendar"]);
+  assert.match(ical.headers.get("content-type"), /^text\/calendar/);
+  assert.match(ical.text, /^BEGIN:VCALENDAR\r\n/);
+  if (has("webhooks")) {
+    await call("PUT", "/account/webhook", ids, { body: { webhookUrl: "http://127.0.0.1:9/hook" } });
+    await call("POST", "/account/webhook/test", ids);
+    await call("DELETE", "/account/webhook", ids);
+  }
+  await call("GET", "/calendar/meta?key=nope&value=x", ids);
+  await call("PUT", "/user/calendar/{calendarId}", ids, { body: { settings: { weekStart: "Mon" } } });
+  if (has("events")) {
+    const start = Date.UTC(2030, 0, 7, 9);
+    const ev = await call("POST", "/user/{userId}/events", ids, {
+      body: {
+        calendarId: ids.calendarId, startTs: start, duration: 3_600_000, busy: true,
+        recurrence: { freq: "daily", interval: 1, count: 3 }, reminders: [{ delta: -15, identifier: "r" }],
+        metadata: { k: "e" },
+      },
+    });
+    ids.eventId = ev.event.id;
+    await call("GET", "/user/events/{eventId}", ids);
+    await call("PUT", "/user/events/{eventId}", ids, { body: { exdates: [start + 86_400_000] } });
+    await call("GET", `/user/events/{eventId}/instances?startTs=${start}&endTs=${start + 5 * 86_400_000}`, ids);
+    await call("GET", `/user/calendar/{calendarId}/events?startTs=${start}&endTs=${start + 86_400_000}`, ids);
+    await call("GET", `/user/{userId}/freebusy?startTs=${start}&endTs=${start + 86_400_000}&calendarIds=${ids.calendarId}`, ids);
+    await call("POST", "/user/freebusy", ids, { body: { userIds: [ids.userId], startTs: start, endTs: start + 86_400_000 } });
+    await call("GET", "/events/meta?key=k&value=e", ids);
+  }
+  if (has("schedule")) {
+    const sch = await call("POST", "/user/{userId}/schedule", ids, { body: { timezone: "UTC" } });
+    ids.scheduleId = sch.schedule.id;
+    await call("PUT", "/user/schedule/{scheduleId}", ids, {
+      body: { rules: [{ variant: { type: "WDay", value: "Mon" }, intervals: [{ start: { hours: 9, minutes: 0 }, end: { hours: 17, minutes: 0 } }] }] },
+    });
+    await call("GET", "/user/schedule/{scheduleId}", ids);
+    await call("GET", "/schedule/meta?key=nope&value=x", ids);
+  }
+  if (has("service") && has("schedule")) {
+    ids.serviceId = (await call("POST", "/service", ids, { body: { metadata: { k: "s" } } })).service.id;
+    await call("POST", "/service/{serviceId}/users", ids, {
+      body: { userId: ids.userId, availability: { variant: "Schedule", id: ids.scheduleId } },
+    });
+    await call("PUT", "/service/{serviceId}/users/{userId}/busy", ids, { body: { busy: { provider: "Nettu", id: ids.calendarId } } });
+    await call("GET", "/service/{serviceId}", ids);
+    await call("GET", "/service/meta?key=k&value=s", ids);
+    await call("GET", "/service/{serviceId}/booking?startDate=2030-1-7&endDate=2030-1-8&interval=1800000&duration=1800000", ids);
+    const bk = await call("POST", "/service/{serviceId}/bookings", ids, { body: { startTs: Date.UTC(2030, 0, 14, 9), duration: 1_800_000 } });
+    ids.bookingId = bk.booking.id;
+    await call("GET", `/service/{serviceId}/bookings?startTs=${Date.UTC(2030, 0, 1)}&endTs=${Date.UTC(2030, 0, 31)}`, ids);
+    ids.holdId = (await call("POST", "/service/{serviceId}/holds", ids, { body: { startTs: Date.UTC(2030, 0, 14, 10), duration: 1_800_000 } })).hold.id;
+    await call("DELETE", "/service/{serviceId}/holds/{holdId}", ids);
+    await call("GET", "/service/{serviceId}/bookings/{bookingId}", ids);
+    const at = Date.UTC(2030, 0, 14, 11);
+    await call("POST", "/service/{serviceId}/booking-intend", ids, { body: { timestamp: at, duration: 1_800_000, interval: 1_800_000 } });
+    await call("DELETE", `/service/{serviceId}/booking-intend?timestamp=${at}`, ids);
+    await call("DELETE", "/service/{serviceId}/users/{userId}/busy", ids, { body: { busy: { provider: "Nettu", id: ids.calendarId } } });
+    await call("PUT", "/service/{serviceId}/users/{userId}", ids, { body: { bufferBefore: 10, furthestBookingTime: null } });
+    await call("PUT", "/service/{serviceId}", ids, { body: { multiPerson: { variant: "collective" } } });
+    await call("DELETE", "/service/{serviceId}/bookings/{bookingId}", ids);
+    await call("DELETE", "/service/{serviceId}/users/{userId}", ids);
+    await call("DELETE", "/service/{serviceId}", ids);
+  }
+  if (has("webhooks")) await call("GET", "/account/webhook/deliveries", ids);
+  if (has("events")) await call("DELETE", "/user/events/{eventId}", ids);
+  await call("DELETE", "/user/calendar/{calendarId}", ids);
+  await call("DELETE", "/user/{userId}", ids);
+  assert.ok(checked >= 10, `checked ${checked} replies`);
 });

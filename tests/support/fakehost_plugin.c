@@ -510,6 +510,15 @@ fh_api_route_get(size_t i, nt_route_info *out)
     out->auth = rec->r.auth;
     out->perms = (const char *const *)rec->perms;
     out->plugin = rec->owner != NULL ? rec->owner->desc->name : "core";
+    if (NT_HAS_MEMBER(out, nt_route_info, response_status)) {
+        /* rec->r reads as absent (zero) beyond an older plugin's route size */
+        out->summary = rec->r.summary;
+        out->query_schema = rec->r.query_schema;
+        out->request_schema = rec->r.request_schema;
+        out->response_schema = rec->r.response_schema;
+        out->response_type = rec->r.response_type;
+        out->response_status = rec->r.response_status;
+    }
     return NT_OK;
 }
 

@@ -1,7 +1,7 @@
 /* Tests of the real account.so and user.so under the shared fake host (tests/support):
  * both plugins are loaded with dlopen, get a fake nt_host_api that records routes,
  * migrations and services and serves an in-memory SQLite database, and their handlers and
- * services are called directly (API.md A10, A11.1-A11.6, A2 default account).
+ * services are called directly (account and user routes, the default account).
  */
 #include <check.h>
 #include <jansson.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the Authorization header parser of auth_nettu (API.md A4.2 step 2). */
+/* Unit tests of the Authorization header parser of auth_nettu. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

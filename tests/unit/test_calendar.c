@@ -60,7 +60,7 @@ static const struct body_case update_cases[] = {
     {"{}", NT_OK, NULL, -1, NULL},
     {"{\"settings\":null,\"metadata\":{}}", NT_OK, NULL, -1, NULL},
     {"{\"settings\":{}}", NT_OK, NULL, -1, NULL},
-    /* the original nested form, weekStart as a name or a number (Part D rows 2, 3) */
+    /* the original nested form, weekStart as a name or a number (published client forms) */
     {"{\"settings\":{\"timezone\":\"Europe/Berlin\",\"weekStart\":2}}", NT_OK, "Europe/Berlin", 2,
      NULL},
     {"{\"settings\":{\"timezone\":\"UTC\",\"weekStart\":\"Sat\"}}", NT_OK, "UTC", 5, NULL},

@@ -1,7 +1,7 @@
 /* Tests of the real calendar.so under the shared fake host (tests/support): the plugin is
  * loaded with dlopen, gets a fake nt_host_api that records its routes and migrations and
- * serves an in-memory SQLite database, and its handlers are called directly (API.md A12
- * without A12.5). The "users" service it needs is the test's own, over a user_users table
+ * serves an in-memory SQLite database, and its handlers are called directly (all
+ * but the timespan route). The "users" service it needs is the test's own, over a user_users table
  * the test makes; the "calendars" service it provides is tested too.
  */
 #include <check.h>

@@ -875,7 +875,7 @@ expect_intervals(const nt_intervals *l, const int64_t (*want)[2], size_t n, int 
     }
 }
 
-/* freebusy: busy merged; free = non-busy merged minus busy (B2). */
+/* freebusy: busy merged; free = non-busy merged minus busy. */
 START_TEST(test_service_freebusy)
 {
     char b[512];
@@ -931,7 +931,7 @@ START_TEST(test_service_freebusy)
 }
 END_TEST
 
-/* busy_by_service groups busy instances by serviceId; other_service_spans is B4.4's quirk. */
+/* busy_by_service groups busy instances by serviceId; other_service_spans is the quirk. */
 START_TEST(test_service_busy_by_service)
 {
     char b[512];
@@ -1040,7 +1040,7 @@ START_TEST(test_service_budget)
 }
 END_TEST
 
-/* ---- reminders (B5.1) --------------------------------------------------------------------- */
+/* ---- reminders ---------------------------------------------------------------------------- */
 
 #define MINUTE 60000LL
 

@@ -1,5 +1,5 @@
-/* Unit tests of event expansion (API.md B1, A13.7): table-driven over the frequencies, BY*
- * rules, count/until/exdates, the B1.2 and A11.7 worked examples, DST in Europe/Oslo and
+/* Unit tests of event expansion: table-driven over the frequencies, BY*
+ * rules, count/until/exdates, the original's worked examples, DST in Europe/Oslo and
  * America/New_York, WKST, the window filter, far-future speed and the instance cap.
  *
  * Every expected timestamp was computed outside this code base, with python-dateutil's rrule
@@ -309,7 +309,7 @@ static const struct xcase cases[] = {
      ALL(T0),
      {T0, T0 + DAY, T0 + 2 * DAY},
      3},
-    /* B1.2: occurrences are whole seconds, the first one too */
+    /* occurrences are whole seconds, the first one too */
     {"milliseconds truncated",
      "UTC",
      0,
@@ -323,8 +323,8 @@ static const struct xcase cases[] = {
      {1521317491000LL, 1521317491000LL + DAY, 1521317491000LL + 2 * DAY},
      3},
 
-    /* ---- B1.2 worked examples: UTC, duration 1000, start 1000, daily, count 10 ---- */
-    {"B1.2 [20, 11 days]",
+    /* ---- worked examples: UTC, duration 1000, start 1000, daily, count 10 ---- */
+    {"daily [20, 11 days]",
      "UTC",
      0,
      1000,
@@ -337,7 +337,7 @@ static const struct xcase cases[] = {
      {1000, 1000 + DAY, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY,
       1000 + 6 * DAY, 1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY},
      10},
-    {"B1.2 [11 days, 40 days]",
+    {"daily [11 days, 40 days]",
      "UTC",
      0,
      1000,
@@ -349,7 +349,7 @@ static const struct xcase cases[] = {
      40 * DAY,
      {0},
      0},
-    {"B1.2 with exdate",
+    {"daily with exdate",
      "UTC",
      0,
      1000,
@@ -362,7 +362,7 @@ static const struct xcase cases[] = {
      {1000, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY, 1000 + 6 * DAY,
       1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY},
      9},
-    {"B1.2 moved start",
+    {"daily moved start",
      "UTC",
      0,
      1000 + DAY,
@@ -375,9 +375,9 @@ static const struct xcase cases[] = {
      {1000 + DAY, 1000 + 2 * DAY, 1000 + 3 * DAY, 1000 + 4 * DAY, 1000 + 5 * DAY, 1000 + 6 * DAY,
       1000 + 7 * DAY, 1000 + 8 * DAY, 1000 + 9 * DAY, 1000 + 10 * DAY},
      10},
-    /* A11.7: daily 1 h from 0, count 100, window [10, 345600000]: 0 starts before the window
+    /* free/busy: daily 1 h from 0, count 100, window [10, 345600000]: 0 starts before the window
      * and 345600000 ends after it */
-    {"A11.7 example",
+    {"free/busy example",
      "UTC",
      0,
      0,

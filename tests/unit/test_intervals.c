@@ -1,4 +1,4 @@
-/* Unit tests of the events plugin's instance lists and the B2 merge (API.md B2): touching,
+/* Unit tests of the events plugin's instance lists and their merge: touching,
  * contained, identical and disjoint intervals, unsorted input, and busy flags kept apart.
  */
 #include <check.h>

@@ -1,8 +1,8 @@
-/* Unit tests of auth_nettu: RS256 token verification (API.md A5) with keys and tokens made
+/* Unit tests of auth_nettu: RS256 token verification with keys and tokens made
  * here by OpenSSL (with the hardening beyond the original: nbf, a future iat and crit are
- * refused; weak RSA keys never verify), the PEM key parser (A10.3), the key and token
+ * refused; weak RSA keys never verify), the PEM key parser, the key and token
  * caches, and the
- * authenticator (A4) driven through the plugin's own init/start on the shared fake host
+ * authenticator driven through the plugin's own init/start on the shared fake host
  * (tests/support) with fake accounts/users services.
  */
 #include <check.h>
@@ -638,7 +638,7 @@ START_TEST(test_too_long)
 }
 END_TEST
 
-/* aud and sub are ignored (API.md A5); nbf is checked (see test_nbf_iat), unlike the
+/* aud and sub are ignored; nbf is checked (see test_nbf_iat), unlike the
  * original, which ignored it. */
 START_TEST(test_user_and_policy_passed)
 {

@@ -1,6 +1,8 @@
 /* Unit tests of the openapi plugin's path conversion and document (plugins/openapi): path
  * parameters with uuid formats for *Id names, operation ids, security per auth kind,
- * permissions, plugin tags, and that every route of the list appears exactly once.
+ * permissions, plugin tags, that every route of the list appears exactly once, and the
+ * routes' descriptions (ABI 1.4): summaries, query parameters, Idempotency-Key, request and
+ * reply schemas, media types and error replies.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -11,17 +13,58 @@
 static const char *const perm_create[] = {"CreateCalendar", NULL};
 static const char *const perm_two[] = {"UpdateCalendar", "DeleteCalendar", NULL};
 
+/* A route as the host reports it, without a description (as before ABI 1.4). */
+#define RI(m, p, a, pe, pl)                                                                        \
+    {                                                                                              \
+        .size = sizeof(nt_route_info), .method = m, .path = p, .auth = a, .perms = pe,             \
+        .plugin = pl                                                                               \
+    }
+
+#define THING_QUERY                                                                                \
+    "{\"type\": \"object\", \"required\": [\"from\"], \"properties\": {\"from\": "                 \
+    "{\"type\": \"integer\", \"description\": \"ms\"}, \"limit\": {\"type\": \"integer\"}}}"
+#define THING_REQUEST                                                                              \
+    "{\"type\": \"object\", \"required\": [\"name\"], \"properties\": {\"name\": "                 \
+    "{\"type\": \"string\"}}}"
+#define THING_REPLY "{\"type\": \"object\", \"properties\": {\"id\": {\"type\": \"string\"}}}"
+
 static const nt_route_info routes[] = {
-    {sizeof(nt_route_info), "GET", "/api/v1/", NT_AUTH_PUBLIC, NULL, "core"},
-    {sizeof(nt_route_info), "GET", "/api/v1", NT_AUTH_PUBLIC, NULL, "core"},
-    {sizeof(nt_route_info), "POST", "/api/v1/calendar", NT_AUTH_USER, perm_create, "calendar"},
-    {sizeof(nt_route_info), "GET", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, "user"},
-    {sizeof(nt_route_info), "PUT", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, "user"},
-    {sizeof(nt_route_info), "GET", "/api/v1/user/calendar/{calendarId}/events",
-     NT_AUTH_ADMIN_OR_USER, NULL, "events"},
-    {sizeof(nt_route_info), "GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL,
-     "events"},
-    {sizeof(nt_route_info), "DELETE", "/api/v1/x/{provider}", NT_AUTH_USER, perm_two, NULL},
+    RI("GET", "/api/v1/", NT_AUTH_PUBLIC, NULL, "core"),
+    RI("GET", "/api/v1", NT_AUTH_PUBLIC, NULL, "core"),
+    RI("POST", "/api/v1/calendar", NT_AUTH_USER, perm_create, "calendar"),
+    RI("GET", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, "user"),
+    RI("PUT", "/api/v1/user/{userId}", NT_AUTH_ADMIN, NULL, "user"),
+    RI("GET", "/api/v1/user/calendar/{calendarId}/events", NT_AUTH_ADMIN_OR_USER, NULL, "events"),
+    RI("GET", "/api/v1/user/{userId}/freebusy", NT_AUTH_PUBLIC_ACCOUNT, NULL, "events"),
+    RI("DELETE", "/api/v1/x/{provider}", NT_AUTH_USER, perm_two, NULL),
+    RI("POST", "/api/v1/account", NT_AUTH_PUBLIC, NULL, "user"),
+    /* described routes (ABI 1.4) */
+    {.size = sizeof(nt_route_info),
+     .method = "POST",
+     .path = "/api/v1/thing",
+     .auth = NT_AUTH_ADMIN,
+     .plugin = "calendar",
+     .summary = "Make a thing",
+     .query_schema = THING_QUERY,
+     .request_schema = THING_REQUEST,
+     .response_schema = THING_REPLY,
+     .response_status = 201},
+    {.size = sizeof(nt_route_info),
+     .method = "GET",
+     .path = "/api/v1/thing/{thingId}/ics",
+     .auth = NT_AUTH_USER,
+     .plugin = "calendar",
+     .summary = "A thing as iCalendar",
+     .response_schema = "{\"type\": \"string\"}",
+     .response_type = "text/calendar"},
+    /* reported by a host older than 1.4: the description members are not read */
+    {.size = NT_ROUTE_INFO_SIZE_1_1,
+     .method = "GET",
+     .path = "/api/v1/old",
+     .auth = NT_AUTH_ADMIN,
+     .plugin = "user",
+     .summary = "not read",
+     .response_schema = THING_REPLY},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -222,7 +265,11 @@ START_TEST(test_permissions_plugin_tags)
     ck_assert_str_eq(json_string_value(json_object_get(op, "x-nettu-plugin")), "calendar");
     assert_json(json_object_get(op, "tags"), "[\"calendar\"]");
     ck_assert_ptr_nonnull(json_object_get(op, "requestBody"));
-    ck_assert_ptr_null(json_object_get(op, "parameters"));
+    /* a POST with credentials: the Idempotency-Key header, and no other parameter */
+    ck_assert_uint_eq(json_array_size(json_object_get(op, "parameters")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(op, "parameters"), 0), "name")),
+                     "Idempotency-Key");
 
     op = op_of("/api/v1/x/{provider}", "delete");
     assert_json(json_object_get(op, "x-nettu-permissions"),
@@ -245,6 +292,82 @@ START_TEST(test_permissions_plugin_tags)
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(tags, 2), "description")),
                      "routes of the plugin calendar 1.1.0");
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(tags, 3), "name")), "events");
+}
+END_TEST
+
+/* The Error schema's reference of responses[code], or NULL. */
+static const char *
+error_ref(json_t *op, const char *code)
+{
+    json_t *r = json_object_get(json_object_get(op, "responses"), code);
+    json_t *s = json_object_get(json_object_get(json_object_get(r, "content"), "application/json"),
+                                "schema");
+
+    return json_string_value(json_object_get(s, "$ref"));
+}
+
+/* A described route: its summary, query parameters, the Idempotency-Key header, the request
+ * schema, the reply under its own status, and the error replies. */
+START_TEST(test_described_route)
+{
+    json_t *op = op_of("/api/v1/thing", "post"), *params, *res, *p;
+
+    ck_assert_ptr_nonnull(op);
+    ck_assert_str_eq(json_string_value(json_object_get(op, "summary")), "Make a thing");
+    params = json_object_get(op, "parameters");
+    ck_assert_uint_eq(json_array_size(params), 3);
+    p = json_array_get(params, 0);
+    assert_json(p, "{\"description\":\"ms\",\"in\":\"query\",\"name\":\"from\",\"required\":true,"
+                   "\"schema\":{\"description\":\"ms\",\"type\":\"integer\"}}");
+    p = json_array_get(params, 1);
+    assert_json(p, "{\"in\":\"query\",\"name\":\"limit\",\"required\":false,\"schema\":"
+                   "{\"type\":\"integer\"}}");
+    p = json_array_get(params, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "name")), "Idempotency-Key");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "in")), "header");
+    ck_assert(json_is_false(json_object_get(p, "required")));
+    assert_json(json_object_get(op, "requestBody"),
+                "{\"content\":{\"application/json\":{\"schema\":{\"properties\":{\"name\":"
+                "{\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"}}},"
+                "\"required\":true}");
+    res = json_object_get(op, "responses");
+    ck_assert_ptr_null(json_object_get(res, "2XX"));
+    ck_assert_ptr_null(json_object_get(res, "200"));
+    assert_json(json_object_get(json_object_get(json_object_get(res, "201"), "content"),
+                                "application/json"),
+                "{\"schema\":{\"properties\":{\"id\":{\"type\":\"string\"}},\"type\":\"object\"}}");
+    static const char *const errors[] = {"400", "401", "409", "default"};
+    for (size_t i = 0; i < 4; i++)
+        ck_assert_msg(error_ref(op, errors[i]) != NULL &&
+                          strcmp(error_ref(op, errors[i]), "#/components/schemas/Error") == 0,
+                      "error response %s", errors[i]);
+    ck_assert_ptr_null(json_object_get(res, "404")); /* no path parameters */
+
+    /* a reply of another media type; a GET without query has no 400 */
+    op = op_of("/api/v1/thing/{thingId}/ics", "get");
+    res = json_object_get(op, "responses");
+    assert_json(json_object_get(json_object_get(res, "200"), "content"),
+                "{\"text/calendar\":{\"schema\":{\"type\":\"string\"}}}");
+    ck_assert_ptr_null(json_object_get(res, "400"));
+    ck_assert_ptr_nonnull(error_ref(op, "404"));
+    ck_assert_ptr_null(json_object_get(op, "requestBody"));
+
+    /* a host before 1.4: the members beyond its size are not read */
+    op = op_of("/api/v1/old", "get");
+    ck_assert_str_eq(json_string_value(json_object_get(op, "summary")), "GET /api/v1/old");
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(op, "responses"), "2XX"));
+    ck_assert_ptr_null(json_object_get(json_object_get(op, "responses"), "200"));
+
+    /* undescribed: a generic optional body; a public POST has no Idempotency-Key */
+    op = op_of("/api/v1/user/{userId}", "put");
+    assert_json(json_object_get(op, "requestBody"),
+                "{\"content\":{\"application/json\":{\"schema\":{\"type\":\"object\"}}},"
+                "\"required\":false}");
+    op = op_of("/api/v1/account", "post");
+    ck_assert_ptr_null(json_object_get(op, "parameters"));
+    ck_assert_ptr_null(json_object_get(json_object_get(op, "responses"), "401"));
+    ck_assert_ptr_null(json_object_get(json_object_get(op, "responses"), "409"));
+    ck_assert_ptr_nonnull(error_ref(op, "400"));
 }
 END_TEST
 
@@ -278,6 +401,7 @@ openapi_suite(void)
     tcase_add_test(document, test_every_route_once);
     tcase_add_test(document, test_security_by_auth);
     tcase_add_test(document, test_permissions_plugin_tags);
+    tcase_add_test(document, test_described_route);
     suite_add_tcase(s, paths);
     suite_add_tcase(s, document);
     return s;

@@ -1,5 +1,5 @@
 /* Unit tests of the policy plugin: the plugin's init on the shared fake host (tests/support), the
- * A6 truth table through the provided service ops, and policy validation (API.md A6, A7).
+ * allow/reject truth table through the provided service ops, and policy validation.
  */
 #include <check.h>
 #include <jansson.h>
@@ -113,7 +113,7 @@ START_TEST(test_init_rejects_unknown_key)
 }
 END_TEST
 
-/* The truth table of API.md A6. NULL = the list is absent. */
+/* The truth table of the allow/reject algorithm (policy_rules.h). NULL = the list is absent. */
 struct tt_row {
     const char *allow, *reject;
     const char *required[4];

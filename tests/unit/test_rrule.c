@@ -1,6 +1,6 @@
-/* Unit tests of the recurrence object (API.md A9.5 and Part D rows 11-13): accepted input
+/* Unit tests of the recurrence object (and the published client's input forms): accepted input
  * forms and their printed form, and every validation error naming its field; also the other
- * pure body parsers of the events plugin: reminders with the compat `reminder` (A9.6, Part D
+ * pure body parsers of the events plugin: reminders with the compat `reminder` (the client's
  * row 6) and the ISO-8601 times of the multi-user free/busy body.
  */
 #include <check.h>

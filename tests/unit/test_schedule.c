@@ -1,6 +1,6 @@
 /* Schedule rules and availability without a host (plugins/schedule: sch_rules.c, sch_body.c,
  * sch_avail.c; plugins/time/ev_local.c): parsing with field-named messages, the default
- * week, the normalisation of API.md B3.2, and the free time of B3.3 across DST changes.
+ * week, the normalisation of rules, and the free time of a schedule across DST changes.
  *
  * Every expected instant below was computed outside this code, with Python's zoneinfo
  * (datetime(..., tzinfo=ZoneInfo(zone), fold=0/1).timestamp()) and checked against
@@ -641,7 +641,7 @@ END_TEST
 
 START_TEST(test_avail_midnight_gap)
 {
-    /* API.md B4.5's example: Europe/Berlin (UTC+2), every day 00:00-23:59, window
+    /* The 89-slot example (README): Europe/Berlin (UTC+2), every day 00:00-23:59, window
      * 2030-10-10T00:00Z..2030-10-11T00:00Z: [00:00Z, 21:59Z] and [22:00Z, 24:00Z]. */
     EXPECT("Europe/Berlin", EVERY_DAY(IV(0, 0, 23, 59)), 1917820800000LL, 1917907200000LL,
            {1917820800000LL, 1917899940000LL}, {1917900000000LL, 1917907200000LL});

@@ -1,5 +1,5 @@
 /* Tests of the real schedule.so under the shared fake host (tests/support), loaded with the
- * real account.so and user.so: the routes of API.md B3.2 (bodies, normalisation, scopes,
+ * real account.so and user.so: the schedule routes (bodies, normalisation, scopes,
  * metadata, cascades) and the "schedules" service (owner, free time, budget).
  */
 #include <check.h>

@@ -102,7 +102,7 @@ callv(const char *method, const char *path, const char *account, const char *bod
     else
         ck_assert_msg(fh_req_fail_code(q) == rc || rc == NT_EBUDGET || rc == NT_ERETRY,
                       "%s %s: %d without fail()", method, path, rc);
-    /* G1's atomic step re-checks the hosts' free time inside its write transaction by design
+    /* The booking step re-checks the hosts' free time inside its write transaction by design
      * (bounded by the 24 h span and the request's CPU budget); nothing else may. */
     if (strstr(path, "/bookings") == NULL && strstr(path, "/holds") == NULL)
         ck_assert_int_eq(fh_req_check_calls_in_txn(q), 0);
@@ -196,7 +196,7 @@ START_TEST(test_flow_and_clock)
         200);
     ck_assert_str_eq(json_string_value(json_object_get(out, "userId")), USER_A1);
     json_decref(out);
-    /* The clock is the day before: the whole day, 89 slots (API.md B4.5). */
+    /* The clock is the day before: the whole day, 89 slots. */
     ck_assert_int_eq(booking(sid, 0, 0, &out, NULL), 200);
     ck_assert_uint_eq(slot_count(out), 89);
     json_decref(out);
@@ -345,7 +345,7 @@ service_events(const char *sid)
     return n;
 }
 
-/* Bookings and holds (API.md G1) under the fake clock: a hold blocks, expires by the clock, a
+/* Bookings and holds under the fake clock: a hold blocks, expires by the clock, a
  * retryable storage failure leaves nothing behind, cancel deletes the events. */
 START_TEST(test_bookings)
 {

@@ -2,7 +2,7 @@
  * plugins/schedule's sch_avail.c): dates, the query span in its zone (23 and 25 hour days),
  * booking-time limits, free time = availability - busy (buffers, touching busy intervals),
  * the slot walk over several hosts (any and all), grouping by local date, and the 89-slot
- * worked example of API.md B4.5.
+ * worked example of README "Services and booking slots" (89 slots).
  *
  * Every expected instant was computed outside this code, with Python's zoneinfo
  * (datetime(..., tzinfo=ZoneInfo(zone)).timestamp() * 1000); every slot list by hand (the
@@ -227,7 +227,7 @@ END_TEST
 
 /* ---- the slot walk ------------------------------------------------------------------------ */
 
-/* B4.5's worked example: Berlin schedule 00:00-23:59 every day, 2030-10-10 queried in UTC,
+/* The 89-slot example: Berlin schedule 00:00-23:59 every day, 2030-10-10 queried in UTC,
  * duration 1 h, interval 15 min. Free [00:00Z, 21:59Z] and [22:00Z, 24:00Z]: starts
  * 00:00..20:45 (84) and 22:00..23:00 (5) = 89. */
 START_TEST(test_worked_example_89)

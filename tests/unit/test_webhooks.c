@@ -1,4 +1,4 @@
-/* Unit tests of the webhooks plugin's pure parts: the G3 retry schedule, the signature
+/* Unit tests of the webhooks plugin's pure parts: the retry schedule, the signature
  * (checked against a value computed independently with Python's hmac module) and the
  * target check (non-public ranges refused unless allowed, the curl resolve pin).
  */
