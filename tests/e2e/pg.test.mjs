@@ -84,7 +84,7 @@ async function cluster({ instances = 2, parallel = false, ini = {} } = {}) {
 let maintenance = "";
 const admin = (sql) => psql(maintenance, sql);
 
-// Asserts a 503 with the JSON error body of A8.2 (kind "unavailable", a message).
+// Asserts a 503 with the JSON error body (kind "unavailable", a non-empty message).
 function assertUnavailable(res, what) {
   assert.equal(res.status, 503, `${what}: expected 503, got ${res.status} ${res.text}`);
   assert.match(String(res.headers.get("content-type")), /^application\/json\b/i, `${what}: content type`);
