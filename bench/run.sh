@@ -21,6 +21,9 @@
 #   BENCH_BUILD_DIR      build directory (default build/; configured as Release if new)
 #   BENCH_OUT            where the table is written (default bench/last-run.md)
 #   BENCH_KEEP=1         keep the temporary directory (INI, database, logs, wrk output)
+#   BENCH_STORE=pg       the PostgreSQL mode instead (bench/pg.sh): API-key GET, JWT GET and
+#                        POST event on store_pg with one and two instances, as ratios to
+#                        store_sqlite in the same run (table in bench/last-run-pg.md)
 #
 # Exit status: 0 when every measurement ran, however slow; 1 when something is broken (a
 # tool is missing, the build failed, a server did not start or died, a seed request failed,
@@ -28,6 +31,14 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+case ${BENCH_STORE:-sqlite} in
+sqlite) ;;
+pg) exec "$ROOT/bench/pg.sh" ;;
+*)
+    echo "bench: BENCH_STORE must be sqlite or pg (got '${BENCH_STORE}')" >&2
+    exit 2
+    ;;
+esac
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build}
 SMOKE=${BENCH_SMOKE:-0}
 if [[ $SMOKE == 1 ]]; then

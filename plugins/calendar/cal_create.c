@@ -75,7 +75,7 @@ cal_create(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK)
         rc = cal_insert(api, db, account_id, &row);
     if (rc == NT_OK)
-        rc = ntc_meta_store(api, db, "calendar_metadata", row.id, account_id, row.metadata);
+        rc = ntc_meta_insert(api, db, "calendar_metadata", row.id, account_id, row.metadata);
     rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
         rc = cal_row_reply(&row, 201, out);

@@ -114,6 +114,12 @@ int ntc_meta_route(const nt_host_api *api, nt_req *r, const ntc_meta_table *t, j
 int ntc_meta_store(const nt_host_api *api, nt_db *db, const char *table, const char *entity_id,
                    const char *account_id, const json_t *metadata);
 
+/* ntc_meta_store for an entity created in this transaction: inserts only, reads nothing. On
+ * PostgreSQL a serializable DELETE reads the index page where the new id would go, and
+ * concurrent creations on a small table then fail serializing one another. */
+int ntc_meta_insert(const nt_host_api *api, nt_db *db, const char *table, const char *entity_id,
+                    const char *account_id, const json_t *metadata);
+
 /* Parses metadata JSON text from storage; returns a new object ({} on NULL or bad text). */
 json_t *ntc_meta_parse(const char *text);
 

@@ -50,24 +50,36 @@ ntc_meta_query_parse(const nt_host_api *api, nt_req *r, ntc_meta_query *q)
 }
 
 int
+ntc_meta_insert(const nt_host_api *api, nt_db *db, const char *table, const char *entity_id,
+                const char *account_id, const json_t *metadata)
+{
+    char ins[256];
+    const char *key;
+    json_t *value;
+    int rc = NT_OK;
+
+    snprintf(ins, sizeof(ins),
+             "INSERT INTO %s (entity_id, account_id, key, value) VALUES ($1, $2, $3, $4)", table);
+    json_object_foreach((json_t *)metadata, key, value)
+    {
+        rc = ntc_exec(api, db, ins, "tttt", entity_id, account_id, key, json_string_value(value));
+        if (rc != NT_OK)
+            break;
+    }
+    return rc;
+}
+
+int
 ntc_meta_store(const nt_host_api *api, nt_db *db, const char *table, const char *entity_id,
                const char *account_id, const json_t *metadata)
 {
-    char del[256], ins[256];
-    const char *key;
-    json_t *value;
+    char del[256];
     int rc;
 
     snprintf(del, sizeof(del), "DELETE FROM %s WHERE entity_id = $1", table);
-    snprintf(ins, sizeof(ins),
-             "INSERT INTO %s (entity_id, account_id, key, value) VALUES ($1, $2, $3, $4)", table);
     rc = ntc_exec(api, db, del, "t", entity_id);
-    json_object_foreach((json_t *)metadata, key, value)
-    {
-        if (rc != NT_OK)
-            break;
-        rc = ntc_exec(api, db, ins, "tttt", entity_id, account_id, key, json_string_value(value));
-    }
+    if (rc == NT_OK)
+        rc = ntc_meta_insert(api, db, table, entity_id, account_id, metadata);
     return rc;
 }
 

@@ -255,6 +255,10 @@ int ev_rem_plan_bg(const ev_plugin *p, const ev_event *e, const ev_cal *cal, int
 int ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
                    int64_t expect_version);
 
+/* ev_rem_replace for an event inserted in this transaction (version 1): inserts only, reads
+ * nothing, so concurrent creations do not conflict on PostgreSQL (see ntc_meta_insert). */
+int ev_rem_insert_new(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl);
+
 /* Looks up the optional webhooks service and starts the reminder delivery thread
  * (event_deliver.c) on a storage connection of its own. NT_OK, or NT_ERR after
  * init_error. */

@@ -97,9 +97,9 @@ ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, c
     if (rc == NT_OK)
         rc = ev_store_insert(api, db, e);
     if (rc == NT_OK)
-        rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
+        rc = ntc_meta_insert(api, db, "events_metadata", e->id, account, e->metadata);
     if (rc == NT_OK)
-        rc = ev_rem_replace(api, db, e, rem, -1);
+        rc = ev_rem_insert_new(api, db, e, rem);
     if (rc == NT_OK)
         rc = api->db_commit(db);
     if (rc != NT_OK)

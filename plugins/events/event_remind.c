@@ -192,6 +192,39 @@ ev_rem_plan_bg(const ev_plugin *p, const ev_event *e, const ev_cal *cal, int64_t
     return rc == 0 ? NT_OK : rc == -2 ? NT_ENOMEM : NT_ERR;
 }
 
+/* Inserts the reminders of `pl` with `version`, and the event's job row: plain INSERT when
+ * `fresh` (an event created in this transaction has none), an upsert otherwise. */
+static int
+ev_rem_write(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
+             int64_t version, int fresh)
+{
+    static const char upsert[] = " ON CONFLICT (event_id) DO UPDATE SET version = "
+                                 "excluded.version, next_at = excluded.next_at";
+    char sql[256];
+    int rc = NT_OK;
+
+    for (size_t i = 0; rc == NT_OK && i < pl->n; i++)
+        rc = ntc_exec(api, db,
+                      "INSERT INTO events_reminders (event_id, account_id, remind_at, identifier, "
+                      "version) VALUES ($1, $2, $3, $4, $5)",
+                      "ttiti", e->id, e->account_id, pl->v[i].at, pl->v[i].identifier, version);
+    if (rc != NT_OK)
+        return rc;
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events_reminder_jobs (event_id, account_id, version, next_at) "
+             "VALUES ($1, $2, $3, %s)%s",
+             pl->has_followup ? "$4" : "NULL", fresh ? "" : upsert);
+    if (pl->has_followup)
+        return ntc_exec(api, db, sql, "ttii", e->id, e->account_id, version, pl->followup_at);
+    return ntc_exec(api, db, sql, "tti", e->id, e->account_id, version);
+}
+
+int
+ev_rem_insert_new(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl)
+{
+    return ev_rem_write(api, db, e, pl, 1, 1);
+}
+
 int
 ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_rem_plan *pl,
                int64_t expect_version)
@@ -214,24 +247,8 @@ ev_rem_replace(const nt_host_api *api, nt_db *db, const ev_event *e, const ev_re
         return rc;
     if (expect_version >= 0 && version != expect_version)
         return EV_CHANGED; /* replaced since the caller read it: never resurrect older ones */
-    version++;
     rc = ntc_exec(api, db, "DELETE FROM events_reminders WHERE event_id = $1", "t", e->id);
-    for (size_t i = 0; rc == NT_OK && i < pl->n; i++)
-        rc = ntc_exec(api, db,
-                      "INSERT INTO events_reminders (event_id, account_id, remind_at, identifier, "
-                      "version) VALUES ($1, $2, $3, $4, $5)",
-                      "ttiti", e->id, e->account_id, pl->v[i].at, pl->v[i].identifier, version);
-    if (rc == NT_OK && pl->has_followup)
-        rc = ntc_exec(api, db,
-                      "INSERT INTO events_reminder_jobs (event_id, account_id, version, next_at) "
-                      "VALUES ($1, $2, $3, $4) ON CONFLICT (event_id) DO UPDATE SET version = "
-                      "excluded.version, next_at = excluded.next_at",
-                      "ttii", e->id, e->account_id, version, pl->followup_at);
-    else if (rc == NT_OK)
-        rc = ntc_exec(api, db,
-                      "INSERT INTO events_reminder_jobs (event_id, account_id, version, next_at) "
-                      "VALUES ($1, $2, $3, NULL) ON CONFLICT (event_id) DO UPDATE SET version = "
-                      "excluded.version, next_at = NULL",
-                      "tti", e->id, e->account_id, version);
+    if (rc == NT_OK)
+        rc = ev_rem_write(api, db, e, pl, version + 1, 0);
     return rc;
 }

@@ -48,8 +48,8 @@ usr_store_insert(const nt_host_api *api, nt_db *db, const char *account, const c
                       "INSERT INTO user_users (id, account_id, metadata, created) "
                       "VALUES ($1, $2, $3, $4)",
                       "ttti", id, account, text, created);
-    if (rc == NT_OK)
-        rc = ntc_meta_store(api, db, "user_metadata", id, account, metadata);
+    if (rc == NT_OK) /* a new user: nothing to delete (see ntc_meta_insert) */
+        rc = ntc_meta_insert(api, db, "user_metadata", id, account, metadata);
     free(text);
     return rc;
 }

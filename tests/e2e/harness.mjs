@@ -7,6 +7,9 @@
 //   NETTU_PLUGIN_DIR  plugin folder   (default ../../build/plugins)
 //   NETTU_E2E_KEEP=1  keep the temporary folder (INI, database, server log) after stop()
 //   NETTU_E2E_PLUGINS comma-separated [plugins] load list replacing the default one
+//   NETTU_E2E_STORE=pg (with NETTU_E2E_PG_DIR) and NETTU_E2E_INSTANCES=2: every server on its
+//                     own fresh PostgreSQL database, and/or two instances on one database behind
+//                     a round-robin proxy (tests/support/server.mjs; README "Scaling out")
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -19,17 +22,24 @@ import { fileURLToPath } from "node:url";
 
 import {
   ROOT,
+  applyStore,
+  e2eMode,
   formatIni,
   freePort,
   logTail,
   parseIni,
+  psql,
   randomAlnum,
   setIni,
   sleep,
   spawnAndWait,
+  startProxy,
 } from "../support/server.mjs";
 
 export { freePort, randomAlnum };
+
+// The store and number of instances the environment chose (tests/support/server.mjs e2eMode).
+export const MODE = e2eMode();
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -154,12 +164,29 @@ export function socketRequest(port, method, p, headers, body, earlyMs = 500) {
  */
 
 /**
- * Starts a server for one test file.
- * Options: plugins (the [plugins] load list), ini ({section: {key: value}} extra settings),
- * timeoutMs (health wait, default 10 s).
- * Returns {baseUrl, origin, port, apiKey, secret, tmpDir, logPath, request, stop}.
+ * Starts the server instances of data folder `dir` (NETTU_E2E_INSTANCES of them, on the store
+ * NETTU_E2E_STORE says; see tests/support/server.mjs) and, for more than one, the round-robin
+ * proxy in front. Starting again on the same folder finds the same data (a restart).
+ * Options: plugins, ini ({section: {key: value}} extra settings), apiKey and secret (the default
+ * account), timeoutMs (health wait per instance), instances (overrides the environment),
+ * parallel (start them all at once rather than one after the other), mode (a {store,
+ * pgDir} replacing the environment's, e.g. a test's own cluster).
+ * Returns {baseUrl, origin, port (the proxy's with several instances), instances: [{port,
+ * baseUrl, logPath}], logPath (the first instance's), logTail(n), kill(signal), stop()}.
+ * kill(signal) signals every instance and resolves with the first one's {code, signal}; stop()
+ * sends SIGTERM to every instance and asserts that each exited cleanly.
  */
-export async function startServer({ plugins = DEFAULT_PLUGINS, ini = {}, timeoutMs = 10000 } = {}) {
+export async function startInstances({
+  dir,
+  plugins = DEFAULT_PLUGINS,
+  ini = {},
+  apiKey,
+  secret,
+  timeoutMs = 10000,
+  instances = MODE.instances,
+  parallel = false,
+  mode = MODE,
+}) {
   const bin = path.resolve(HERE, process.env.NETTU_SERVER || "../../build/nettu-server");
   const pluginDir = path.resolve(HERE, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
   if (!fs.existsSync(bin)) {
@@ -168,73 +195,162 @@ export async function startServer({ plugins = DEFAULT_PLUGINS, ini = {}, timeout
   if (!fs.existsSync(pluginDir)) {
     throw new Error(`plugin folder not found: ${pluginDir} (build it, or set NETTU_PLUGIN_DIR)`);
   }
+  const running = [];
+  const killAll = async (signal) => {
+    for (const r of running) r.child.kill(signal);
+    return Promise.all(running.map((r) => r.exit));
+  };
+  // Starts instance n (retrying on a port taken meanwhile); resolves with its record.
+  const startOne = async (n) => {
+    const suffix = n === 0 ? "" : `-${n}`;
+    const logPath = path.join(dir, `server${suffix}.log`);
+    const iniPath = path.join(dir, `nettu${suffix}.ini`);
+    let started = null;
+    let port = 0;
+    for (let attempt = 0; attempt < 3 && !started; attempt++) {
+      port = await freePort();
+      const sections = parseIni(fs.readFileSync(path.join(ROOT, "etc", "nettu.ini"), "utf8"));
+      setIni(sections, "server", "listen", "127.0.0.1");
+      setIni(sections, "server", "port", port);
+      setIni(sections, "server", "workers", 2);
+      setIni(sections, "plugins", "dir", pluginDir);
+      const load = applyStore(sections, plugins, dir, mode);
+      setIni(sections, "plugins", "load", load.join(", "));
+      setIni(sections, "account", "create_account_secret", secret);
+      setIni(sections, "account", "default_api_key", apiKey);
+      for (const [section, kv] of Object.entries(ini)) {
+        for (const [k, v] of Object.entries(kv)) setIni(sections, section, k, v);
+      }
+      fs.writeFileSync(iniPath, formatIni(sections));
+      try {
+        started = await spawnAndWait(bin, iniPath, logPath, port, timeoutMs);
+      } catch (err) {
+        if (!err.addressInUse || attempt === 2) throw err;
+      }
+    }
+    const rec = { ...started, port, logPath, baseUrl: `http://127.0.0.1:${port}/api/v1` };
+    running.push(rec);
+    return rec;
+  };
+  let ordered;
+  try {
+    if (mode.store === "pg") applyStore([], [], dir, mode); // the database, once, before any start
+    if (parallel) {
+      const settled = await Promise.allSettled(Array.from({ length: instances }, (_, n) => startOne(n)));
+      const failed = settled.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      ordered = settled.map((r) => r.value);
+    } else {
+      for (let n = 0; n < instances; n++) await startOne(n);
+      ordered = running.slice();
+    }
+  } catch (err) {
+    await killAll("SIGKILL");
+    throw err;
+  }
+  running.splice(0, running.length, ...ordered);
+  let proxy = null;
+  if (running.length > 1) {
+    try {
+      proxy = await startProxy(running.map((r) => r.port));
+    } catch (err) {
+      await killAll("SIGKILL");
+      throw err;
+    }
+  }
+  const port = proxy ? proxy.port : running[0].port;
+  const origin = `http://127.0.0.1:${port}`;
+  const logTailAll = (n) =>
+    running.length === 1
+      ? logTail(running[0].logPath, n)
+      : running.map((r, i) => `--- instance ${i} (port ${r.port}) ---\n${logTail(r.logPath, n)}`).join("\n");
+  let stopped = false;
+  return {
+    baseUrl: `${origin}/api/v1`,
+    origin,
+    port,
+    proxy,
+    instances: running.map(({ port: p, baseUrl, logPath }) => ({ port: p, baseUrl, logPath })),
+    logPath: running[0].logPath,
+    logTail: logTailAll,
+    async kill(signal) {
+      stopped = true;
+      const results = await killAll(signal);
+      if (proxy) await proxy.close();
+      return results[0];
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const killer = setTimeout(() => killAll("SIGKILL"), 10000);
+      const results = await killAll("SIGTERM");
+      clearTimeout(killer);
+      if (proxy) await proxy.close();
+      const bad = results.map((r, i) => ({ ...r, i })).filter((r) => !(r.code === 0 && r.signal === null));
+      assert.ok(
+        bad.length === 0,
+        bad
+          .map((r) => `instance ${r.i}: server did not exit cleanly on SIGTERM (code ${r.code}, signal ${r.signal}); kept ${dir}`)
+          .join("\n") + `\n--- server log ---\n${logTailAll()}`,
+      );
+    },
+  };
+}
+
+/**
+ * Starts a server for one test file, in a fresh temporary folder with a fresh database (see
+ * startInstances for the store and instance count the environment chooses).
+ * Options: plugins (the [plugins] load list), ini ({section: {key: value}} extra settings),
+ * timeoutMs (health wait, default 10 s).
+ * Returns {baseUrl, origin, port, apiKey, secret, tmpDir, logPath, instances, request, stop,
+ * logTail}; with several instances baseUrl/origin/port are the round-robin proxy's and
+ * `instances[i].baseUrl` reaches one instance directly.
+ */
+export async function startServer({ plugins = DEFAULT_PLUGINS, ini = {}, timeoutMs = 10000 } = {}) {
   const tmpDir = await fsp.mkdtemp(path.join(os.tmpdir(), "nettu-e2e-"));
   const secret = randomAlnum(24);
   const apiKey = `sk_${randomAlnum(30)}`;
-  const logPath = path.join(tmpDir, "server.log");
-  const iniPath = path.join(tmpDir, "nettu.ini");
+  const nettu = await startInstances({ dir: tmpDir, plugins, ini, apiKey, secret, timeoutMs });
 
-  let started = null;
-  let port = 0;
-  for (let attempt = 0; attempt < 3 && !started; attempt++) {
-    port = await freePort();
-    const sections = parseIni(fs.readFileSync(path.join(ROOT, "etc", "nettu.ini"), "utf8"));
-    setIni(sections, "server", "listen", "127.0.0.1");
-    setIni(sections, "server", "port", port);
-    setIni(sections, "server", "workers", 2);
-    setIni(sections, "plugins", "dir", pluginDir);
-    setIni(sections, "plugins", "load", plugins.join(", "));
-    setIni(sections, "store_sqlite", "path", path.join(tmpDir, "nettu.db"));
-    setIni(sections, "account", "create_account_secret", secret);
-    setIni(sections, "account", "default_api_key", apiKey);
-    for (const [section, kv] of Object.entries(ini)) {
-      for (const [k, v] of Object.entries(kv)) setIni(sections, section, k, v);
-    }
-    fs.writeFileSync(iniPath, formatIni(sections));
-    try {
-      started = await spawnAndWait(bin, iniPath, logPath, port, timeoutMs);
-    } catch (err) {
-      if (!err.addressInUse || attempt === 2) throw err;
-    }
-  }
-
-  const origin = `http://127.0.0.1:${port}`;
-  const baseUrl = `${origin}/api/v1`;
-  let stopped = false;
-
-  // Stops the server with SIGTERM, waits for it (10 s) and asserts a clean exit (code 0),
-  // then removes the temporary folder (kept when the exit was not clean, or NETTU_E2E_KEEP).
+  // Stops the servers with SIGTERM, waits for them (10 s) and asserts clean exits (code 0),
+  // then removes the temporary folder and database (kept when an exit was not clean, or
+  // NETTU_E2E_KEEP).
   async function stop() {
-    if (stopped) return;
-    stopped = true;
-    const { child, exit } = started;
-    child.kill("SIGTERM");
-    const killer = setTimeout(() => child.kill("SIGKILL"), 10000);
-    const { code, signal } = await exit;
-    clearTimeout(killer);
-    const clean = code === 0 && signal === null;
-    if (clean && !process.env.NETTU_E2E_KEEP) {
+    await nettu.stop();
+    if (!process.env.NETTU_E2E_KEEP) {
+      if (MODE.store === "pg") dropDatabase(tmpDir);
       await fsp.rm(tmpDir, { recursive: true, force: true });
     }
-    assert.ok(
-      clean,
-      `server did not exit cleanly on SIGTERM (code ${code}, signal ${signal}); kept ${tmpDir}\n` +
-        `--- server log ---\n${logTail(logPath)}`,
-    );
   }
 
   return {
-    baseUrl,
-    origin,
-    port,
+    baseUrl: nettu.baseUrl,
+    origin: nettu.origin,
+    port: nettu.port,
+    instances: nettu.instances,
     apiKey,
     secret,
     tmpDir,
-    logPath,
-    request: (method, p, opts) => rawRequest(baseUrl, method, p, opts),
+    logPath: nettu.logPath,
+    request: (method, p, opts) => rawRequest(nettu.baseUrl, method, p, opts),
     stop,
-    logTail: (n) => logTail(logPath, n),
+    logTail: nettu.logTail,
   };
+}
+
+// Drops the store_pg database of data folder `dir` (after its servers stopped); a failure is
+// only reported, as the cluster is a throwaway one.
+export function dropDatabase(dir) {
+  const file = path.join(dir, "pg.conninfo");
+  if (!fs.existsSync(file)) return;
+  const conninfo = fs.readFileSync(file, "utf8").trim();
+  const m = /\bdbname=(\S+)/.exec(conninfo);
+  if (!m) return;
+  try {
+    psql(conninfo.replace(/\bdbname=\S+/, "dbname=postgres"), `DROP DATABASE IF EXISTS "${m[1]}"`);
+  } catch (err) {
+    console.error(`e2e: ${err.message}`);
+  }
 }
 
 /* ------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import http from "node:http";
@@ -20,45 +19,35 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import { DEFAULT_PLUGINS, NettuClient, UUID_RE, assertError, assertOk, config } from "./harness.mjs";
-import { ROOT, formatIni, freePort, parseIni, randomAlnum, setIni, sleep, spawnAndWait } from "../support/server.mjs";
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const BIN = path.resolve(HERE, process.env.NETTU_SERVER || "../../build/nettu-server");
-const PLUGIN_DIR = path.resolve(HERE, process.env.NETTU_PLUGIN_DIR || "../../build/plugins");
+import {
+  DEFAULT_PLUGINS,
+  MODE,
+  NettuClient,
+  UUID_RE,
+  assertError,
+  assertOk,
+  config,
+  dropDatabase,
+  startInstances,
+} from "./harness.mjs";
+import { randomAlnum, sleep } from "../support/server.mjs";
 const PLUGINS = DEFAULT_PLUGINS.includes("webhooks") ? DEFAULT_PLUGINS : [...DEFAULT_PLUGINS, "webhooks"];
 const FAST = { backoff_unit_ms: 100, poll_ms: 100 };
 
 /* ---- a server that can be killed and started again on the same database ----------------- */
 
-// Starts (or restarts, with the same tmpDir) a server. Returns {baseUrl, apiKey, secret,
-// request, kill(signal), stop()}.
+// Starts (or restarts, with the same tmpDir) a server: with NETTU_E2E_INSTANCES=2 two
+// instances behind the harness's proxy, killed and stopped together. Returns {baseUrl, apiKey,
+// secret, request, kill(signal), stop()}.
 async function launch({ tmpDir, apiKey, secret, webhooks = {}, account = {} }) {
-  const port = await freePort();
-  const sections = parseIni(fs.readFileSync(path.join(ROOT, "etc", "nettu.ini"), "utf8"));
-  const set = (s, k, v) => setIni(sections, s, k, v);
-  set("server", "listen", "127.0.0.1");
-  set("server", "port", port);
-  set("server", "workers", 2);
-  set("plugins", "dir", PLUGIN_DIR);
-  set("plugins", "load", PLUGINS.join(", "));
-  set("store_sqlite", "path", path.join(tmpDir, "nettu.db"));
-  set("account", "create_account_secret", secret);
-  set("account", "default_api_key", apiKey);
-  for (const [k, v] of Object.entries(account)) set("account", k, v);
-  for (const [k, v] of Object.entries(webhooks)) set("webhooks", k, v);
-  const iniPath = path.join(tmpDir, "nettu.ini");
-  fs.writeFileSync(iniPath, formatIni(sections));
-  const logPath = path.join(tmpDir, "server.log");
-  const { child, exit } = await spawnAndWait(BIN, iniPath, logPath, port, 10000);
-  const baseUrl = `http://127.0.0.1:${port}/api/v1`;
+  const nettu = await startInstances({ dir: tmpDir, plugins: PLUGINS, ini: { webhooks, account }, apiKey, secret });
+  const baseUrl = nettu.baseUrl;
   return {
     baseUrl,
     apiKey,
     secret,
-    logPath,
+    logPath: nettu.logPath,
     async request(method, p, { key = apiKey, body } = {}) {
       const headers = key ? { "x-api-key": key } : {};
       if (body !== undefined) headers["content-type"] = "application/json";
@@ -76,17 +65,8 @@ async function launch({ tmpDir, apiKey, secret, webhooks = {}, account = {} }) {
       }
       return { status: res.status, headers: res.headers, json, text };
     },
-    async kill(signal) {
-      child.kill(signal);
-      return exit;
-    },
-    async stop() {
-      child.kill("SIGTERM");
-      const killer = setTimeout(() => child.kill("SIGKILL"), 10000);
-      const r = await exit;
-      clearTimeout(killer);
-      assert.ok(r.code === 0 && r.signal === null, `clean exit on SIGTERM: ${JSON.stringify(r)}`);
-    },
+    kill: (signal) => nettu.kill(signal),
+    stop: () => nettu.stop(),
   };
 }
 
@@ -178,7 +158,10 @@ before(async () => {
 after(async () => {
   if (srv) await srv.stop();
   if (rx) rx.server.close();
-  for (const d of tmpDirs) await fsp.rm(d, { recursive: true, force: true });
+  for (const d of tmpDirs) {
+    if (MODE.store === "pg") dropDatabase(d);
+    await fsp.rm(d, { recursive: true, force: true });
+  }
 });
 
 test("a test ping is stored, then arrives signed with the key and delivery id headers", async () => {

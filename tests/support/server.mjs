@@ -2,9 +2,10 @@
 // packages): INI editing, free ports, random secrets, spawning and waiting for health. Used by
 // the end-to-end harness (tests/e2e/harness.mjs) and the browser test's launcher.
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -163,4 +164,183 @@ export async function spawnAndWait(bin, iniPath, logPath, port, timeoutMs) {
   const err = new Error(`${why}\n--- server log (${logPath}) ---\n${logTail(logPath)}`);
   err.addressInUse = !timedOut && /in use/i.test(logTail(logPath, 10));
   throw err;
+}
+
+/* ------------------------------------------------------------------------------------------
+ * Store selection and several instances (tests/e2e/harness.mjs; README "Scaling out").
+ *
+ *   NETTU_E2E_STORE=pg     run on store_pg instead of store_sqlite; needs NETTU_E2E_PG_DIR, the
+ *                          folder of a cluster started by tests/support/pg_cluster.sh (the ctest
+ *                          fixture pg_cluster does it). Every data folder gets its own fresh
+ *                          database (pg_cluster.sh createdb), so test files stay isolated.
+ *   NETTU_E2E_INSTANCES=2  start two servers on the same database with a round-robin HTTP
+ *                          proxy in front (startProxy); its URL is what the tests talk to.
+ */
+
+// The store and instance count the environment asks for: {store: "sqlite"|"pg", instances, pgDir}.
+export function e2eMode() {
+  const store = process.env.NETTU_E2E_STORE || "sqlite";
+  if (store !== "sqlite" && store !== "pg") {
+    throw new Error(`NETTU_E2E_STORE must be sqlite or pg (got ${JSON.stringify(store)})`);
+  }
+  const instances = Number(process.env.NETTU_E2E_INSTANCES || 1);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 8) {
+    throw new Error(`NETTU_E2E_INSTANCES must be 1..8 (got ${JSON.stringify(process.env.NETTU_E2E_INSTANCES)})`);
+  }
+  const pgDir = process.env.NETTU_E2E_PG_DIR || "";
+  if (store === "pg" && !pgDir) {
+    throw new Error("NETTU_E2E_STORE=pg needs NETTU_E2E_PG_DIR (the folder of `tests/support/pg_cluster.sh start`)");
+  }
+  return { store, instances, pgDir };
+}
+
+export const PG_CLUSTER = path.join(ROOT, "tests", "support", "pg_cluster.sh");
+
+// Runs `pg_cluster.sh <args>` and returns its standard output, trimmed.
+export function pgCluster(...args) {
+  try {
+    return execFileSync("bash", [PG_CLUSTER, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    throw new Error(`pg_cluster.sh ${args.join(" ")} failed: ${err.stderr || err.message}`);
+  }
+}
+
+// Creates a fresh database `name` in the cluster of `pgDir`; returns its libpq conninfo.
+export function pgCreateDb(pgDir, name) {
+  const conninfo = pgCluster("createdb", pgDir, name);
+  if (!/dbname=/.test(conninfo)) throw new Error(`pg_cluster.sh createdb printed no conninfo: ${conninfo}`);
+  return conninfo;
+}
+
+// Runs one SQL text with psql as the cluster's superuser on the database of `conninfo`
+// (tuples only, unaligned); returns the output, trimmed. Throws with psql's message on error.
+export function psql(conninfo, sql) {
+  const args = ["-u", "postgres", "--", "psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql];
+  try {
+    return execFileSync("runuser", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  } catch (err) {
+    throw new Error(`psql ${JSON.stringify(sql)} failed: ${err.stderr || err.message}`);
+  }
+}
+
+// The database of data folder `dir` on store_pg: created on first use and remembered in
+// `dir/pg.conninfo`, so a server restarted on the same folder finds the same data.
+export function pgDatabaseOf(pgDir, dir) {
+  const file = path.join(dir, "pg.conninfo");
+  if (fs.existsSync(file)) return fs.readFileSync(file, "utf8").trim();
+  const name = `e2e_${path.basename(dir).replace(/[^A-Za-z0-9]/g, "_").toLowerCase()}_${randomAlnum(6).toLowerCase()}`;
+  const conninfo = pgCreateDb(pgDir, name);
+  fs.writeFileSync(file, conninfo + "\n");
+  return conninfo;
+}
+
+// Points parsed INI `sections` at the store of `mode` for data folder `dir`: store_sqlite with
+// dir/nettu.db, or store_pg with the folder's database (the [store_sqlite] section dropped, as
+// a section of a plugin that is not loaded is an error). Returns the load list to use.
+export function applyStore(sections, plugins, dir, mode = e2eMode()) {
+  if (mode.store === "sqlite") {
+    setIni(sections, "store_sqlite", "path", path.join(dir, "nettu.db"));
+    return plugins;
+  }
+  const i = sections.findIndex((s) => s.name === "store_sqlite");
+  if (i >= 0) sections.splice(i, 1);
+  setIni(sections, "services", "store", "pg");
+  setIni(sections, "store_pg", "conninfo", pgDatabaseOf(mode.pgDir, dir));
+  return plugins.map((p) => (p === "store_sqlite" ? "store_pg" : p));
+}
+
+/* ------------------------------------------------------------------------------------------
+ * A round-robin HTTP proxy in front of several instances: loopback only, each request goes to
+ * the next instance (not each connection: a keep-alive client would otherwise stay on one).
+ * Requests and answers are streamed both ways with their raw headers, the request's headers
+ * are sent at once (an instance may answer, e.g. 413, before the body), and a client that
+ * hangs up aborts the request upstream, as it would on a direct connection.
+ */
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade"]);
+
+// Pairs [name, value] of raw headers without hop-by-hop ones (the proxy keeps its own
+// connections); `close` is true when the message asked to close the connection.
+function forwardable(raw) {
+  const out = [];
+  let close = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (name === "connection" && /\bclose\b/i.test(raw[i + 1])) close = true;
+    if (!HOP_BY_HOP.has(name)) out.push(raw[i], raw[i + 1]);
+  }
+  return { headers: out, close };
+}
+
+// Starts the proxy for instances on 127.0.0.1 `ports`. Returns {port, requests (per instance,
+// counted), close()}.
+export function startProxy(ports) {
+  // Idle upstream connections are dropped after 10 s, well before an instance closes them
+  // ([server] read_timeout_s, 30 s), so a request never goes out on a connection that the
+  // instance is closing at that moment.
+  const agents = ports.map(() => new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 10000 }));
+  const requests = ports.map(() => 0);
+  let next = 0;
+  const server = http.createServer({ maxHeaderSize: 1 << 20, requireHostHeader: false }, (req, res) => {
+    const i = next++ % ports.length;
+    requests[i]++;
+    const fwd = forwardable(req.rawHeaders);
+    const up = http.request({
+      host: "127.0.0.1",
+      port: ports[i],
+      method: req.method,
+      path: req.url,
+      headers: fwd.headers,
+      agent: agents[i],
+      setHost: false,
+    });
+    let answered = false;
+    up.on("response", (upRes) => {
+      answered = true;
+      const back = forwardable(upRes.rawHeaders);
+      if (back.close || fwd.close) back.headers.push("Connection", "close");
+      res.writeHead(upRes.statusCode, upRes.statusMessage, back.headers);
+      upRes.pipe(res);
+      upRes.on("error", () => res.destroy());
+    });
+    up.on("error", (err) => {
+      if (answered || res.headersSent) {
+        res.destroy();
+        return;
+      }
+      answered = true;
+      const body = JSON.stringify({ error: "bad_gateway", message: `proxy: instance ${i} (port ${ports[i]}): ${err.message}` });
+      res.writeHead(502, { "content-type": "application/json", connection: "close" });
+      res.end(body);
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) up.destroy();
+    });
+    up.flushHeaders();
+    req.pipe(up);
+  });
+  // Clients' idle connections are kept as long as an instance keeps them (30 s), not Node's
+  // 5 s: a client (Node's agents keep idle sockets for 4-5 s) could otherwise send a request
+  // just as the proxy closes the connection, and get ECONNRESET.
+  server.keepAliveTimeout = 30000;
+  server.headersTimeout = 35000;
+  server.on("clientError", (err, sock) => {
+    if (sock.writable) sock.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    else sock.destroy();
+  });
+  return new Promise((resolve, reject) => {
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      resolve({
+        port: server.address().port,
+        requests,
+        close: () =>
+          new Promise((r) => {
+            server.close(() => r());
+            server.closeAllConnections();
+            for (const a of agents) a.destroy();
+          }),
+      });
+    });
+  });
 }
