@@ -188,8 +188,9 @@ wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n)
     *n = 0;
     if (max <= 0)
         return NT_OK;
-    /* A read first, so that an idle server does not take the write lock at every poll. */
-    if ((rc = wh_store_due_any(w, db)) <= 0)
+    /* A read first, so that an idle server does not take SQLite's write lock at every poll
+     * (on PostgreSQL the claim's SELECT locks nothing but the rows it returns). */
+    if (!ntc_skip_locked(api) && (rc = wh_store_due_any(w, db)) <= 0)
         return rc;
     if ((*jobs = calloc((size_t)max, sizeof(wh_job))) == NULL)
         return NT_ENOMEM;
@@ -235,19 +236,31 @@ wh_store_finish(const wh_plugin *w, nt_db *db, const wh_job *j, int64_t at, int 
         "next_attempt_at = $5, lease_owner = NULL, lease_until = 0 "
         "WHERE id = $6 AND lease_owner = $7";
 
+    int rc;
+
     next_at = next_at < 0 ? at : next_at;
+    /* A claim transaction (READ COMMITTED on PostgreSQL): the lease_owner guard makes it safe,
+     * and finishes of two instances never fail each other serializing. */
+    if ((rc = ntc_begin_claim(w->api, db)) != NT_OK)
+        return rc;
     if (code > 0)
-        return ntc_exec_changed(w->api, db, sql, "titiitt", status, (int64_t)code, error, first,
-                                next_at, j->id, w->instance);
-    return ntc_exec_changed(w->api, db, sql, "tntiitt", status, error, first, next_at, j->id,
-                            w->instance);
+        rc = ntc_exec_changed(w->api, db, sql, "titiitt", status, (int64_t)code, error, first,
+                              next_at, j->id, w->instance);
+    else
+        rc = ntc_exec_changed(w->api, db, sql, "tntiitt", status, error, first, next_at, j->id,
+                              w->instance);
+    return ntc_tx_end(w->api, db, rc);
 }
 
 int
 wh_store_release(const wh_plugin *w, nt_db *db)
 {
-    return ntc_exec(w->api, db,
-                    "UPDATE webhooks_deliveries SET lease_owner = NULL, lease_until = 0 "
-                    "WHERE lease_owner = $1",
-                    "t", w->instance);
+    int rc = ntc_begin_claim(w->api, db); /* as wh_store_finish: guarded by lease_owner */
+
+    if (rc == NT_OK)
+        rc = ntc_exec(w->api, db,
+                      "UPDATE webhooks_deliveries SET lease_owner = NULL, lease_until = 0 "
+                      "WHERE lease_owner = $1",
+                      "t", w->instance);
+    return ntc_tx_end(w->api, db, rc);
 }
