@@ -36,8 +36,8 @@
  *   1.4  nt_route: summary, query_schema, request_schema, response_schema, response_type,
  *        response_status (optional; the host reads them only when the route's size reaches
  *        them); nt_route_info: the same six (route_get fills them when out->size reaches
- *        them); nt_host_api: db_begin_claim, db_dialect; services.h: store begin_claim and
- *        dialect (test them with NT_HAS_MEMBER).
+ *        them); nt_host_api: db_begin_claim, db_dialect; services.h: webhooks check_url,
+ *        store begin_claim and dialect (test them with NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.

@@ -355,10 +355,19 @@ typedef struct nt_webhooks_v1 {
      * text) of kind `type` (e.g. "reminders", "booking.created") for the account's webhook,
      * on `db` inside the caller's transaction if one is open, so the delivery exists exactly
      * when the caller's change commits. Writes the delivery id (a UUID, the
-     * nettu-delivery-id header). Nothing is sent before the commit. NT_OK; NT_EINVAL for a
-     * missing type or a payload that is not an object or is too large; storage errors. */
+     * nettu-delivery-id header). Nothing is sent before the commit. An account without a
+     * webhook (or no such account) gets nothing: NT_OK with delivery_id "". NT_OK; NT_EINVAL
+     * for a missing type or a payload that is not an object or is too large; storage errors. */
     int (*enqueue)(void *state, nt_db *db, const char *account_id, const char *type,
                    const struct json_t *payload, char delivery_id[NT_UUID_BUF]);
+    /* (appended in ABI 1.4; test with NT_HAS_MEMBER) Checks a webhook URL before it is
+     * stored: at most 2048 bytes, http or https, no user name or password, and a host whose
+     * every address is public or in the provider's allow list (a name is resolved, waiting
+     * at most about 2 s: the calling thread blocks that long at worst). NT_OK; NT_EINVAL with
+     * the reason in err (errlen bytes, NUL-terminated) when the URL is refused or its host
+     * does not resolve; NT_EUNAVAIL with a reason when the lookup did not finish in time;
+     * NT_ENOMEM, NT_ERR. Thread-safe. */
+    int (*check_url)(void *state, const char *url, char *err, size_t errlen);
 } nt_webhooks_v1;
 #define NT_WEBHOOKS_V1_SIZE_1_3 NT_SIZE_UPTO(nt_webhooks_v1, enqueue)
 

@@ -185,12 +185,21 @@ fail:
     return rc;
 }
 
-/* Creates the default account once the migrations have run. */
+/* Finds the webhooks service and creates the default account once the migrations ran. */
 static int
 acct_start(void *state)
 {
     struct acct *a = state;
+    const nt_webhooks_v1 *wh;
+    void *wh_state = NULL;
 
+    /* Optional: with a webhooks plugin loaded, webhook URLs are checked where they are set
+     * against where that plugin will deliver (its allow list); without one nothing is sent. */
+    wh = a->api->service_lookup(a->self, NT_SERVICE_WEBHOOKS, NULL, NT_WEBHOOKS_V1, &wh_state);
+    if (NT_HAS_MEMBER(wh, nt_webhooks_v1, check_url) && wh->check_url != NULL) {
+        a->webhooks = wh;
+        a->webhooks_state = wh_state;
+    }
     /* Logged on purpose: it is the only way to learn a generated secret. */
     if (a->secret_generated)
         a->api->log(a->self, NT_LOG_INFO,

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <nettu/plugin.h>
+#include <nettu/services.h>
 
 #define ACCT_KEY_PREFIX "sk_"
 #define ACCT_KEY_RANDOM 30                 /* random characters after the prefix */
@@ -14,6 +15,7 @@
 #define ACCT_HASH_BUF 65                   /* hex SHA-256 and the NUL */
 #define ACCT_SECRET_LEN 16                 /* generated create_account_secret */
 #define ACCT_DEFAULT_KEY_MIN 16            /* characters of a configured default_api_key */
+#define ACCT_URL_MAX 2048                  /* bytes of a webhook URL */
 
 /* Fills buf with n cryptographically random bytes; NT_OK or a negative NT_E*. */
 typedef int (*acct_random_fn)(void *buf, size_t n);
@@ -25,10 +27,13 @@ struct acct {
     int secret_generated; /* 1: secret was generated for this run and is logged at start */
     char *secret; /* create_account_secret, malloc'd; hashed only when compared, so OpenSSL is
                      not initialised (megabytes of memory) before a request needs it */
-    const char *default_key;      /* borrowed from the config; NULL when unset */
-    char default_id[NT_UUID_BUF]; /* "" when unset: a random id is used */
-    const char *default_webhook;  /* borrowed from the config; NULL when unset */
-    char *default_pem;            /* malloc'd valid PEM, or NULL */
+    const char *default_key;        /* borrowed from the config; NULL when unset */
+    char default_id[NT_UUID_BUF];   /* "" when unset: a random id is used */
+    const char *default_webhook;    /* borrowed from the config; NULL when unset */
+    char *default_pem;              /* malloc'd valid PEM, or NULL */
+    const nt_webhooks_v1 *webhooks; /* looked up in start: checks webhook targets; NULL when
+                                       no webhooks plugin with check_url is loaded */
+    void *webhooks_state;
 };
 
 /* One row of account_accounts to insert; every string borrowed from the caller. */
@@ -80,8 +85,9 @@ char *acct_pem_unescape(const char *s);
 
 /* ---- account_url.c: webhook URL check (pure) ---------------------------------------- */
 
-/* 1 when url is an absolute http or https URL (scheme in any case) with a non-empty host
- * and an optional decimal port <= 65535, made of visible ASCII only; else 0. */
+/* 1 when url is an absolute http or https URL (scheme in any case) with a non-empty host,
+ * no userinfo and an optional decimal port <= 65535, made of visible ASCII only, at most
+ * ACCT_URL_MAX bytes; else 0. */
 int acct_url_valid(const char *url);
 
 /* ---- account_json.c ----------------------------------------------------------------- */

@@ -159,15 +159,18 @@ out:
 }
 
 /* PUT /account/webhook: sets the webhook URL; a first webhook gets a fresh key, a later one
- * keeps its key. */
+ * keeps its key. With the webhooks plugin loaded, a URL whose host is (or resolves to) a
+ * non-public address outside [webhooks] allow_private, or does not resolve, is refused with
+ * 400 (503 when the lookup took longer than its bound); a refused URL changes nothing. */
 static int
 acct_route_webhook_put(nt_req *req, void *arg, json_t **out)
 {
-    const nt_host_api *api = ((const struct acct *)arg)->api;
+    const struct acct *a = arg;
+    const nt_host_api *api = a->api;
     nt_db *db = api->req_db(req);
     json_t *account = NULL;
     const char *url = NULL;
-    char key[ACCT_KEY_BUF];
+    char key[ACCT_KEY_BUF], why[512];
     int in_tx = 0, rc;
 
     memset(key, 0, sizeof(key));
@@ -178,8 +181,19 @@ acct_route_webhook_put(nt_req *req, void *arg, json_t **out)
     if (!acct_url_valid(url) ||
         strlen(url) != json_string_length(json_object_get(api->req_body(req), "webhookUrl"))) {
         rc = api->fail(req, NT_EINVAL,
-                       "webhookUrl: expected an absolute http or https URL with a host");
+                       "webhookUrl: expected an absolute http or https URL with a host, no "
+                       "user name or password, at most %d bytes",
+                       ACCT_URL_MAX);
         goto out;
+    }
+    if (a->webhooks != NULL) {
+        /* may block this worker for the lookup's bound (about 2 s) */
+        why[0] = '\0';
+        rc = a->webhooks->check_url(a->webhooks_state, url, why, sizeof(why));
+        if (rc == NT_EINVAL || rc == NT_EUNAVAIL)
+            rc = api->fail(req, rc, "webhookUrl: %s", why);
+        if (rc != NT_OK)
+            goto out;
     }
     rc = acct_key_new(api->random_bytes, key);
     if (rc != NT_OK)

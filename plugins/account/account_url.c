@@ -1,5 +1,7 @@
-/* Webhook URL check: an absolute http(s) URL with a host. The URL is stored
- * verbatim, so only visible ASCII is taken; clients percent-encode anything else.
+/* Webhook URL check: an absolute http(s) URL with a host, no userinfo, at most
+ * ACCT_URL_MAX bytes. The URL is stored verbatim, so only visible ASCII is taken;
+ * clients percent-encode anything else. (Where the host may point is the webhooks plugin's
+ * check, nt_webhooks_v1.check_url.)
  */
 #include "account.h"
 
@@ -50,17 +52,14 @@ url_ipv6_valid(const char *s, const char *end)
     return 1;
 }
 
-/* 1 when [s, end) is the authority part: [userinfo@]host[:port] with a non-empty host. */
+/* 1 when [s, end) is the authority part: host[:port] with a non-empty host (no userinfo). */
 static int
 url_authority_valid(const char *s, const char *end)
 {
-    const char *at = NULL, *host, *colon;
+    const char *host = s, *colon;
 
-    for (const char *p = s; p < end; p++) {
-        if (*p == '@')
-            at = p;
-    }
-    host = at != NULL ? at + 1 : s;
+    if (memchr(s, '@', (size_t)(end - s)) != NULL)
+        return 0;
     if (host < end && *host == '[') {
         const char *close = memchr(host, ']', (size_t)(end - host));
         if (close == NULL || !url_ipv6_valid(host + 1, close))
@@ -80,7 +79,7 @@ acct_url_valid(const char *url)
 {
     const char *p, *end;
 
-    if (!acct_visible_ascii(url))
+    if (!acct_visible_ascii(url) || strlen(url) > ACCT_URL_MAX)
         return 0;
     if (strncasecmp(url, "http://", 7) == 0)
         p = url + 7;

@@ -255,6 +255,12 @@ int svc_bk_load(const nt_host_api *api, nt_db *db, int hold, const char *id, con
 /* Inserts b as a booking (hold = 0) or a hold (hold = 1). */
 int svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b);
 
+/* Appends to `list` the wire objects of the bookings of service_id in account_id whose start
+ * lies in [ws, we], ordered by start, created, id: one query, rows read as it steps, with
+ * api->req_check(req) between rows. NT_OK, a storage error, NT_ENOMEM or req_check's code. */
+int svc_bk_list_rows(const nt_host_api *api, nt_req *req, const char *service_id,
+                     const char *account_id, int64_t ws, int64_t we, json_t *list);
+
 /* The Booking wire object (hold = 0) or the Hold one (hold = 1); a new reference or NULL. */
 json_t *svc_bk_json(const svc_bk *b, int hold);
 

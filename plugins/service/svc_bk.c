@@ -274,9 +274,7 @@ int
 svc_bk_list(nt_req *req, void *state, json_t **out)
 {
     const nt_host_api *api = ((const svc_plugin *)state)->api;
-    nt_db *db = api->req_db(req);
     svc_service s = {0};
-    nt_stmt *st = NULL;
     json_t *list = NULL;
     int64_t ws = 0, we = 0;
     int rc;
@@ -294,21 +292,7 @@ svc_bk_list(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK)
         rc = (list = json_array()) != NULL ? NT_OK : NT_ENOMEM;
     if (rc == NT_OK)
-        rc = ntc_prepare(api, db, &st,
-                         "SELECT id FROM service_bookings WHERE service_id = $1 AND account_id = "
-                         "$2 AND start_ts >= $3 AND start_ts <= $4 ORDER BY start_ts, created, id",
-                         "ttii", s.id, s.account_id, ws, we);
-    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
-        svc_bk b = {0};
-        const char *id = api->db_col_text(st, 0);
-        rc = api->req_check(req);
-        if (rc == NT_OK)
-            rc = id != NULL ? svc_bk_load(api, db, 0, id, s.id, s.account_id, &b) : NT_ERR;
-        if (rc == NT_OK && json_array_append_new(list, svc_bk_json(&b, 0)) != 0)
-            rc = NT_ENOMEM;
-        svc_bk_clear(&b);
-    }
-    api->db_finalize(st);
+        rc = svc_bk_list_rows(api, req, s.id, s.account_id, ws, we, list);
     if (rc == NT_OK) {
         *out = json_pack("{s:O}", "bookings", list);
         rc = *out != NULL ? 200 : NT_ENOMEM;

@@ -109,6 +109,32 @@ svc_bk_load(const nt_host_api *api, nt_db *db, int hold, const char *id, const c
 }
 
 int
+svc_bk_list_rows(const nt_host_api *api, nt_req *req, const char *service_id,
+                 const char *account_id, int64_t ws, int64_t we, json_t *list)
+{
+    nt_stmt *st = NULL;
+    int rc = ntc_prepare(api, api->req_db(req), &st,
+                         "SELECT id, service_id, account_id, start_ts, duration, created, hosts, "
+                         "event_ids, status, metadata FROM service_bookings WHERE service_id = $1 "
+                         "AND account_id = $2 AND start_ts >= $3 AND start_ts <= $4 "
+                         "ORDER BY start_ts, created, id",
+                         "ttii", service_id, account_id, ws, we);
+
+    while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
+        svc_bk b = {0};
+
+        rc = api->req_check(req);
+        if (rc == NT_OK)
+            rc = svc_bk_read(api, st, 0, &b);
+        if (rc == NT_OK && json_array_append_new(list, svc_bk_json(&b, 0)) != 0)
+            rc = NT_ENOMEM;
+        svc_bk_clear(&b);
+    }
+    api->db_finalize(st);
+    return rc;
+}
+
+int
 svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b)
 {
     char *hosts = json_dumps(b->hosts, JSON_COMPACT), *events = NULL, *meta = NULL;

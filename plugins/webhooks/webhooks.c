@@ -5,6 +5,7 @@
 #include "ntc.h"
 #include "wh.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,17 +27,29 @@ static const char wh_migration_1[] =
     "CREATE INDEX webhooks_deliveries_due ON webhooks_deliveries(status, next_attempt_at);"
     "CREATE INDEX webhooks_deliveries_account ON webhooks_deliveries(account_id, created);";
 
-/* See nt_webhooks_v1.enqueue. */
+/* See nt_webhooks_v1.enqueue: nothing is stored for an account without a webhook. */
 static int
 wh_svc_enqueue(void *state, nt_db *db, const char *account_id, const char *type,
                const struct json_t *payload, char delivery_id[NT_UUID_BUF])
 {
     wh_plugin *w = state;
-    char *text;
+    char *text, *url = NULL, *key = NULL;
     int rc;
 
+    delivery_id[0] = '\0';
     if (account_id == NULL || type == NULL || *type == '\0' || !json_is_object(payload))
         return NT_EINVAL;
+    /* w->accounts is set in wh_start; a caller that runs before it stores the delivery and
+     * its attempt records "the account has no webhook" as before. */
+    if (w->accounts != NULL) {
+        rc = w->accounts->webhook(w->accounts_state, db, account_id, &url, &key);
+        free(key);
+        free(url);
+        if (rc == NT_ENOTFOUND || (rc == NT_OK && url == NULL))
+            return NT_OK;
+        if (rc != NT_OK)
+            return rc;
+    }
     if ((text = json_dumps(payload, JSON_COMPACT)) == NULL)
         return NT_ENOMEM;
     rc = strlen(text) > WH_PAYLOAD_MAX
@@ -46,9 +59,23 @@ wh_svc_enqueue(void *state, nt_db *db, const char *account_id, const char *type,
     return rc;
 }
 
+/* See nt_webhooks_v1.check_url. */
+static int
+wh_svc_check_url(void *state, const char *url, char *err, size_t errlen)
+{
+    const wh_plugin *w = state;
+
+    if (url == NULL) {
+        snprintf(err, errlen, "no webhook URL");
+        return NT_EINVAL;
+    }
+    return wh_target_check(url, &w->allow, WH_SET_RESOLVE_MS, err, errlen);
+}
+
 static const nt_webhooks_v1 wh_service_ops = {
     .size = sizeof(nt_webhooks_v1),
     .enqueue = wh_svc_enqueue,
+    .check_url = wh_svc_check_url,
 };
 
 /* Reads an integer key into *out. */
@@ -67,8 +94,8 @@ wh_cfg_int(wh_plugin *w, const nt_config *cfg, const char *key, long long dflt, 
 static int
 wh_read_config(wh_plugin *w, const nt_config *cfg)
 {
-    static const char *const known[] = {"allow_private", "backoff_unit_ms", "poll_ms",
-                                        "lease_ms",      "max_in_flight",   NULL};
+    static const char *const known[] = {"allow_private", "backoff_unit_ms", "poll_ms", "lease_ms",
+                                        "max_in_flight", "ca_file",         NULL};
     const char *allow = w->api->cfg_get(cfg, "allow_private");
     int64_t in_flight = 0;
     char err[160];
@@ -79,7 +106,9 @@ wh_read_config(wh_plugin *w, const nt_config *cfg)
         (rc = wh_cfg_int(w, cfg, "poll_ms", 1000, 10, 60000, &w->poll_ms)) != NT_OK ||
         (rc = wh_cfg_int(w, cfg, "lease_ms", 60000, WH_ATTEMPT_TIMEOUT_MS + 5000, 3600000,
                          &w->lease_ms)) != NT_OK ||
-        (rc = wh_cfg_int(w, cfg, "max_in_flight", 16, 1, 256, &in_flight)) != NT_OK)
+        (rc = wh_cfg_int(w, cfg, "max_in_flight", 16, 1, 256, &in_flight)) != NT_OK ||
+        (rc = w->api->cfg_path(w->self, cfg, "ca_file", NULL, NT_CFG_PATH_FILE, &w->ca_file)) !=
+            NT_OK)
         return rc;
     w->max_in_flight = (int)in_flight;
     if (cidr_list_parse(allow != NULL ? allow : "", &w->allow, err, sizeof(err)) != 0) {

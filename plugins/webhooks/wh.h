@@ -9,7 +9,9 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <netdb.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include <nettu/services.h>
 
@@ -20,6 +22,8 @@
 #define WH_LIST_LIMIT_DEFAULT 20
 #define WH_LIST_LIMIT_MAX 100
 #define WH_PAYLOAD_MAX (256 * 1024) /* bytes of one delivery's JSON body */
+#define WH_URL_MAX 2048             /* bytes of a webhook URL */
+#define WH_SET_RESOLVE_MS 2000      /* the lookup bound where a webhook URL is set */
 
 struct wh_sender;
 
@@ -33,6 +37,7 @@ typedef struct wh_plugin {
     int64_t poll_ms;            /* [webhooks] poll_ms: how often the thread looks for due rows */
     int64_t lease_ms;           /* [webhooks] lease_ms: how long a claimed row stays claimed */
     int max_in_flight;          /* [webhooks] max_in_flight */
+    const char *ca_file;        /* [webhooks] ca_file (borrowed from the config), or NULL */
     char instance[NT_UUID_BUF]; /* this process's lease owner id, fresh at every start */
     struct wh_sender *sender;
 } wh_plugin;
@@ -58,12 +63,40 @@ int wh_signature(const char *key, int64_t t, const char *body, size_t len, char 
  * unspecified or otherwise not a public unicast address. */
 int wh_addr_private(const unsigned char addr[16]);
 
-/* Resolves the host of `url` (http or https) and checks every address: each private one
- * (wh_addr_private) must lie in `allow`. On NT_OK writes curl's "host:port:address" pin into
- * pin (so the connection goes to the address checked). NT_EINVAL with a reason in err when
- * the URL does not parse, the host does not resolve, or an address is refused. */
-int wh_target_check(const char *url, const cidr_list *allow, char *pin, size_t pincap, char *err,
+/* 1 when the socket address sa (AF_INET or AF_INET6) may be connected to: public, or in
+ * `allow`; 0 when refused or of another family. Writes the address as text into text (cap
+ * bytes, INET6_ADDRSTRLEN is enough; "?" when it has none). */
+int wh_sockaddr_allowed(const struct sockaddr *sa, const cidr_list *allow, char *text, size_t cap);
+
+/* Checks a webhook URL where it is set: at most WH_URL_MAX bytes, http or https,
+ * no user name or password, a host, and every address the host resolves to (within
+ * timeout_ms, wh_resolve) allowed by wh_sockaddr_allowed. NT_OK; NT_EINVAL with the reason
+ * in err when the URL is refused or its host does not resolve; NT_EUNAVAIL when the lookup
+ * did not finish in time; NT_ENOMEM/NT_ERR. */
+int wh_target_check(const char *url, const cidr_list *allow, int timeout_ms, char *err,
                     size_t errlen);
+
+/* ---- wh_resolve.c: a lookup with a time bound -------------------------------------------- */
+
+#define WH_RESOLVE_THREADS 16 /* lookups running at once (finished or abandoned) */
+#define WH_RESOLVE_WAITERS                                                                         \
+    1 /* callers waiting for a lookup at once: a request worker that                               \
+       * waits stops its event loop, so one slow name holds at most                                \
+       * one worker */
+
+/* getaddrinfo's signature; tests pass a slow one. */
+typedef int (*wh_gai_fn)(const char *node, const char *service, const struct addrinfo *hints,
+                         struct addrinfo **res);
+
+/* Resolves host (any family, SOCK_STREAM) with fn (getaddrinfo when NULL) on a thread of its
+ * own and waits at most timeout_ms. NT_OK with *res set (free it with freeaddrinfo); NT_EINVAL
+ * with *gai set to fn's error; NT_EUNAVAIL when fn did not answer in time (its thread ends
+ * alone and frees its result) or WH_RESOLVE_THREADS lookups are running; NT_ECONFLICT at
+ * once when WH_RESOLVE_WAITERS callers are already waiting; NT_ENOMEM/NT_ERR. Thread-safe. */
+int wh_resolve(const char *host, int timeout_ms, wh_gai_fn fn, struct addrinfo **res, int *gai);
+
+/* The number of lookup threads running (for tests). */
+int wh_resolve_running(void);
 
 /* ---- wh_store.c: SQL over webhooks_deliveries ---------------------------------------- */
 

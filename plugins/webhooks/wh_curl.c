@@ -49,6 +49,7 @@ wh_curl_open(void)
         WH_SYM("curl_url_get", url_get),
         WH_SYM("curl_url_cleanup", url_cleanup),
         WH_SYM("curl_free", free),
+        WH_SYM("curl_version_info", version_info),
 #undef WH_SYM
     };
     void *h = dlopen(NT_LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);

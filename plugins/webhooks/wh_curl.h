@@ -32,6 +32,7 @@ typedef struct wh_curl_fn {
     CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned int);
     void (*url_cleanup)(CURLU *);
     void (*free)(void *);
+    curl_version_info_data *(*version_info)(CURLversion);
 } wh_curl_fn;
 
 /* The table, filled by wh_curl_load (read it only after that returned 1). */
@@ -69,5 +70,6 @@ int wh_curl_load(void);
 #define curl_url_get wh_curl.url_get
 #define curl_url_cleanup wh_curl.url_cleanup
 #define curl_free wh_curl.free
+#define curl_version_info wh_curl.version_info
 
 #endif

@@ -7,8 +7,11 @@
 #include "wh.h"
 #include "wh_curl.h"
 
+#include <arpa/inet.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +22,10 @@ typedef struct wh_xfer {
     struct wh_sender *s;
     wh_job job;
     CURL *easy;
-    struct curl_slist *headers, *resolve;
+    struct curl_slist *headers;
     int64_t at; /* when the attempt started (ms) */
     char errbuf[CURL_ERROR_SIZE];
+    char refused[256]; /* why an address was refused (wh_open_socket), or "" */
     struct wh_xfer *next;
 } wh_xfer;
 
@@ -56,7 +60,6 @@ wh_xfer_free(wh_xfer *x)
     if (x->easy != NULL)
         curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->headers);
-    curl_slist_free_all(x->resolve);
     free(x->job.payload);
     free(x);
 }
@@ -114,7 +117,9 @@ wh_check_done(struct wh_sender *s)
             continue;
         }
         ok = res == CURLE_OK && code >= 200 && code < 300;
-        if (res != CURLE_OK)
+        if (res != CURLE_OK && x->refused[0] != '\0')
+            snprintf(err, sizeof(err), "%s", x->refused);
+        else if (res != CURLE_OK)
             snprintf(err, sizeof(err), "%s",
                      x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(res));
         else
@@ -232,18 +237,46 @@ fail:
     return NT_ERR;
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: curl has resolved the host (on its resolver thread, off this
+ * loop) and is about to connect to `address`: the address connected to is the one checked
+ * here, whatever the name resolves to at another moment. A refused address gets no socket
+ * (curl tries the next one, or fails the attempt with the reason kept in x->refused). */
+static curl_socket_t
+wh_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *address)
+{
+    wh_xfer *x = arg;
+    char text[INET6_ADDRSTRLEN];
+    int fd;
+
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    if (!wh_sockaddr_allowed(&address->addr, &x->s->w->allow, text, sizeof(text))) {
+        snprintf(x->refused, sizeof(x->refused),
+                 "refused to connect to %s: a loopback, private, link-local, multicast or "
+                 "unspecified address ([webhooks] allow_private does not list it)",
+                 text);
+        return CURL_SOCKET_BAD;
+    }
+    fd = socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+    return fd >= 0 ? (curl_socket_t)fd : CURL_SOCKET_BAD;
+}
+
 /* Sets up the curl handle of x for url; NT_OK or NT_ERR. */
 static int
-wh_easy(wh_xfer *x, const char *url, const char *pin)
+wh_easy(wh_xfer *x, const char *url)
 {
+    const char *ca = x->s->w->ca_file;
     CURL *e = curl_easy_init();
 
     if (e == NULL)
         return NT_ERR;
     x->easy = e;
-    if (pin[0] != '\0' && (x->resolve = curl_slist_append(NULL, pin)) == NULL)
-        return NT_ERR;
     if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
+        /* no proxy from the environment: the check above must see the receiver's address */
+        curl_easy_setopt(e, CURLOPT_PROXY, "") != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, wh_open_socket) != CURLE_OK ||
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, x) != CURLE_OK ||
+        (ca != NULL && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK) ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -254,8 +287,7 @@ wh_easy(wh_xfer *x, const char *url, const char *pin)
         curl_easy_setopt(e, CURLOPT_USERAGENT, "nettu-webhooks/1") != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, wh_discard) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK ||
-        curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK ||
-        (x->resolve != NULL && curl_easy_setopt(e, CURLOPT_RESOLVE, x->resolve) != CURLE_OK))
+        curl_easy_setopt(e, CURLOPT_PRIVATE, x) != CURLE_OK)
         return NT_ERR;
     return NT_OK;
 }
@@ -266,7 +298,7 @@ wh_begin(struct wh_sender *s, wh_job *j)
 {
     wh_plugin *w = s->w;
     const nt_host_api *api = w->api;
-    char *url = NULL, *key = NULL, pin[600], err[512];
+    char *url = NULL, *key = NULL;
     wh_xfer *x = calloc(1, sizeof(*x));
     int64_t at = api->now_ms();
     int rc;
@@ -288,11 +320,9 @@ wh_begin(struct wh_sender *s, wh_job *j)
         wh_record(s, &x->job, at, 0, 0, "cannot read the account's webhook", 0);
         goto done;
     }
-    if (wh_target_check(url, &w->allow, pin, sizeof(pin), err, sizeof(err)) != NT_OK) {
-        wh_record(s, &x->job, at, 0, 0, err, 0);
-        goto done;
-    }
-    if (wh_headers(x, key, at / 1000) != NT_OK || wh_easy(x, url, pin) != NT_OK ||
+    /* The host is resolved by curl (its threaded resolver: a slow name holds up only its own
+     * attempt, within the attempt's timeout) and each address checked in wh_open_socket. */
+    if (wh_headers(x, key, at / 1000) != NT_OK || wh_easy(x, url) != NT_OK ||
         curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
         wh_record(s, &x->job, at, 0, 0, "cannot set up the request", 0);
         goto done;
@@ -345,6 +375,10 @@ wh_multi(struct wh_sender *s)
         curl_multi_cleanup(m);
         return NT_ERR;
     }
+    if ((curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS) == 0)
+        s->w->api->log(s->w->self, NT_LOG_WARN,
+                       "webhooks: this libcurl resolves names synchronously; a slow DNS answer "
+                       "holds up every delivery in flight");
     s->multi = m;
     return NT_OK;
 }

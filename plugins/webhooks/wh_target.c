@@ -1,8 +1,9 @@
-/* Webhook targets: the host of a webhook URL is resolved at each attempt and every
- * address it resolves to is checked; loopback, private, link-local, multicast and other
- * non-public ranges are refused unless the operator's [webhooks] allow_private lists them.
- * The attempt then connects to the address that was checked (curl's resolve pin), so a DNS
- * answer that changes between the check and the connection does not help.
+/* Webhook targets: loopback, private, link-local, multicast and other non-public
+ * addresses are refused unless the operator's [webhooks] allow_private lists them. Where a
+ * URL is set, its host is resolved (with a time bound) and every address checked
+ * (wh_target_check); at each attempt, the sender checks the very address curl is about to
+ * connect to (wh_sockaddr_allowed from curl's open-socket callback), so a DNS answer that
+ * changes after the URL was set does not help.
  */
 #include "wh.h"
 #include "wh_curl.h"
@@ -44,7 +45,7 @@ wh_addr_private(const unsigned char addr[16])
     return !wh_private_ok || cidr_list_match(&wh_private, addr);
 }
 
-/* Writes the 16-byte key of a resolved address (IPv4 as IPv4-mapped IPv6) and its text.
+/* Writes the 16-byte key of a socket address (IPv4 as IPv4-mapped IPv6) and its text.
  * 0, or -1 for another family. */
 static int
 wh_sockaddr_key(const struct sockaddr *sa, unsigned char key[16], char *text, size_t cap)
@@ -64,15 +65,32 @@ wh_sockaddr_key(const struct sockaddr *sa, unsigned char key[16], char *text, si
     return -1;
 }
 
-/* Reads host (without IPv6 brackets) and port (the scheme's default when absent) of url. */
+int
+wh_sockaddr_allowed(const struct sockaddr *sa, const cidr_list *allow, char *text, size_t cap)
+{
+    unsigned char key[16];
+
+    if (wh_sockaddr_key(sa, key, text, cap) != 0) {
+        snprintf(text, cap, "?");
+        return 0;
+    }
+    return !wh_addr_private(key) || cidr_list_match(allow, key);
+}
+
+/* Reads the host (without IPv6 brackets) of url into host, after checking the URL's length,
+ * scheme and userinfo. NT_OK, or NT_EINVAL with the reason in err. */
 static int
-wh_url_host(const char *url, char *host, size_t hostcap, long *port, char *err, size_t errlen)
+wh_url_host(const char *url, char *host, size_t hostcap, char *err, size_t errlen)
 {
     CURLU *u;
-    char *h = NULL, *p = NULL;
+    char *h = NULL, *scheme = NULL, *user = NULL, *pass = NULL;
     int rc = NT_EINVAL;
     size_t n;
 
+    if (strlen(url) > WH_URL_MAX) {
+        snprintf(err, errlen, "the webhook URL is longer than %d bytes", WH_URL_MAX);
+        return NT_EINVAL;
+    }
     if (!wh_curl_load()) {
         snprintf(err, errlen, "libcurl cannot be loaded");
         return NT_ERR;
@@ -82,9 +100,18 @@ wh_url_host(const char *url, char *host, size_t hostcap, long *port, char *err, 
         return NT_ENOMEM;
     }
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &h, 0) != CURLUE_OK) {
         snprintf(err, errlen, "the webhook URL does not parse");
+        goto done;
+    }
+    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+        snprintf(err, errlen, "the webhook URL's scheme must be http or https");
+        goto done;
+    }
+    if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
+        snprintf(err, errlen, "the webhook URL must not hold a user name or password");
         goto done;
     }
     n = strlen(h);
@@ -98,61 +125,92 @@ wh_url_host(const char *url, char *host, size_t hostcap, long *port, char *err, 
         goto done;
     }
     memcpy(host, h, n + 1);
-    *port = strtol(p, NULL, 10);
     rc = NT_OK;
 done:
     curl_free(h);
-    curl_free(p);
+    curl_free(scheme);
+    curl_free(user);
+    curl_free(pass);
     curl_url_cleanup(u);
     return rc;
 }
 
-int
-wh_target_check(const char *url, const cidr_list *allow, char *pin, size_t pincap, char *err,
-                size_t errlen)
+/* Checks one address of host; NT_OK or NT_EINVAL with the reason in err. */
+static int
+wh_check_one(const char *host, const struct sockaddr *sa, const cidr_list *allow, char *err,
+             size_t errlen)
 {
-    struct addrinfo hints, *res = NULL;
-    char host[256], text[INET6_ADDRSTRLEN], first[INET6_ADDRSTRLEN + 2] = "";
-    unsigned char key[16];
-    long port = 0;
-    int rc, n;
+    char text[INET6_ADDRSTRLEN];
 
-    if ((rc = wh_url_host(url, host, sizeof(host), &port, err, errlen)) != NT_OK)
+    if (wh_sockaddr_allowed(sa, allow, text, sizeof(text)))
+        return NT_OK;
+    if (strcmp(host, text) == 0)
+        snprintf(err, errlen,
+                 "the webhook host %s is a loopback, private, link-local, multicast or "
+                 "unspecified address ([webhooks] allow_private does not list it)",
+                 text);
+    else
+        snprintf(err, errlen,
+                 "the webhook host '%s' resolves to %s, a loopback, private, link-local, "
+                 "multicast or unspecified address ([webhooks] allow_private does not list it)",
+                 host, text);
+    return NT_EINVAL;
+}
+
+int
+wh_target_check(const char *url, const cidr_list *allow, int timeout_ms, char *err, size_t errlen)
+{
+    struct addrinfo *res = NULL;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+    char host[256];
+    int rc, gai = 0, n = 0;
+
+    if ((rc = wh_url_host(url, host, sizeof(host), err, errlen)) != NT_OK)
         return rc;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    if ((n = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-        snprintf(err, errlen, "the webhook host '%s' does not resolve (%s)", host, gai_strerror(n));
+    /* An address literal needs no lookup. */
+    memset(&in, 0, sizeof(in));
+    memset(&in6, 0, sizeof(in6));
+    if (inet_pton(AF_INET, host, &in.sin_addr) == 1) {
+        in.sin_family = AF_INET;
+        return wh_check_one(host, (const struct sockaddr *)&in, allow, err, errlen);
+    }
+    if (inet_pton(AF_INET6, host, &in6.sin6_addr) == 1) {
+        in6.sin6_family = AF_INET6;
+        return wh_check_one(host, (const struct sockaddr *)&in6, allow, err, errlen);
+    }
+    rc = wh_resolve(host, timeout_ms, NULL, &res, &gai);
+    if (rc == NT_EINVAL) {
+        snprintf(err, errlen, "the webhook host '%s' could not be resolved (%s)", host,
+                 gai_strerror(gai));
         return NT_EINVAL;
     }
-    rc = NT_EINVAL;
-    snprintf(err, errlen, "the webhook host '%s' has no IPv4 or IPv6 address", host);
-    for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
-        if (wh_sockaddr_key(a->ai_addr, key, text, sizeof(text)) != 0)
+    if (rc == NT_EUNAVAIL) {
+        snprintf(err, errlen, "the webhook host '%s' could not be resolved within %d ms; try again",
+                 host, timeout_ms);
+        return NT_EUNAVAIL;
+    }
+    if (rc == NT_ECONFLICT) {
+        snprintf(err, errlen,
+                 "another webhook host is being resolved; try again in a moment ('%s' was not "
+                 "looked up)",
+                 host);
+        return NT_EUNAVAIL;
+    }
+    if (rc != NT_OK) {
+        snprintf(err, errlen, "cannot resolve the webhook host '%s'", host);
+        return rc;
+    }
+    for (const struct addrinfo *a = res; a != NULL && rc == NT_OK; a = a->ai_next) {
+        if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
             continue;
-        if (wh_addr_private(key) && !cidr_list_match(allow, key)) {
-            snprintf(err, errlen,
-                     "the webhook host '%s' resolves to %s, a loopback, private, link-local or "
-                     "multicast address ([webhooks] allow_private does not list it)",
-                     host, text);
-            rc = NT_EINVAL;
-            goto done;
-        }
-        if (first[0] == '\0')
-            snprintf(first, sizeof(first), a->ai_family == AF_INET6 ? "[%s]" : "%s", text);
-        rc = NT_OK;
+        rc = wh_check_one(host, a->ai_addr, allow, err, errlen);
+        n++;
     }
-    if (rc == NT_OK && (inet_pton(AF_INET, host, key) == 1 || inet_pton(AF_INET6, host, key) == 1))
-        pin[0] = '\0'; /* an address literal: curl resolves nothing */
-    else if (rc == NT_OK) {
-        n = snprintf(pin, pincap, "%s:%ld:%s", host, port, first);
-        if (n <= 0 || (size_t)n >= pincap) {
-            snprintf(err, errlen, "the webhook host is too long");
-            rc = NT_EINVAL;
-        }
+    if (rc == NT_OK && n == 0) {
+        snprintf(err, errlen, "the webhook host '%s' has no IPv4 or IPv6 address", host);
+        rc = NT_EINVAL;
     }
-done:
     freeaddrinfo(res);
     return rc;
 }

@@ -199,8 +199,8 @@ test("an RSA private key answers 400 and is not stored", async () => {
 
 test("setWebhook creates {url, key} with a fresh api-key-shaped key", async () => {
   const { client, apiKey } = await newAccount();
-  const body = assertOk(await client.account.setWebhook("https://example.com/hook"));
-  assert.equal(body.account.settings.webhook.url, "https://example.com/hook");
+  const body = assertOk(await client.account.setWebhook("https://93.184.215.14/hook"));
+  assert.equal(body.account.settings.webhook.url, "https://93.184.215.14/hook");
   assert.match(body.account.settings.webhook.key, API_KEY_RE);
   assert.notEqual(body.account.settings.webhook.key, apiKey);
   assert.deepEqual(await webhookOf(client), body.account.settings.webhook);
@@ -208,16 +208,16 @@ test("setWebhook creates {url, key} with a fresh api-key-shaped key", async () =
 
 test("setWebhook on an existing webhook replaces the url and keeps the key", async () => {
   const { client } = await newAccount();
-  const first = assertOk(await client.account.setWebhook("https://example.com/a")).account.settings.webhook;
-  const second = assertOk(await client.account.setWebhook("http://127.0.0.1:9/b?x=1")).account.settings
+  const first = assertOk(await client.account.setWebhook("https://93.184.215.14/a")).account.settings.webhook;
+  const second = assertOk(await client.account.setWebhook("http://1.1.1.1:9/b?x=1")).account.settings
     .webhook;
-  assert.equal(second.url, "http://127.0.0.1:9/b?x=1");
+  assert.equal(second.url, "http://1.1.1.1:9/b?x=1");
   assert.equal(second.key, first.key);
 });
 
 test("setWebhook with an invalid url answers 400 and keeps the webhook", async () => {
   const { client } = await newAccount();
-  const hook = assertOk(await client.account.setWebhook("https://example.com/ok")).account.settings.webhook;
+  const hook = assertOk(await client.account.setWebhook("https://93.184.215.14/ok")).account.settings.webhook;
   for (const bad of ["not a url", "ftp://example.com/x", "example.com/hook", "", "https://"]) {
     assertError(await client.account.setWebhook(bad), 400, JSON.stringify(bad));
   }
@@ -227,18 +227,18 @@ test("setWebhook with an invalid url answers 400 and keeps the webhook", async (
 
 test("removeWebhook sets settings.webhook to null, also when there is none", async () => {
   const { client } = await newAccount();
-  const old = assertOk(await client.account.setWebhook("https://example.com/x")).account.settings.webhook;
+  const old = assertOk(await client.account.setWebhook("https://93.184.215.14/x")).account.settings.webhook;
   assert.equal(assertOk(await client.account.removeWebhook()).account.settings.webhook, null);
   assert.equal(await webhookOf(client), null);
   assert.equal(assertOk(await client.account.removeWebhook()).account.settings.webhook, null);
-  const again = assertOk(await client.account.setWebhook("https://example.com/x")).account.settings.webhook;
+  const again = assertOk(await client.account.setWebhook("https://93.184.215.14/x")).account.settings.webhook;
   assert.notEqual(again.key, old.key, "a webhook created after removal gets a fresh key");
 });
 
 test("one account's settings do not leak into another's", async () => {
   const a = await newAccount();
   const b = await newAccount();
-  assertOk(await a.client.account.setWebhook("https://example.com/a"));
+  assertOk(await a.client.account.setWebhook("https://93.184.215.14/a"));
   assertOk(await a.client.account.setPublicSigningKey(rsaKeyPair().publicKey));
   assert.equal(await webhookOf(b.client), null);
   assert.equal(await keyOf(b.client), null);
@@ -282,7 +282,7 @@ test("a body above 2 MiB answers 413; exactly 2 MiB is accepted", async () => {
   const big = Buffer.alloc(2 * 1024 * 1024 + 1, " ");
   assertError(await socketRequest(srv.port, "PUT", "/account/webhook", headers, big), 413);
   // A valid body of exactly 2 MiB: the url plus padding in an ignored field.
-  const head = '{"webhookUrl":"https://example.com/big","pad":"';
+  const head = '{"webhookUrl":"https://93.184.215.14/big","pad":"';
   const tail = '"}';
   const pad = "x".repeat(2 * 1024 * 1024 - head.length - tail.length);
   const exact = Buffer.from(head + pad + tail);

@@ -93,6 +93,24 @@ test("race: 60 simultaneous bookings of one slot of a one-host service give one 
   assert.equal(events[0].duration, HOUR);
 });
 
+test("list: several bookings, cancelled ones included, in start order, each as GET prints it (one query)", async () => {
+  const { service } = await newService(1);
+  const starts = [13, 11, 12].map((h) => T + h * HOUR);
+  const made = [];
+  for (const [i, startTs] of starts.entries()) {
+    made.push(assertOk(await book(service.id, { startTs, duration: 30 * MIN, metadata: { n: String(i) } }), 201).booking);
+  }
+  assertOk(await raw("DELETE", `/service/${service.id}/bookings/${made[2].id}`));
+  const single = [];
+  for (const b of made) single.push(assertOk(await raw("GET", `/service/${service.id}/bookings/${b.id}`)).booking);
+  single.sort((a, b) => a.startTs - b.startTs);
+  const listed = assertOk(await raw("GET", `/service/${service.id}/bookings?startTs=${T}&endTs=${T + DAY}`)).bookings;
+  assert.deepEqual(listed, single);
+  assert.deepEqual(listed.map((b) => b.status), ["confirmed", "cancelled", "confirmed"]);
+  const window = assertOk(await raw("GET", `/service/${service.id}/bookings?startTs=${T + 12 * HOUR}&endTs=${T + 13 * HOUR}`)).bookings;
+  assert.deepEqual(window.map((b) => b.startTs), [T + 12 * HOUR, T + 13 * HOUR]);
+});
+
 test("create, get, list and cancel: the Booking object, cancel frees the slot, a second cancel is unchanged", async () => {
   const { service, hosts } = await newService(1);
   const res = await book(service.id, { startTs: T + 9 * HOUR, duration: 30 * MIN, metadata: { k: "v" } });

@@ -1,7 +1,8 @@
 // Reminders delivered through the webhooks plugin to a receiver on
 // 127.0.0.1: a reminder arrives at or after its remindAt and within its tick (never early),
 // as one signed "reminders" delivery whose body holds the event as the routes print it; the
-// reminder of a deleted event never arrives.
+// reminder of a deleted event never arrives; an account without a webhook gets no delivery
+// rows for its reminders.
 //
 // A reminder is only generated when it is more than 61 s ahead, so this test waits about
 // 65 s (labelled slow). The server runs with [events] reminder_tick_ms = 1000 (the test knob
@@ -79,6 +80,20 @@ test("a reminder arrives within its tick, signed; a deleted event's reminder nev
       201,
     ).event;
   const kept = await mk("kept", 0);
+  // An account without a webhook: its due reminder is dropped, no delivery row is stored.
+  const other = assertOk(await srv.request("POST", "/account", { body: { code: srv.secret } }), 201);
+  const otherAdmin = (method, p, body) => srv.request(method, p, { headers: { "x-api-key": other.secretApiKey }, body });
+  const otherUser = assertOk(await otherAdmin("POST", "/user", {}), 201).user;
+  const otherCal = assertOk(await otherAdmin("POST", `/user/${otherUser.id}/calendar`, { timezone: "UTC" }), 201).calendar;
+  const unhooked = assertOk(
+    await otherAdmin("POST", `/user/${otherUser.id}/events`, {
+      calendarId: otherCal.id,
+      startTs: start,
+      duration: 60_000,
+      reminders: [{ delta: 0, identifier: "no-webhook" }],
+    }),
+    201,
+  ).event;
   const gone = await mk("gone", 0);
   const tooSoon = await mk("too-soon", -1); // remindAt = start - 60 s: not > now + 61 s
   assertOk(await admin("DELETE", `/user/events/${gone.id}`));
@@ -99,4 +114,7 @@ test("a reminder arrives within its tick, signed; a deleted event's reminder nev
   assert.deepEqual(body.events, [ev]);
   assert.ok(!got.some((g) => g.body.includes(gone.id)), "the deleted event's reminder never arrives");
   assert.ok(!got.some((g) => g.body.includes(tooSoon.id)), "a reminder 60 s ahead is not generated");
+  assert.ok(!got.some((g) => g.body.includes(unhooked.id)), "no webhook: nothing is sent");
+  const none = assertOk(await otherAdmin("GET", "/account/webhook/deliveries?limit=100")).deliveries;
+  assert.deepEqual(none, [], "no webhook: no delivery row (not a failed one either)");
 });

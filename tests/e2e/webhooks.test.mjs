@@ -2,8 +2,10 @@
 // the compat key header, a stable nettu-delivery-id and a nettu-signature that verifies; a
 // receiver answering 500 twice gets the same delivery three times with growing gaps; a
 // delivery survives a SIGKILL of the server between attempts; a private target is refused
-// without [webhooks] allow_private; the delivery log shows attempts and status; the routes
-// are admin-only, validated and scoped to the caller's account.
+// without [webhooks] allow_private, where it is set (400) and at the attempt; a slow DNS
+// answer holds up only its own attempt; https with [webhooks] ca_file; the delivery log shows
+// attempts and status; the routes are admin-only, validated and scoped to the caller's
+// account.
 //
 // The servers run with [webhooks] backoff_unit_ms = 100 (the retry gaps 10 s, 30 s, ... become
 // 1 s, 3 s, ...) and poll_ms = 100, so the test takes seconds.
@@ -12,7 +14,9 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import fsp from "node:fs/promises";
+import { execFileSync } from "node:child_process";
 import http from "node:http";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
@@ -31,7 +35,7 @@ const FAST = { backoff_unit_ms: 100, poll_ms: 100 };
 
 // Starts (or restarts, with the same tmpDir) a server. Returns {baseUrl, apiKey, secret,
 // request, kill(signal), stop()}.
-async function launch({ tmpDir, apiKey, secret, webhooks = {} }) {
+async function launch({ tmpDir, apiKey, secret, webhooks = {}, account = {} }) {
   const port = await freePort();
   const sections = parseIni(fs.readFileSync(path.join(ROOT, "etc", "nettu.ini"), "utf8"));
   const set = (s, k, v) => setIni(sections, s, k, v);
@@ -43,6 +47,7 @@ async function launch({ tmpDir, apiKey, secret, webhooks = {} }) {
   set("store_sqlite", "path", path.join(tmpDir, "nettu.db"));
   set("account", "create_account_secret", secret);
   set("account", "default_api_key", apiKey);
+  for (const [k, v] of Object.entries(account)) set("account", k, v);
   for (const [k, v] of Object.entries(webhooks)) set("webhooks", k, v);
   const iniPath = path.join(tmpDir, "nettu.ini");
   fs.writeFileSync(iniPath, formatIni(sections));
@@ -90,10 +95,10 @@ async function launch({ tmpDir, apiKey, secret, webhooks = {} }) {
 // Records every request: {path, headers, body (raw text), at (ms)}. The answer of a path is
 // given by `plan[path]`: a function (request record, number of earlier requests with the
 // same delivery id) returning a status or {status, delayMs}; 200 when absent.
-function receiver() {
+function receiver(tls) {
   const got = [];
   const plan = {};
-  const server = http.createServer((req, res) => {
+  const server = (tls ? https : http).createServer(tls || {}, (req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
@@ -109,7 +114,9 @@ function receiver() {
     });
   });
   return new Promise((resolve) => {
-    server.listen(0, "127.0.0.1", () => resolve({ server, got, plan, url: `http://127.0.0.1:${server.address().port}` }));
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ server, got, plan, url: `${tls ? "https" : "http"}://127.0.0.1:${server.address().port}` }),
+    );
   });
 }
 
@@ -316,9 +323,17 @@ test("a delivery survives SIGKILL between attempts and arrives after the restart
 });
 
 test("a loopback target is refused at the attempt without allow_private", async () => {
-  const s = await launch({ tmpDir: await tmp(), apiKey: `sk_${randomAlnum(30)}`, secret: randomAlnum(24), webhooks: FAST });
+  // The URL comes from [account] default_webhook_url (not checked where it is set), and its
+  // host is a name: curl resolves it, and the address it is about to connect to is refused.
+  const port = new URL(rx.url).port;
+  const s = await launch({
+    tmpDir: await tmp(),
+    apiKey: `sk_${randomAlnum(30)}`,
+    secret: randomAlnum(24),
+    webhooks: FAST,
+    account: { default_webhook_url: `http://localhost:${port}/private` },
+  });
   try {
-    await setWebhook(s, `${rx.url}/private`);
     const d = assertOk(await s.request("POST", "/account/webhook/test"), 201).delivery;
     const x = await until(async () => {
       const y = await deliveryOf(s, d.id);
@@ -326,11 +341,138 @@ test("a loopback target is refused at the attempt without allow_private", async 
     }, 10000, "a refused attempt");
     assert.equal(x.status, "pending");
     assert.equal(x.lastStatusCode, null);
-    assert.match(x.lastError, /127\.0\.0\.1.*(loopback|private)/);
+    assert.match(x.lastError, /(127\.0\.0\.1|::1).*loopback/);
     await sleep(300);
     assert.ok(!rx.got.some((g) => g.path === "/private"), "nothing was sent");
   } finally {
     await s.stop();
+  }
+});
+
+test("a slow DNS answer holds up only its own attempt", async (t) => {
+  // tests/support/slowdns.c, preloaded into this server only: names ending in .slow.test
+  // take 4 s to resolve. The default account's webhook (not looked up where it is set) has
+  // such a name; a second account's is an address literal. Its ping, queued second, must not
+  // wait for the first one's lookup.
+  const shim = process.env.NETTU_E2E_SLOWDNS;
+  if (!shim) {
+    t.skip("NETTU_E2E_SLOWDNS (the slow getaddrinfo shim) is not set");
+    return;
+  }
+  const port = new URL(rx.url).port;
+  const saved = { LD_PRELOAD: process.env.LD_PRELOAD, ASAN_OPTIONS: process.env.ASAN_OPTIONS };
+  process.env.LD_PRELOAD = shim;
+  process.env.ASAN_OPTIONS = [saved.ASAN_OPTIONS, "verify_asan_link_order=0"].filter(Boolean).join(":");
+  let s;
+  try {
+    s = await launch({
+      tmpDir: await tmp(),
+      apiKey: `sk_${randomAlnum(30)}`,
+      secret: randomAlnum(24),
+      webhooks: { ...FAST, allow_private: "127.0.0.0/8" },
+      account: { default_webhook_url: `http://hook.slow.test:${port}/slow` },
+    });
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  try {
+    const other = assertOk(await s.request("POST", "/account", { key: "", body: { code: s.secret } }), 201);
+    await setWebhook(s, `${rx.url}/fast`, other.secretApiKey);
+    const t0 = Date.now();
+    const slow = assertOk(await s.request("POST", "/account/webhook/test"), 201).delivery;
+    const fast = assertOk(await s.request("POST", "/account/webhook/test", { key: other.secretApiKey }), 201).delivery;
+    const f = await until(() => rx.got.find((g) => g.headers["nettu-delivery-id"] === fast.id), 10000, "the fast ping");
+    const sl = await until(() => rx.got.find((g) => g.headers["nettu-delivery-id"] === slow.id), 15000, "the slow ping");
+    assert.equal(sl.path, "/slow");
+    assert.ok(sl.at - t0 >= 3900, `the slow name took its 4 s: ${sl.at - t0} ms`);
+    assert.ok(f.at - t0 < 3000, `the other ping did not wait for the slow lookup: ${f.at - t0} ms`);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("PUT /account/webhook refuses private, unresolvable and malformed targets (400) and keeps the webhook", async () => {
+  const s = await launch({ tmpDir: await tmp(), apiKey: `sk_${randomAlnum(30)}`, secret: randomAlnum(24), webhooks: FAST });
+  try {
+    const kept = assertOk(await s.request("PUT", "/account/webhook", { body: { webhookUrl: "https://93.184.215.14/hook" } }))
+      .account.settings.webhook;
+    const port = new URL(rx.url).port;
+    const refused = [
+      [`http://127.0.0.1:${port}/x`, /127\.0\.0\.1 is a loopback, private, link-local, multicast or unspecified address/],
+      ["http://10.0.0.1/x", /10\.0\.0\.1 is a loopback, private/],
+      ["http://169.254.169.254/latest/meta-data", /169\.254\.169\.254 is a loopback, private, link-local/],
+      ["http://[::1]:9/x", /::1 is a loopback/],
+      ["https://224.0.0.1/x", /224\.0\.0\.1 is a .*multicast/],
+      ["http://0.0.0.0:9/x", /0\.0\.0\.0 is a .*unspecified/],
+      [`http://localhost:${port}/x`, /'localhost' resolves to (127\.0\.0\.1|::1)/],
+      ["https://user:pw@93.184.215.14/x", /user name or password/],
+      [`https://93.184.215.14/${"a".repeat(2100)}`, /at most 2048 bytes/],
+    ];
+    for (const [url, why] of refused) {
+      const res = await s.request("PUT", "/account/webhook", { body: { webhookUrl: url } });
+      assert.equal(res.status, 400, `${url}: ${res.text}`);
+      assert.match(res.json.message, /^webhookUrl: /, url);
+      assert.match(res.json.message, why, url);
+    }
+    // a name that does not resolve: 400 (or 503 where the resolver does not answer in 2 s)
+    const res = await s.request("PUT", "/account/webhook", { body: { webhookUrl: "https://nettu-test-host.invalid/x" } });
+    assert.ok(res.status === 400 || res.status === 503, res.text);
+    assert.match(res.json.message, res.status === 400 ? /'nettu-test-host\.invalid' could not be resolved/ : /within 2000 ms/);
+    const now = assertOk(await s.request("GET", "/account")).account.settings.webhook;
+    assert.deepEqual(now, kept, "the stored webhook is unchanged after refused PUTs");
+  } finally {
+    await s.stop();
+  }
+});
+
+test("with allow_private 127.0.0.0/8 a loopback receiver is accepted where it is set", async () => {
+  const res = assertOk(await srv.request("PUT", "/account/webhook", { body: { webhookUrl: `${rx.url}/ok` } }));
+  assert.equal(res.account.settings.webhook.url, `${rx.url}/ok`);
+  assert.equal(res.account.settings.webhook.key, webhookKey);
+  assertError(await srv.request("PUT", "/account/webhook", { body: { webhookUrl: "http://10.1.2.3/x" } }), 400);
+});
+
+test("https: a receiver with a self-signed certificate is trusted through [webhooks] ca_file", async () => {
+  const dir = await tmp();
+  const cert = path.join(dir, "cert.pem");
+  const keyFile = path.join(dir, "key.pem");
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", cert, "-days", "1",
+    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+  ], { stdio: "ignore" });
+  const tls = await receiver({ key: fs.readFileSync(keyFile), cert: fs.readFileSync(cert) });
+  const s = await launch({
+    tmpDir: dir,
+    apiKey: `sk_${randomAlnum(30)}`,
+    secret: randomAlnum(24),
+    webhooks: { ...FAST, allow_private: "127.0.0.0/8", ca_file: cert },
+  });
+  try {
+    // trusted: delivered, signed
+    const key = await setWebhook(s, `${tls.url}/tls`);
+    const d = assertOk(await s.request("POST", "/account/webhook/test"), 201).delivery;
+    const rec = await until(() => tls.got.find((g) => g.headers["nettu-delivery-id"] === d.id), 10000, "the https ping");
+    assert.equal(rec.path, "/tls");
+    verifySignature(rec.headers["nettu-signature"], key, rec.body);
+    await until(async () => (await deliveryOf(s, d.id))?.status === "delivered", 10000, "delivered");
+    // without the CA (the main server): the attempt fails with a TLS error in the log
+    await setWebhook(srv, `${tls.url}/untrusted`);
+    const u = assertOk(await srv.request("POST", "/account/webhook/test"), 201).delivery;
+    const x = await until(async () => {
+      const y = await deliveryOf(srv, u.id);
+      return y && y.attempts >= 1 ? y : null;
+    }, 10000, "a failed https attempt");
+    assert.equal(x.status, "pending");
+    assert.equal(x.lastStatusCode, null);
+    assert.match(x.lastError, /SSL|certificate/i);
+    assert.ok(!tls.got.some((g) => g.path === "/untrusted"), "nothing was sent without the CA");
+  } finally {
+    await setWebhook(srv, `${rx.url}/ok`);
+    await s.stop();
+    tls.server.close();
   }
 });
 

@@ -37,7 +37,7 @@ before(async () => {
   keys = rsaKeyPair();
   ACC = assertStatus(await srv.admin("GET", "/account"), 200).account.id;
   assertStatus(await srv.admin("PUT", "/account/pubkey", { body: { publicJwtKey: keys.publicKey } }), 200, "upload the public key");
-  assertStatus(await srv.admin("PUT", "/account/webhook", { body: { webhookUrl: "https://example.com/hook" } }), 200, "set a webhook");
+  assertStatus(await srv.admin("PUT", "/account/webhook", { body: { webhookUrl: "https://93.184.215.14/hook" } }), 200, "set a webhook");
   ids.user = assertStatus(await srv.admin("POST", "/user", { body: { metadata: { team: "red" } } }), 201).user.id;
   ids.user2 = assertStatus(await srv.admin("POST", "/user", { body: {} }), 201).user.id;
   ids.cal = assertStatus(await srv.admin("POST", `/user/${ids.user}/calendar`, { body: { timezone: "Europe/Oslo", metadata: { kind: "work" } } }), 201).calendar.id;

@@ -62,7 +62,7 @@ test("no API key, secret code, webhook key, token or Authorization header value 
     const keys = rsaKeyPair();
     keep("private key body", keys.privateKey.split("\n")[5]);
     assert.equal((await admin.account.setPublicSigningKey(keys.publicKey)).status, 200);
-    const hook = await admin.account.setWebhook("https://example.com/hook");
+    const hook = await admin.account.setWebhook("https://93.184.215.14/hook");
     assert.equal(hook.status, 200);
     keep("webhook key", hook.data.account.settings.webhook.key);
 
@@ -121,7 +121,7 @@ test("no API key, secret code, webhook key, token or Authorization header value 
     assert.equal((await admin.user.create({ metadata: { a: "b" } })).status, 503);
     assert.equal((await uc.calendar.create({ timezone: "UTC" })).status, 503);
     assert.equal((await NettuClient().account.create({ code: secret })).status, 503);
-    assert.equal((await admin.account.setWebhook("https://example.com/other")).status, 503);
+    assert.equal((await admin.account.setWebhook("https://93.184.215.14/other")).status, 503);
     fs.rmSync(faultFile);
     await sleep(1100);
     assert.equal((await admin.user.remove(user.id)).status, 200);

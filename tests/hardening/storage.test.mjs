@@ -62,7 +62,7 @@ function writes(srv, f) {
   return [
     ["POST /account", () => srv.request("POST", "/account", { body: { code: srv.secret } })],
     ["PUT /account/pubkey", () => srv.admin("PUT", "/account/pubkey", { body: { publicJwtKey: keys.publicKey } })],
-    ["PUT /account/webhook", () => srv.admin("PUT", "/account/webhook", { body: { webhookUrl: "https://example.com/hook" } })],
+    ["PUT /account/webhook", () => srv.admin("PUT", "/account/webhook", { body: { webhookUrl: "https://93.184.215.14/hook" } })],
     ["DELETE /account/webhook", () => srv.admin("DELETE", "/account/webhook")],
     ["POST /user", () => srv.admin("POST", "/user", { body: { metadata: { n: "new" } } })],
     ["PUT /user/{id}", () => srv.admin("PUT", `/user/${f.user}`, { body: { metadata: { role: "changed" } } })],

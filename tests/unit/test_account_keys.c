@@ -482,7 +482,6 @@ START_TEST(url_valid)
         "HTTPS://Example.COM:8443/a/b?c=d#e",
         "http://127.0.0.1:5000/webhook",
         "http://localhost",
-        "http://user:pass@host.example/x",
         "http://[::1]:8080/",
         "http://[2001:db8::1]",
         "https://host:/path",
@@ -509,6 +508,8 @@ START_TEST(url_invalid)
         "https:///path",
         "http://:80/",
         "http://user@/x",
+        "http://user:pass@host.example/x", /* no userinfo: the key goes in a header */
+        "http://user@host.example/x",
         "http://host:99999/",
         "http://host:80x/",
         "http://ho st/",

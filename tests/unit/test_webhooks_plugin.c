@@ -1,8 +1,10 @@
 /* Tests of the real webhooks.so under the shared fake host (tests/support), loaded with the
- * real account.so: the "webhooks" service (enqueue inside the caller's transaction, refusals),
- * and the routes POST /account/webhook/test and GET /account/webhook/deliveries (scopes,
- * query validation). The delivery thread runs, but polls once a minute, so it sends nothing
- * while a test runs (delivery itself is tested end to end in tests/e2e/webhooks.test.mjs).
+ * real account.so: the "webhooks" service (enqueue inside the caller's transaction, refusals,
+ * nothing for accounts without a webhook; check_url and the account plugin's use of it in
+ * PUT /account/webhook), and the routes POST /account/webhook/test and GET
+ * /account/webhook/deliveries (scopes, query validation). The delivery thread runs, but polls once
+ * a minute, so it sends nothing while a test runs (delivery itself is tested end to end in
+ * tests/e2e/webhooks.test.mjs).
  */
 #include <check.h>
 #include <jansson.h>
@@ -83,6 +85,19 @@ call(const char *method, const char *path, const char *account, const char *cons
     return rc;
 }
 
+/* Gives `account` a webhook (deliveries are stored only for accounts with one). */
+static void
+give_webhook(const char *account)
+{
+    char sql[256];
+
+    snprintf(sql, sizeof(sql),
+             "UPDATE account_accounts SET webhook_url = 'https://example.com/h',"
+             " webhook_key = 'sk_k' WHERE id = '%s'",
+             account);
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
 /* The deliveries of `account` (a new reference). */
 static json_t *
 list(const char *account, const char *const *query)
@@ -100,6 +115,7 @@ START_TEST(test_enqueue_is_listed_in_its_account_only)
     char id[NT_UUID_BUF];
     json_t *a, *b, *d;
 
+    give_webhook(ACC_A);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "booking.created", payload, id),
                      NT_OK);
     json_decref(payload);
@@ -143,6 +159,7 @@ START_TEST(test_enqueue_refusals)
     char id[NT_UUID_BUF], *text = malloc(300 * 1024);
 
     ck_assert_ptr_nonnull(text);
+    give_webhook(ACC_A);
     memset(text, 'x', 300 * 1024 - 1);
     text[300 * 1024 - 1] = '\0';
     json_object_set_new(big, "v", json_string(text));
@@ -150,14 +167,82 @@ START_TEST(test_enqueue_refusals)
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "", obj, id), NT_EINVAL);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, NULL, obj, id), NT_EINVAL);
     ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "ping", big, id), NT_EINVAL);
-    /* an account that does not exist: the foreign key refuses it */
-    ck_assert_int_lt(
+    /* an account that does not exist has no webhook: nothing is stored */
+    ck_assert_int_eq(
         wh->enqueue(wh_state, fh_db(host), "cccccccc-0000-4000-8000-000000000000", "ping", obj, id),
-        0);
+        NT_OK);
+    ck_assert_str_eq(id, "");
     free(text);
     json_decref(arr);
     json_decref(obj);
     json_decref(big);
+}
+END_TEST
+
+START_TEST(test_enqueue_without_webhook_stores_nothing)
+{
+    json_t *payload = json_pack("{s:s}", "type", "reminders"), *b;
+    char id[NT_UUID_BUF];
+
+    memset(id, 'x', sizeof(id));
+    ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_B, "reminders", payload, id), NT_OK);
+    ck_assert_str_eq(id, "");
+    b = list(ACC_B, NULL);
+    ck_assert_int_eq(json_array_size(json_object_get(b, "deliveries")), 0);
+    json_decref(b);
+    json_decref(payload);
+}
+END_TEST
+
+START_TEST(test_check_url_service)
+{
+    char err[512];
+
+    ck_assert(NT_HAS_MEMBER(wh, nt_webhooks_v1, check_url));
+    /* no allow_private in this configuration */
+    ck_assert_int_eq(wh->check_url(wh_state, "http://127.0.0.1:9/x", err, sizeof(err)), NT_EINVAL);
+    ck_assert_msg(strstr(err, "127.0.0.1") != NULL, "%s", err);
+    ck_assert_int_eq(wh->check_url(wh_state, "http://10.0.0.1/x", err, sizeof(err)), NT_EINVAL);
+    ck_assert_int_eq(wh->check_url(wh_state, "https://93.184.215.14/x", err, sizeof(err)), NT_OK);
+    ck_assert_int_eq(wh->check_url(wh_state, NULL, err, sizeof(err)), NT_EINVAL);
+}
+END_TEST
+
+/* PUT /account/webhook as an admin of ACC_A with {"webhookUrl": url}; msg gets fail()'s text. */
+static int
+put_webhook(const char *url, char *msg)
+{
+    fh_req *q = fh_req_new(host);
+    json_t *out = NULL;
+    const char *bad;
+    int rc;
+
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(fh_req_set_principal(q, ACC_A, NULL), NT_OK);
+    fh_req_set_body(q, json_pack("{s:s}", "webhookUrl", url));
+    rc = fh_call(host, q, "PUT", "/api/v1/account/webhook", &out);
+    bad = fh_check_reply(host, q, rc, out);
+    ck_assert_msg(bad == NULL, "PUT %s: %s", url, bad);
+    snprintf(msg, 512, "%s", fh_req_msg(q));
+    json_decref(out);
+    fh_req_free(q);
+    return rc;
+}
+
+START_TEST(test_account_put_checks_the_target)
+{
+    char msg[512];
+    json_t *out = NULL;
+
+    /* the account plugin found this service at start and asks it */
+    ck_assert_int_eq(put_webhook("http://10.0.0.1/x", msg), NT_EINVAL);
+    ck_assert_msg(strstr(msg, "webhookUrl: ") == msg && strstr(msg, "10.0.0.1") != NULL, "%s", msg);
+    ck_assert_int_eq(put_webhook("http://[::1]:9/x", msg), NT_EINVAL);
+    /* the refused PUTs stored nothing: still no webhook to ping */
+    ck_assert_int_eq(call("POST", R_TEST, ACC_A, NULL, &out, msg), NT_EINVAL);
+    ck_assert_int_eq(put_webhook("https://93.184.215.14/hook", msg), 200);
+    ck_assert_int_eq(call("POST", R_TEST, ACC_A, NULL, &out, msg), 201);
+    json_decref(out);
 }
 END_TEST
 
@@ -197,6 +282,7 @@ START_TEST(test_list_query)
     json_t *payload = json_pack("{s:s}", "type", "ping"), *out;
     char id[NT_UUID_BUF], ids[3][NT_UUID_BUF], msg[512];
 
+    give_webhook(ACC_A);
     for (int i = 0; i < 3; i++) {
         fh_clock_set(NOW_MS + i, 0);
         ck_assert_int_eq(wh->enqueue(wh_state, fh_db(host), ACC_A, "ping", payload, id), NT_OK);
@@ -235,6 +321,9 @@ webhooks_plugin_suite(void)
     tcase_add_test(tc, test_enqueue_is_listed_in_its_account_only);
     tcase_add_test(tc, test_enqueue_follows_the_callers_transaction);
     tcase_add_test(tc, test_enqueue_refusals);
+    tcase_add_test(tc, test_enqueue_without_webhook_stores_nothing);
+    tcase_add_test(tc, test_check_url_service);
+    tcase_add_test(tc, test_account_put_checks_the_target);
     tcase_add_test(tc, test_ping_route_needs_a_webhook);
     tcase_add_test(tc, test_list_query);
     suite_add_tcase(s, tc);
