@@ -229,14 +229,12 @@ wh_store_finish(const wh_plugin *w, nt_db *db, const wh_job *j, int64_t at, int 
 {
     const char *status = delivered ? "delivered" : next_at < 0 ? "failed" : "pending";
     int64_t first = j->first != 0 ? j->first : at;
-
+    int rc;
     static const char sql[] =
         "UPDATE webhooks_deliveries SET status = $1, attempts = attempts + 1, "
         "last_status_code = $2, last_error = $3, first_attempt_at = $4, "
         "next_attempt_at = $5, lease_owner = NULL, lease_until = 0 "
         "WHERE id = $6 AND lease_owner = $7";
-
-    int rc;
 
     next_at = next_at < 0 ? at : next_at;
     /* A claim transaction (READ COMMITTED on PostgreSQL): the lease_owner guard makes it safe,
