@@ -481,6 +481,26 @@ h_db_begin(nt_db *db)
 }
 
 static int
+h_db_begin_claim(nt_db *db)
+{
+    if (db == NULL)
+        return NT_EINVAL;
+    if (NT_HAS_MEMBER(host_store, nt_store_v1, begin_claim) && host_store->begin_claim != NULL)
+        return host_store->begin_claim(db);
+    return host_store->begin(db);
+}
+
+static const char *
+h_db_dialect(void)
+{
+    const char *d = NULL;
+
+    if (NT_HAS_MEMBER(host_store, nt_store_v1, dialect) && host_store->dialect != NULL)
+        d = host_store->dialect(host_store_state);
+    return d != NULL ? d : "";
+}
+
+static int
 h_db_commit(nt_db *db)
 {
     return db != NULL ? host_store->commit(db) : NT_EINVAL;
@@ -789,6 +809,8 @@ static const nt_host_api host_table = {
     .cfg_duration = h_cfg_duration,
     .cfg_fail = h_cfg_fail,
     .service_need = h_service_need,
+    .db_begin_claim = h_db_begin_claim,
+    .db_dialect = h_db_dialect,
 };
 
 const nt_host_api *

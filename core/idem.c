@@ -8,6 +8,7 @@
 
 #include <openssl/evp.h>
 
+#include "hostapi.h"
 #include "util.h"
 
 static const char idem_v1_sql[] =
@@ -311,19 +312,32 @@ idem_release(const nt_store_v1 *st, nt_db *db, const idem_claim *c)
     return rc < 0 ? idem_err(st, db, rc) : NT_OK;
 }
 
+/* The purge's DELETE: the expired rows of one batch, on PostgreSQL locked with SKIP LOCKED
+ * in the subquery so that two servers purging at once take disjoint rows. */
+#define IDEM_PURGE_SQL                                                                             \
+    "DELETE FROM nettu_idempotency WHERE expires < $1 AND token IN "                               \
+    "(SELECT token FROM nettu_idempotency WHERE expires < $1 ORDER BY expires LIMIT $2"
+
 int
 idem_purge(const nt_store_v1 *st, nt_db *db, int64_t now, int batch, int64_t *deleted)
 {
-    nt_stmt *s = st->prepare(db, "DELETE FROM nettu_idempotency WHERE expires < $1 AND token IN "
-                                 "(SELECT token FROM nettu_idempotency WHERE expires < $1 "
-                                 "ORDER BY expires LIMIT $2)");
+    int claim = NT_HAS_MEMBER(st, nt_store_v1, begin_claim) && st->begin_claim != NULL;
+    int skip = NT_HAS_MEMBER(st, nt_store_v1, dialect) && st->dialect != NULL &&
+               strcmp(st->dialect(hostapi_store_state()), "postgresql") == 0;
+    nt_stmt *s = NULL;
     int rc;
 
     if (deleted != NULL)
         *deleted = 0;
+    /* A claim transaction (READ COMMITTED on PostgreSQL): the outer `expires < $1` is the
+     * guard that keeps a row renewed meanwhile. */
+    if ((rc = claim ? st->begin_claim(db) : st->begin(db)) != NT_OK)
+        return idem_err(st, db, rc);
+    s = st->prepare(db, skip ? IDEM_PURGE_SQL " FOR UPDATE SKIP LOCKED)" : IDEM_PURGE_SQL ")");
     if (s == NULL)
-        return idem_err(st, db, NT_ERR);
-    rc = st->bind_int64(s, 1, now);
+        rc = NT_ERR;
+    if (rc == NT_OK)
+        rc = st->bind_int64(s, 1, now);
     if (rc == NT_OK)
         rc = st->bind_int64(s, 2, batch);
     if (rc == NT_OK)
@@ -331,5 +345,13 @@ idem_purge(const nt_store_v1 *st, nt_db *db, int64_t now, int batch, int64_t *de
     if (rc >= 0 && deleted != NULL)
         *deleted = st->changes(s);
     st->finalize(s);
-    return rc < 0 ? idem_err(st, db, rc) : NT_OK;
+    if (rc >= 0)
+        rc = st->commit(db);
+    if (rc < 0) {
+        rc = idem_err(st, db, rc);
+        st->rollback(db);
+        if (deleted != NULL)
+            *deleted = 0;
+    }
+    return rc;
 }

@@ -36,7 +36,8 @@
  *   1.4  nt_route: summary, query_schema, request_schema, response_schema, response_type,
  *        response_status (optional; the host reads them only when the route's size reaches
  *        them); nt_route_info: the same six (route_get fills them when out->size reaches
- *        them); services.h: webhooks check_url (test it with NT_HAS_MEMBER).
+ *        them); nt_host_api: db_begin_claim, db_dialect; services.h: webhooks check_url,
+ *        store begin_claim and dialect (test them with NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
@@ -363,12 +364,24 @@ typedef struct nt_host_api {
      * --check-config): a missing or ambiguous service is a configuration error naming the
      * plugin, the candidates and the [services] line that chooses one. */
     int (*service_need)(nt_plugin *p, const char *kind, uint32_t version);
+
+    /* --- claiming queued jobs (ABI 1.4) ------------------------------------------------- */
+    /* A write transaction for claiming background jobs (store begin_claim): on PostgreSQL
+     * READ COMMITTED, where the claim reads the due rows with `SELECT ... FOR UPDATE SKIP
+     * LOCKED` so that N instances take disjoint rows; elsewhere the same as db_begin. Every
+     * write inside keeps its own guard (`AND lease_until <= $now`, a checked row count):
+     * such a transaction is not serializable. Ended by db_commit or db_rollback. */
+    int (*db_begin_claim)(nt_db *db);
+    /* The store's SQL dialect: "sqlite" or "postgresql"; "" when the store does not say.
+     * Static. Append " FOR UPDATE SKIP LOCKED" to a claim's SELECT only for "postgresql". */
+    const char *(*db_dialect)(void);
 } nt_host_api;
 /* The host table's size at the end of each minor (the host always hands its full table). */
 #define NT_HOST_API_SIZE_1_0 NT_SIZE_UPTO(nt_host_api, json_get_metadata)
 #define NT_HOST_API_SIZE_1_1 NT_SIZE_UPTO(nt_host_api, req_reply_text)
 #define NT_HOST_API_SIZE_1_2 NT_SIZE_UPTO(nt_host_api, req_peer)
 #define NT_HOST_API_SIZE_1_3 NT_SIZE_UPTO(nt_host_api, service_need)
+#define NT_HOST_API_SIZE_1_4 NT_SIZE_UPTO(nt_host_api, db_dialect)
 
 typedef struct nt_plugin_desc {
     uint32_t magic;                /* NT_ABI_MAGIC */

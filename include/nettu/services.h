@@ -100,11 +100,23 @@ typedef struct nt_store_v1 {
      * /srv/nettu/nettu.db", a host and database name; never a password or other secret.
      * Borrowed until fini. May be NULL. */
     const char *(*describe)(void *state);
+    /* (ABI 1.4; check size) Begins a write transaction for claiming queued jobs (webhook
+     * deliveries, reminders, purges): on PostgreSQL READ COMMITTED, so that concurrent
+     * claimers running `SELECT ... FOR UPDATE SKIP LOCKED` on the due rows take disjoint rows
+     * instead of failing each other with serialization failures; on SQLite the same as begin
+     * (the write lock serializes claimers). C3 does not hold inside it: every write must
+     * keep its own guard (`WHERE lease_until <= $now`, a checked row count). Commit and
+     * rollback end it as any write transaction. May be NULL: use begin. */
+    int (*begin_claim)(nt_db *db);
+    /* (ABI 1.4; check size) The SQL dialect: "sqlite" or "postgresql" (static). May be NULL:
+     * then the SQL is the common subset only (no FOR UPDATE). */
+    const char *(*dialect)(void *state);
 } nt_store_v1;
 #define NT_STORE_V1_SIZE_1_0 NT_SIZE_UPTO(nt_store_v1, clear_error) /* the smallest accepted */
 #define NT_STORE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_store_v1, end_read)
 #define NT_STORE_V1_SIZE_1_2 NT_SIZE_UPTO(nt_store_v1, lock_schema)
 #define NT_STORE_V1_SIZE_1_3 NT_SIZE_UPTO(nt_store_v1, describe)
+#define NT_STORE_V1_SIZE_1_4 NT_SIZE_UPTO(nt_store_v1, dialect)
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
 #define NT_SERVICE_AUTHENTICATOR "authenticator"

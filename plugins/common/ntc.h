@@ -40,6 +40,14 @@ int ntc_exec_changed(const nt_host_api *api, nt_db *db, const char *sql, const c
  * commit's result; otherwise rolls it back and returns rc unchanged. */
 int ntc_tx_end(const nt_host_api *api, nt_db *db, int rc);
 
+/* Claiming queued jobs (host ABI 1.4): ntc_begin_claim begins the host's claim transaction
+ * (db_begin_claim; db_begin on an older host). NTC_SKIP_LOCKED is what a claim's SELECT of
+ * the due rows ends with when ntc_skip_locked(api) is 1 (the store is PostgreSQL): two SQL
+ * texts, `SQL` and `SQL NTC_SKIP_LOCKED`, chosen at the call. */
+#define NTC_SKIP_LOCKED " FOR UPDATE SKIP LOCKED"
+int ntc_begin_claim(const nt_host_api *api, nt_db *db);
+int ntc_skip_locked(const nt_host_api *api);
+
 /* IN lists: a list of n values is padded to the next of a few sizes (1, 2, 4 ... 64,
  * NTC_IN_MAX) by repeating its last value, so that a handful of distinct statements serve
  * every length. Longer lists are split by the caller. */

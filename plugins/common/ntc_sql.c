@@ -168,6 +168,24 @@ ntc_tx_end(const nt_host_api *api, nt_db *db, int rc)
 }
 
 int
+ntc_begin_claim(const nt_host_api *api, nt_db *db)
+{
+    if (NT_HAS_MEMBER(api, nt_host_api, db_begin_claim) && api->db_begin_claim != NULL)
+        return api->db_begin_claim(db);
+    return api->db_begin(db);
+}
+
+int
+ntc_skip_locked(const nt_host_api *api)
+{
+    const char *d = NULL;
+
+    if (NT_HAS_MEMBER(api, nt_host_api, db_dialect) && api->db_dialect != NULL)
+        d = api->db_dialect();
+    return d != NULL && strcmp(d, "postgresql") == 0;
+}
+
+int
 ntc_in_slots(size_t n)
 {
     static const int sizes[] = {1, 2, 4, 8, 16, 32, 64, NTC_IN_MAX};

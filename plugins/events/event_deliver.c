@@ -4,10 +4,11 @@
  * EV_DELIVER_CLAIM reminders each, deletes the pending reminders with remindAt < B and queues one
  * "reminders" delivery per account (at most EV_DELIVER_BATCH reminders each) through the "webhooks"
  * service. A reminder is thus sent between its remindAt and one tick later, never early. The delete
- * is the claim: two instances on one database serialize on the write transaction, and a reminder
- * deleted by one is not seen by the other. Without the webhooks service, due reminders are dropped
- * with one warning. Every [events] reminder_followup_ms (30 min) the thread also runs the due
- * follow-up jobs of recurring events.
+ * is the claim, in a claim transaction (db_begin_claim): on SQLite two instances serialize on the
+ * write lock; on PostgreSQL each locks the due rows it reads with FOR UPDATE SKIP LOCKED, so they
+ * take disjoint reminders, and a reminder deleted by one is not seen by the other. Without the
+ * webhooks service, due reminders are dropped with one warning. Every [events] reminder_followup_ms
+ * (30 min) the thread also runs the due follow-up jobs of recurring events.
  */
 #include "ev.h"
 #include "ntc.h"
@@ -115,6 +116,11 @@ typedef struct ev_claimed {
     int64_t remind_at;
 } ev_claimed;
 
+/* The due reminders; on PostgreSQL with NTC_SKIP_LOCKED appended. */
+#define EV_DUE_SQL                                                                                 \
+    "SELECT account_id, event_id, identifier, remind_at FROM events_reminders "                    \
+    "WHERE remind_at < $1 ORDER BY account_id, remind_at LIMIT $2"
+
 /* Claims (deletes) at most EV_DELIVER_CLAIM of the reminders due before `boundary` and queues
  * them, in one write transaction, so that a minute with very many reminders never holds the
  * write lock for long. Sets *n to the number claimed. NT_OK or the first error (then nothing
@@ -125,15 +131,14 @@ ev_deliver_round(struct ev_deliver *d, int64_t boundary, ev_claimed *c, size_t *
     const nt_host_api *api = d->p->api;
     nt_stmt *st = NULL;
     ev_batch b = {0};
-    int rc = api->db_begin(d->db), step = 0;
+    int rc = ntc_begin_claim(api, d->db), step = 0;
 
     *n = 0;
     if (rc != NT_OK)
         return rc;
-    rc = ntc_prepare(api, d->db, &st,
-                     "SELECT account_id, event_id, identifier, remind_at FROM events_reminders "
-                     "WHERE remind_at < $1 ORDER BY account_id, remind_at LIMIT $2",
-                     "ii", boundary, (int64_t)EV_DELIVER_CLAIM);
+    rc =
+        ntc_prepare(api, d->db, &st, ntc_skip_locked(api) ? EV_DUE_SQL NTC_SKIP_LOCKED : EV_DUE_SQL,
+                    "ii", boundary, (int64_t)EV_DELIVER_CLAIM);
     while (rc == NT_OK && (step = api->db_step(st)) == 1) {
         const char *ev = api->db_col_text(st, 1), *ident = api->db_col_text(st, 2);
 
@@ -157,11 +162,17 @@ ev_deliver_round(struct ev_deliver *d, int64_t boundary, ev_claimed *c, size_t *
     api->db_finalize(st);
     if (rc == NT_OK)
         rc = ev_batch_flush(d, &b);
-    for (size_t i = 0; rc == NT_OK && i < *n; i++)
-        rc = ntc_exec(api, d->db,
-                      "DELETE FROM events_reminders WHERE event_id = $1 AND remind_at = $2 AND "
-                      "identifier = $3",
-                      "tit", c[i].event_id, c[i].remind_at, c[i].identifier);
+    /* Each delete must take its row: one another claim took meanwhile (it cannot while the
+     * row is locked, but correctness does not rest on the lock) undoes this whole round,
+     * the deliveries queued above included. */
+    for (size_t i = 0; rc == NT_OK && i < *n; i++) {
+        rc = ntc_exec_changed(api, d->db,
+                              "DELETE FROM events_reminders WHERE event_id = $1 AND "
+                              "remind_at = $2 AND identifier = $3",
+                              "tit", c[i].event_id, c[i].remind_at, c[i].identifier);
+        if (rc == NT_ENOTFOUND)
+            rc = NT_ERETRY;
+    }
     ev_batch_reset(&b);
     for (size_t i = 0; i < *n; i++)
         free(c[i].identifier);

@@ -292,27 +292,45 @@ pg_end_read(nt_db *db)
     return rc;
 }
 
-/* Starts a write transaction, SERIALIZABLE (C3): PostgreSQL runs concurrent ones in parallel
- * and fails one that could not have run alone with a serialization failure (NT_ERETRY, at
- * a statement or at commit). A read transaction of begin_read is ended first. */
-int
-pg_begin(nt_db *db)
+/* Starts a write transaction with the BEGIN command `sql` (`what` names the call in errors).
+ * A read transaction of begin_read is ended first. */
+static int
+pg_begin_as(nt_db *db, const char *sql, const char *what)
 {
     int rc;
 
     if (db == NULL)
-        return pg_fail(db, NT_ERR, "begin", NULL);
+        return pg_fail(db, NT_ERR, what, NULL);
     if ((rc = pg_end_read(db)) != NT_OK)
         return rc;
     if ((rc = pg_refused(db)) != NT_OK)
         return rc;
     if (db->write_txn)
-        return pg_fail(db, NT_ERR, "begin", "a transaction is already open");
-    if ((rc = pg_command(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin")) != NT_OK)
+        return pg_fail(db, NT_ERR, what, "a transaction is already open");
+    if ((rc = pg_command(db, sql, what)) != NT_OK)
         return pg_stmt_failed(db, rc);
     db->write_txn = 1;
     db->txn_used = 0;
     return NT_OK;
+}
+
+/* Starts a write transaction, SERIALIZABLE (C3): PostgreSQL runs concurrent ones in parallel
+ * and fails one that could not have run alone with a serialization failure (NT_ERETRY, at
+ * a statement or at commit). */
+int
+pg_begin(nt_db *db)
+{
+    return pg_begin_as(db, "BEGIN ISOLATION LEVEL SERIALIZABLE", "begin");
+}
+
+/* Starts a write transaction for claiming queued jobs, READ COMMITTED: each statement sees
+ * what committed before it, and `SELECT ... FOR UPDATE SKIP LOCKED` passes over the rows
+ * another claimer holds, so concurrent claimers take disjoint rows without serialization
+ * failures. Not serializable: its writes keep their own guards. Ends like pg_begin's. */
+int
+pg_begin_claim(nt_db *db)
+{
+    return pg_begin_as(db, "BEGIN ISOLATION LEVEL READ COMMITTED", "begin_claim");
 }
 
 /* Commits. A failed commit (a serialization failure is NT_ERETRY) leaves nothing: the server

@@ -79,6 +79,7 @@ int pg_use(nt_db *db);
 void pg_lost(nt_db *db);
 int pg_exec(nt_db *db, const char *sql);
 int pg_begin(nt_db *db);
+int pg_begin_claim(nt_db *db);
 int pg_begin_read(nt_db *db);
 int pg_end_read(nt_db *db);
 int pg_commit(nt_db *db);

@@ -17,6 +17,14 @@ pg_describe(void *state)
     return c->describe;
 }
 
+/* store.dialect. */
+static const char *
+pg_dialect(void *state)
+{
+    (void)state;
+    return "postgresql";
+}
+
 static const nt_store_v1 pg_ops = {
     .size = sizeof(nt_store_v1),
     .conn_open = pg_conn_open,
@@ -42,6 +50,8 @@ static const nt_store_v1 pg_ops = {
     .clear_error = pg_clear_error,
     .lock_schema = pg_lock_schema,
     .describe = pg_describe,
+    .begin_claim = pg_begin_claim,
+    .dialect = pg_dialect,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */

@@ -20,6 +20,14 @@ sq_describe(void *state)
     return c->describe;
 }
 
+/* store.dialect. */
+static const char *
+sq_dialect(void *state)
+{
+    (void)state;
+    return "sqlite";
+}
+
 static const nt_store_v1 sq_ops = {
     .size = sizeof(nt_store_v1),
     .conn_open = sq_conn_open,
@@ -45,6 +53,8 @@ static const nt_store_v1 sq_ops = {
     .clear_error = sq_clear_error,
     .lock_schema = sq_lock_schema,
     .describe = sq_describe,
+    .begin_claim = sq_begin, /* the write lock serializes claimers */
+    .dialect = sq_dialect,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */

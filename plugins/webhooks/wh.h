@@ -127,7 +127,8 @@ int wh_store_list(const wh_plugin *w, nt_db *db, const char *account, const char
 int wh_store_due_any(const wh_plugin *w, nt_db *db);
 
 /* Claims up to `max` due pending deliveries for this instance (lease until now + lease_ms)
- * in one write transaction. *jobs is malloc'd (free with wh_jobs_free), *n its length. */
+ * in one claim transaction (ntc_begin_claim; on PostgreSQL SKIP LOCKED, so instances take
+ * disjoint rows). *jobs is malloc'd (free with wh_jobs_free), *n its length. */
 int wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n);
 
 /* Records a finished attempt of a claimed job and drops the lease: delivered when

@@ -112,18 +112,23 @@ wh_jobs_free(wh_job *jobs, int n)
     free(jobs);
 }
 
-/* Reads up to max due rows into jobs (inside the claim transaction). */
+/* The due rows, oldest first; on PostgreSQL with NTC_SKIP_LOCKED appended. */
+#define WH_DUE_SQL                                                                                 \
+    "SELECT id, account_id, payload, attempts, first_attempt_at "                                  \
+    "FROM webhooks_deliveries WHERE status = 'pending' AND "                                       \
+    "next_attempt_at <= $1 AND lease_until <= $1 "                                                 \
+    "ORDER BY next_attempt_at, id LIMIT $2"
+
+/* Reads up to max due rows into jobs (inside the claim transaction): on PostgreSQL locking
+ * them and passing over the rows another instance's claim holds. */
 static int
 wh_store_due(const wh_plugin *w, nt_db *db, int64_t now, int max, wh_job *jobs, int *n)
 {
     const nt_host_api *api = w->api;
     nt_stmt *st = NULL;
-    int rc = ntc_prepare(api, db, &st,
-                         "SELECT id, account_id, payload, attempts, first_attempt_at "
-                         "FROM webhooks_deliveries WHERE status = 'pending' AND "
-                         "next_attempt_at <= $1 AND lease_until <= $1 "
-                         "ORDER BY next_attempt_at, id LIMIT $2",
-                         "ii", now, (int64_t)max);
+    int rc =
+        ntc_prepare(api, db, &st, ntc_skip_locked(api) ? WH_DUE_SQL NTC_SKIP_LOCKED : WH_DUE_SQL,
+                    "ii", now, (int64_t)max);
 
     while (rc == NT_OK && *n < max) {
         int s = api->db_step(st);
@@ -183,19 +188,32 @@ wh_store_claim(const wh_plugin *w, nt_db *db, int max, wh_job **jobs, int *n)
     *n = 0;
     if (max <= 0)
         return NT_OK;
-    /* A read first, so that an idle server does not take the write lock at every poll. */
-    if ((rc = wh_store_due_any(w, db)) <= 0)
+    /* A read first, so that an idle server does not take SQLite's write lock at every poll
+     * (on PostgreSQL the claim's SELECT locks nothing but the rows it returns). */
+    if (!ntc_skip_locked(api) && (rc = wh_store_due_any(w, db)) <= 0)
         return rc;
     if ((*jobs = calloc((size_t)max, sizeof(wh_job))) == NULL)
         return NT_ENOMEM;
-    rc = api->db_begin(db);
+    /* READ COMMITTED on PostgreSQL (the due rows locked, SKIP LOCKED), so concurrent claims
+     * take disjoint rows; the lease guard in the UPDATE keeps a row another claim leased
+     * meanwhile out of this one, whatever the isolation. */
+    rc = ntc_begin_claim(api, db);
     if (rc == NT_OK)
         rc = wh_store_due(w, db, now, max, *jobs, n);
-    for (int i = 0; rc == NT_OK && i < *n; i++)
-        rc = ntc_exec(api, db,
-                      "UPDATE webhooks_deliveries SET lease_owner = $1, lease_until = $2 "
-                      "WHERE id = $3",
-                      "tit", w->instance, now + w->lease_ms, (*jobs)[i].id);
+    for (int i = 0; rc == NT_OK && i < *n;) {
+        rc = ntc_exec_changed(api, db,
+                              "UPDATE webhooks_deliveries SET lease_owner = $1, lease_until = $2 "
+                              "WHERE id = $3 AND status = 'pending' AND lease_until <= $4",
+                              "titi", w->instance, now + w->lease_ms, (*jobs)[i].id, now);
+        if (rc == NT_ENOTFOUND) { /* leased or finished by another instance: not ours */
+            free((*jobs)[i].payload);
+            memmove(&(*jobs)[i], &(*jobs)[i + 1], (size_t)(*n - i - 1) * sizeof(wh_job));
+            (*n)--;
+            rc = NT_OK;
+        } else {
+            i++;
+        }
+    }
     rc = ntc_tx_end(api, db, rc);
     if (rc != NT_OK) {
         wh_jobs_free(*jobs, *n);
@@ -211,7 +229,7 @@ wh_store_finish(const wh_plugin *w, nt_db *db, const wh_job *j, int64_t at, int 
 {
     const char *status = delivered ? "delivered" : next_at < 0 ? "failed" : "pending";
     int64_t first = j->first != 0 ? j->first : at;
-
+    int rc;
     static const char sql[] =
         "UPDATE webhooks_deliveries SET status = $1, attempts = attempts + 1, "
         "last_status_code = $2, last_error = $3, first_attempt_at = $4, "
@@ -219,18 +237,28 @@ wh_store_finish(const wh_plugin *w, nt_db *db, const wh_job *j, int64_t at, int 
         "WHERE id = $6 AND lease_owner = $7";
 
     next_at = next_at < 0 ? at : next_at;
+    /* A claim transaction (READ COMMITTED on PostgreSQL): the lease_owner guard makes it safe,
+     * and finishes of two instances never fail each other serializing. */
+    if ((rc = ntc_begin_claim(w->api, db)) != NT_OK)
+        return rc;
     if (code > 0)
-        return ntc_exec_changed(w->api, db, sql, "titiitt", status, (int64_t)code, error, first,
-                                next_at, j->id, w->instance);
-    return ntc_exec_changed(w->api, db, sql, "tntiitt", status, error, first, next_at, j->id,
-                            w->instance);
+        rc = ntc_exec_changed(w->api, db, sql, "titiitt", status, (int64_t)code, error, first,
+                              next_at, j->id, w->instance);
+    else
+        rc = ntc_exec_changed(w->api, db, sql, "tntiitt", status, error, first, next_at, j->id,
+                              w->instance);
+    return ntc_tx_end(w->api, db, rc);
 }
 
 int
 wh_store_release(const wh_plugin *w, nt_db *db)
 {
-    return ntc_exec(w->api, db,
-                    "UPDATE webhooks_deliveries SET lease_owner = NULL, lease_until = 0 "
-                    "WHERE lease_owner = $1",
-                    "t", w->instance);
+    int rc = ntc_begin_claim(w->api, db); /* as wh_store_finish: guarded by lease_owner */
+
+    if (rc == NT_OK)
+        rc = ntc_exec(w->api, db,
+                      "UPDATE webhooks_deliveries SET lease_owner = NULL, lease_until = 0 "
+                      "WHERE lease_owner = $1",
+                      "t", w->instance);
+    return ntc_tx_end(w->api, db, rc);
 }

@@ -476,6 +476,13 @@ fh_api_db_errmsg(nt_db *db)
     return db->errcode != NT_OK ? db->errmsg : "no error";
 }
 
+/* The fake store is SQLite. */
+static const char *
+fh_api_db_dialect(void)
+{
+    return "sqlite";
+}
+
 void
 fh_db_fill_api(nt_host_api *api)
 {
@@ -496,4 +503,6 @@ fh_db_fill_api(nt_host_api *api)
     api->db_errmsg = fh_api_db_errmsg;
     api->db_open = fh_api_db_open;
     api->db_close = fh_api_db_close;
+    api->db_begin_claim = fh_api_db_begin; /* as store_sqlite: the write lock serializes */
+    api->db_dialect = fh_api_db_dialect;
 }

@@ -509,6 +509,70 @@ START_TEST(ct_lock_schema)
 }
 END_TEST
 
+/* ABI 1.4: begin_claim begins a write transaction that commits and rolls back like begin's,
+ * does not nest, ends a read transaction first and is ended by an error (C6); dialect names
+ * the SQL, and a claim (SELECT of the due rows, FOR UPDATE SKIP LOCKED on PostgreSQL, then a
+ * guarded UPDATE) runs in it. */
+START_TEST(ct_begin_claim)
+{
+    nt_db *db = ct_b->open();
+    const char *dialect;
+    int pg;
+    nt_stmt *s;
+
+    ck_assert(NT_HAS_MEMBER(g_ops, nt_store_v1, dialect));
+    ck_assert_ptr_nonnull(g_ops->begin_claim);
+    dialect = g_ops->dialect(ct_b->state());
+    pg = strcmp(dialect, "postgresql") == 0;
+    ck_assert_msg(pg || strcmp(dialect, "sqlite") == 0, "%s", dialect);
+    ck_assert_int_eq(g_ops->exec(db, schema), NT_OK);
+    ck_assert_int_eq(g_ops->begin_claim(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('gone', 0)"), 0);
+    ck_assert_int_eq(g_ops->rollback(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 0);
+    ck_assert_int_eq(g_ops->begin_claim(db), NT_OK);
+    ck_assert_int_eq(g_ops->begin_claim(db), NT_ERR); /* no nesting */
+    ck_assert_int_eq(g_ops->begin(db), NT_ERR);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('j1', 0)"), 0);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('j2', 5)"), 0);
+    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 2);
+    ck_assert_int_eq(g_ops->commit(db), NT_ERR); /* none open */
+
+    /* a claim: the due row read (locked on PostgreSQL), then leased under a guard */
+    ck_assert_int_eq(g_ops->begin_read(db), NT_OK);
+    ck_assert_int_eq(g_ops->begin_claim(db), NT_OK); /* ends the read transaction */
+    s = g_ops->prepare(db, pg ? "SELECT a FROM t WHERE n <= $1 ORDER BY a LIMIT $2 FOR UPDATE "
+                                "SKIP LOCKED"
+                              : "SELECT a FROM t WHERE n <= $1 ORDER BY a LIMIT $2");
+    ck_assert_msg(s != NULL, "%s", g_ops->errmsg(db));
+    ck_assert_int_eq(g_ops->bind_int64(s, 1, 1), NT_OK);
+    ck_assert_int_eq(g_ops->bind_int64(s, 2, 10), NT_OK);
+    ck_assert_int_eq(g_ops->step(s), 1);
+    ck_assert_str_eq(g_ops->col_text(s, 0), "j1");
+    ck_assert_int_eq(g_ops->step(s), 0);
+    g_ops->finalize(s);
+    s = g_ops->prepare(db, "UPDATE t SET b = 'me', n = $2 WHERE a = 'j1' AND n <= $1");
+    ck_assert_int_eq(g_ops->bind_int64(s, 1, 1), NT_OK);
+    ck_assert_int_eq(g_ops->bind_int64(s, 2, 100), NT_OK);
+    ck_assert_int_eq(g_ops->step(s), 0);
+    ck_assert_int_eq(g_ops->changes(s), 1);
+    ck_assert_int_eq(g_ops->step(s), 0); /* the guard: leased already */
+    ck_assert_int_eq(g_ops->changes(s), 0);
+    g_ops->finalize(s);
+    ck_assert_int_eq(g_ops->commit(db), NT_OK);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t WHERE b = 'me'"), 1);
+
+    /* C6: an error ends it; commit answers that error and keeps nothing */
+    ck_assert_int_eq(g_ops->begin_claim(db), NT_OK);
+    ck_assert_int_eq(run(db, "INSERT INTO t(a, n) VALUES ('j3', 0)"), 0);
+    ck_assert_ptr_null(g_ops->prepare(db, "SELEKT 1"));
+    ck_assert_int_eq(g_ops->commit(db), NT_ERR);
+    ck_assert_int_eq(query_int(db, "SELECT count(*) FROM t"), 2);
+    g_ops->conn_close(db);
+}
+END_TEST
+
 void
 ct_add_tests(TCase *tc, const struct ct_backend *b)
 {
@@ -525,4 +589,5 @@ ct_add_tests(TCase *tc, const struct ct_backend *b)
     tcase_add_test(tc, ct_nested_same_sql);
     tcase_add_test(tc, ct_lock_schema);
     tcase_add_test(tc, ct_param_gaps);
+    tcase_add_test(tc, ct_begin_claim);
 }

@@ -645,6 +645,186 @@ START_TEST(test_schema_lock_waits)
 }
 END_TEST
 
+/* ---- claiming queued jobs (begin_claim + FOR UPDATE SKIP LOCKED) ------------------------ */
+
+#define CLAIM_ROWS 300
+#define CLAIM_BATCH 10
+
+static const char *claim_schema =
+    "CREATE TABLE q(id BIGINT PRIMARY KEY, due BIGINT NOT NULL, lease_owner TEXT, "
+    "lease_until BIGINT NOT NULL DEFAULT 0, claims BIGINT NOT NULL DEFAULT 0)";
+
+static const char *claim_select = "SELECT id FROM q WHERE due <= $1 AND lease_until <= $1 "
+                                  "ORDER BY due, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+
+/* Reads up to max due ids into ids (the rows locked until the transaction ends); the count
+ * or a negative NT_E* code. */
+static int
+claim_due(nt_db *db, int64_t now, int max, int64_t *ids)
+{
+    nt_stmt *s = g_ops->prepare(db, claim_select);
+    int n = 0, rc = s != NULL ? NT_OK : g_ops->errcode(db);
+
+    if (rc == NT_OK)
+        rc = g_ops->bind_int64(s, 1, now);
+    if (rc == NT_OK)
+        rc = g_ops->bind_int64(s, 2, max);
+    while (rc == NT_OK && (rc = g_ops->step(s)) == 1) {
+        ids[n++] = g_ops->col_int64(s, 0);
+        rc = NT_OK;
+    }
+    g_ops->finalize(s);
+    return rc < 0 ? rc : n;
+}
+
+/* Leases row id to owner under the guard lease_until <= now: 1 taken, 0 not, or NT_E*. */
+static int
+claim_lease(nt_db *db, const char *owner, int64_t id, int64_t now)
+{
+    nt_stmt *s = g_ops->prepare(db, "UPDATE q SET lease_owner = $1, lease_until = $2, "
+                                    "claims = claims + 1 WHERE id = $3 AND lease_until <= $4");
+    int rc = s != NULL ? NT_OK : g_ops->errcode(db);
+
+    if (rc == NT_OK)
+        rc = g_ops->bind_text(s, 1, owner);
+    if (rc == NT_OK)
+        rc = g_ops->bind_int64(s, 2, now + 60000);
+    if (rc == NT_OK)
+        rc = g_ops->bind_int64(s, 3, id);
+    if (rc == NT_OK)
+        rc = g_ops->bind_int64(s, 4, now);
+    if (rc == NT_OK)
+        rc = g_ops->step(s);
+    if (rc == 0)
+        rc = g_ops->changes(s) == 1 ? 1 : 0;
+    g_ops->finalize(s);
+    return rc;
+}
+
+struct claimer {
+    nt_db *db;
+    const char *owner;
+    pthread_barrier_t *start;
+    int64_t ids[CLAIM_ROWS];
+    int n;       /* rows this claimer leased */
+    int retries; /* rounds that failed with NT_ERETRY */
+    int rc;      /* the first other failure */
+};
+
+/* Thread: claims rounds of CLAIM_BATCH due rows (begin_claim, SKIP LOCKED, guarded lease,
+ * a short pause with the locks held so that the two claimers overlap) until none is left. */
+static void *
+claimer_main(void *arg)
+{
+    struct claimer *c = arg;
+    int64_t ids[CLAIM_BATCH];
+    int got = 1;
+
+    pthread_barrier_wait(c->start);
+    while (got > 0 && c->rc == NT_OK && c->retries < 100) {
+        int rc = g_ops->begin_claim(c->db), mine = 0;
+
+        got = rc == NT_OK ? claim_due(c->db, 1000, CLAIM_BATCH, ids) : rc;
+        if (got > 0)
+            usleep(2000);
+        for (int i = 0; i < got; i++) {
+            int t = claim_lease(c->db, c->owner, ids[i], 1000);
+            if (t < 0) {
+                got = t;
+                break;
+            }
+            if (t == 1 && c->n + mine < CLAIM_ROWS)
+                c->ids[c->n + mine++] = ids[i];
+        }
+        rc = got >= 0 ? g_ops->commit(c->db) : got;
+        if (rc == NT_OK) {
+            c->n += mine;
+        } else {
+            g_ops->rollback(c->db);
+            g_ops->clear_error(c->db);
+            if (rc == NT_ERETRY)
+                c->retries++;
+            else
+                c->rc = rc;
+            got = 1;
+        }
+    }
+    return NULL;
+}
+
+/* Two connections claim from one queue at once with begin_claim and FOR UPDATE SKIP LOCKED:
+ * the second passes over the rows the first holds (it neither waits nor fails), no round
+ * fails serializing, the row sets are disjoint and every row is claimed exactly once. */
+START_TEST(test_claim_skip_locked)
+{
+    nt_db *a = open_db(NULL, NULL);
+    nt_db *b = open_db(NULL, NULL);
+    int64_t ida[CLAIM_BATCH], idb[CLAIM_BATCH];
+    struct claimer ca = {0}, cb = {0};
+    pthread_barrier_t start;
+    pthread_t ta, tb;
+    static char seen[CLAIM_ROWS + 1];
+    int na, nb;
+
+    ck_assert_str_eq(g_ops->dialect(g_state), "postgresql");
+    ck_assert_int_eq(g_ops->exec(a, claim_schema), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO q(id, due) SELECT g, g FROM generate_series(1, 300) g"),
+                     0);
+
+    /* interleaved by hand: b skips the rows a holds */
+    ck_assert_int_eq(g_ops->begin_claim(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin_claim(b), NT_OK);
+    na = claim_due(a, 1000, 3, ida);
+    ck_assert_int_eq(na, 3);
+    nb = claim_due(b, 1000, 3, idb);
+    ck_assert_int_eq(nb, 3);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(ida[i], i + 1);
+        ck_assert_int_eq(idb[i], i + 4);
+        ck_assert_int_eq(claim_lease(a, "a", ida[i], 1000), 1);
+        ck_assert_int_eq(claim_lease(b, "b", idb[i], 1000), 1);
+    }
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    /* the guard: a leased row is not taken again, whatever the lock */
+    ck_assert_int_eq(g_ops->begin_claim(a), NT_OK);
+    ck_assert_int_eq(claim_lease(a, "a", idb[0], 1000), 0);
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    ck_assert_int_eq(run(a, "UPDATE q SET lease_owner = NULL, lease_until = 0, claims = 0"), 0);
+
+    /* two threads drain the queue at once */
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, 2), 0);
+    ca.db = a;
+    ca.owner = "a";
+    ca.start = &start;
+    cb.db = b;
+    cb.owner = "b";
+    cb.start = &start;
+    ck_assert_int_eq(pthread_create(&ta, NULL, claimer_main, &ca), 0);
+    ck_assert_int_eq(pthread_create(&tb, NULL, claimer_main, &cb), 0);
+    ck_assert_int_eq(pthread_join(ta, NULL), 0);
+    ck_assert_int_eq(pthread_join(tb, NULL), 0);
+    pthread_barrier_destroy(&start);
+    ck_assert_msg(ca.rc == NT_OK && cb.rc == NT_OK, "claim failed: %d %d (%s / %s)", ca.rc, cb.rc,
+                  g_ops->errmsg(a), g_ops->errmsg(b));
+    ck_assert_int_eq(ca.retries, 0);
+    ck_assert_int_eq(cb.retries, 0);
+    ck_assert_int_eq(ca.n + cb.n, CLAIM_ROWS);
+    memset(seen, 0, sizeof(seen));
+    for (int i = 0; i < ca.n; i++)
+        seen[ca.ids[i]]++;
+    for (int i = 0; i < cb.n; i++)
+        seen[cb.ids[i]]++;
+    for (int i = 1; i <= CLAIM_ROWS; i++)
+        ck_assert_msg(seen[i] == 1, "row %d claimed %d times", i, seen[i]);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM q WHERE claims = 1"), CLAIM_ROWS);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM q WHERE lease_owner = 'a'"), ca.n);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM q WHERE lease_owner = 'b'"), cb.n);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+}
+END_TEST
+
 /* The statement cache: bounded, and a statement prepared on the server is reused. */
 START_TEST(test_cache)
 {
@@ -711,6 +891,7 @@ store_suite(void)
     tcase_add_test(tc, test_timeouts);
     tcase_add_test(tc, test_schema_lock_waits);
     tcase_add_test(tc, test_cache);
+    tcase_add_test(tc, test_claim_skip_locked);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("contract");
