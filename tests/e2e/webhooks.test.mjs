@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
+import fs from "node:fs";
 import fsp from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import http from "node:http";
