@@ -1503,32 +1503,35 @@ START_TEST(test_plugin_cache_expiry)
 {
     char claims[256];
     char *b;
+    /* one reading of the clock: a second that ticks between two readings would move the
+     * clock set below against the nbf written above */
+    const int64_t t = now_s();
 
     ck_assert_int_eq(fx_start(NULL, NULL, NULL, NULL), NT_OK);
     snprintf(claims, sizeof(claims), "{\"nettuSchedulerUserId\":\"%s\",\"exp\":%lld}", UID,
-             (long long)now_s() + 60);
+             (long long)t + 60);
     b = bearer_rs(claims);
     assert_user(run(NULL, ACC, b, NT_AUTH_USER));
     assert_user(run(NULL, ACC, b, NT_AUTH_USER)); /* from the cache */
     /* cached, but no longer once exp has passed */
-    fh_clock_set((now_s() + 120) * 1000, 0);
+    fh_clock_set((t + 120) * 1000, 0);
     assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token expired");
     free(b);
     /* nbf in the future, then honoured once reached */
     snprintf(claims, sizeof(claims), "{\"nettuSchedulerUserId\":\"%s\",\"exp\":%lld,\"nbf\":%lld}",
-             UID, (long long)now_s() + 7200, (long long)now_s() + 3600);
+             UID, (long long)t + 7200, (long long)t + 3600);
     b = bearer_rs(claims);
     fh_clock_set(0, 0);
     assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
-    fh_clock_set((now_s() + 3600 - 61) * 1000, 0);
+    fh_clock_set((t + 3600 - 61) * 1000, 0);
     assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
-    fh_clock_set((now_s() + 3600 - 60) * 1000, 0); /* the leeway */
+    fh_clock_set((t + 3600 - 60) * 1000, 0); /* the leeway */
     assert_user(run(NULL, ACC, b, NT_AUTH_USER));
     assert_user(run(NULL, ACC, b, NT_AUTH_USER)); /* from the cache */
     /* the clock steps back: the cached token does not count before its nbf either */
-    fh_clock_set((now_s() + 1800) * 1000, 0);
+    fh_clock_set((t + 1800) * 1000, 0);
     assert_denied(run(NULL, ACC, b, NT_AUTH_USER), NT_EUNAUTH, "token nbf: not valid yet");
-    fh_clock_set((now_s() + 3600) * 1000, 0);
+    fh_clock_set((t + 3600) * 1000, 0);
     assert_user(run(NULL, ACC, b, NT_AUTH_USER));
     free(b);
 }
