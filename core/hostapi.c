@@ -495,7 +495,8 @@ h_db_dialect(void)
 {
     const char *d = NULL;
 
-    if (NT_HAS_MEMBER(host_store, nt_store_v1, dialect) && host_store->dialect != NULL)
+    if (host_store != NULL && NT_HAS_MEMBER(host_store, nt_store_v1, dialect) &&
+        host_store->dialect != NULL)
         d = host_store->dialect(host_store_state);
     return d != NULL ? d : "";
 }
