@@ -26,7 +26,6 @@ WORKERS=${BENCH_WORKERS:-auto}
 LIMIT=${BENCH_TIME_LIMIT:-600}
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
-PLUGIN_DIR=$BUILD/plugins
 PLUGINS="store_sqlite, auth_nettu, policy, account, user, calendar, events, schedule, service"
 
 [[ $REQUESTS =~ ^[1-9][0-9]*$ && $LIMIT =~ ^[1-9][0-9]*$ ]] ||
@@ -35,46 +34,8 @@ for tool in node curl cmake timeout; do
     command -v "$tool" >/dev/null || broken "'$tool' is not installed"
 done
 
-SERVER=$BUILD/nettu-server
-missing=0
-for so in ${PLUGINS//,/}; do
-    [[ -f $PLUGIN_DIR/$so.so ]] || missing=1
-done
-if [[ ! -x $SERVER ]] || ((missing)); then
-    say "bench: building the server and plugins in $BUILD (Release)"
-    mkdir -p "$BUILD"
-    [[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
-        >"$BUILD/booking_slots-build.log" 2>&1
-    # shellcheck disable=SC2086
-    cmake --build "$BUILD" -j"$(nproc)" --target nettu-server ${PLUGINS//,/} \
-        >>"$BUILD/booking_slots-build.log" 2>&1 ||
-        broken "build failed: see $BUILD/booking_slots-build.log"
-fi
-if grep -q '^CMAKE_BUILD_TYPE:STRING=Debug' "$BUILD/CMakeCache.txt" 2>/dev/null ||
-    grep -q '^NETTU_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
-    say "bench: warning: $BUILD is a debug or sanitizer build; numbers will be slow"
-fi
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/nettu-slots.XXXXXX")
-PID=
-cleanup() {
-    if [[ -n $PID ]]; then
-        kill "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-PORT=$(free_port)
-write_ini "$TMP/nettu.ini" "$PORT" "$TMP/nettu.db" "$WORKERS"
-"${SERVER_ENV[@]}" timeout "$LIMIT" "$SERVER" -c "$TMP/nettu.ini" >"$TMP/server.log" 2>&1 &
-PID=$!
-wait_up "$PORT" "$PID" || {
-    cat "$TMP/server.log" >&2
-    broken "the server did not come up"
-}
+bench_build_plugins booking_slots
+bench_start slots
 # $PID is timeout's; the CPU time is the server's own.
 SERVER_PID=$(pgrep -P "$PID" -x nettu-server || true)
 [[ -n $SERVER_PID ]] || broken "cannot find the server's process"

@@ -65,6 +65,58 @@ bench_build() {
     fi
 }
 
+# bench_build_plugins NAME: for the one-server benchmarks (bookings, booking slots). Builds
+# nettu-server and the plugins of $PLUGINS in $BUILD (configured as Release when new) unless
+# all of them are there; the build log is $BUILD/NAME-build.log. Sets SERVER and PLUGIN_DIR.
+bench_build_plugins() {
+    local so log=$BUILD/$1-build.log missing=0
+    SERVER=$BUILD/nettu-server
+    PLUGIN_DIR=$BUILD/plugins
+    for so in ${PLUGINS//,/}; do
+        [[ -f $PLUGIN_DIR/$so.so ]] || missing=1
+    done
+    if [[ ! -x $SERVER ]] || ((missing)); then
+        say "bench: building the server and plugins in $BUILD (Release)"
+        mkdir -p "$BUILD"
+        [[ -f $BUILD/CMakeCache.txt ]] || cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+            >"$log" 2>&1
+        # shellcheck disable=SC2086
+        cmake --build "$BUILD" -j"$(nproc)" --target nettu-server ${PLUGINS//,/} >>"$log" 2>&1 ||
+            broken "build failed: see $log"
+    fi
+    if grep -q '^CMAKE_BUILD_TYPE:STRING=Debug' "$BUILD/CMakeCache.txt" 2>/dev/null ||
+        grep -q '^NETTU_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" 2>/dev/null; then
+        say "bench: warning: $BUILD is a debug or sanitizer build; numbers will be slow"
+    fi
+}
+
+# Stops the server bench_start started and removes its folder (the EXIT trap).
+bench_stop() {
+    if [[ -n ${PID:-} ]]; then
+        kill "$PID" 2>/dev/null || true
+        wait "$PID" 2>/dev/null || true
+    fi
+    [[ -z ${TMP:-} ]] || rm -rf "$TMP"
+}
+
+# bench_start NAME: starts $SERVER, stopped after $LIMIT seconds at the latest, on a free port
+# with a temporary INI and database (folder nettu-NAME.*), and waits until it answers. Sets TMP,
+# PORT and PID (timeout's); everything is stopped and removed when the script exits.
+bench_start() {
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/nettu-$1.XXXXXX")
+    PID=
+    trap bench_stop EXIT
+    trap 'exit 1' INT TERM
+    PORT=$(free_port)
+    write_ini "$TMP/nettu.ini" "$PORT" "$TMP/nettu.db" "$WORKERS"
+    "${SERVER_ENV[@]}" timeout "$LIMIT" "$SERVER" -c "$TMP/nettu.ini" >"$TMP/server.log" 2>&1 &
+    PID=$!
+    wait_up "$PORT" "$PID" || {
+        cat "$TMP/server.log" >&2
+        broken "the server did not come up"
+    }
+}
+
 # Prints a TCP port on 127.0.0.1 that is free right now.
 free_port() {
     node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
