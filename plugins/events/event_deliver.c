@@ -87,6 +87,7 @@ ev_batch_add(struct ev_deliver *d, ev_batch *b, const char *account, const char 
     if (rc != NT_OK)
         return rc;
     if (b->n == 0) {
+        ev_batch_reset(b); /* arrays left by an add that failed (NT_ENOTFOUND) */
         if (strlen(account) >= sizeof(b->account))
             return NT_ERR;
         memcpy(b->account, account, strlen(account) + 1);
