@@ -322,8 +322,10 @@ int
 idem_purge(const nt_store_v1 *st, nt_db *db, int64_t now, int batch, int64_t *deleted)
 {
     int claim = NT_HAS_MEMBER(st, nt_store_v1, begin_claim) && st->begin_claim != NULL;
-    int skip = NT_HAS_MEMBER(st, nt_store_v1, dialect) && st->dialect != NULL &&
-               strcmp(st->dialect(hostapi_store_state()), "postgresql") == 0;
+    const char *dialect = NT_HAS_MEMBER(st, nt_store_v1, dialect) && st->dialect != NULL
+                              ? st->dialect(hostapi_store_state())
+                              : NULL;
+    int skip = dialect != NULL && strcmp(dialect, "postgresql") == 0;
     nt_stmt *s = NULL;
     int rc;
 
