@@ -154,7 +154,10 @@ svc_bk_events(const svc_plugin *p, nt_req *req, const svc_service *s, svc_bk *b)
         char id[NT_UUID_BUF];
         if (rc != NT_OK)
             break;
-        rc = m != NULL ? svc_bk_calendar(api, req, m, &cal) : NT_ERR;
+        rc = m != NULL
+                 ? svc_bk_calendar(api, req, m, &cal)
+                 : api->fail(req, NT_ECONFLICT, "host '%s' is no longer a member of this service",
+                             json_string_value(v));
         if (rc == NT_OK)
             rc = p->events->create_busy(p->events_state, req, s->account_id, cal, b->start_ts,
                                         b->duration, s->id, meta, id);
