@@ -154,7 +154,10 @@ svc_bk_events(const svc_plugin *p, nt_req *req, const svc_service *s, svc_bk *b)
         char id[NT_UUID_BUF];
         if (rc != NT_OK)
             break;
-        rc = m != NULL ? svc_bk_calendar(api, req, m, &cal) : NT_ERR;
+        rc = m != NULL
+                 ? svc_bk_calendar(api, req, m, &cal)
+                 : api->fail(req, NT_ECONFLICT, "host '%s' is no longer a member of this service",
+                             json_string_value(v));
         if (rc == NT_OK)
             rc = p->events->create_busy(p->events_state, req, s->account_id, cal, b->start_ts,
                                         b->duration, s->id, meta, id);
@@ -196,12 +199,15 @@ svc_bk_write(const svc_plugin *p, nt_req *req, const svc_bk_body *body, int hold
     if (rc == NT_OK && !hold)
         rc = svc_bk_events(p, req, &s, b);
     if (rc == NT_OK && body->hold_id != NULL)
-        rc = ntc_exec(api, db, "UPDATE service_holds SET used = 1 WHERE id = $1", "t", h.id);
+        rc =
+            ntc_exec(api, db, "UPDATE service_holds SET used = 1 WHERE id = $1 AND account_id = $2",
+                     "tt", h.id, s.account_id);
     /* Holds expired a day ago cannot be named in a 409 any more: they go. */
     if (rc == NT_OK && hold)
-        rc =
-            ntc_exec(api, db, "DELETE FROM service_holds WHERE service_id = $1 AND expires_at < $2",
-                     "ti", s.id, b->created - SVC_BK_DAY_MS);
+        rc = ntc_exec(api, db,
+                      "DELETE FROM service_holds WHERE service_id = $1 AND account_id = $2 AND "
+                      "expires_at < $3",
+                      "tti", s.id, s.account_id, b->created - SVC_BK_DAY_MS);
     if (rc == NT_OK)
         rc = svc_bk_insert(api, db, hold, b);
     rc = ntc_tx_end(api, db, rc);
@@ -365,8 +371,10 @@ svc_bk_cancel(nt_req *req, void *state, json_t **out)
     if (rc == NT_OK && !b.cancelled) {
         rc = svc_bk_drop_events(p, req, &b);
         if (rc == NT_OK)
-            rc = ntc_exec(api, db, "UPDATE service_bookings SET status = 'cancelled' WHERE id = $1",
-                          "t", b.id);
+            rc = ntc_exec(api, db,
+                          "UPDATE service_bookings SET status = 'cancelled' WHERE id = $1 AND "
+                          "account_id = $2",
+                          "tt", b.id, b.account_id);
         b.cancelled = 1;
     }
     rc = ntc_tx_end(api, db, rc);
@@ -389,7 +397,8 @@ svc_hold_release(nt_req *req, void *state, json_t **out)
         return rc;
     rc = svc_bk_load_path(api, req, 1, &h);
     if (rc == NT_OK)
-        rc = ntc_exec(api, db, "DELETE FROM service_holds WHERE id = $1", "t", h.id);
+        rc = ntc_exec(api, db, "DELETE FROM service_holds WHERE id = $1 AND account_id = $2", "tt",
+                      h.id, h.account_id);
     rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
         rc = svc_bk_reply(&h, 1, 200, out);

@@ -62,8 +62,8 @@ svc_bk_seats(const nt_host_api *api, nt_db *db, const svc_service *s, const svc_
     rc = ntc_prepare(api, db, &st,
                      "SELECT COUNT(*), COALESCE(SUM(CASE WHEN duration = $3 THEN 1 ELSE 0 END), "
                      "0) FROM service_bookings WHERE service_id = $1 AND start_ts = $2 "
-                     "AND status = 'confirmed'",
-                     "tii", s->id, b->start_ts, b->duration);
+                     "AND status = 'confirmed' AND account_id = $4",
+                     "tiit", s->id, b->start_ts, b->duration, s->account_id);
     if (rc == NT_OK)
         rc = ntc_row(api, st);
     if (rc == NT_OK) {

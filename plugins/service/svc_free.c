@@ -109,6 +109,10 @@ svc_availability(const svc_plugin *p, nt_req *req, const svc_service *s, const s
     return rc;
 }
 
+/* A hold lasts at most a day (svc_bk.c checks duration), so one that overlaps [ws, we] starts
+ * at or after ws minus a day: the bound keeps the index range of the account's holds short. */
+#define SVC_HOLD_MAX_DURATION_MS 86400000LL
+
 /* The spans of the active holds (not expired, not used) of the account that name
  * m's user and overlap [ws, we], except skip_hold (NULL for none), appended to busy. */
 static int
@@ -122,9 +126,9 @@ svc_holds_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc
     rc = ntc_prepare(api, api->req_db(req), &st,
                      "SELECT start_ts, duration, hosts FROM service_holds WHERE account_id = $1 "
                      "AND used = 0 AND expires_at > $2 AND start_ts <= $3 AND "
-                     "start_ts + duration >= $4 AND id <> $5 ORDER BY start_ts",
-                     "tiiit", s->account_id, api->now_ms(), we, ws,
-                     skip_hold != NULL ? skip_hold : "");
+                     "start_ts + duration >= $4 AND id <> $5 AND start_ts >= $6 ORDER BY start_ts",
+                     "tiiiti", s->account_id, api->now_ms(), we, ws,
+                     skip_hold != NULL ? skip_hold : "", ws - SVC_HOLD_MAX_DURATION_MS);
     while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
         int64_t start = api->db_col_int64(st, 0), duration = api->db_col_int64(st, 1);
         json_t *hosts = svc_bk_hosts_parse(api->db_col_text(st, 2));
