@@ -190,7 +190,8 @@ acct_route_webhook_put(nt_req *req, void *arg, json_t **out)
         /* may block this worker for the lookup's bound (about 2 s) */
         why[0] = '\0';
         rc = a->webhooks->check_url(a->webhooks_state, url, why, sizeof(why));
-        if (rc == NT_EINVAL || rc == NT_EUNAVAIL)
+        /* every refusal or failure with a reason (e.g. libcurl cannot be loaded) says why */
+        if (rc != NT_OK && why[0] != '\0')
             rc = api->fail(req, rc, "webhookUrl: %s", why);
         if (rc != NT_OK)
             goto out;

@@ -305,6 +305,7 @@ wh_begin(struct wh_sender *s, wh_job *j)
 
     if (x == NULL) {
         free(j->payload);
+        j->payload = NULL; /* the caller's wh_jobs_free frees it again otherwise */
         return;
     }
     x->s = s;
