@@ -139,6 +139,69 @@ svc_bk_one(const svc_plugin *p, nt_req *req, const svc_service *s, const char *s
     return rc;
 }
 
+/* The hosts of the group session b joins (a confirmed booking with b's start and duration)
+ * in *hosts (a new reference). */
+static int
+svc_bk_session_hosts(const nt_host_api *api, nt_db *db, const svc_service *s, const svc_bk *b,
+                     json_t **hosts)
+{
+    nt_stmt *st = NULL;
+    int rc;
+
+    *hosts = NULL;
+    rc = ntc_prepare(api, db, &st,
+                     "SELECT hosts FROM service_bookings WHERE service_id = $1 AND start_ts = $2 "
+                     "AND duration = $3 AND status = 'confirmed' AND account_id = $4 LIMIT 1",
+                     "tiit", s->id, b->start_ts, b->duration, s->account_id);
+    if (rc == NT_OK)
+        rc = ntc_row(api, st);
+    if (rc == NT_OK && (*hosts = svc_bk_hosts_parse(api->db_col_text(st, 0))) == NULL)
+        rc = NT_ENOMEM;
+    api->db_finalize(st);
+    return rc;
+}
+
+/* 1 when the arrays a and b name the same hosts (in any order). */
+static int
+svc_bk_same_hosts(const json_t *a, const json_t *b)
+{
+    size_t i;
+    json_t *v;
+
+    if (json_array_size(a) != json_array_size(b))
+        return 0;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v) || !svc_bk_hosts_has(b, json_string_value(v)))
+            return 0;
+    }
+    return 1;
+}
+
+/* A group seat at a session already booked joins it with the session's hosts: the time is the
+ * group's, so they are not free any more by construction. Hosts listed in the request must be
+ * the session's (other hosts were never checked to be free). */
+static int
+svc_bk_join(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *listed, svc_bk *b)
+{
+    const nt_host_api *api = p->api;
+    json_t *hosts = NULL;
+    int rc = svc_bk_session_hosts(api, api->req_db(req), s, b, &hosts);
+
+    if (rc == NT_OK && listed != NULL && !svc_bk_same_hosts(listed, hosts))
+        rc = api->fail(req, NT_ECONFLICT,
+                       "hostUserIds: the session at %lld is already booked with other hosts; "
+                       "leave hostUserIds out or list the session's hosts",
+                       (long long)b->start_ts);
+    if (rc == NT_OK) {
+        json_decref(b->hosts);
+        b->hosts = hosts;
+        hosts = NULL;
+    }
+    json_decref(hosts);
+    return rc;
+}
+
 int
 svc_bk_choose(const svc_plugin *p, nt_req *req, const svc_service *s, const json_t *listed,
               const char *skip_hold, svc_bk *b)
@@ -172,9 +235,7 @@ svc_bk_choose(const svc_plugin *p, nt_req *req, const svc_service *s, const json
     } else {
         return svc_bk_one(p, req, s, skip_hold, b);
     }
-    /* A group seat at a session already booked (same start and duration) joins it: the time
-     * is the group's, so its hosts are not free any more by construction. */
     if (s->multi.kind == SVC_GROUP && same)
-        return NT_OK;
+        return svc_bk_join(p, req, s, listed, b);
     return svc_bk_all_free(p, req, s, b->hosts, skip_hold, b);
 }

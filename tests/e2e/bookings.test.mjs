@@ -265,6 +265,19 @@ test("multiPerson: round robin picks one free host, collective needs all, group 
   assertOk(await raw("DELETE", `/service/${group.service.id}/bookings/${s1.id}`));
   assertOk(await book(group.service.id, seat), 201);
   assertError(await book(group.service.id, seat), 409);
+
+  // A seat that joins a booked session takes the session's hosts: other listed hosts were
+  // never checked to be free, so they are refused.
+  const g2 = await newService(2, { variant: "group", data: 3 });
+  const gseat = { startTs: T + 15 * HOUR, duration: HOUR };
+  const first = assertOk(await book(g2.service.id, { ...gseat, hostUserIds: [g2.hosts[0].user.id] }), 201).booking;
+  assert.deepEqual(first.hostUserIds, [g2.hosts[0].user.id]);
+  const other = await book(g2.service.id, { ...gseat, hostUserIds: [g2.hosts[1].user.id] });
+  assertError(other, 409);
+  assert.match(other.json.message, /other hosts/);
+  const joined = assertOk(await book(g2.service.id, gseat), 201).booking;
+  assert.deepEqual(joined.hostUserIds, [g2.hosts[0].user.id]);
+  assertOk(await book(g2.service.id, { ...gseat, hostUserIds: [g2.hosts[0].user.id] }), 201);
 });
 
 test("cross-account: another account's admin gets 404 on every route", async () => {
