@@ -191,6 +191,7 @@ scenario() {
     S_BODY=
     S_TOKENS=
     S_TARGET=
+    S_P99_MS=
     S_EVENTS=0
     case $1 in
     health)
@@ -201,20 +202,20 @@ scenario() {
         S_LABEL='API key `GET /api/v1/user/calendar/{id}`'
         S_PATH=/api/v1/user/calendar/$BENCH_CAL_ID
         S_HEADERS=(-H "x-api-key: $API_KEY")
-        S_TARGET=0.60
+        S_TARGET=0.70
         ;;
     jwt_same)
         S_LABEL='JWT, one token `GET /api/v1/calendar/{id}`'
         S_PATH=/api/v1/calendar/$BENCH_CAL_ID
         S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID" -H "Authorization: Bearer $BENCH_TOKEN")
-        S_TARGET=0.55
+        S_TARGET=0.70
         ;;
     jwt_unique)
         S_LABEL="JWT, unique tokens ($TOKENS cycled) \`GET /api/v1/calendar/{id}\`"
         S_PATH=/api/v1/calendar/$BENCH_CAL_ID
         S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID")
         S_TOKENS=$SEED_DIR/tokens.txt
-        S_TARGET=0.30
+        S_TARGET=0.35
         ;;
     post_event)
         S_LABEL='`POST /api/v1/user/{id}/events` (synchronous=normal)'
@@ -223,13 +224,15 @@ scenario() {
         S_HEADERS=(-H "x-api-key: $API_KEY")
         S_METHOD=POST
         S_BODY=$SEED_DIR/post-event.json
-        S_TARGET=0.20
+        S_TARGET=0.25
+        S_P99_MS=20
         ;;
     freebusy)
         S_LABEL='`GET /api/v1/user/{id}/freebusy` (31 days, 300 events)'
         S_EVENTS=1
         S_PATH="/api/v1/user/${BENCH_FB_USER_ID:-}/freebusy?startTs=${BENCH_FB_START:-}&endTs=${BENCH_FB_END:-}&calendarIds=${BENCH_FB_CAL_ID:-}"
         S_HEADERS=(-H "nettu-account: $BENCH_ACCOUNT_ID")
+        S_TARGET=0.12
         ;;
     *)
         broken "unknown scenario '$1'"

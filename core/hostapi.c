@@ -181,6 +181,11 @@ h_route_schema_check(const char *member, const char *text, char *err, size_t err
 static int
 h_route_doc_check(const nt_route *r, char *err, size_t errlen)
 {
+    if (NT_HAS_MEMBER(r, nt_route, flags) && (r->flags & ~NT_ROUTE_GROUP_COMMIT) != 0) {
+        snprintf(err, errlen, "flags: unknown bits 0x%llx",
+                 (unsigned long long)(r->flags & ~NT_ROUTE_GROUP_COMMIT));
+        return NT_EINVAL;
+    }
     if (!NT_HAS_MEMBER(r, nt_route, response_status))
         return NT_OK;
     if (r->response_status != 0 && (r->response_status < 200 || r->response_status > 299)) {

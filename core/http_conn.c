@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "group.h"
 #include "log.h"
 #include "util.h"
 
@@ -43,6 +44,8 @@ struct conn {
     int close_after;  /* close once `out` is written */
     int linger_after; /* ... by draining first */
     int ip_counted;
+    int held; /* its reply in `out` waits for the worker's group commit (group.h) */
+    conn *held_next;
     int64_t linger_us;   /* how long to drain before closing; 0 = LINGER_US */
     int64_t deadline_us; /* the connection's next deadline (idle, request, write, linger) */
     int64_t armed_us;    /* when the timer fires; 0 = not armed */
@@ -184,6 +187,13 @@ conn_free(conn *c)
         close(c->fd);
     if (c->ip_counted)
         ipcount_release(w->sh->ipc, c->addr);
+    if (c->held) {
+        conn **pp = &w->held;
+        while (*pp != NULL && *pp != c)
+            pp = &(*pp)->held_next;
+        if (*pp != NULL)
+            *pp = c->held_next;
+    }
     conn_in_release(c);
     conn_out_release(c);
     if (c->prev != NULL)
@@ -329,6 +339,87 @@ conn_keep(conn *c, const char *p, size_t n, size_t want)
     return NT_OK;
 }
 
+/* The reply staged in the worker's buffer waits for the group commit: it is copied to `out`
+ * (the connection reads nothing more until it is sent). Returns -1 (c may be gone: the
+ * group may commit at once). */
+static int
+conn_hold(conn *c)
+{
+    worker *w = c->w;
+    int rc = bytebuf_add(&c->out, w->obuf.data, w->obuf.len);
+
+    w->obuf.len = 0;
+    if (rc != NT_OK) {
+        conn_close(c);
+        return -1;
+    }
+    c->out_off = 0;
+    c->held = 1;
+    c->held_next = w->held;
+    w->held = c;
+    conn_set_reading(c, 0);
+    group_held(w);
+    return -1;
+}
+
+/* The group's commit failed while the replies staged for c were of it: they are dropped
+ * and c is answered 503 and closed. Returns -1. */
+static int
+conn_group_failed(conn *c)
+{
+    worker *w = c->w;
+
+    w->grp_fail_cur = 0;
+    w->obuf.len = 0;
+    pipeline_refuse(w->pl, NULL, 503,
+                    "storage: the commit of this request's writes, made together with those "
+                    "of other requests, failed; nothing of it was written; retry",
+                    1, &w->obuf);
+    c->close_after = c->linger_after = 1;
+    c->in_request = 0;
+    c->more = 0;
+    conn_in_release(c);
+    conn_flush(c);
+    return -1;
+}
+
+void
+http_conn_release_held(worker *w, int ok, const char *why)
+{
+    conn *c;
+
+    while ((c = w->held) != NULL) {
+        w->held = c->held_next;
+        c->held = 0;
+        c->held_next = NULL;
+        if (!ok) {
+            c->out.len = 0;
+            c->out_off = 0;
+            pipeline_refuse(w->pl, NULL, 503, why, 1, &c->out);
+            c->close_after = c->linger_after = 1;
+            c->in_request = 0;
+            c->more = 0;
+            conn_in_release(c);
+        }
+        if (conn_send(c, c->out.data, c->out.len, &c->out_off) != 0) {
+            conn_close(c);
+            continue;
+        }
+        if (c->out_off < c->out.len) { /* the rest goes as the socket takes it */
+            conn_set_writing(c, 1);
+            conn_deadline(c, util_mono_us() + w->sh->timeout_us);
+            continue;
+        }
+        conn_out_release(c);
+        if (c->close_after)
+            conn_finish(c);
+        else if (c->more)
+            conn_set_writing(c, 1); /* conn_on_write serves the pipelined requests */
+        else
+            conn_set_reading(c, 1);
+    }
+}
+
 /* Serves the complete requests in buf[0..len) (the worker's read buffer, or the connection's
  * input buffer) and keeps the rest. Returns -1 when the connection was closed. */
 static int
@@ -363,6 +454,10 @@ conn_serve(conn *c, char *buf, size_t len)
         /* A request's time runs from its first byte; an idle connection's from its last. */
         if (res.consumed > 0 || !was_in_request)
             conn_deadline(c, util_mono_us() + w->sh->timeout_us);
+        if (w->grp_fail_cur)
+            return conn_group_failed(c);
+        if (w->obuf.len > 0 && group_pending(w))
+            return conn_hold(c);
         if (conn_flush(c) != 0)
             return -1;
         if (!res.more || c->out_off < c->out.len)

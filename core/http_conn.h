@@ -65,6 +65,17 @@ typedef struct worker {
     int busy_at_stop; /* connections with a request in flight when shutdown began */
     int cut_at_grace; /* ... still open when shutdown_grace_ms was over */
     bytebuf obuf;     /* replies staged before they are sent */
+    /* group commit (group.h): the store's group mode is open on db, the connections whose
+     * replies wait for its commit, and when the first of them began waiting */
+    int grp;
+    int grp_held;
+    int64_t grp_t0_us;
+    int grp_fail_cur; /* a group commit failed while the current connection's replies were
+                         staged: they are answered 503 instead */
+    int64_t grp_us;   /* [server] group_commit_ms in microseconds; 0 = off */
+    conn *held;
+    const nt_store_v1 *grp_store; /* the store, when it offers group commit */
+    struct event *grp_idle, *grp_timer;
     char rbuf[HTTP_CONN_RBUF];
 } worker;
 
@@ -79,6 +90,11 @@ void http_conn_stop_all(worker *w);
  * method and route (or path when no route matches), counts them in w->cut_at_grace and
  * closes them. */
 void http_conn_cut_all(worker *w, const router *r);
+
+/* Sends the replies of every connection that waits for a group commit (ok), or answers
+ * each with 503 and `why` and closes it (!ok). Safe while another connection is being served
+ * (that one is never held). */
+void http_conn_release_held(worker *w, int ok, const char *why);
 
 /* Closes every connection at once (the loop has ended). */
 void http_conn_close_all(worker *w);

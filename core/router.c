@@ -85,6 +85,8 @@ route_dup(const char *s, char **out)
 static int
 route_copy_doc(route_entry *e, const nt_route *route)
 {
+    if (NT_HAS_MEMBER(route, nt_route, flags))
+        e->flags = route->flags;
     if (!NT_HAS_MEMBER(route, nt_route, response_status))
         return NT_OK;
     e->response_status = route->response_status;

@@ -24,6 +24,7 @@ typedef struct route_entry {
     /* the route's description (ABI 1.4 nt_route members; NULL or 0 when not given) */
     char *summary, *query_schema, *request_schema, *response_schema, *response_type;
     int response_status;
+    uint64_t flags; /* NT_ROUTE_* (ABI 1.5 nt_route member; 0 when not given) */
 } route_entry;
 
 typedef struct router router;

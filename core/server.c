@@ -24,6 +24,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "group.h"
 #include "http_conn.h"
 #include "idem.h"
 #include "log.h"
@@ -171,6 +172,10 @@ worker_init(server *srv, worker *w)
     w->base = event_base_new();
     if (w->base == NULL)
         return NT_ENOMEM;
+    /* Every event of the loop has the middle priority (the default); group commit's idle
+     * event has the lowest, so it runs only when nothing else is ready (group.h). */
+    if (event_base_priority_init(w->base, GROUP_PRIORITIES) != 0)
+        return NT_ERR;
     if (srv->s->max_connections > 0)
         /* The limit is shared out between the workers, which share one socket. */
         w->max_conns = (int)((srv->s->max_connections + srv->nworkers - 1) / srv->nworkers);
@@ -192,6 +197,10 @@ worker_init(server *srv, worker *w)
         return NT_ENOMEM;
     pipeline_set_idempotency(w->pl, (int64_t)srv->s->idempotency_ttl_s * 1000,
                              (size_t)srv->s->idempotency_max_reply_bytes);
+    if (group_init(w, srv->deps.store, (int64_t)srv->s->group_commit_ms * 1000) != NT_OK)
+        return NT_ENOMEM;
+    if (w->grp_us > 0)
+        pipeline_set_group_hook(w->pl, group_before, w);
     return NT_OK;
 }
 
@@ -359,8 +368,10 @@ worker_drain_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    if (w->nconns > 0 && util_mono_us() >= w->drain_deadline_us)
+    if (w->nconns > 0 && util_mono_us() >= w->drain_deadline_us) {
+        group_flush(w);
         http_conn_cut_all(w, w->srv->deps.router);
+    }
     if (w->nconns == 0)
         event_base_loopbreak(w->base);
 }
@@ -382,6 +393,7 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
         close(w->srv->fd);
         w->srv->fd = -1;
     }
+    group_flush(w); /* held replies go out; their connections close after them */
     http_conn_stop_all(w);
     w->drain_deadline_us = util_mono_us() + (int64_t)w->srv->s->shutdown_grace_ms * 1000;
     w->drain = event_new(w->base, -1, EV_PERSIST, worker_drain_cb, w);
@@ -432,7 +444,10 @@ server_free(server *srv)
         return;
     for (int i = 0; srv->workers != NULL && i < srv->nworkers; i++) {
         worker *w = &srv->workers[i];
+        if (w->base != NULL)
+            group_flush(w); /* what was answered stays written */
         http_conn_close_all(w);
+        group_free(w);
         if (w->drain != NULL)
             event_free(w->drain);
         if (w->tick != NULL)

@@ -29,6 +29,7 @@ static const char *const server_keys[] = {"listen",
                                           "auth_fail_exempt",
                                           "shutdown_grace_ms",
                                           "request_cpu_ms",
+                                          "group_commit_ms",
                                           "idempotency_ttl_s",
                                           "idempotency_max_reply_bytes",
                                           "idempotency_purge_s",
@@ -246,6 +247,10 @@ settings_read_server(cfg *c, settings *s)
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "request_cpu_ms", 100, 1, 600000, &n) == NT_OK)
         s->request_cpu_ms = (int)n;
+    else
+        rc = NT_EINVAL;
+    if (cfg_read_int(c, "server", "group_commit_ms", 2, 0, 1000, &n) == NT_OK)
+        s->group_commit_ms = (int)n;
     else
         rc = NT_EINVAL;
     if (cfg_read_int(c, "server", "idempotency_ttl_s", IDEM_TTL_DEFAULT_S, 1, 30 * 86400, &n) ==

@@ -23,8 +23,9 @@ typedef struct settings {
     int auth_fail_window_s;
     cidr_list auth_fail_exempt; /* addresses never throttled */
     int shutdown_grace_ms;
-    int request_cpu_ms;                    /* CPU budget of one request's work (req_check) */
-    int idempotency_ttl_s;                 /* how long Idempotency-Key replies are kept */
+    int request_cpu_ms;    /* CPU budget of one request's work (req_check) */
+    int group_commit_ms;   /* longest wait of a reply for its group commit (group.h); 0 = off */
+    int idempotency_ttl_s; /* how long Idempotency-Key replies are kept */
     long long idempotency_max_reply_bytes; /* larger replies are recorded as not kept */
     int idempotency_purge_s;               /* seconds between purges of expired records */
     int access_log;

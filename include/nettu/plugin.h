@@ -38,6 +38,8 @@
  *        them); nt_route_info: the same six (route_get fills them when out->size reaches
  *        them); nt_host_api: db_begin_claim, db_dialect; services.h: webhooks check_url,
  *        store begin_claim and dialect (test them with NT_HAS_MEMBER).
+ *   1.5  nt_route: flags (NT_ROUTE_GROUP_COMMIT); services.h: store group_open,
+ *        group_close and group_pending (group commit; test them with NT_HAS_MEMBER).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
@@ -56,7 +58,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 4           /* bump when something is appended */
+#define NT_ABI_MINOR 5           /* bump when something is appended */
 
 /* The size of `type` up to and including `member`: what a struct built when `member` was its
  * last one holds. */
@@ -160,9 +162,24 @@ typedef struct nt_route {
     const char *response_schema; /* the success reply's body */
     const char *response_type;   /* its media type; NULL: application/json */
     int response_status;         /* the success status (200, 201, ...); 0: 200 */
+    /* ABI 1.5, optional: NT_ROUTE_* flags (0: none). 64 bits wide so that it starts past
+     * the tail padding of a 1.4 nt_route (whose size already counted that padding). */
+    uint64_t flags;
 } nt_route;
 #define NT_ROUTE_SIZE_1_0 NT_SIZE_UPTO(nt_route, state) /* the smallest the host accepts */
 #define NT_ROUTE_SIZE_1_4 NT_SIZE_UPTO(nt_route, response_status)
+#define NT_ROUTE_SIZE_1_5 NT_SIZE_UPTO(nt_route, flags)
+
+/* nt_route flags (ABI 1.5).
+ * NT_ROUTE_GROUP_COMMIT: the handler's writes may be committed together with those of other
+ *   requests of the same worker (group commit, on stores that offer it: store group_open).
+ *   Its db_commit then ends only its own part (a savepoint); the host commits the group soon
+ *   after (within [server] group_commit_ms) and sends the replies of its requests only once
+ *   that commit succeeded (503 for all of them when it failed). Set it only on a route whose
+ *   handler does nothing slow (no network, no long computation beyond the request budgets),
+ *   and nothing after its db_commit that assumes other connections or processes already see
+ *   the data (such as waking a thread that reads it). */
+#define NT_ROUTE_GROUP_COMMIT UINT64_C(0x1)
 
 /* One migration step of a plugin: applied once, in ascending version order, inside a
  * transaction, before the plugin's start(). The SQL may hold several statements. */

@@ -111,12 +111,26 @@ typedef struct nt_store_v1 {
     /* (ABI 1.4; check size) The SQL dialect: "sqlite" or "postgresql" (static). May be NULL:
      * then the SQL is the common subset only (no FOR UPDATE). */
     const char *(*dialect)(void *state);
+    /* (ABI 1.5; check size) Group commit on one connection. After group_open, the first
+     * begin() opens one write transaction that stays open across requests: that begin and
+     * every later one start a savepoint inside it, commit() releases the savepoint (NT_OK
+     * without anything being durable yet), rollback() and a failed statement (C6) undo only
+     * the savepoint, and statements outside begin/commit run inside the open transaction.
+     * group_close commits the group and leaves the mode: NT_OK, or the error code, and then
+     * nothing written since group_open remains (also when an error already lost the
+     * transaction). group_pending is 1 while a group transaction is open or was lost (the
+     * writes of the group wait for group_close), else 0. C3 still holds: the group holds the
+     * write lock until group_close. May be NULL (then all three are): no group commit. */
+    int (*group_open)(nt_db *db);
+    int (*group_close)(nt_db *db);
+    int (*group_pending)(nt_db *db);
 } nt_store_v1;
 #define NT_STORE_V1_SIZE_1_0 NT_SIZE_UPTO(nt_store_v1, clear_error) /* the smallest accepted */
 #define NT_STORE_V1_SIZE_1_1 NT_SIZE_UPTO(nt_store_v1, end_read)
 #define NT_STORE_V1_SIZE_1_2 NT_SIZE_UPTO(nt_store_v1, lock_schema)
 #define NT_STORE_V1_SIZE_1_3 NT_SIZE_UPTO(nt_store_v1, describe)
 #define NT_STORE_V1_SIZE_1_4 NT_SIZE_UPTO(nt_store_v1, dialect)
+#define NT_STORE_V1_SIZE_1_5 NT_SIZE_UPTO(nt_store_v1, group_pending)
 
 /* ---- "authenticator" v1: turns request headers into a principal (auth_nettu). */
 #define NT_SERVICE_AUTHENTICATOR "authenticator"

@@ -29,6 +29,14 @@ int
 ntc_routes_add_doc(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
                    const ntc_route_doc *docs, size_t n_docs, void *state)
 {
+    return ntc_routes_add_flagged(api, p, routes, n, docs, n_docs, NULL, state);
+}
+
+int
+ntc_routes_add_flagged(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
+                       const ntc_route_doc *docs, size_t n_docs,
+                       uint64_t (*flags_of)(const ntc_route *route), void *state)
+{
     for (size_t i = 0; i < n_docs; i++) {
         size_t j = 0;
         while (j < n && (strcmp(routes[j].method, docs[i].method) != 0 ||
@@ -47,7 +55,8 @@ ntc_routes_add_doc(const nt_host_api *api, nt_plugin *p, const ntc_route *routes
                       .auth = routes[i].auth,
                       .perms = routes[i].perms,
                       .handler = routes[i].handler,
-                      .state = state};
+                      .state = state,
+                      .flags = flags_of != NULL ? flags_of(&routes[i]) : 0};
         ntc_route_doc_apply(&r, ntc_route_doc_find(docs, n_docs, r.method, r.path));
         int rc = api->route_add(p, &r);
         if (rc != NT_OK)

@@ -78,4 +78,10 @@ void ntc_route_doc_apply(nt_route *r, const ntc_route_doc *d);
 int ntc_routes_add_doc(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
                        const ntc_route_doc *docs, size_t n_docs, void *state);
 
+/* ntc_routes_add_doc, and each route gets the NT_ROUTE_* flags flags_of(route) returns
+ * (flags_of NULL: none), e.g. NT_ROUTE_GROUP_COMMIT for the routes that may share a commit. */
+int ntc_routes_add_flagged(const nt_host_api *api, nt_plugin *p, const ntc_route *routes, size_t n,
+                           const ntc_route_doc *docs, size_t n_docs,
+                           uint64_t (*flags_of)(const ntc_route *route), void *state);
+
 #endif /* NETTU_NTC_SCHEMA_H */

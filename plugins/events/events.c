@@ -19,6 +19,7 @@
 #include "event_schemas.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static const char ev_migration_1[] =
     "CREATE TABLE events_events ("
@@ -70,6 +71,16 @@ static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
 static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
 static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
 
+/* Creating, updating and deleting events may share a commit with other such requests
+ * (NT_ROUTE_GROUP_COMMIT): their handlers do their bounded work (rule checks within
+ * rule_cpu_ms) and their writes, and nothing after the commit. */
+static uint64_t
+ev_route_flags(const ntc_route *r)
+{
+    return strcmp(r->method, "GET") != 0 && r->handler != ev_freebusy_multi ? NT_ROUTE_GROUP_COMMIT
+                                                                            : 0;
+}
+
 /* Adds the migration and every route, with p as their state. */
 static int
 ev_register(ev_plugin *p)
@@ -98,8 +109,8 @@ ev_register(ev_plugin *p)
     int rc = ntc_register(p->api, p->self, migrations, 2, NULL, 0, p);
 
     if (rc == NT_OK)
-        rc = ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
-                                ev_route_docs, ev_route_docs_n, p);
+        rc = ntc_routes_add_flagged(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                    ev_route_docs, ev_route_docs_n, ev_route_flags, p);
     if (rc == NT_OK)
         rc = ev_service_add(p);
     return rc;

@@ -7,6 +7,7 @@
  * over, which keeps it bounded under sustained load.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -21,6 +22,11 @@ struct sq_ckpt {
     pthread_cond_t cv;
     int stop;
     int kicked;
+    /* The WAL's length in pages when the last kick was sent: the next kick waits for
+     * SQ_CKPT_PAGES more (or for a WAL that started over). Under steady writes the WAL does
+     * not start over (a checkpoint cannot pass the writers' snapshots), and kicking at every
+     * commit past SQ_CKPT_PAGES ran a checkpoint, with its fsyncs, after every commit. */
+    atomic_int kicked_at;
     const struct sq_cfg *cfg;
 };
 
@@ -61,6 +67,10 @@ sq_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
     (void)db;
     (void)name;
     if (pages >= SQ_CKPT_PAGES && k != NULL) {
+        int at = atomic_load_explicit(&k->kicked_at, memory_order_relaxed);
+        if (pages >= at && pages - at < SQ_CKPT_PAGES)
+            return SQLITE_OK; /* kicked for this stretch of WAL already */
+        atomic_store_explicit(&k->kicked_at, pages, memory_order_relaxed);
         pthread_mutex_lock(&k->mu);
         k->kicked = 1;
         pthread_cond_signal(&k->cv);

@@ -82,6 +82,7 @@ sq_conn_close(nt_db *db)
 {
     if (db == NULL)
         return;
+    sq_group_turn_give(db);
     sq_handle_close(db);
     free(db);
 }
@@ -94,6 +95,15 @@ sq_conn_close(nt_db *db)
 int
 sq_stmt_failed(nt_db *db, int code)
 {
+    if (db != NULL && db->group) { /* only the request's savepoint ends (sqlite_group.c) */
+        if (db->group_sp) {
+            sq_group_undo(db);
+            db->aborted_read = 0;
+            db->aborted = code;
+        }
+        sq_group_check_lost(db, code);
+        return code;
+    }
     if (db == NULL || (!db->write_txn && !db->read_txn))
         return code;
     if (db->db != NULL && !sqlite3_get_autocommit(db->db))
@@ -205,6 +215,8 @@ sq_begin(nt_db *db)
         return rc;
     if ((rc = sq_use(db)) != NT_OK)
         return rc;
+    if (db->group)
+        return sq_group_begin(db);
     if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sq_fail_db(db, "begin");
         sq_idle(db);
@@ -228,11 +240,16 @@ sq_commit(nt_db *db)
         db->aborted = NT_OK;
         return rc;
     }
+    if (db->group)
+        return sq_group_release(db);
     db->write_txn = 0;
     if (db->db == NULL) /* closed while idle: no transaction */
         return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
     rc = NT_OK;
-    if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sq_fault(db) == SQ_FAULT_COMMIT && !sqlite3_get_autocommit(db->db)) {
+        rc = sq_fail(db, SQLITE_FULL, "commit", "injected by fault_file");
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+    } else if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         rc = sq_fail_db(db, "commit");
         if (!sqlite3_get_autocommit(db->db))
             sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
@@ -251,8 +268,12 @@ sq_rollback(nt_db *db)
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "rollback", NULL);
     db->read_txn = 0;
-    db->write_txn = 0;
     db->aborted = NT_OK;
+    if (db->group) { /* the request's savepoint only; the group stays open */
+        sq_group_undo(db);
+        return NT_OK;
+    }
+    db->write_txn = 0;
     if (db->db == NULL)
         return NT_OK;
     if (!sqlite3_get_autocommit(db->db) &&

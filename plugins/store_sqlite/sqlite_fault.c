@@ -1,7 +1,10 @@
 /* store_sqlite fault injection, a TEST HOOK for hardening tests. When the key `fault_file`
  * names a file and that file exists, its first word chooses a storage failure that every
  * step() of a write statement then reports instead of running: `full` (disk is full),
- * `readonly` (database is read-only) or `locked` (database is locked), all NT_EUNAVAIL.
+ * `readonly` (database is read-only) or `locked` (database is locked), all NT_EUNAVAIL;
+ * `commit` lets statements inside transactions run but fails every commit of a write
+ * transaction, every group_close and every write outside a transaction (its own commit) as
+ * `full` would (the transaction is rolled back).
  * Other content means no fault. Each connection looks at the file at most once per second,
  * so creating or removing it takes effect within a second. Leave fault_file unset in
  * production.
@@ -50,14 +53,16 @@ sq_fault_read(const char *path)
         fault = SQLITE_READONLY;
     else if (strcmp(buf, "locked") == 0)
         fault = SQLITE_BUSY;
+    else if (strcmp(buf, "commit") == 0)
+        fault = SQ_FAULT_COMMIT;
 out:
     if (f != NULL)
         fclose(f);
     return fault;
 }
 
-/* The fault to inject on db now (an SQLite primary code) or 0. Looks at the file again when
- * the last look is a second old or more. */
+/* The fault to inject on db now (an SQLite primary code, or SQ_FAULT_COMMIT) or 0. Looks at the
+ * file again when the last look is a second old or more. */
 int
 sq_fault(nt_db *db)
 {

@@ -42,6 +42,10 @@ sq_shared_init(struct sq_cfg *c)
     have_mu = 1;
     if (pthread_cond_init(&sh->drained, &attr) != 0)
         goto out;
+    if (pthread_cond_init(&sh->turn_cv, &attr) != 0) {
+        pthread_cond_destroy(&sh->drained);
+        goto out;
+    }
     c->shared = sh;
     sh = NULL;
     rc = NT_OK;
@@ -61,6 +65,7 @@ sq_shared_free(struct sq_cfg *c)
     if (c == NULL || c->shared == NULL)
         return;
     pthread_cond_destroy(&c->shared->drained);
+    pthread_cond_destroy(&c->shared->turn_cv);
     pthread_mutex_destroy(&c->shared->mu);
     free(c->shared);
     c->shared = NULL;

@@ -24,6 +24,11 @@ struct sq_shared {
     pthread_cond_t drained; /* broadcast when nro drops to 0; CLOCK_MONOTONIC */
     int nro;                /* open handles with db->ro set */
     atomic_int perm_warned; /* SQ_PERM_* warnings already logged (sqlite_setup.c) */
+    /* The group turn (sqlite_group.c): one group of this process holds the write lock at a
+     * time, and the next waiting one gets it at once, first come first served. */
+    int turn_held;
+    struct sq_turn_waiter *turn_head, *turn_tail;
+    pthread_cond_t turn_cv; /* CLOCK_MONOTONIC; broadcast when a turn is handed over */
 };
 
 /* The plugin state: settings read in init, read-only afterwards (shared by all threads). */
@@ -76,7 +81,12 @@ struct nt_db {
     int aborted;         /* NT_E* of the error that ended the last transaction, until rollback
                             (store contract C6); NT_OK when none */
     int aborted_read;    /* that transaction was a read transaction (end_read ends it) */
-    int fault;           /* injected fault (sqlite primary code) or 0; see sqlite_fault.c */
+    int group;           /* group commit mode (group_open .. group_close; sqlite_group.c) */
+    int group_txn;       /* the group's write transaction is open */
+    int group_sp;        /* a request's savepoint inside it is open (between begin and commit) */
+    int group_lost;      /* NT_E* of an error that rolled the whole group back, else NT_OK */
+    int group_turn;      /* this connection holds its process's group turn */
+    int fault;           /* injected fault (sqlite primary code, or SQ_FAULT_COMMIT) or 0 */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
 };
@@ -135,6 +145,17 @@ int64_t sq_col_int64(nt_stmt *s, int col);
 int sq_col_is_null(nt_stmt *s, int col);
 int64_t sq_changes(nt_stmt *s);
 
+/* sqlite_group.c: group commit (store group_open, group_close, group_pending) and the
+ * savepoints that stand in for write transactions inside a group. */
+int sq_group_open(nt_db *db);
+int sq_group_close(nt_db *db);
+int sq_group_pending(nt_db *db);
+int sq_group_begin(nt_db *db);
+int sq_group_release(nt_db *db);
+void sq_group_undo(nt_db *db);
+void sq_group_check_lost(nt_db *db, int code);
+void sq_group_turn_give(nt_db *db);
+
 /* sqlite_error.c: SQLite result codes to NT_E* codes and the connection's last error. */
 int sq_code(int ext);
 int sq_fail(nt_db *db, int ext, const char *what, const char *detail);
@@ -145,6 +166,9 @@ void sq_clear_error(nt_db *db);
 
 /* sqlite_fault.c: the fault_file test hook, and the monotonic clock. */
 int sq_fault(nt_db *db);
+/* The fault file's word `commit`: every commit of a write transaction (and group_close)
+ * fails as if the disk were full, while statements run. */
+#define SQ_FAULT_COMMIT (-1)
 int64_t sq_mono_ms(void);
 
 #endif /* SQLITE_INT_H */

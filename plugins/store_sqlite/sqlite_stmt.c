@@ -83,8 +83,10 @@ sq_step(nt_stmt *s)
         return NT_ERR;
     if ((rc = sq_refused(s->db)) != NT_OK)
         return rc;
-    if (!sqlite3_stmt_readonly(s->st) && (fault = sq_fault(s->db)) != 0)
-        return sq_stmt_failed(s->db, sq_fail(s->db, fault, "step", "injected by fault_file"));
+    if (!sqlite3_stmt_readonly(s->st) && (fault = sq_fault(s->db)) != 0 &&
+        (fault > 0 || sqlite3_get_autocommit(s->db->db))) /* `commit`: its own commit fails */
+        return sq_stmt_failed(s->db, sq_fail(s->db, fault > 0 ? fault : SQLITE_FULL, "step",
+                                             "injected by fault_file"));
     rc = sqlite3_step(s->st);
     if (rc == SQLITE_ROW)
         return 1;

@@ -55,6 +55,9 @@ static const nt_store_v1 sq_ops = {
     .describe = sq_describe,
     .begin_claim = sq_begin, /* the write lock serializes claimers */
     .dialect = sq_dialect,
+    .group_open = sq_group_open,
+    .group_close = sq_group_close,
+    .group_pending = sq_group_pending,
 };
 
 /* Frees the plugin state and its strings; NULL is fine. */

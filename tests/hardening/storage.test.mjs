@@ -186,6 +186,9 @@ describe("the fault_file hook", () => {
     ["readonly", /read-only/i],
     ["full", /disk is full/i],
     ["locked", /locked/i],
+    // statements run, every commit fails: grouped event writes included (503 for each
+    // request of the group, and the reads show nothing of them)
+    ["commit", /disk is full/i],
   ]) {
     test(`fault "${fault}": writes 503 naming the cause, reads 200, recovery without restart`, async () => {
       const f = await fixtures(srv);

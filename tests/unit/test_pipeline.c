@@ -429,6 +429,63 @@ START_TEST(test_routing)
 }
 END_TEST
 
+/* ---- the group commit hook ---------------------------------------------------------------- */
+
+static int hook_calls, hook_groupable, hook_handler_calls;
+
+static void
+group_hook(void *arg, int groupable)
+{
+    ck_assert_ptr_eq(arg, &hook_calls);
+    hook_calls++;
+    hook_groupable = groupable;
+    hook_handler_calls = calls; /* the handler has not run yet */
+}
+
+/* The hook runs once per routed request, before authentication and the handler, and says
+ * whether the route is flagged NT_ROUTE_GROUP_COMMIT; refusals before routing skip it. */
+START_TEST(test_group_hook)
+{
+    char err[256];
+    nt_route r = {.size = sizeof(nt_route),
+                  .method = "POST",
+                  .path = "/api/v1/grouped",
+                  .auth = NT_AUTH_ADMIN,
+                  .handler = h_thing_post,
+                  .flags = NT_ROUTE_GROUP_COMMIT};
+    reply rep;
+
+    router_free(rt);
+    rt = router_new();
+    ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
+    r.method = "GET";
+    r.path = "/api/v1/thing/{thingId}";
+    r.handler = h_thing_get;
+    r.flags = 0;
+    ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
+    ck_assert_int_eq(router_compile(rt), NT_OK);
+    deps.router = rt;
+    pipeline_set_group_hook(pl, group_hook, &hook_calls);
+    hook_calls = 0;
+    rep = serve(REQ("POST /api/v1/grouped", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_int_eq(hook_calls, 1);
+    ck_assert_int_eq(hook_groupable, 1);
+    ck_assert_int_eq(hook_handler_calls, 0);
+    ck_assert_int_eq(calls, 1);
+    rep = serve(REQ("GET /api/v1/thing/" ID, "x-api-key: good\r\n"));
+    ck_assert_int_eq(rep.status, 200);
+    ck_assert_int_eq(hook_calls, 2);
+    ck_assert_int_eq(hook_groupable, 0);
+    ck_assert_int_eq(hook_handler_calls, 1);
+    rep = serve(REQ("GET /api/v1/nope", "x-api-key: good\r\n"));
+    ck_assert_int_eq(rep.status, 404);
+    ck_assert_int_eq(hook_calls, 2);
+    pipeline_set_group_hook(pl, NULL, NULL);
+    rep = serve(REQ("POST /api/v1/grouped", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_int_eq(hook_calls, 2);
+}
+END_TEST
+
 /* ---- bodies ------------------------------------------------------------------------------ */
 
 START_TEST(test_bodies)
@@ -864,6 +921,7 @@ main(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_routing);
+    tcase_add_test(tc, test_group_hook);
     tcase_add_test(tc, test_bodies);
     tcase_add_test(tc, test_auth);
     tcase_add_test(tc, test_throttle);

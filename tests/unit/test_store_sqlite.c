@@ -618,6 +618,189 @@ START_TEST(test_busy_wait_wakes_soon)
 }
 END_TEST
 
+/* ---- group commit (ABI 1.5: group_open, group_close, group_pending) -------------------- */
+
+/* Requests' write transactions inside a group are savepoints of one transaction: another
+ * connection sees none of them until group_close; rollback() and a failed statement undo
+ * only the request's own part (C6 still refuses what follows until rollback); a statement
+ * outside begin/commit joins the group; group_close commits what remains. */
+START_TEST(test_group_commit)
+{
+    nt_db *a = open_db(NULL, NULL);
+    nt_db *b = open_db(NULL, NULL);
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_int_eq(g_ops->group_pending(a), 0);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_pending(a), 0); /* nothing written yet: no transaction */
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO parent(id, name) VALUES ('p1', 'one')"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_pending(a), 1);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent"), 0);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM parent"), 1); /* its own writes */
+    /* a request that rolls back leaves the others */
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO parent(id, name) VALUES ('p2', 'two')"), 0);
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM parent"), 1);
+    /* a failed statement undoes its request only, and refuses the rest of it */
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO parent(id, name) VALUES ('p3', 'three')"), 0);
+    ck_assert_int_eq(run(a, "INSERT INTO parent(id, name) VALUES ('p4', 'one')"), NT_ECONFLICT);
+    ck_assert_ptr_null(g_ops->prepare(a, "SELECT 1"));
+    ck_assert_int_eq(g_ops->commit(a), NT_ECONFLICT);
+    ck_assert_int_eq(g_ops->group_pending(a), 1);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM parent"), 1);
+    /* commit without begin is refused, and does not commit the group */
+    ck_assert_int_eq(g_ops->commit(a), NT_ERR);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent"), 0);
+    g_ops->clear_error(a);
+    /* a statement outside begin/commit joins the group */
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('x')"), 0);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 0);
+    /* the group holds the write lock: another writer waits and may try again */
+    ck_assert_int_eq(g_ops->begin(b), NT_ERETRY);
+    ck_assert_int_eq(g_ops->rollback(b), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_pending(a), 0);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent"), 1);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent WHERE id = 'p1'"), 1);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 1);
+    /* after the group: transactions of their own again */
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('y')"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 2);
+    /* an empty group commits nothing and fails nothing */
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    /* group_open inside a transaction is refused */
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_open(a), NT_ERR);
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+}
+END_TEST
+
+/* A commit that fails (fault_file `commit`: as a full disk would) loses the whole group and
+ * says so; a plain transaction's commit fails the same way. Nothing of either is written. */
+START_TEST(test_group_commit_fails)
+{
+    nt_db *a = open_db(NULL, NULL);
+    nt_db *b = open_db(NULL, NULL);
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    write_file(g_fault, "commit\n");
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(g_ops->begin(a), NT_OK);
+        ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('g')"), 0); /* statements run */
+        ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    }
+    ck_assert_int_eq(g_ops->group_close(a), NT_EUNAVAIL);
+    ck_assert_msg(strstr(g_ops->errmsg(a), "disk is full") != NULL, "%s", g_ops->errmsg(a));
+    ck_assert_int_eq(g_ops->group_pending(a), 0);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 0);
+    g_ops->clear_error(a);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('p')"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_EUNAVAIL);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('auto')"), NT_EUNAVAIL); /* its own */
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 0);
+    /* the lock was let go: the other connection writes at once when the fault is gone */
+    ck_assert_int_eq(unlink(g_fault), 0);
+    usleep(1100 * 1000);
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(run(b, "INSERT INTO t(a) VALUES ('ok')"), 0);
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 1);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+}
+END_TEST
+
+/* Groups of one process take turns: a group waiting for the write lock starts as soon as
+ * the group holding it commits (no busy-handler sleep), and gives up with NT_ERETRY after
+ * busy_timeout_ms. */
+struct group_waiter {
+    nt_db *db;
+    int rc;
+    int64_t began_ms;
+    sem_t started;
+};
+
+static void *
+group_waiter_main(void *arg)
+{
+    struct group_waiter *w = arg;
+
+    sem_post(&w->started);
+    w->rc = g_ops->group_open(w->db);
+    if (w->rc == NT_OK)
+        w->rc = g_ops->begin(w->db);
+    w->began_ms = sq_mono_ms();
+    if (w->rc == NT_OK && (w->rc = g_ops->commit(w->db)) == NT_OK)
+        w->rc = g_ops->group_close(w->db);
+    else
+        g_ops->group_close(w->db);
+    return NULL;
+}
+
+START_TEST(test_group_turns)
+{
+    nt_db *a = open_db("busy_timeout_ms", "2000");
+    struct group_waiter w = {open_db(NULL, NULL), NT_ERR, 0, {{0}}};
+    const struct timespec hold = {0, 150 * 1000000L};
+    pthread_t th;
+    int64_t committed, t0;
+
+    ck_assert_int_eq(sem_init(&w.started, 0, 0), 0);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(pthread_create(&th, NULL, group_waiter_main, &w), 0);
+    ck_assert_int_eq(sem_wait(&w.started), 0);
+    nanosleep(&hold, NULL);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    committed = sq_mono_ms();
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_int_eq(w.rc, NT_OK);
+    ck_assert_msg(w.began_ms - committed < 40, "the waiting group began %lld ms after the commit",
+                  (long long)(w.began_ms - committed));
+    ck_assert_int_ge(w.began_ms - committed, -5);
+    sem_destroy(&w.started);
+    g_ops->conn_close(w.db);
+    g_ops->conn_close(a);
+    /* a group that waits longer than busy_timeout_ms gives up */
+    teardown();
+    setup();
+    a = open_db("busy_timeout_ms", "100");
+    w.db = open_db(NULL, NULL);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_open(w.db), NT_OK);
+    t0 = sq_mono_ms();
+    ck_assert_int_eq(g_ops->begin(w.db), NT_ERETRY);
+    ck_assert_int_ge(sq_mono_ms() - t0, 100);
+    ck_assert_msg(strstr(g_ops->errmsg(w.db), "write lock") != NULL, "%s", g_ops->errmsg(w.db));
+    ck_assert_int_eq(g_ops->group_close(w.db), NT_OK); /* nothing was written */
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    /* the turn is free again: and a connection closed while holding it gives it back */
+    ck_assert_int_eq(g_ops->group_open(w.db), NT_OK);
+    ck_assert_int_eq(g_ops->begin(w.db), NT_OK);
+    ck_assert_int_eq(g_ops->commit(w.db), NT_OK);
+    g_ops->conn_close(w.db);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    g_ops->conn_close(a);
+}
+END_TEST
+
 /* ---- the store contract (services.h C1..C8) -------------------------------------------- */
 
 /* C5/C7: lock conflicts are NT_ERETRY, after busy_timeout_ms: a second writer's begin, a
@@ -1295,6 +1478,9 @@ store_suite(void)
     tcase_add_test(tc, test_cache_reuse);
     tcase_add_test(tc, test_two_connections);
     tcase_add_test(tc, test_busy_wait_wakes_soon);
+    tcase_add_test(tc, test_group_commit);
+    tcase_add_test(tc, test_group_commit_fails);
+    tcase_add_test(tc, test_group_turns);
     tcase_add_test(tc, test_retryable_conflicts);
     tcase_add_test(tc, test_lock_schema);
     tcase_add_test(tc, test_read_only);

@@ -1,0 +1,229 @@
+/* store_sqlite group commit (store group_open, group_close, group_pending). In a group, the
+ * first begin() takes the write lock with one BEGIN IMMEDIATE that stays open across the
+ * requests of a worker; each begin() .. commit() of a request is a savepoint inside it
+ * (SAVEPOINT / RELEASE), a failed statement or rollback() undoes just that savepoint
+ * (ROLLBACK TO), and group_close commits them all with one COMMIT: one WAL append and one
+ * lock round for many requests instead of one each, and a page cache that stays valid
+ * between them (another connection's commit empties it).
+ *
+ * The groups of one process take turns for the write lock in the order they asked (a mutex
+ * and condition variable, so the next group starts the moment the last one committed), and
+ * only then wait for SQLite's lock (other processes, and this process's writers outside
+ * groups). Waiting in SQLite's busy handler instead, a worker looked again every 250 us,
+ * and sometimes lost the lock to the worker that had just let it go.
+ *
+ * When an error makes SQLite roll back the whole transaction (disk full, I/O error, out of
+ * memory), the group is lost: every later begin() fails with that error and group_close
+ * reports it, so the host answers every request of the group with an error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "sqlite_int.h"
+
+#define SQ_SAVEPOINT "nt_req"
+
+int
+sq_group_open(nt_db *db)
+{
+    if (db == NULL)
+        return sq_fail(db, SQLITE_MISUSE, "group_open", NULL);
+    if (db->write_txn || db->group_sp)
+        return sq_fail(db, SQLITE_MISUSE, "group_open", "a write transaction is open");
+    db->group = 1;
+    return NT_OK;
+}
+
+/* Records that the group's transaction is gone when SQLite ended it after an error (code):
+ * the connection is in autocommit mode while the group thought it open. */
+void
+sq_group_check_lost(nt_db *db, int code)
+{
+    if (db == NULL || !db->group_txn || db->db == NULL || !sqlite3_get_autocommit(db->db))
+        return;
+    db->group_txn = 0;
+    db->group_sp = 0;
+    db->group_lost = code != NT_OK ? code : NT_EUNAVAIL;
+}
+
+struct sq_turn_waiter {
+    struct sq_turn_waiter *next;
+    int granted;
+};
+
+/* Waits (up to busy_timeout_ms) for the process's group turn. NT_OK, or NT_ERETRY. */
+static int
+sq_group_turn_take(nt_db *db)
+{
+    struct sq_shared *sh = db->cfg->shared;
+    struct sq_turn_waiter me = {NULL, 0}, **pp;
+    struct timespec until;
+    int rc = NT_OK;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(db->cfg->busy_timeout_ms / 1000);
+    until.tv_nsec += (long)(db->cfg->busy_timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&sh->mu);
+    if (!sh->turn_held) {
+        sh->turn_held = 1;
+        goto out;
+    }
+    if (sh->turn_tail != NULL)
+        sh->turn_tail->next = &me;
+    else
+        sh->turn_head = &me;
+    sh->turn_tail = &me;
+    while (!me.granted) {
+        if (pthread_cond_timedwait(&sh->turn_cv, &sh->mu, &until) == ETIMEDOUT && !me.granted) {
+            for (pp = &sh->turn_head; *pp != &me; pp = &(*pp)->next)
+                ;
+            *pp = me.next;
+            if (sh->turn_tail == &me) {
+                sh->turn_tail = NULL;
+                for (struct sq_turn_waiter *w = sh->turn_head; w != NULL; w = w->next)
+                    sh->turn_tail = w;
+            }
+            rc = NT_ERETRY;
+            break;
+        }
+    }
+out:
+    pthread_mutex_unlock(&sh->mu);
+    if (rc == NT_OK)
+        db->group_turn = 1;
+    else
+        sq_fail(db, SQLITE_BUSY, "begin",
+                "other requests of this process held the database's write lock for "
+                "busy_timeout_ms");
+    return rc;
+}
+
+/* Hands the group turn held by db to the first waiter, if any. */
+void
+sq_group_turn_give(nt_db *db)
+{
+    struct sq_shared *sh;
+
+    if (db == NULL || !db->group_turn)
+        return;
+    sh = db->cfg->shared;
+    db->group_turn = 0;
+    pthread_mutex_lock(&sh->mu);
+    if (sh->turn_head != NULL) {
+        struct sq_turn_waiter *w = sh->turn_head;
+        sh->turn_head = w->next;
+        if (sh->turn_head == NULL)
+            sh->turn_tail = NULL;
+        w->granted = 1;
+        pthread_cond_broadcast(&sh->turn_cv);
+    } else {
+        sh->turn_held = 0;
+    }
+    pthread_mutex_unlock(&sh->mu);
+}
+
+/* begin() inside a group: opens the group's transaction if needed, then a savepoint. */
+int
+sq_group_begin(nt_db *db)
+{
+    int rc;
+
+    if (db->group_lost != NT_OK)
+        return sq_fail(db, SQLITE_IOERR, "begin",
+                       "an earlier error rolled back the group of writes this one would join");
+    if (!db->group_txn) {
+        if (!db->group_turn && (rc = sq_group_turn_take(db)) != NT_OK)
+            return rc;
+        if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sq_fail_db(db, "begin");
+            sq_group_turn_give(db);
+            sq_idle(db);
+            return rc;
+        }
+        db->group_txn = 1;
+    }
+    if (sqlite3_exec(db->db, "SAVEPOINT " SQ_SAVEPOINT, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "begin");
+        sq_group_check_lost(db, rc);
+        return rc;
+    }
+    db->group_sp = 1;
+    db->write_txn = 1;
+    return NT_OK;
+}
+
+/* Undoes the open savepoint (nothing of the request remains) and closes it. */
+void
+sq_group_undo(nt_db *db)
+{
+    if (db->group_sp && db->db != NULL && !sqlite3_get_autocommit(db->db)) {
+        sqlite3_exec(db->db, "ROLLBACK TO " SQ_SAVEPOINT, NULL, NULL, NULL);
+        sqlite3_exec(db->db, "RELEASE " SQ_SAVEPOINT, NULL, NULL, NULL);
+    }
+    db->group_sp = 0;
+    db->write_txn = 0;
+    sq_group_check_lost(db, NT_EUNAVAIL);
+}
+
+/* commit() inside a group: releases the savepoint; its writes now wait for group_close. */
+int
+sq_group_release(nt_db *db)
+{
+    int rc;
+
+    if (!db->group_sp)
+        return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
+    if (sqlite3_exec(db->db, "RELEASE " SQ_SAVEPOINT, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = sq_fail_db(db, "commit");
+        sq_group_undo(db);
+        return rc;
+    }
+    db->group_sp = 0;
+    db->write_txn = 0;
+    return NT_OK;
+}
+
+int
+sq_group_close(nt_db *db)
+{
+    int rc = NT_OK;
+
+    if (db == NULL)
+        return sq_fail(db, SQLITE_MISUSE, "group_close", NULL);
+    if (db->group_sp) /* a request left its savepoint open: it does not commit */
+        sq_group_undo(db);
+    if (db->group_txn && db->db != NULL && !sqlite3_get_autocommit(db->db)) {
+        if (sq_fault(db) == SQ_FAULT_COMMIT) {
+            rc = sq_fail(db, SQLITE_FULL, "group_close", "injected by fault_file");
+            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        } else if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+            rc = sq_fail_db(db, "group_close");
+            if (!sqlite3_get_autocommit(db->db))
+                sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    } else if (db->group_txn) {
+        rc = sq_fail(db, SQLITE_IOERR, "group_close", "the group's transaction was lost");
+    }
+    if (rc == NT_OK && db->group_lost != NT_OK)
+        rc = sq_fail(db, SQLITE_IOERR, "group_close",
+                     "an error rolled back the group's transaction");
+    sq_group_turn_give(db);
+    db->group = 0;
+    db->group_txn = 0;
+    db->group_lost = NT_OK;
+    db->write_txn = 0;
+    db->aborted = NT_OK;
+    sq_idle(db);
+    return rc;
+}
+
+int
+sq_group_pending(nt_db *db)
+{
+    return db != NULL && (db->group_txn || db->group_lost != NT_OK);
+}

@@ -1,0 +1,111 @@
+// Hardening: group commit ([server] group_commit_ms; README "Group commit"). Event writes of
+// one worker share one SQLite commit and their replies wait for it. What must hold:
+//   - a 2xx is sent only once the write is committed: a read on another connection (and so,
+//     often, the other worker), sent the moment the 201 arrives, always finds the event;
+//   - requests of one group fail alone: updates of deleted events (404) and bad bodies (400)
+//     mixed into the same groups leave the other writes of the group intact;
+//   - pipelined writes on one connection, followed by a read on it, answer in order and the
+//     read sees them;
+//   - every acknowledged event is stored exactly once (the calendar lists them all);
+//   - the same holds with group commit off (group_commit_ms = 0).
+// The failure of a group's commit (fault_file `commit`) is in storage.test.mjs.
+
+import assert from "node:assert/strict";
+import http from "node:http";
+import { after, before, describe, test } from "node:test";
+import { buildRequest, httpRequest, launch, openConn } from "./lib.mjs";
+
+const LOOPS = 24;
+const PER_LOOP = 40;
+const START = Date.UTC(2032, 0, 5, 8);
+const HOUR = 3600000;
+
+for (const ms of [2, 0]) {
+  describe(`group_commit_ms = ${ms}`, () => {
+    let srv;
+    let user;
+    let cal;
+    before(async () => {
+      srv = await launch({ ini: { server: { group_commit_ms: ms } } });
+      user = (await srv.admin("POST", "/user", { body: {} })).json.user.id;
+      cal = (await srv.admin("POST", `/user/${user}/calendar`, { body: { timezone: "UTC" } })).json.calendar.id;
+    });
+    after(async () => {
+      await srv?.stop();
+    });
+
+    test("a 201 means committed: another connection reads the event at once; failures stay alone", async () => {
+      const writer = new http.Agent({ keepAlive: true, maxSockets: LOOPS });
+      const reader = new http.Agent({ keepAlive: true, maxSockets: LOOPS });
+      const key = { "x-api-key": srv.apiKey };
+      const created = [];
+      let deleted = 0;
+      let notFound = 0;
+      let badBody = 0;
+      const loop = async (n) => {
+        for (let i = 0; i < PER_LOOP; i++) {
+          const startTs = START + (n * PER_LOOP + i) * HOUR;
+          const r = await httpRequest(writer, srv.port, "POST", `/user/${user}/events`, { headers: key, body: { calendarId: cal, startTs, duration: HOUR, busy: true } });
+          assert.equal(r.status, 201, `create: ${r.status} ${r.text}`);
+          const id = r.json.event.id;
+          const g = await httpRequest(reader, srv.port, "GET", `/user/events/${id}`, { headers: key });
+          assert.equal(g.status, 200, `read right after the 201 (loop ${n}, ${i}): ${g.status} ${g.text}`);
+          assert.equal(g.json.event.startTs, startTs);
+          if (i % 5 === 4) {
+            // delete it, then update it: the update fails alone inside its group
+            const d = await httpRequest(writer, srv.port, "DELETE", `/user/events/${id}`, { headers: key });
+            assert.equal(d.status, 200, `delete: ${d.status} ${d.text}`);
+            deleted++;
+            const u = await httpRequest(writer, srv.port, "PUT", `/user/events/${id}`, { headers: key, body: { busy: false } });
+            assert.equal(u.status, 404, `update of a deleted event: ${u.status} ${u.text}`);
+            notFound++;
+            const gone = await httpRequest(reader, srv.port, "GET", `/user/events/${id}`, { headers: key });
+            assert.equal(gone.status, 404, `read right after the delete: ${gone.status}`);
+          } else {
+            created.push({ id, startTs });
+            if (i % 7 === 3) {
+              const b = await httpRequest(writer, srv.port, "POST", `/user/${user}/events`, { headers: key, body: { calendarId: cal, startTs, duration: -5 } });
+              assert.equal(b.status, 400, `bad body: ${b.status} ${b.text}`);
+              badBody++;
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: LOOPS }, (_, n) => loop(n)));
+      writer.destroy();
+      reader.destroy();
+      const list = await srv.admin("GET", `/user/calendar/${cal}/events?startTs=${START - HOUR}&endTs=${START + (LOOPS * PER_LOOP + 1) * HOUR}`);
+      assert.equal(list.status, 200, list.text);
+      const ids = list.json.events.map((e) => e.event.id).sort();
+      assert.deepEqual(ids, created.map((c) => c.id).sort(), "the calendar holds exactly the acknowledged, undeleted events");
+      console.log(`# group_commit_ms=${ms}: ${created.length + deleted} created, ${deleted} deleted, ${notFound} 404 and ${badBody} 400 among them`);
+      assert.ok(srv.alive());
+    });
+
+    test("pipelined writes and a read on one connection answer in order; the read sees them", async () => {
+      const conn = await openConn(srv.port);
+      try {
+        const key = [["x-api-key", srv.apiKey]];
+        const bodies = [0, 1, 2, 3].map((k) => JSON.stringify({ calendarId: cal, startTs: START - (k + 10) * HOUR, duration: HOUR }));
+        const reqs = bodies.map((b) => buildRequest("POST", `/api/v1/user/${user}/events`, [...key, ["Content-Type", "application/json"]], b, { close: false }));
+        const win = `startTs=${START - 20 * HOUR}&endTs=${START - 5 * HOUR}`;
+        reqs.push(buildRequest("GET", `/api/v1/user/calendar/${cal}/events?${win}`, key, null, { close: false }));
+        conn.sock.write(Buffer.concat(reqs));
+        const replies = [];
+        for (let k = 0; k < reqs.length; k++) {
+          const r = await conn.wait(10000);
+          assert.ok(r, `reply ${k} arrived`);
+          replies.push(r);
+        }
+        for (let k = 0; k < 4; k++) {
+          assert.equal(replies[k].status, 201, `pipelined write ${k}: ${replies[k].status} ${replies[k].text}`);
+          assert.equal(JSON.parse(replies[k].text).event.startTs, START - (k + 10) * HOUR, "in order");
+        }
+        assert.equal(replies[4].status, 200, replies[4].text);
+        assert.equal(JSON.parse(replies[4].text).events.length, 4, "the read after them sees all four");
+      } finally {
+        conn.close();
+      }
+    });
+  });
+}
