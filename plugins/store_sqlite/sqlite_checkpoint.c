@@ -1,10 +1,14 @@
 /* Background WAL checkpoints. With checkpoint_ms > 0 the request connections never
  * checkpoint themselves, so no request pays for copying the WAL into the database and its
- * fsync. Their commit hook wakes one thread (with its own connection) once the WAL holds
- * SQ_CKPT_PAGES pages, and the thread also runs every checkpoint_ms: a PASSIVE checkpoint,
- * which never blocks readers or writers; when writers outrun it and the WAL passes
- * SQ_CKPT_FORCE_PAGES, a RESTART checkpoint briefly holds writers back so the WAL starts
- * over, which keeps it bounded under sustained load.
+ * fsync. Their commit hook wakes one thread (with its own connection) each time the WAL has
+ * grown by SQ_CKPT_PAGES pages, and the thread also runs every checkpoint_ms: a PASSIVE
+ * checkpoint, which never blocks readers or writers. Under steady writes the WAL never
+ * starts over by itself (that needs a moment with every frame copied and no writer), so once
+ * it passes SQ_CKPT_FORCE_PAGES the thread takes the process's write turn (sqlite_group.c:
+ * the groups of request writers wait behind it) and runs a RESTART checkpoint right after a
+ * PASSIVE one, so it has little left to copy: writers are held back for that short time, and
+ * the WAL starts over. (Without the turn, RESTART waited for the write lock and then for
+ * readers in SQLite's back-off, holding the lock: writers stalled 50-150 ms.)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,8 +17,8 @@
 
 #include "sqlite_int.h"
 
-#define SQ_CKPT_PAGES 1000        /* as SQLite's own wal_autocheckpoint */
-#define SQ_CKPT_FORCE_PAGES 16000 /* about 64 MiB of WAL */
+#define SQ_CKPT_PAGES 1000       /* as SQLite's own wal_autocheckpoint */
+#define SQ_CKPT_FORCE_PAGES 8000 /* about 32 MiB of WAL */
 
 struct sq_ckpt {
     pthread_t thread;
@@ -38,7 +42,7 @@ sq_ckpt_open(const struct sq_cfg *c)
 
     if (sqlite3_open_v2(c->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
-        sqlite3_busy_timeout(h, (int)c->busy_timeout_ms) != SQLITE_OK ||
+        sqlite3_busy_handler(h, sq_busy, (void *)c) != SQLITE_OK ||
         sqlite3_exec(h, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(h); /* not writable now, say: try again next time */
         return NULL;
@@ -46,15 +50,17 @@ sq_ckpt_open(const struct sq_cfg *c)
     return h;
 }
 
-/* One round: PASSIVE, then RESTART when the WAL is still too long. */
+/* One round: PASSIVE, then, when the WAL is too long, RESTART in the process's write turn. */
 static int
-sq_ckpt_round(sqlite3 *h)
+sq_ckpt_round(sqlite3 *h, const struct sq_cfg *c)
 {
     int log = 0, done = 0;
     int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 
-    if (rc == SQLITE_OK && log >= SQ_CKPT_FORCE_PAGES)
+    if (rc == SQLITE_OK && log >= SQ_CKPT_FORCE_PAGES && sq_turn_take(c) == NT_OK) {
         rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sq_turn_give(c);
+    }
     return rc;
 }
 
@@ -106,7 +112,7 @@ sq_ckpt_main(void *arg)
         if (h == NULL)
             h = sq_ckpt_open(k->cfg);
         if (h != NULL) {
-            int rc = sq_ckpt_round(h);
+            int rc = sq_ckpt_round(h, k->cfg);
             if (rc != SQLITE_OK && rc != SQLITE_BUSY && !failed) {
                 k->cfg->api->log(k->cfg->plugin, NT_LOG_WARN, "WAL checkpoint failed: %s",
                                  sqlite3_errmsg(h));

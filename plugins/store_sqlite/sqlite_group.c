@@ -6,11 +6,12 @@
  * lock round for many requests instead of one each, and a page cache that stays valid
  * between them (another connection's commit empties it).
  *
- * The groups of one process take turns for the write lock in the order they asked (a mutex
- * and condition variable, so the next group starts the moment the last one committed), and
- * only then wait for SQLite's lock (other processes, and this process's writers outside
- * groups). Waiting in SQLite's busy handler instead, a worker looked again every 250 us,
- * and sometimes lost the lock to the worker that had just let it go.
+ * The groups of one process (and its checkpoint thread, for the WAL restarts) take turns
+ * for the write lock in the order they asked (a mutex and condition variable, so the next
+ * group starts the moment the last one committed), and only then wait for SQLite's lock
+ * (other processes, and this process's writers outside groups). Waiting in SQLite's busy handler
+ * instead, a worker looked again every 250 us, and sometimes lost the lock to the worker that had
+ * just let it go.
  *
  * When an error makes SQLite roll back the whole transaction (disk full, I/O error, out of
  * memory), the group is lost: every later begin() fails with that error and group_close
@@ -52,18 +53,19 @@ struct sq_turn_waiter {
     int granted;
 };
 
-/* Waits (up to busy_timeout_ms) for the process's group turn. NT_OK, or NT_ERETRY. */
-static int
-sq_group_turn_take(nt_db *db)
+/* Waits (up to busy_timeout_ms) for the process's write turn (groups and the checkpoint
+ * thread take it). NT_OK, or NT_ERETRY when the wait timed out. */
+int
+sq_turn_take(const struct sq_cfg *c)
 {
-    struct sq_shared *sh = db->cfg->shared;
+    struct sq_shared *sh = c->shared;
     struct sq_turn_waiter me = {NULL, 0}, **pp;
     struct timespec until;
     int rc = NT_OK;
 
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(db->cfg->busy_timeout_ms / 1000);
-    until.tv_nsec += (long)(db->cfg->busy_timeout_ms % 1000) * 1000000L;
+    until.tv_sec += (time_t)(c->busy_timeout_ms / 1000);
+    until.tv_nsec += (long)(c->busy_timeout_ms % 1000) * 1000000L;
     if (until.tv_nsec >= 1000000000L) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
@@ -94,25 +96,15 @@ sq_group_turn_take(nt_db *db)
     }
 out:
     pthread_mutex_unlock(&sh->mu);
-    if (rc == NT_OK)
-        db->group_turn = 1;
-    else
-        sq_fail(db, SQLITE_BUSY, "begin",
-                "other requests of this process held the database's write lock for "
-                "busy_timeout_ms");
     return rc;
 }
 
-/* Hands the group turn held by db to the first waiter, if any. */
+/* Hands the process's write turn to the first waiter, if any (else frees it). */
 void
-sq_group_turn_give(nt_db *db)
+sq_turn_give(const struct sq_cfg *c)
 {
-    struct sq_shared *sh;
+    struct sq_shared *sh = c->shared;
 
-    if (db == NULL || !db->group_turn)
-        return;
-    sh = db->cfg->shared;
-    db->group_turn = 0;
     pthread_mutex_lock(&sh->mu);
     if (sh->turn_head != NULL) {
         struct sq_turn_waiter *w = sh->turn_head;
@@ -125,6 +117,28 @@ sq_group_turn_give(nt_db *db)
         sh->turn_held = 0;
     }
     pthread_mutex_unlock(&sh->mu);
+}
+
+/* Takes the write turn for db's group; NT_OK or NT_ERETRY (recorded on db). */
+static int
+sq_group_turn_take(nt_db *db)
+{
+    if (sq_turn_take(db->cfg) != NT_OK)
+        return sq_fail(db, SQLITE_BUSY, "begin",
+                       "other requests of this process held the database's write lock for "
+                       "busy_timeout_ms");
+    db->group_turn = 1;
+    return NT_OK;
+}
+
+/* Gives back the write turn held by db's group, if it holds it. NULL is fine. */
+void
+sq_group_turn_give(nt_db *db)
+{
+    if (db == NULL || !db->group_turn)
+        return;
+    db->group_turn = 0;
+    sq_turn_give(db->cfg);
 }
 
 /* begin() inside a group: opens the group's transaction if needed, then a savepoint. */

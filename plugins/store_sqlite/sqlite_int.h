@@ -103,6 +103,8 @@ void sq_shared_free(struct sq_cfg *c);
 
 /* sqlite_setup.c: the settings of a new handle and the reasons an open failed. */
 int sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen);
+/* The busy handler of every handle (arg is the sq_cfg): looks again every 250 us. */
+int sq_busy(void *arg, int n);
 int sq_writable(const char *path);
 void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
 
@@ -155,6 +157,9 @@ int sq_group_release(nt_db *db);
 void sq_group_undo(nt_db *db);
 void sq_group_check_lost(nt_db *db, int code);
 void sq_group_turn_give(nt_db *db);
+/* The process's write turn (FIFO), for groups and the checkpoint thread. */
+int sq_turn_take(const struct sq_cfg *c);
+void sq_turn_give(const struct sq_cfg *c);
 
 /* sqlite_error.c: SQLite result codes to NT_E* codes and the connection's last error. */
 int sq_code(int ext);

@@ -102,7 +102,7 @@ sq_exec_waiting(sqlite3 *h, const char *sql, int (*cb)(void *, int, char **, cha
  * since the first look of this wait. SQLite's own handler backs off up to 100 ms between
  * looks and so woke 50-80 ms after a short write transaction had ended; a worker's event
  * loop stands still while it sleeps, so those sleeps were the tail latency of writes. */
-static int
+int
 sq_busy(void *arg, int n)
 {
     static _Thread_local int64_t start_ms;
