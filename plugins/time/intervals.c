@@ -127,23 +127,36 @@ ev_ilist_json(const ev_ilist *l)
 /* The longest instance: two 20-character integers, the keys, "false" and the comma. */
 #define EV_INST_TEXT_MAX 96
 
-/* Writes v in decimal at p (what "%lld" writes, INT64_MIN included); returns the end. */
+/* Writes v in decimal at p (what "%lld" writes, INT64_MIN included), two digits per
+ * division; returns the end. */
 static char *
 ev_put_i64(char *p, int64_t v)
 {
-    char tmp[20];
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930"
+                                "31323334353637383940414243444546474849505152535455565758596061"
+                                "62636465666768697071727374757677787980818283848586878889909192"
+                                "93949596979899";
+    char tmp[20], *t = tmp + sizeof(tmp);
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    size_t k = 0;
+    size_t k;
 
-    do {
-        tmp[k++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
+    while (u >= 100) {
+        const char *d = &pairs[(u % 100) * 2];
+        u /= 100;
+        *--t = d[1];
+        *--t = d[0];
+    }
+    if (u >= 10) {
+        *--t = pairs[u * 2 + 1];
+        *--t = pairs[u * 2];
+    } else {
+        *--t = (char)('0' + u);
+    }
     if (v < 0)
         *p++ = '-';
-    while (k > 0)
-        *p++ = tmp[--k];
-    return p;
+    k = (size_t)(tmp + sizeof(tmp) - t);
+    memcpy(p, t, k);
+    return p + k;
 }
 
 /* Copies the n bytes of a string literal at p; returns the end. */
