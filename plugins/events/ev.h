@@ -308,10 +308,15 @@ int ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const 
  * when none); NULL skips the event. May set *rc (NT_ENOMEM) to stop. */
 typedef ev_ilist *(*ev_set_dest_fn)(void *arg, int busy, const char *service_id, int *rc);
 
-/* Expands every event of the calendars cals[0..n) that matches [fb->ws, fb->we],
- * only the busy ones when busy_only, into the lists `dest` picks. Checks the request budget
- * (req_check) as it goes. NT_OK or the first error. */
-int ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int busy_only, ev_set_dest_fn dest,
+/* Flags of ev_set_collect(): only busy events; `dest` is given NULL for the serviceId
+ * (it does not look at it, and the column is then not read). */
+#define EV_SET_BUSY_ONLY 1
+#define EV_SET_NO_SERVICE 2
+
+/* Expands every event of the calendars cals[0..n) that matches [fb->ws, fb->we], only the
+ * busy ones with EV_SET_BUSY_ONLY in flags, into the lists `dest` picks. Checks the request
+ * budget (req_check) as it goes. NT_OK or the first error. */
+int ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int flags, ev_set_dest_fn dest,
                    void *arg);
 
 /* Free/busy of the calendars `ids` (resolved as ev_set_resolve does) in [ws, we]: the

@@ -136,7 +136,7 @@ ev_svc_busy_by_service(void *state, nt_req *req, const char *account_id, const c
     if (rc == NT_OK && n_cals > 0)
         rc = ev_fb_init(&fb, p, req, ws, we);
     if (rc == NT_OK && n_cals > 0)
-        rc = ev_set_collect(&fb, cals, n_cals, 1, ev_groups_dest, &groups);
+        rc = ev_set_collect(&fb, cals, n_cals, EV_SET_BUSY_ONLY, ev_groups_dest, &groups);
     if (rc == NT_OK)
         rc = ev_groups_export(&groups, out, n_out);
     ev_groups_free(&groups);

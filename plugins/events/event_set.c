@@ -7,13 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The events of one calendar matching a window, all or only the busy ones. */
-static const char ev_sql_set_all[] = "SELECT " EV_FB_COLS " FROM events_events e "
-                                     "WHERE e.calendar_id = $1 AND e.account_id = $2 AND "
-                                     "e.start_ts <= $3 AND e.end_ts >= $4";
-static const char ev_sql_set_busy[] = "SELECT " EV_FB_COLS " FROM events_events e "
-                                      "WHERE e.calendar_id = $1 AND e.account_id = $2 AND "
-                                      "e.busy = 1 AND e.start_ts <= $3 AND e.end_ts >= $4";
+/* The events of one calendar matching a window: all, or only the busy ones (their busy
+ * column is the constant 1, and without EV_SET_NO_SERVICE their service_id NULL): the
+ * same columns (EV_FB_COLS), fewer of them read from the row. */
+#define EV_SET_WHERE " FROM events_events e WHERE e.calendar_id = $1 AND e.account_id = $2 AND "
+static const char ev_sql_set_all[] =
+    "SELECT " EV_FB_COLS EV_SET_WHERE "e.start_ts <= $3 AND e.end_ts >= $4";
+static const char ev_sql_set_busy[] =
+    "SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, e.service_id" EV_SET_WHERE
+    "e.busy = 1 AND e.start_ts <= $3 AND e.end_ts >= $4";
+static const char ev_sql_set_busy_nosvc[] =
+    "SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, NULL" EV_SET_WHERE
+    "e.busy = 1 AND e.start_ts <= $3 AND e.end_ts >= $4";
 
 /* How many rows pass between two looks at the request budget. */
 #define EV_SET_CHECK_EVERY 64
@@ -113,21 +118,25 @@ ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const char
 /* Expands the matching events of one calendar. `*rows` counts rows across calendars for the
  * budget checks. */
 static int
-ev_set_calendar(ev_fb *fb, const ev_cal *cal, int busy_only, ev_set_dest_fn dest, void *arg,
+ev_set_calendar(ev_fb *fb, const ev_cal *cal, int flags, ev_set_dest_fn dest, void *arg,
                 size_t *rows)
 {
     const nt_host_api *api = fb->p->api;
+    const char *sql = ev_sql_set_all;
     nt_stmt *st = NULL;
     int rc;
 
-    rc = ntc_prepare(api, api->req_db(fb->req), &st, busy_only ? ev_sql_set_busy : ev_sql_set_all,
-                     "ttii", cal->id, cal->account_id, fb->we, fb->ws);
+    if (flags & EV_SET_BUSY_ONLY)
+        sql = flags & EV_SET_NO_SERVICE ? ev_sql_set_busy_nosvc : ev_sql_set_busy;
+    rc = ntc_prepare(api, api->req_db(fb->req), &st, sql, "ttii", cal->id, cal->account_id, fb->we,
+                     fb->ws);
     while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
         ev_ilist *l;
         rc = NT_OK;
         if ((*rows)++ % EV_SET_CHECK_EVERY == 0 && (rc = api->req_check(fb->req)) != NT_OK)
             break;
-        l = dest(arg, api->db_col_int64(st, 4) != 0, api->db_col_text(st, 5), &rc);
+        l = dest(arg, (flags & EV_SET_BUSY_ONLY) || api->db_col_int64(st, 4) != 0,
+                 flags & EV_SET_NO_SERVICE ? NULL : api->db_col_text(st, 5), &rc);
         if (rc == NT_OK && l != NULL)
             rc = ev_fb_row(fb, st, 0, cal->timezone, cal->week_start, l);
     }
@@ -136,14 +145,13 @@ ev_set_calendar(ev_fb *fb, const ev_cal *cal, int busy_only, ev_set_dest_fn dest
 }
 
 int
-ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int busy_only, ev_set_dest_fn dest,
-               void *arg)
+ev_set_collect(ev_fb *fb, const ev_cal *cals, size_t n, int flags, ev_set_dest_fn dest, void *arg)
 {
     size_t rows = 0;
     int rc = NT_OK;
 
     for (size_t i = 0; rc == NT_OK && i < n; i++)
-        rc = ev_set_calendar(fb, &cals[i], busy_only, dest, arg, &rows);
+        rc = ev_set_calendar(fb, &cals[i], flags, dest, arg, &rows);
     return rc;
 }
 
@@ -182,7 +190,9 @@ ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, const c
     if (rc == NT_OK && n_cals > 0)
         rc = ev_fb_init(&fb, p, req, ws, we);
     if (rc == NT_OK && n_cals > 0)
-        rc = ev_set_collect(&fb, cals, n_cals, free_l == NULL, ev_fb_dest, &lists);
+        rc = ev_set_collect(&fb, cals, n_cals,
+                            free_l == NULL ? EV_SET_BUSY_ONLY | EV_SET_NO_SERVICE : 0, ev_fb_dest,
+                            &lists);
     if (rc == NT_OK && busy != NULL && ev_ilist_merge(busy) != 0)
         rc = NT_ENOMEM;
     if (rc == NT_OK && free_l != NULL && ev_ilist_merge(free_l) != 0)

@@ -102,7 +102,7 @@ START_TEST(test_json)
 END_TEST
 
 /* The text writer gives the bytes json_dumpb(JSON_COMPACT) writes of ev_ilist_json(), for
- * empty lists, extreme values and both flags. */
+ * empty lists, extreme values, every digit count (its own integer writer) and both flags. */
 START_TEST(test_json_text)
 {
     ev_ilist l = {0};
@@ -111,7 +111,7 @@ START_TEST(test_json_text)
     size_t len = 0;
     json_t *j;
 
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < 3; round++) {
         j = ev_ilist_json(&l);
         want = json_dumps(j, JSON_COMPACT);
         with = malloc(strlen(want) + 16);
@@ -125,8 +125,18 @@ START_TEST(test_json_text)
         free(with);
         free(want);
         json_decref(j);
-        for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-            ck_assert_int_eq(ev_ilist_push(&l, v[i][0], v[i][1], (int)(i % 2)), 0);
+        if (round == 0) {
+            for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+                ck_assert_int_eq(ev_ilist_push(&l, v[i][0], v[i][1], (int)(i % 2)), 0);
+        } else { /* 9, 10, 99, 100, ... and their negatives, up to INT64_MAX - 1 */
+            int64_t p = 1;
+            for (int d = 1; d <= 18; d++) {
+                p *= 10;
+                ck_assert_int_eq(ev_ilist_push(&l, p - 1, -(p - 1), d % 2), 0);
+                ck_assert_int_eq(ev_ilist_push(&l, -p, p, 0), 0);
+            }
+            ck_assert_int_eq(ev_ilist_push(&l, INT64_MAX - 1, INT64_MIN + 1, 1), 0);
+        }
     }
     ev_ilist_free(&l);
 }
