@@ -1084,6 +1084,7 @@ rem_count(const char *id)
 START_TEST(test_reminders_single)
 {
     int64_t s0 = T0 + HOUR;
+    char sql[256];
     char *id;
 
     fh_clock_set(T0, 0);
@@ -1117,6 +1118,10 @@ START_TEST(test_reminders_single)
     free(id);
     id = create_at(s0, "");
     ck_assert_int_eq(rem_count(id), 0);
+    /* ... and no job row either (a new event without reminders writes none) */
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM events_reminder_jobs WHERE event_id = '%s'",
+             id);
+    ck_assert_int_eq(count(sql), 0);
     free(id);
 }
 END_TEST
