@@ -86,6 +86,18 @@ static const char svc_migration_2[] =
     "CREATE INDEX service_holds_service ON service_holds(service_id, expires_at);"
     "ALTER TABLE service_busy ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;";
 
+/* Bookings and holds (create, cancel, release) may share a commit with other such requests
+ * and with event writes (NT_ROUTE_GROUP_COMMIT): each does its choice of hosts (within the
+ * request's CPU budget) and its writes in one transaction, and nothing after it. */
+static uint64_t
+svc_route_flags(const ntc_route *r)
+{
+    return r->handler == svc_bk_create || r->handler == svc_bk_cancel ||
+                   r->handler == svc_hold_create || r->handler == svc_hold_release
+               ? NT_ROUTE_GROUP_COMMIT
+               : 0;
+}
+
 /* Adds the migrations and every route, with p as their state. */
 static int
 svc_register(svc_plugin *p)
@@ -125,8 +137,8 @@ svc_register(svc_plugin *p)
 
     return rc != NT_OK
                ? rc
-               : ntc_routes_add_doc(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
-                                    svc_route_docs, svc_route_docs_n, p);
+               : ntc_routes_add_flagged(p->api, p->self, routes, sizeof(routes) / sizeof(routes[0]),
+                                        svc_route_docs, svc_route_docs_n, svc_route_flags, p);
 }
 
 /* Checks the (empty) [service] section, allocates the state and registers everything.
