@@ -338,7 +338,8 @@ typedef struct nt_events_v1 {
     /* For booking intend, per user user_ids[i] of `account_id`, over the events
      * whose serviceId is `service_id`: last_created[i] = the largest `created` (INT64_MIN when
      * the user has none) and count[i] = how many match the window [ws, we]. Both
-     * arrays have n entries and are filled on NT_OK. NT_OK or a storage error. */
+     * arrays have n entries and are filled on NT_OK; either may be NULL when the caller does
+     * not need it (it is then not computed). NT_OK or a storage error. */
     int (*service_stats)(void *state, nt_req *req, const char *account_id, const char *service_id,
                          const char *const *user_ids, size_t n, int64_t ws, int64_t we,
                          int64_t *last_created, int64_t *count);

@@ -211,16 +211,19 @@ ev_svc_service_stats(void *state, nt_req *req, const char *account_id, const cha
      * of the host: that made each booking slower as a service's bookings grew. */
     for (size_t i = 0; rc == NT_OK && i < n; i++) {
         nt_stmt *st = NULL;
-        rc = ntc_prepare(api, api->req_db(req), &st,
-                         "SELECT MAX(created) FROM events_events "
-                         "WHERE user_id = $1 AND account_id = $2 AND service_id = $3",
-                         "ttt", user_ids[i], account_id, service_id);
-        if (rc == NT_OK)
+        if (last_created != NULL)
+            rc = ntc_prepare(api, api->req_db(req), &st,
+                             "SELECT MAX(created) FROM events_events "
+                             "WHERE user_id = $1 AND account_id = $2 AND service_id = $3",
+                             "ttt", user_ids[i], account_id, service_id);
+        if (rc == NT_OK && last_created != NULL)
             rc = ntc_row(api, st);
-        if (rc == NT_OK)
+        if (rc == NT_OK && last_created != NULL)
             last_created[i] = api->db_col_is_null(st, 0) ? INT64_MIN : api->db_col_int64(st, 0);
         api->db_finalize(st);
         st = NULL;
+        if (count == NULL)
+            continue;
         if (rc == NT_OK)
             rc = ntc_prepare(api, api->req_db(req), &st,
                              "SELECT COUNT(*) FROM events_events WHERE user_id = $1 AND "

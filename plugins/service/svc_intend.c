@@ -68,7 +68,9 @@ svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const sv
         rc = api->fail(req, NT_ERR, "the events service cannot count a service's events");
     if (rc == NT_OK)
         rc = p->events->service_stats(p->events_state, req, s->account_id, s->id, users, n, now,
-                                      now + SVC_EQUAL_WINDOW_MS, last, count);
+                                      now + SVC_EQUAL_WINDOW_MS,
+                                      s->multi.kind == SVC_RR_EQUAL ? NULL : last,
+                                      s->multi.kind == SVC_RR_EQUAL ? count : NULL);
     /* Reservoir choice among the smallest keys: each tie wins with probability 1/ties. */
     for (size_t k = 0; rc == NT_OK && k < n; k++) {
         int64_t key = s->multi.kind == SVC_RR_EQUAL ? count[k] : last[k];
