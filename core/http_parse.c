@@ -53,10 +53,11 @@ head_fail(http_head *h, int status, const char *fmt, ...)
 }
 
 /* A field-value byte (RFC 9110 5.5): VCHAR, obs-text, SP or HTAB. */
-static int
+/* A byte a field value may hold: HTAB, SP, visible ASCII and obs-text (0x80..0xff). */
+static inline int
 value_byte_ok(unsigned char c)
 {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
+    return c >= 0x20 ? c != 0x7f : c == '\t';
 }
 
 static http_method
@@ -295,14 +296,21 @@ http_parse_head(char *buf, size_t len, size_t max_head, size_t *scanned, http_he
         return HTTP_PARSE_MORE;
     }
     end = (size_t)(e - buf);
-    /* Every line of the head ends in CRLF; a CR or LF anywhere else is refused. */
-    for (i = start; i < end; i++) {
-        if (buf[i] == '\r' && buf[i + 1] == '\n')
-            i++;
-        else if (buf[i] == '\r' || buf[i] == '\n')
+    /* Every line of the head ends in CRLF; a CR or LF anywhere else is refused. (memchr
+     * looks at many bytes per step: a byte loop here was a tenth of a JWT request.) */
+    if (memchr(buf + start, '\0', end - start) != NULL)
+        return head_fail(h, 400, "a NUL byte in the request head");
+    for (i = start; i < end && (e = memchr(buf + i, '\r', end - i)) != NULL;) {
+        i = (size_t)(e - buf);
+        if (buf[i + 1] != '\n')
             return head_fail(h, 400, "a bare CR or LF in the request head");
-        else if (buf[i] == '\0')
-            return head_fail(h, 400, "a NUL byte in the request head");
+        i += 2;
+    }
+    for (i = start; i < end && (e = memchr(buf + i, '\n', end - i)) != NULL;) {
+        i = (size_t)(e - buf);
+        if (i == start || buf[i - 1] != '\r')
+            return head_fail(h, 400, "a bare CR or LF in the request head");
+        i++;
     }
     e = memchr(buf + start, '\r', end + 2 - start);
     if ((rc = parse_request_line(buf + start, (size_t)(e - buf) - start, h)) != HTTP_PARSE_DONE)
