@@ -8,6 +8,8 @@
 
 #include <nettu/plugin.h>
 
+#include "json_out.h"
+
 int
 reply_status_of(int code)
 {
@@ -217,7 +219,12 @@ reply_json(const reply_ctx *rc, int status, const json_t *body)
     bytebuf *s = rc->scratch;
     size_t n = 0;
 
-    /* Small documents in one pass; larger ones are measured by the first pass. */
+    s->len = 0;
+    if (body != NULL && json_out_compact(body, s) == NT_OK)
+        return reply_send(rc, status, "application/json", s->data, s->len);
+    /* Reals and very deep documents: jansson's dumper. Small documents in one pass; larger
+     * ones are measured by the first pass. */
+    s->len = 0;
     if (body != NULL && bytebuf_reserve(s, 4096) == NT_OK) {
         n = json_dumpb(body, s->data, s->cap, JSON_COMPACT);
         if (n > s->cap)
