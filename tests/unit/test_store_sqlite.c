@@ -626,7 +626,7 @@ END_TEST
  * outside begin/commit joins the group; group_close commits what remains. */
 START_TEST(test_group_commit)
 {
-    nt_db *a = open_db(NULL, NULL);
+    nt_db *a = open_db("busy_timeout_ms", "200");
     nt_db *b = open_db(NULL, NULL);
 
     ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
@@ -797,6 +797,38 @@ START_TEST(test_group_turns)
     ck_assert_int_eq(g_ops->begin(a), NT_OK);
     ck_assert_int_eq(g_ops->commit(a), NT_OK);
     ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    g_ops->conn_close(a);
+}
+END_TEST
+
+/* The checkpoint thread (plugin start): under writes that never pause, the WAL still starts
+ * over (a RESTART in the write turn once it passes 8000 pages), so its file stays bounded
+ * instead of growing with every write, and the writers' groups keep committing meanwhile. */
+START_TEST(test_checkpoint_bounds_wal)
+{
+    nt_db *a = open_db("checkpoint_ms", "20");
+    char wal[600];
+    struct stat sb;
+    off_t max = 0;
+
+    ck_assert_int_eq(nt_plugin_entry()->start(g_state), NT_OK);
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    snprintf(wal, sizeof(wal), "%s-wal", g_path);
+    /* 24000 rows of 3000 bytes: about one page each, 96 MiB of WAL without restarts */
+    for (int g = 0; g < 480; g++) {
+        ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+        for (int i = 0; i < 50; i++) {
+            ck_assert_int_eq(g_ops->begin(a), NT_OK);
+            ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES (hex(randomblob(1500)))"), 0);
+            ck_assert_int_eq(g_ops->commit(a), NT_OK);
+        }
+        ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+        if (stat(wal, &sb) == 0 && sb.st_size > max)
+            max = sb.st_size;
+    }
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 24000);
+    ck_assert_msg(max < (off_t)16000 * 4120, "the WAL grew to %lld bytes", (long long)max);
+    nt_plugin_entry()->stop(g_state);
     g_ops->conn_close(a);
 }
 END_TEST
@@ -1481,6 +1513,7 @@ store_suite(void)
     tcase_add_test(tc, test_group_commit);
     tcase_add_test(tc, test_group_commit_fails);
     tcase_add_test(tc, test_group_turns);
+    tcase_add_test(tc, test_checkpoint_bounds_wal);
     tcase_add_test(tc, test_retryable_conflicts);
     tcase_add_test(tc, test_lock_schema);
     tcase_add_test(tc, test_read_only);
