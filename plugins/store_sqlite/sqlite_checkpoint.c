@@ -124,13 +124,7 @@ sq_ckpt_main(void *arg)
     pthread_mutex_lock(&k->mu);
     while (!k->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)(k->cfg->checkpoint_ms / 1000);
-        until.tv_nsec += (long)(k->cfg->checkpoint_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        sq_deadline(k->cfg->checkpoint_ms, &until);
         while (!k->stop && !k->kicked && pthread_cond_timedwait(&k->cv, &k->mu, &until) == 0)
             ;
         if (k->stop)

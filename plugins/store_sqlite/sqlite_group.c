@@ -63,13 +63,7 @@ sq_turn_take(const struct sq_cfg *c)
     struct timespec until;
     int rc = NT_OK;
 
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(c->busy_timeout_ms / 1000);
-    until.tv_nsec += (long)(c->busy_timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    sq_deadline(c->busy_timeout_ms, &until);
     pthread_mutex_lock(&sh->mu);
     if (!sh->turn_held) {
         sh->turn_held = 1;

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <nettu/services.h>
 
 #define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
@@ -175,5 +176,8 @@ int sq_fault(nt_db *db);
  * fails as if the disk were full, while statements run. */
 #define SQ_FAULT_COMMIT (-1)
 int64_t sq_mono_ms(void);
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for pthread_cond_timedwait on a
+ * condition variable set to that clock. */
+void sq_deadline(long long ms, struct timespec *out);
 
 #endif /* SQLITE_INT_H */
