@@ -135,6 +135,37 @@ sq_group_turn_give(nt_db *db)
     sq_turn_give(db->cfg);
 }
 
+/* The statements of a group, compiled once per handle: each request runs a SAVEPOINT and a
+ * RELEASE, and parsing them again every time cost more than running them. */
+static const char *const sq_group_sql[SQ_GROUP_STMTS] = {
+    "BEGIN IMMEDIATE", "SAVEPOINT " SQ_SAVEPOINT, "RELEASE " SQ_SAVEPOINT,
+    "ROLLBACK TO " SQ_SAVEPOINT, "COMMIT"};
+
+/* Runs group statement `which` on db's handle: SQLITE_OK or SQLite's error code (its message
+ * stays on the handle, as after sqlite3_exec). */
+static int
+sq_group_run(nt_db *db, int which)
+{
+    sqlite3_stmt **st = &db->group_stmt[which];
+    int rc;
+
+    if (*st == NULL && (rc = sqlite3_prepare_v3(db->db, sq_group_sql[which], -1,
+                                                SQLITE_PREPARE_PERSISTENT, st, NULL)) != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+void
+sq_group_stmts_free(nt_db *db)
+{
+    for (int i = 0; i < SQ_GROUP_STMTS; i++) {
+        sqlite3_finalize(db->group_stmt[i]);
+        db->group_stmt[i] = NULL;
+    }
+}
+
 /* begin() inside a group: opens the group's transaction if needed, then a savepoint. */
 int
 sq_group_begin(nt_db *db)
@@ -147,7 +178,7 @@ sq_group_begin(nt_db *db)
     if (!db->group_txn) {
         if (!db->group_turn && (rc = sq_group_turn_take(db)) != NT_OK)
             return rc;
-        if (sqlite3_exec(db->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        if (sq_group_run(db, SQ_GROUP_BEGIN) != SQLITE_OK) {
             rc = sq_fail_db(db, "begin");
             sq_group_turn_give(db);
             sq_idle(db);
@@ -155,7 +186,7 @@ sq_group_begin(nt_db *db)
         }
         db->group_txn = 1;
     }
-    if (sqlite3_exec(db->db, "SAVEPOINT " SQ_SAVEPOINT, NULL, NULL, NULL) != SQLITE_OK) {
+    if (sq_group_run(db, SQ_GROUP_SAVEPOINT) != SQLITE_OK) {
         rc = sq_fail_db(db, "begin");
         sq_group_check_lost(db, rc);
         return rc;
@@ -170,8 +201,8 @@ void
 sq_group_undo(nt_db *db)
 {
     if (db->group_sp && db->db != NULL && !sqlite3_get_autocommit(db->db)) {
-        sqlite3_exec(db->db, "ROLLBACK TO " SQ_SAVEPOINT, NULL, NULL, NULL);
-        sqlite3_exec(db->db, "RELEASE " SQ_SAVEPOINT, NULL, NULL, NULL);
+        sq_group_run(db, SQ_GROUP_ROLLBACK_TO);
+        sq_group_run(db, SQ_GROUP_RELEASE);
     }
     db->group_sp = 0;
     db->write_txn = 0;
@@ -186,7 +217,7 @@ sq_group_release(nt_db *db)
 
     if (!db->group_sp)
         return sq_fail(db, SQLITE_ERROR, "commit", "no transaction is active");
-    if (sqlite3_exec(db->db, "RELEASE " SQ_SAVEPOINT, NULL, NULL, NULL) != SQLITE_OK) {
+    if (sq_group_run(db, SQ_GROUP_RELEASE) != SQLITE_OK) {
         rc = sq_fail_db(db, "commit");
         sq_group_undo(db);
         return rc;
@@ -209,7 +240,7 @@ sq_group_close(nt_db *db)
         if (sq_fault(db) == SQ_FAULT_COMMIT) {
             rc = sq_fail(db, SQLITE_FULL, "group_close", "injected by fault_file");
             sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        } else if (sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        } else if (sq_group_run(db, SQ_GROUP_COMMIT) != SQLITE_OK) {
             rc = sq_fail_db(db, "group_close");
             if (!sqlite3_get_autocommit(db->db))
                 sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);

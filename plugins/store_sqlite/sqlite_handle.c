@@ -202,6 +202,7 @@ sq_handle_close(nt_db *db)
     if (db->db == NULL)
         return;
     sq_cache_clear(db);
+    sq_group_stmts_free(db);
     pthread_mutex_lock(&sh->mu);
     sqlite3_close_v2(db->db);
     db->db = NULL;

@@ -15,6 +15,15 @@
 #define SQ_CACHE_MAX 128 /* cached statements per connection; the least recently used go */
 #define SQ_ERRLEN 512    /* room for the last error message of a connection */
 #define SQ_DRAIN_MS 200  /* longest wait for read-only handles to close, see sqlite_handle.c */
+/* The statements of a group commit, compiled once per handle (sqlite_group.c). */
+enum {
+    SQ_GROUP_BEGIN,
+    SQ_GROUP_SAVEPOINT,
+    SQ_GROUP_RELEASE,
+    SQ_GROUP_ROLLBACK_TO,
+    SQ_GROUP_COMMIT,
+    SQ_GROUP_STMTS
+};
 #define SQ_WAL_LIMIT_BYTES 67108864 /* journal_size_limit: a kept -wal shrinks to this */
 
 /* What the connections of one process share (guarded by mu): the count of open handles that
@@ -77,16 +86,17 @@ struct nt_db {
     int64_t drain_at_ms; /* monotonic time of that wait */
     int errcode;         /* NT_E* of the last failure, NT_OK after clear_error */
     char errmsg[SQ_ERRLEN];
-    int read_txn;        /* a read transaction of begin_read is open */
-    int write_txn;       /* a write transaction of begin is open */
-    int aborted;         /* NT_E* of the error that ended the last transaction, until rollback
-                            (store contract C6); NT_OK when none */
-    int aborted_read;    /* that transaction was a read transaction (end_read ends it) */
-    int group;           /* group commit mode (group_open .. group_close; sqlite_group.c) */
-    int group_txn;       /* the group's write transaction is open */
-    int group_sp;        /* a request's savepoint inside it is open (between begin and commit) */
-    int group_lost;      /* NT_E* of an error that rolled the whole group back, else NT_OK */
-    int group_turn;      /* this connection holds its process's group turn */
+    int read_txn;     /* a read transaction of begin_read is open */
+    int write_txn;    /* a write transaction of begin is open */
+    int aborted;      /* NT_E* of the error that ended the last transaction, until rollback
+                         (store contract C6); NT_OK when none */
+    int aborted_read; /* that transaction was a read transaction (end_read ends it) */
+    int group;        /* group commit mode (group_open .. group_close; sqlite_group.c) */
+    int group_txn;    /* the group's write transaction is open */
+    int group_sp;     /* a request's savepoint inside it is open (between begin and commit) */
+    int group_lost;   /* NT_E* of an error that rolled the whole group back, else NT_OK */
+    int group_turn;   /* this connection holds its process's group turn */
+    sqlite3_stmt *group_stmt[SQ_GROUP_STMTS]; /* the group's statements (sqlite_group.c) */
     int fault;           /* injected fault (sqlite primary code, or SQ_FAULT_COMMIT) or 0 */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
@@ -158,6 +168,8 @@ int sq_group_release(nt_db *db);
 void sq_group_undo(nt_db *db);
 void sq_group_check_lost(nt_db *db, int code);
 void sq_group_turn_give(nt_db *db);
+/* Finalizes the group's statements of db's handle (before the handle closes). */
+void sq_group_stmts_free(nt_db *db);
 /* The process's write turn (FIFO), for groups and the checkpoint thread. */
 int sq_turn_take(const struct sq_cfg *c);
 void sq_turn_give(const struct sq_cfg *c);
