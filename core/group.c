@@ -87,13 +87,15 @@ group_held(worker *w)
 {
     int64_t now = util_mono_us();
 
+    int late = 0;
+
     if (w->grp_held++ == 0) {
         struct timeval tv = {(time_t)(w->grp_us / 1000000), (suseconds_t)(w->grp_us % 1000000)};
         w->grp_t0_us = now;
         event_active(w->grp_idle, EV_TIMEOUT, 0);
-        event_add(w->grp_timer, &tv);
+        late = event_add(w->grp_timer, &tv) != 0; /* no timer: do not wait on the idle event */
     }
-    if (w->grp_held >= GROUP_MAX_HELD || now - w->grp_t0_us >= w->grp_us)
+    if (late || w->grp_held >= GROUP_MAX_HELD || now - w->grp_t0_us >= w->grp_us)
         group_flush(w);
 }
 
@@ -102,7 +104,6 @@ group_flush(worker *w)
 {
     const nt_store_v1 *st = w->grp_store;
     int held = w->grp_held, code = NT_OK;
-    char why[320];
 
     if (!w->grp)
         return;
@@ -115,7 +116,7 @@ group_flush(worker *w)
         http_conn_release_held(w, 1, NULL);
         return;
     }
-    snprintf(why, sizeof(why),
+    snprintf(w->grp_why, sizeof(w->grp_why),
              "storage: the commit of this request's writes, made together with those of other "
              "requests, failed (%s); nothing of it was written; retry",
              st->errmsg(w->db));
@@ -124,5 +125,5 @@ group_flush(worker *w)
     st->clear_error(w->db);
     if (w->obuf.len > 0)
         w->grp_fail_cur = 1;
-    http_conn_release_held(w, 0, why);
+    http_conn_release_held(w, 0, w->grp_why);
 }

@@ -362,23 +362,27 @@ conn_hold(conn *c)
     return -1;
 }
 
-/* The group's commit failed while the replies staged for c were of it: they are dropped
- * and c is answered 503 and closed. Returns -1. */
+/* The group's commit failed and c's replies were of it: they give way to one 503 with why,
+ * written to out, and c closes after it. */
+static void
+conn_group_refuse(conn *c, const char *why, bytebuf *out)
+{
+    out->len = 0;
+    pipeline_refuse(c->w->pl, NULL, 503, why, 1, out);
+    c->close_after = c->linger_after = 1;
+    c->in_request = 0;
+    c->more = 0;
+    conn_in_release(c);
+}
+
+/* ... for the replies staged for the connection being served. Returns -1. */
 static int
 conn_group_failed(conn *c)
 {
     worker *w = c->w;
 
     w->grp_fail_cur = 0;
-    w->obuf.len = 0;
-    pipeline_refuse(w->pl, NULL, 503,
-                    "storage: the commit of this request's writes, made together with those "
-                    "of other requests, failed; nothing of it was written; retry",
-                    1, &w->obuf);
-    c->close_after = c->linger_after = 1;
-    c->in_request = 0;
-    c->more = 0;
-    conn_in_release(c);
+    conn_group_refuse(c, w->grp_why, &w->obuf);
     conn_flush(c);
     return -1;
 }
@@ -393,13 +397,8 @@ http_conn_release_held(worker *w, int ok, const char *why)
         c->held = 0;
         c->held_next = NULL;
         if (!ok) {
-            c->out.len = 0;
             c->out_off = 0;
-            pipeline_refuse(w->pl, NULL, 503, why, 1, &c->out);
-            c->close_after = c->linger_after = 1;
-            c->in_request = 0;
-            c->more = 0;
-            conn_in_release(c);
+            conn_group_refuse(c, why, &c->out);
         }
         if (conn_send(c, c->out.data, c->out.len, &c->out_off) != 0) {
             conn_close(c);

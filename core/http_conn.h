@@ -71,8 +71,9 @@ typedef struct worker {
     int grp_held;
     int64_t grp_t0_us;
     int grp_fail_cur; /* a group commit failed while the current connection's replies were
-                         staged: they are answered 503 instead */
-    int64_t grp_us;   /* [server] group_commit_ms in microseconds; 0 = off */
+                         staged: they are answered 503 with grp_why instead */
+    char grp_why[320];
+    int64_t grp_us; /* [server] group_commit_ms in microseconds; 0 = off */
     conn *held;
     const nt_store_v1 *grp_store; /* the store, when it offers group commit */
     struct event *grp_idle, *grp_timer;
