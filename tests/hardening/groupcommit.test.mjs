@@ -8,12 +8,15 @@
 //     read sees them;
 //   - every acknowledged event is stored exactly once (the calendar lists them all);
 //   - the same holds with group commit off (group_commit_ms = 0).
-// The failure of a group's commit (fault_file `commit`) is in storage.test.mjs.
+// The failure of a group's commit (fault_file `commit`) for single requests is in
+// storage.test.mjs; here, for a write whose group is committed by the next pipelined request.
 
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildRequest, httpRequest, launch, openConn } from "./lib.mjs";
+import { buildRequest, httpRequest, launch, openConn, removeDir, sleep, tempDir } from "./lib.mjs";
 
 const LOOPS = 24;
 const PER_LOOP = 40;
@@ -111,3 +114,50 @@ for (const ms of [2, 0]) {
     });
   });
 }
+
+describe("a failed group commit in the middle of pipelined requests", () => {
+  let srv;
+  let dir;
+  let faultFile;
+  before(async () => {
+    dir = await tempDir("groupfault");
+    faultFile = path.join(dir, "fault");
+    srv = await launch({ dir, ini: { store_sqlite: { fault_file: faultFile } } });
+  });
+  after(async () => {
+    await srv?.stop();
+    await removeDir(dir);
+  });
+
+  test("the write's reply becomes one 503 naming the cause, the connection closes, nothing is stored", async () => {
+    const key = [["x-api-key", srv.apiKey]];
+    const user = (await srv.admin("POST", "/user", { body: {} })).json.user.id;
+    const cal = (await srv.admin("POST", `/user/${user}/calendar`, { body: { timezone: "UTC" } })).json.calendar.id;
+    fs.writeFileSync(faultFile, "commit\n");
+    await sleep(1100); // every worker's connection has looked at the file by now
+    const conn = await openConn(srv.port);
+    try {
+      const body = JSON.stringify({ calendarId: cal, startTs: START, duration: HOUR });
+      conn.sock.write(
+        Buffer.concat([
+          buildRequest("POST", `/api/v1/user/${user}/events`, [...key, ["Content-Type", "application/json"]], body, { close: false }),
+          buildRequest("GET", `/api/v1/user/calendar/${cal}`, key, null, { close: false }),
+        ]),
+      );
+      const r = await conn.wait(10000);
+      assert.ok(r, "an answer arrived");
+      assert.equal(r.status, 503, r.text);
+      assert.equal(r.json.error, "unavailable");
+      assert.match(r.json.message, /disk is full/i);
+      assert.equal(await conn.wait(3000), null, "nothing else is answered: the connection closes");
+    } finally {
+      conn.close();
+    }
+    fs.rmSync(faultFile);
+    await sleep(1100);
+    const list = await srv.admin("GET", `/user/calendar/${cal}/events?startTs=${START - HOUR}&endTs=${START + 2 * HOUR}`);
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.json.events.length, 0, "the refused write is not stored");
+    assert.ok(srv.alive());
+  });
+});
