@@ -827,7 +827,10 @@ START_TEST(test_checkpoint_bounds_wal)
             max = sb.st_size;
     }
     ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 24000);
-    ck_assert_msg(max < (off_t)16000 * 4120, "the WAL grew to %lld bytes", (long long)max);
+    /* Without the restart in the write turn the WAL file grew to all ~25600 frames (105 MB
+     * measured); with it, how far it grows before a restart depends on how much CPU the
+     * checkpoint thread gets (39-73 MB measured, the larger on a loaded machine). */
+    ck_assert_msg(max < (off_t)22000 * 4120, "the WAL grew to %lld bytes", (long long)max);
     nt_plugin_entry()->stop(g_state);
     g_ops->conn_close(a);
 }
