@@ -767,8 +767,8 @@ START_TEST(test_group_turns)
     committed = sq_mono_ms();
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     ck_assert_int_eq(w.rc, NT_OK);
-    /* 100 ms: a loaded machine may be slow to schedule the woken thread; waiting out the
-     * 2000 ms busy_timeout_ms, or SQLite's back-off, would show far more */
+    /* 100 ms: a loaded machine may be slow to schedule the woken thread; a waiter that missed
+     * the handover would wait out busy_timeout_ms (2000 ms) */
     ck_assert_msg(w.began_ms - committed < 100, "the waiting group began %lld ms after the commit",
                   (long long)(w.began_ms - committed));
     ck_assert_int_ge(w.began_ms - committed, -5);
