@@ -16,8 +16,9 @@ broken() {
 # Checks the tools, configures a Release build in $BUILD when none is there, builds the server
 # and the plugins the benchmark loads (no tests, no other plugins: other work in progress
 # cannot break the benchmark), and compiles bench/baseline.c and bench/probe.c. Sets SERVER,
-# PLUGIN_DIR, BASELINE, PROBE, BUILD_TYPE, HAVE_EVENTS (the events plugin is optional: its
-# scenarios are skipped when it does not exist or does not build) and PLUGINS (the load list).
+# PLUGIN_DIR, BASELINE, PROBE, BUILD_TYPE, HAVE_EVENTS (the events, schedule and service
+# plugins are optional: their scenarios are skipped when they do not exist or do not build) and
+# PLUGINS (the load list).
 bench_build() {
     local tool log=$BUILD/bench/build.log
     for tool in wrk curl node cmake cc pkg-config; do
@@ -41,11 +42,11 @@ bench_build() {
     cmake --build "$BUILD" -j"$(nproc)" --target nettu-server store_sqlite auth_nettu policy \
         account user calendar >>"$log" 2>&1 || broken "build failed: see $log"
     HAVE_EVENTS=0
-    if [[ -f $ROOT/plugins/events/CMakeLists.txt ]]; then
-        if cmake --build "$BUILD" -j"$(nproc)" --target events >>"$log" 2>&1; then
+    if [[ -f $ROOT/plugins/events/CMakeLists.txt && -f $ROOT/plugins/service/CMakeLists.txt ]]; then
+        if cmake --build "$BUILD" -j"$(nproc)" --target events schedule service >>"$log" 2>&1; then
             HAVE_EVENTS=1
         else
-            say "bench: warning: the events plugin does not build (see $log); its scenarios are skipped"
+            say "bench: warning: the events, schedule or service plugin does not build (see $log); their scenarios are skipped"
         fi
     fi
     SERVER=$BUILD/nettu-server
@@ -61,7 +62,7 @@ bench_build() {
         broken "cannot build bench/probe.c"
     PLUGINS="store_sqlite, auth_nettu, policy, account, user, calendar"
     if ((HAVE_EVENTS)); then
-        PLUGINS="$PLUGINS, events"
+        PLUGINS="$PLUGINS, events, schedule, service"
     fi
 }
 
@@ -179,7 +180,7 @@ seed() {
 # The scenarios, in table order. scenario NAME sets S_LABEL S_PATH S_HEADERS S_METHOD S_BODY
 # S_TOKENS S_TARGET (minimum ratio to the baseline, or empty) and S_EVENTS (1 = needs the
 # events plugin). Needs the seed variables, SEED_DIR and TOKENS.
-ALL_SCENARIOS=(health apikey jwt_same jwt_unique post_event freebusy)
+ALL_SCENARIOS=(health apikey jwt_same jwt_unique post_event booking freebusy)
 # BENCH_SCENARIOS="post_event freebusy" runs only those (default: all of ALL_SCENARIOS).
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-${ALL_SCENARIOS[*]}}"
 for s in "${SCENARIOS[@]}"; do
@@ -193,6 +194,7 @@ scenario() {
     S_TARGET=
     S_P99_MS=
     S_EVENTS=0
+    S_BOOKING_FROM=
     case $1 in
     health)
         S_LABEL='health `GET /api/v1/`'
@@ -227,6 +229,19 @@ scenario() {
         S_TARGET=0.25
         S_P99_MS=20
         ;;
+    booking)
+        # Every request books its own 30-minute slot of a 4-host round-robin service (4
+        # requests a slot, bench/wrk/bench.lua); BOOK_SEQ (run.sh) moves on after each run.
+        S_LABEL='`POST /api/v1/service/{id}/bookings` (4 hosts, round robin)'
+        S_EVENTS=1
+        S_PATH=/api/v1/service/${BENCH_BOOKING_SERVICE_ID:-}/bookings
+        S_HEADERS=(-H "x-api-key: $API_KEY")
+        S_METHOD=POST
+        S_BODY=$SEED_DIR/booking.json
+        S_BOOKING_FROM=${BENCH_BOOKING_FROM:-}
+        S_TARGET=0.25
+        S_P99_MS=20
+        ;;
     freebusy)
         S_LABEL='`GET /api/v1/user/{id}/freebusy` (31 days, 300 events)'
         S_EVENTS=1
@@ -258,7 +273,8 @@ check_scenario() {
 # the current scenario; its output goes to LOG. Bounded by `timeout`.
 wrk_scenario() {
     BENCH_WRK_METHOD=$S_METHOD BENCH_WRK_BODY_FILE=$S_BODY BENCH_WRK_TOKENS_FILE=$S_TOKENS \
-        BENCH_WRK_THREADS=$2 BENCH_WRK_STOP_AFTER=${6:-} timeout $(($4 + 120)) \
+        BENCH_WRK_THREADS=$2 BENCH_WRK_STOP_AFTER=${6:-} BENCH_WRK_BOOKING_FROM=$S_BOOKING_FROM \
+        BENCH_WRK_BOOKING_SEQ=${BOOK_SEQ:-0} timeout $(($4 + 120)) \
         wrk -t"$2" -c"$3" -d"$4s" --timeout 10s --latency -s "$ROOT/bench/wrk/bench.lua" \
         "${S_HEADERS[@]}" "http://127.0.0.1:$1$S_PATH" >"$5" 2>&1
 }

@@ -114,7 +114,7 @@ B_RSS_IDLE=$(rss_kib "$B_PID")
 say "bench: baseline on port $B_PORT, nettu on port $N_PORT ($WORKERS workers each); idle RSS nettu ${N_RSS_IDLE} KiB, baseline ${B_RSS_IDLE} KiB"
 
 BASE_URL="http://127.0.0.1:$N_PORT/api/v1"
-say "bench: seeding (signing $TOKENS tokens$( ((HAVE_EVENTS)) && echo ', 300 events'))"
+say "bench: seeding (signing $TOKENS tokens$( ((HAVE_EVENTS)) && echo ', 300 events, a booking service'))"
 SEED_DIR=$TMP
 seed "$BASE_URL" "$SEED_DIR" "$TOKENS"
 
@@ -126,6 +126,7 @@ seed "$BASE_URL" "$SEED_DIR" "$TOKENS"
 # Also writes the server's CPU time over the run (user + system, microseconds, all threads, from
 # /proc/<pid>/stat) as a `cpu_us=` field on the BENCH_RESULT line.
 RUN_SEQ=0
+BOOK_SEQ=0
 CLK_TCK=$(getconf CLK_TCK)
 run_wrk() {
     local port=$1 conns=$2 out=$3 log requests non2xx pid t0 t1
@@ -143,6 +144,8 @@ run_wrk() {
     non2xx=$(field "$out" non2xx)
     kill -0 "$N_PID" 2>/dev/null || broken "nettu died during $S_NAME: $(tail -20 "$TMP/nettu.log")"
     kill -0 "$B_PID" 2>/dev/null || broken "the baseline died during $S_NAME"
+    # the next run's bookings start after every slot this run may have asked for
+    [[ -z $S_BOOKING_FROM ]] || BOOK_SEQ=$((BOOK_SEQ + requests + 1000))
     ((requests > 0)) || broken "$S_NAME: no request was answered (port $port)"
     ((non2xx == 0)) || broken "$S_NAME: $non2xx non-2xx answers out of $requests (port $port; see $log)"
 }

@@ -143,6 +143,33 @@ async function main() {
       BENCH_POST_USER_ID: postUser.id,
       BENCH_POST_CAL_ID: postCal.id,
     });
+    // Bookings: a round-robin service of 4 hosts, each free for 10 years from BOOK_FROM (one
+    // free event in the calendar that also takes the booking events). The check request of
+    // bench/run.sh books the slot just before BOOK_FROM (the free time starts a day earlier).
+    const BOOK_FROM = Date.UTC(2032, 0, 1);
+    const service = (await admin("POST", "/service", {}, 201)).service;
+    for (let i = 0; i < 4; i++) {
+      const host = (await admin("POST", "/user", { metadata: { bench: "host" } }, 201)).user;
+      const hostCal = (await admin("POST", `/user/${host.id}/calendar`, { timezone: "UTC" }, 201))
+        .calendar;
+      await admin(
+        "POST",
+        `/user/${host.id}/events`,
+        { calendarId: hostCal.id, startTs: BOOK_FROM - DAY, duration: 3650 * DAY, busy: false },
+        201,
+      );
+      await admin(
+        "POST",
+        `/service/${service.id}/users`,
+        { userId: host.id, availability: { variant: "Calendar", id: hostCal.id } },
+        200,
+      );
+    }
+    Object.assign(env, { BENCH_BOOKING_SERVICE_ID: service.id, BENCH_BOOKING_FROM: BOOK_FROM });
+    fs.writeFileSync(
+      path.join(outDir, "booking.json"),
+      JSON.stringify({ startTs: BOOK_FROM - HOUR / 2, duration: HOUR / 2 }),
+    );
     fs.writeFileSync(
       path.join(outDir, "post-event.json"),
       JSON.stringify({ calendarId: postCal.id, startTs: FB_START, duration: HOUR, busy: true }),

@@ -9,6 +9,11 @@
 --   BENCH_WRK_THREADS      wrk's -t, needed to deal the tokens out
 --   BENCH_WRK_STOP_AFTER   wrk exits after this many responses (a fixed request count for
 --                          profiling; use -t1 -c1)
+--   BENCH_WRK_BOOKING_FROM bookings: every request's body books the next 30-minute slot from
+--                          this time (ms), 4 requests a slot (the service's 4 hosts); the
+--                          sequence is dealt out to the threads like the tokens
+--   BENCH_WRK_BOOKING_SEQ  bookings: where the sequence starts (a later run starts after the
+--                          requests of the earlier ones, so no slot is asked a fifth time)
 -- done() prints one machine-readable line starting with BENCH_RESULT.
 
 local method = os.getenv("BENCH_WRK_METHOD")
@@ -67,6 +72,22 @@ if tokens_file ~= nil and tokens_file ~= "" then
          i = 1
       end
       return reqs[i]
+   end
+end
+
+local booking_from = tonumber(os.getenv("BENCH_WRK_BOOKING_FROM") or "")
+if booking_from ~= nil then
+   local nthreads = tonumber(os.getenv("BENCH_WRK_THREADS") or "1")
+   local seq = tonumber(os.getenv("BENCH_WRK_BOOKING_SEQ") or "0")
+   local slot = 1800000
+   local k = 0
+
+   function request()
+      local n = seq + k * nthreads + (id - 1)
+      k = k + 1
+      local body = string.format('{"startTs":%.0f,"duration":%d}',
+                                 booking_from + math.floor(n / 4) * slot, slot)
+      return wrk.format(nil, nil, nil, body)
    end
 end
 

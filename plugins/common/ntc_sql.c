@@ -7,28 +7,27 @@
 #include <stdio.h>
 #include <string.h>
 
-/* The highest $n in sql, outside quoted literals and identifiers; 0 when none. */
+/* The highest $n in sql, outside quoted literals and identifiers; 0 when none. Jumps from one
+ * '$' or quote to the next with strpbrk/strchr, since every prepare runs it over the whole text. */
 static int
 sql_max_param(const char *sql)
 {
-    char quote = 0;
     int max = 0;
 
-    for (const char *s = sql; *s != '\0'; s++) {
-        if (quote != 0) {
-            if (*s == quote)
-                quote = 0;
+    for (const char *s = strpbrk(sql, "$'\""); s != NULL; s = strpbrk(s, "$'\"")) {
+        if (*s != '$') { /* a quoted literal or identifier: skip to its closing quote */
+            s = strchr(s + 1, *s);
+            if (s == NULL)
+                break;
+            s++;
             continue;
         }
-        if (*s == '\'' || *s == '"') {
-            quote = *s;
-        } else if (*s == '$' && s[1] >= '0' && s[1] <= '9') {
-            int n = 0;
-            while (s[1] >= '0' && s[1] <= '9' && n < 100000)
-                n = n * 10 + (*++s - '0');
-            if (n > max)
-                max = n;
-        }
+        int n = 0;
+        while (s[1] >= '0' && s[1] <= '9' && n < 100000)
+            n = n * 10 + (*++s - '0');
+        if (n > max)
+            max = n;
+        s++;
     }
     return max;
 }

@@ -31,6 +31,36 @@
 #define EV_TS_MAX EV_RECUR_START_MAX
 #define EV_DURATION_MAX 315619200000LL
 
+/* Window queries read only events that can reach into the window. Each stored event has a
+ * span class: the smallest k with end_ts - start_ts <= EV_SPAN_Bk (5 above EV_SPAN_B4, a long
+ * or endless series included). The index (calendar_id, span_class, start_ts, end_ts) then
+ * bounds a window's scan on both sides: an event of class k that overlaps [ws, we] starts in
+ * [ws - EV_SPAN_Bk, we], so events long past are not read (one range per class, joined by
+ * UNION ALL). Plain integers (no suffix), since they are written into the SQL too. */
+#define EV_SPAN_B0 14400000    /* 4 hours */
+#define EV_SPAN_B1 172800000   /* 2 days */
+#define EV_SPAN_B2 1382400000  /* 16 days */
+#define EV_SPAN_B3 11059200000 /* 128 days */
+#define EV_SPAN_B4 94694400000 /* 1096 days */
+#define EV_STR_(x) #x
+#define EV_STR(x) EV_STR_(x)
+#define EV_SPAN_BRANCH(head, k, bound, we, ws)                                                      \
+    head "e.span_class = " #k " AND e.start_ts >= CAST(" ws " AS BIGINT) - " EV_STR(               \
+        bound) " AND e.start_ts <= " we " AND e.end_ts >= " ws " UNION ALL "
+/* The events of `head` (a SELECT ending in "WHERE ... AND " or "WHERE ") overlapping the
+ * window whose end and start are the SQL parameters `we` and `ws` (e.g. "$3", "$4"): six
+ * index ranges joined by UNION ALL (order by result column names, e.g. "start_ts"). */
+#define EV_SPAN_WINDOW(head, we, ws)                                                               \
+    EV_SPAN_BRANCH(head, 0, EV_SPAN_B0, we, ws)                                                    \
+    EV_SPAN_BRANCH(head, 1, EV_SPAN_B1, we, ws)                                                    \
+    EV_SPAN_BRANCH(head, 2, EV_SPAN_B2, we, ws)                                                    \
+    EV_SPAN_BRANCH(head, 3, EV_SPAN_B3, we, ws)                                                    \
+    EV_SPAN_BRANCH(head, 4, EV_SPAN_B4, we, ws)                                                    \
+    head "e.span_class = 5 AND e.start_ts <= " we " AND e.end_ts >= " ws
+
+/* The span class of an event from start_ts to end_ts (see EV_SPAN_B0). */
+int ev_span_class(int64_t start_ts, int64_t end_ts);
+
 /* The plugin state: set up by init and start, read-only afterwards, shared by all workers. */
 typedef struct ev_plugin {
     nt_plugin *self;

@@ -5,9 +5,9 @@
 #include "ev.h"
 #include "ntc.h"
 
-static const char ev_sql_window[] = "SELECT " EV_COLS " FROM events_events e "
-                                    "WHERE e.calendar_id = $1 AND e.start_ts <= $2 AND "
-                                    "e.end_ts >= $3 ORDER BY e.start_ts, e.id";
+static const char ev_sql_window[] =
+    EV_SPAN_WINDOW("SELECT " EV_COLS " FROM events_events e WHERE e.calendar_id = $1 AND ", "$2",
+                   "$3") " ORDER BY start_ts, id";
 
 int
 ev_query_window(const nt_host_api *api, nt_req *req, int check_span, int64_t *ws, int64_t *we)

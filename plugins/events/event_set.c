@@ -11,14 +11,15 @@
  * column is the constant 1, and without EV_SET_NO_SERVICE their service_id NULL): the
  * same columns (EV_FB_COLS), fewer of them read from the row. */
 #define EV_SET_WHERE " FROM events_events e WHERE e.calendar_id = $1 AND e.account_id = $2 AND "
-static const char ev_sql_set_all[] =
-    "SELECT " EV_FB_COLS EV_SET_WHERE "e.start_ts <= $3 AND e.end_ts >= $4";
+static const char ev_sql_set_all[] = EV_SPAN_WINDOW("SELECT " EV_FB_COLS EV_SET_WHERE, "$3", "$4");
 static const char ev_sql_set_busy[] =
-    "SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, e.service_id" EV_SET_WHERE
-    "e.busy = 1 AND e.start_ts <= $3 AND e.end_ts >= $4";
+    EV_SPAN_WINDOW("SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, "
+                   "e.service_id" EV_SET_WHERE "e.busy = 1 AND ",
+                   "$3", "$4");
 static const char ev_sql_set_busy_nosvc[] =
-    "SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, NULL" EV_SET_WHERE
-    "e.busy = 1 AND e.start_ts <= $3 AND e.end_ts >= $4";
+    EV_SPAN_WINDOW("SELECT e.start_ts, e.duration, e.recurrence, e.exdates, 1, NULL" EV_SET_WHERE
+                   "e.busy = 1 AND ",
+                   "$3", "$4");
 
 /* How many rows pass between two looks at the request budget. */
 #define EV_SET_CHECK_EVERY 64

@@ -10,12 +10,12 @@
 
 static const char ev_sql_insert[] =
     "INSERT INTO events_events (id, calendar_id, user_id, account_id, start_ts, duration, "
-    "end_ts, busy, created, updated, recurrence, exdates, reminders, service_id, metadata) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+    "end_ts, busy, created, updated, recurrence, exdates, reminders, service_id, metadata, "
+    "span_class) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 static const char ev_sql_update[] =
     "UPDATE events_events SET start_ts = $2, duration = $3, end_ts = $4, busy = $5, "
     "updated = $6, recurrence = $7, exdates = $8, reminders = $9, service_id = $10, "
-    "metadata = $11 WHERE id = $1";
+    "metadata = $11, span_class = $12 WHERE id = $1";
 
 /* Copies column col into a fixed buffer; -1 when NULL or too long. */
 static int
@@ -144,16 +144,29 @@ ev_texts_make(const ev_event *e, ev_texts *t)
 }
 
 int
+ev_span_class(int64_t start_ts, int64_t end_ts)
+{
+    static const int64_t bounds[] = {EV_SPAN_B0, EV_SPAN_B1, EV_SPAN_B2, EV_SPAN_B3, EV_SPAN_B4};
+    int64_t span = end_ts - start_ts;
+    int k = 0;
+
+    while (k < 5 && span > bounds[k])
+        k++;
+    return k;
+}
+
+int
 ev_store_insert(const nt_host_api *api, nt_db *db, const ev_event *e)
 {
     ev_texts t;
     int rc = ev_texts_make(e, &t);
 
     if (rc == NT_OK)
-        rc = ntc_exec(api, db, ev_sql_insert, "ttttiiidiittttt", e->id, e->calendar_id, e->user_id,
-                      e->account_id, e->start_ts, e->duration, e->end_ts, e->busy, e->created,
-                      e->updated, t.rec, t.exdates, t.reminders,
-                      e->has_service ? e->service_id : NULL, t.metadata);
+        rc = ntc_exec(api, db, ev_sql_insert, "ttttiiidiittttti", e->id, e->calendar_id,
+                      e->user_id, e->account_id, e->start_ts, e->duration, e->end_ts, e->busy,
+                      e->created, e->updated, t.rec, t.exdates, t.reminders,
+                      e->has_service ? e->service_id : NULL, t.metadata,
+                      (int64_t)ev_span_class(e->start_ts, e->end_ts));
     ev_texts_free(&t);
     return rc;
 }
@@ -165,9 +178,10 @@ ev_store_update(const nt_host_api *api, nt_db *db, const ev_event *e)
     int rc = ev_texts_make(e, &t);
 
     if (rc == NT_OK)
-        rc = ntc_exec(api, db, ev_sql_update, "tiiidittttt", e->id, e->start_ts, e->duration,
+        rc = ntc_exec(api, db, ev_sql_update, "tiiidittttti", e->id, e->start_ts, e->duration,
                       e->end_ts, e->busy, e->updated, t.rec, t.exdates, t.reminders,
-                      e->has_service ? e->service_id : NULL, t.metadata);
+                      e->has_service ? e->service_id : NULL, t.metadata,
+                      (int64_t)ev_span_class(e->start_ts, e->end_ts));
     ev_texts_free(&t);
     return rc;
 }

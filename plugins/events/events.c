@@ -80,6 +80,21 @@ static const char ev_migration_3[] =
     "CREATE INDEX events_events_service_free ON events_events(user_id, end_ts, start_ts, "
     "service_id) WHERE service_id IS NOT NULL AND busy = 0;";
 
+/* The span class of every event and the index that bounds window scans on both sides (see
+ * EV_SPAN_B0 in ev.h); it replaces events_events_window, whose scans read every event that
+ * started before the window. */
+static const char ev_migration_4[] =
+    "ALTER TABLE events_events ADD COLUMN span_class INTEGER NOT NULL DEFAULT 5;"
+    "UPDATE events_events SET span_class = CASE"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B0) " THEN 0"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B1) " THEN 1"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B2) " THEN 2"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B3) " THEN 3"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B4) " THEN 4 ELSE 5 END;"
+    "CREATE INDEX events_events_span ON events_events(calendar_id, span_class, start_ts, "
+    "end_ts);"
+    "DROP INDEX events_events_window;";
+
 static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
 static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
 static const char *const ev_perm_delete[] = {"DeleteCalendarEvent", NULL};
@@ -98,7 +113,8 @@ ev_route_flags(const ntc_route *r)
 static int
 ev_register(ev_plugin *p)
 {
-    static const char *const migrations[] = {ev_migration_1, ev_migration_2, ev_migration_3};
+    static const char *const migrations[] = {ev_migration_1, ev_migration_2, ev_migration_3,
+                                                ev_migration_4};
     const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},

@@ -151,11 +151,17 @@ ev_fbm_time(const nt_host_api *api, nt_req *req, const json_t *body, const char 
 static int
 ev_fbm_sql(char *buf, size_t cap, int slots)
 {
-    return ntc_in_sql(buf, cap,
-                      "SELECT e.user_id, e.calendar_id, " EV_FB_COLS " FROM events_events e "
-                      "WHERE e.busy = 1 AND e.start_ts <= $1 AND e.end_ts >= $2 AND "
-                      "e.calendar_id IN (",
-                      3, slots, ")");
+    static const char fmt[] = EV_SPAN_WINDOW("SELECT e.user_id, e.calendar_id, " EV_FB_COLS
+                                             " FROM events_events e WHERE e.busy = 1 AND "
+                                             "e.calendar_id IN (%s) AND ",
+                                             "$1", "$2");
+    char in[NTC_IN_MAX * 6];
+    int n;
+
+    if (ntc_in_sql(in, sizeof(in), "", 3, slots, "") != NT_OK)
+        return NT_ERR;
+    n = snprintf(buf, cap, fmt, in, in, in, in, in, in);
+    return n >= 0 && (size_t)n < cap ? NT_OK : NT_ERR;
 }
 
 /* Orders calendars by user id, then id (the calendars service's order). */
@@ -202,7 +208,7 @@ ev_fbm_events(ev_fb *fb, ev_fbm_user *users, size_t n_users, const ev_cal *cals,
     const nt_host_api *api = fb->p->api;
     int slots = ntc_in_slots(n);
     nt_stmt *st = NULL;
-    char sql[2048];
+    char sql[8192];
     int rc = ev_fbm_sql(sql, sizeof(sql), slots);
 
     if (rc == NT_OK && (st = api->db_prepare(api->req_db(fb->req), sql)) == NULL)

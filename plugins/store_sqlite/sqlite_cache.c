@@ -8,17 +8,43 @@
 
 #include "sqlite_int.h"
 
-/* FNV-1a hash of a NUL-terminated string. */
+/* Hash of a NUL-terminated SQL text for the cache's buckets: its length and at most about
+ * 24 eight-byte words spread over it (FNV-1a over words), so a long statement is not read
+ * byte by byte at every prepare. Texts that differ only where no word was read share a
+ * bucket; the lookup compares the whole text anyway. */
 static uint32_t
 sq_hash(const char *s)
 {
-    uint32_t h = 2166136261u;
+    size_t n = strlen(s), step = n > 192 ? n / 16 : 8, i;
+    uint64_t h = 14695981039346656037ull ^ n, w = 0;
 
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
+    for (i = 0; i + 8 <= n; i += step) {
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 1099511628211ull;
     }
-    return h;
+    w = 0;
+    memcpy(&w, s + (n >= 8 ? n - 8 : 0), n >= 8 ? 8 : n); /* the tail (or the whole text) */
+    h = (h ^ w) * 1099511628211ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Fills s->pmap: the SQLite index of each parameter $1..$(SQ_PMAP - 1) of s (0: absent). */
+static void
+sq_pmap_fill(nt_stmt *s)
+{
+    int n = sqlite3_bind_parameter_count(s->st);
+
+    memset(s->pmap, 0, sizeof(s->pmap));
+    for (int k = 1; k <= n; k++) {
+        const char *name = sqlite3_bind_parameter_name(s->st, k);
+        char *end = NULL;
+        long v;
+        if (name == NULL || name[0] != '$' || name[1] < '1' || name[1] > '9')
+            continue;
+        v = strtol(name + 1, &end, 10);
+        if (*end == '\0' && v > 0 && v < SQ_PMAP && k <= 255)
+            s->pmap[v] = (unsigned char)k;
+    }
 }
 
 /* Unlinks s from its bucket and frees it with its SQLite statement. */
@@ -89,6 +115,7 @@ sq_stmt_new(nt_db *db, const char *sql, uint32_t hash)
         sq_fail(db, SQLITE_ERROR, "prepare", "more than one statement; use exec");
         goto fail;
     }
+    sq_pmap_fill(s);
     s->db = db;
     s->hash = hash;
     s->in_use = 1;

@@ -13,6 +13,7 @@
 
 #define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
 #define SQ_CACHE_MAX 128 /* cached statements per connection; the least recently used go */
+#define SQ_PMAP 32       /* parameters $1..$31 are looked up in a statement's map */
 #define SQ_ERRLEN 512    /* room for the last error message of a connection */
 #define SQ_DRAIN_MS 200  /* longest wait for read-only handles to close, see sqlite_handle.c */
 /* The statements of a group commit, compiled once per handle (sqlite_group.c). */
@@ -67,6 +68,7 @@ struct nt_stmt {
     int cached;      /* counted in db->ncached; kept for reuse */
     uint64_t used;   /* db->tick at the last prepare, for LRU eviction */
     int64_t changes; /* sqlite3_changes after the last step that finished */
+    unsigned char pmap[SQ_PMAP]; /* SQLite index of $i for i < SQ_PMAP, 0 when absent */
     struct nt_stmt *next;
 };
 

@@ -13,6 +13,8 @@ sq_param(nt_stmt *s, int i)
     char name[16], detail[64];
     int idx = 0;
 
+    if (i >= 1 && i < SQ_PMAP && s->pmap[i] != 0)
+        return s->pmap[i];
     if (i >= 1) {
         snprintf(name, sizeof(name), "$%d", i);
         idx = sqlite3_bind_parameter_index(s->st, name);

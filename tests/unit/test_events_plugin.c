@@ -1004,6 +1004,88 @@ START_TEST(test_service_busy_by_service)
 }
 END_TEST
 
+/* Window queries read each span class of events from its own lower bound (events.c migration
+ * 4): events of every span, at each class bound and just above it, that reach into a window
+ * are found, and those ending just before it are not; each stored class is the one the bounds
+ * give (4 h, 2 d, 16 d, 128 d, 1096 d, longer). */
+START_TEST(test_span_windows)
+{
+    static const int64_t spans[] = {1000,        14400000,    14400001,    172800000,
+                                    172800001,   1382400000,  1382400001,  11059200000,
+                                    11059200001, 94694400000, 94694400001, 315619200000};
+    const size_t n = sizeof(spans) / sizeof(spans[0]);
+    const int64_t w0 = T0 + 3660 * DAY; /* later than every event start below */
+    char b[512], from[32], to[32], *ids[24];
+    struct call c = {.method = "GET",
+                     .path = "/api/v1/user/calendar/{calendarId}/events",
+                     .account = ACC_A,
+                     .user = NULL,
+                     .param = {{"calendarId", CAL_A2}},
+                     .query = {{"startTs", from}, {"endTs", to}}};
+    const char *cals[1] = {CAL_A2};
+    void *st;
+    const nt_events_v1 *svc = events_service(&st);
+    nt_intervals busy = {0};
+    fh_req *q = NULL;
+    json_t *out = NULL, *list;
+    size_t found = 0, i, k;
+
+    for (i = 0; i < n; i++) {
+        /* in: ends (i + 1) s into the window; out: ends 1 s before it */
+        snprintf(b, sizeof(b),
+                 "{\"calendarId\":\"%s\",\"startTs\":%lld,\"duration\":%lld,\"busy\":true}", CAL_A2,
+                 (long long)(w0 + (int64_t)(i + 1) * 1000 - spans[i]), (long long)spans[i]);
+        ids[i] = create(ACC_A, USER_A2, b);
+        snprintf(b, sizeof(b),
+                 "{\"calendarId\":\"%s\",\"startTs\":%lld,\"duration\":%lld,\"busy\":true}", CAL_A2,
+                 (long long)(w0 - 1000 - spans[i]), (long long)spans[i]);
+        ids[n + i] = create(ACC_A, USER_A2, b);
+    }
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM events_events WHERE span_class <> CASE "
+                           "WHEN end_ts - start_ts <= 14400000 THEN 0 "
+                           "WHEN end_ts - start_ts <= 172800000 THEN 1 "
+                           "WHEN end_ts - start_ts <= 1382400000 THEN 2 "
+                           "WHEN end_ts - start_ts <= 11059200000 THEN 3 "
+                           "WHEN end_ts - start_ts <= 94694400000 THEN 4 ELSE 5 END"),
+                     0);
+    ck_assert_int_eq(count("SELECT COUNT(DISTINCT span_class) FROM events_events"), 6);
+    snprintf(from, sizeof(from), "%lld", (long long)w0);
+    snprintf(to, sizeof(to), "%lld", (long long)(w0 + HOUR));
+    ck_assert_int_eq(call(&c, &out, NULL), 200);
+    list = json_object_get(out, "events");
+    for (k = 0; k < json_array_size(list); k++) {
+        const char *id = json_string_value(
+            json_object_get(json_object_get(json_array_get(list, k), "event"), "id"));
+        for (i = 0; i < 2 * n; i++)
+            if (id != NULL && strcmp(id, ids[i]) == 0) {
+                ck_assert_msg(i < n, "event of span %lld ending before the window was listed",
+                              (long long)spans[i - n]);
+                found++;
+            }
+    }
+    ck_assert_uint_eq(json_array_size(list), n);
+    ck_assert_uint_eq(found, n);
+    json_decref(out);
+    /* free/busy (the calendar-set query): from the earliest start to the last end */
+    q = fh_req_new(host);
+    ck_assert_int_eq(svc->freebusy(st, q, ACC_A, NULL, cals, 1, w0, w0 + HOUR, &busy, NULL), NT_OK);
+    ck_assert_uint_eq(busy.n, 1);
+    ck_assert_int_eq(busy.v[0].end, w0 + (int64_t)n * 1000);
+    free(busy.v);
+    memset(&busy, 0, sizeof(busy));
+    /* a window that starts after the shortest event ended finds the others only */
+    fh_req_free(q);
+    q = fh_req_new(host);
+    ck_assert_int_eq(svc->freebusy(st, q, ACC_A, NULL, cals, 1, w0 + 1500, w0 + 1600, &busy, NULL),
+                     NT_OK);
+    ck_assert_uint_eq(busy.n, 1);
+    fh_req_free(q);
+    free(busy.v);
+    for (i = 0; i < 2 * n; i++)
+        free(ids[i]);
+}
+END_TEST
+
 /* The service works inside the request's budget: a used-up budget stops it with NT_EBUDGET
  * and a gone client with NT_EGONE, leaving the lists empty. */
 START_TEST(test_service_budget)
@@ -1018,7 +1100,7 @@ START_TEST(test_service_budget)
     for (int i = 0; i < 200; i++) {
         snprintf(sql, sizeof(sql),
                  "INSERT INTO events_events VALUES ('e%03d', '" CAL_A1 "', '" USER_A1 "', '" ACC_A
-                 "', %lld, 1000, %lld, 1, 0, 0, NULL, '[]', '[]', NULL, '{}')",
+                 "', %lld, 1000, %lld, 1, 0, 0, NULL, '[]', '[]', NULL, '{}', 0)",
                  i, (long long)(T0 + i * 60000), (long long)(T0 + i * 60000 + 1000));
         ck_assert_int_eq(sqlite3_exec(fh_sqlite(host), sql, NULL, NULL, NULL), SQLITE_OK);
     }
@@ -1281,6 +1363,7 @@ events_plugin_suite(void)
     tcase_add_test(tc, test_calendar_events);
     tcase_add_test(tc, test_freebusy);
     tcase_add_test(tc, test_freebusy_multi);
+    tcase_add_test(tc, test_span_windows);
     tcase_add_test(tc, test_meta);
     tcase_add_test(tc, test_reminders_single);
     tcase_add_test(tc, test_reminders_recurring);
