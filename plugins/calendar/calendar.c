@@ -27,6 +27,13 @@ static const char cal_migration_1[] =
     " PRIMARY KEY (entity_id, key));"
     "CREATE INDEX calendar_metadata_query ON calendar_metadata(account_id, key, value);";
 
+/* The calendars of some users of an account (the "calendars" service's list_by_users, read for
+ * every host at every booking) by both columns: with the user index alone SQLite chose the
+ * account index and read every calendar of the account. */
+static const char cal_migration_2[] =
+    "CREATE INDEX calendar_calendars_user_account ON calendar_calendars(user_id, account_id);"
+    "DROP INDEX calendar_calendars_user;";
+
 static const char *const cal_perm_create[] = {"CreateCalendar", NULL};
 static const char *const cal_perm_update[] = {"UpdateCalendar", NULL};
 static const char *const cal_perm_delete[] = {"DeleteCalendar", NULL};
@@ -35,7 +42,7 @@ static const char *const cal_perm_delete[] = {"DeleteCalendar", NULL};
 static int
 cal_register(cal_plugin *c)
 {
-    static const char *const migrations[] = {cal_migration_1};
+    static const char *const migrations[] = {cal_migration_1, cal_migration_2};
     const ntc_route routes[] = {
         {"POST", "/api/v1/calendar", NT_AUTH_USER, cal_perm_create, cal_create},
         {"POST", "/api/v1/user/{userId}/calendar", NT_AUTH_ADMIN, NULL, cal_create},
@@ -47,7 +54,8 @@ cal_register(cal_plugin *c)
         {"DELETE", "/api/v1/calendar/{calendarId}", NT_AUTH_USER, cal_perm_delete, cal_delete},
         {"DELETE", "/api/v1/user/calendar/{calendarId}", NT_AUTH_ADMIN, NULL, cal_delete},
     };
-    int rc = ntc_register(c->api, c->self, migrations, 1, NULL, 0, c);
+    int rc = ntc_register(c->api, c->self, migrations, sizeof(migrations) / sizeof(migrations[0]),
+                          NULL, 0, c);
 
     if (rc == NT_OK)
         rc = ntc_routes_add_doc(c->api, c->self, routes, sizeof(routes) / sizeof(routes[0]),

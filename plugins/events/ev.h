@@ -44,9 +44,10 @@
 #define EV_SPAN_B4 94694400000 /* 1096 days */
 #define EV_STR_(x) #x
 #define EV_STR(x) EV_STR_(x)
-#define EV_SPAN_BRANCH(head, k, bound, we, ws)                                                      \
-    head "e.span_class = " #k " AND e.start_ts >= CAST(" ws " AS BIGINT) - " EV_STR(               \
-        bound) " AND e.start_ts <= " we " AND e.end_ts >= " ws " UNION ALL "
+#define EV_SPAN_BRANCH(head, k, bound, we, ws)                                                     \
+    head "e.span_class = " #k " AND e.start_ts >= CAST(" ws                                        \
+         " AS BIGINT) - " EV_STR(bound) " AND e.start_ts <= " we " AND e.end_ts >= " ws            \
+                                        " UNION ALL "
 /* The events of `head` (a SELECT ending in "WHERE ... AND " or "WHERE ") overlapping the
  * window whose end and start are the SQL parameters `we` and `ws` (e.g. "$3", "$4"): six
  * index ranges joined by UNION ALL (order by result column names, e.g. "start_ts"). */

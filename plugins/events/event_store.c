@@ -162,9 +162,9 @@ ev_store_insert(const nt_host_api *api, nt_db *db, const ev_event *e)
     int rc = ev_texts_make(e, &t);
 
     if (rc == NT_OK)
-        rc = ntc_exec(api, db, ev_sql_insert, "ttttiiidiittttti", e->id, e->calendar_id,
-                      e->user_id, e->account_id, e->start_ts, e->duration, e->end_ts, e->busy,
-                      e->created, e->updated, t.rec, t.exdates, t.reminders,
+        rc = ntc_exec(api, db, ev_sql_insert, "ttttiiidiittttti", e->id, e->calendar_id, e->user_id,
+                      e->account_id, e->start_ts, e->duration, e->end_ts, e->busy, e->created,
+                      e->updated, t.rec, t.exdates, t.reminders,
                       e->has_service ? e->service_id : NULL, t.metadata,
                       (int64_t)ev_span_class(e->start_ts, e->end_ts));
     ev_texts_free(&t);

@@ -86,14 +86,29 @@ static const char ev_migration_3[] =
 static const char ev_migration_4[] =
     "ALTER TABLE events_events ADD COLUMN span_class INTEGER NOT NULL DEFAULT 5;"
     "UPDATE events_events SET span_class = CASE"
-    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B0) " THEN 0"
-    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B1) " THEN 1"
-    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B2) " THEN 2"
-    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B3) " THEN 3"
-    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B4) " THEN 4 ELSE 5 END;"
-    "CREATE INDEX events_events_span ON events_events(calendar_id, span_class, start_ts, "
-    "end_ts);"
-    "DROP INDEX events_events_window;";
+    " WHEN end_ts - start_ts <= " EV_STR(
+        EV_SPAN_B0) " THEN 0"
+                    " WHEN end_ts - start_ts <= " EV_STR(
+                        EV_SPAN_B1) " THEN 1"
+                                    " WHEN end_ts - start_ts <= " EV_STR(
+                                        EV_SPAN_B2) " THEN 2"
+                                                    " WHEN end_ts - start_ts <= " EV_STR(
+                                                        EV_SPAN_B3) " THEN 3"
+                                                                    " WHEN end_ts - start_ts "
+                                                                    "<= " EV_STR(
+                                                                        EV_SPAN_B4) " THEN 4 ELSE "
+                                                                                    "5 END;"
+                                                                                    "CREATE INDEX "
+                                                                                    "events_events_"
+                                                                                    "span ON "
+                                                                                    "events_events("
+                                                                                    "calendar_id, "
+                                                                                    "span_class, "
+                                                                                    "start_ts, "
+                                                                                    "end_ts);"
+                                                                                    "DROP INDEX "
+                                                                                    "events_events_"
+                                                                                    "window;";
 
 static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
 static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
@@ -114,7 +129,7 @@ static int
 ev_register(ev_plugin *p)
 {
     static const char *const migrations[] = {ev_migration_1, ev_migration_2, ev_migration_3,
-                                                ev_migration_4};
+                                             ev_migration_4};
     const ntc_route routes[] = {
         {"POST", "/api/v1/events", NT_AUTH_USER, ev_perm_create, ev_create},
         {"POST", "/api/v1/user/{userId}/events", NT_AUTH_ADMIN, NULL, ev_create},

@@ -64,10 +64,10 @@ struct nt_stmt {
     sqlite3_stmt *st;
     char *sql; /* malloc'd copy, the cache key */
     uint32_t hash;
-    int in_use;      /* between prepare and finalize */
-    int cached;      /* counted in db->ncached; kept for reuse */
-    uint64_t used;   /* db->tick at the last prepare, for LRU eviction */
-    int64_t changes; /* sqlite3_changes after the last step that finished */
+    int in_use;                  /* between prepare and finalize */
+    int cached;                  /* counted in db->ncached; kept for reuse */
+    uint64_t used;               /* db->tick at the last prepare, for LRU eviction */
+    int64_t changes;             /* sqlite3_changes after the last step that finished */
     unsigned char pmap[SQ_PMAP]; /* SQLite index of $i for i < SQ_PMAP, 0 when absent */
     struct nt_stmt *next;
 };

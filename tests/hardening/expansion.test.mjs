@@ -76,7 +76,8 @@ async function tenant(srv, admin = srv.admin) {
 }
 
 // Writes events straight into the database, as an older server stored them (its own
-// connection of the sqlite3 tool; the server keeps running).
+// connection of the sqlite3 tool; the server keeps running). Their span class is the default,
+// 5, which every window query reads from the earliest start on.
 function plantRows(db, t, rows) {
   const now = Date.now();
   const values = rows
@@ -85,7 +86,7 @@ function plantRows(db, t, rows) {
       return `('${crypto.randomUUID()}', '${t.cal}', '${t.user}', '${t.account}', ${r.startTs}, ${r.duration}, ${r.endTs}, 1, ${now}, ${now}, ${rec}, '[]', '[]', NULL, '{}')`;
     })
     .join(",\n");
-  execFileSync("sqlite3", ["-cmd", ".timeout 10000", db], { input: `BEGIN; INSERT INTO events_events VALUES ${values}; COMMIT;\n`, timeout: 60000 });
+  execFileSync("sqlite3", ["-cmd", ".timeout 10000", db], { input: `BEGIN; INSERT INTO events_events (id, calendar_id, user_id, account_id, start_ts, duration, end_ts, busy, created, updated, recurrence, exdates, reminders, service_id, metadata) VALUES ${values}; COMMIT;\n`, timeout: 60000 });
 }
 
 // Health checks every `everyMs` until stop() is called: resolves with their latencies (a

@@ -210,7 +210,7 @@ START_TEST(test_routes)
         else
             ck_assert_str_eq(r->perms[0], want[i].perm);
     }
-    ck_assert_int_eq(fh_migration_count(plugin), 1);
+    ck_assert_int_eq(fh_migration_count(plugin), 2);
 }
 END_TEST
 
