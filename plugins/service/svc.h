@@ -267,6 +267,16 @@ json_t *svc_bk_json(const svc_bk *b, int hold);
 /* Answers {"booking": ...} or {"hold": ...} with the given status. */
 int svc_bk_reply(const svc_bk *b, int hold, int status, json_t **out);
 
+/* The round-robin keys of the n members `users` of s (smaller is chosen first): the number of
+ * their booking events in the next 61 days (equalDistribution), else the creation time of
+ * their newest booking event (0 for none). */
+int svc_rr_keys(const svc_plugin *p, nt_req *req, const svc_service *s, const char *const *users,
+                size_t n, int64_t *keys);
+
+/* Reservoir choice of one among tied candidates: candidate k is the (*ties + 1)-th seen and
+ * replaces *chosen with probability 1 / (*ties + 1) (the first always). Counts it in *ties. */
+int svc_rr_pick(const nt_host_api *api, size_t k, size_t *ties, size_t *chosen);
+
 /* Round robin among the hosts of slot i of sl (host indexes into ids): writes
  * the chosen user id (borrowed from ids). */
 int svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl,

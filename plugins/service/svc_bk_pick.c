@@ -98,27 +98,58 @@ svc_bk_all_free(const svc_plugin *p, nt_req *req, const svc_service *s, const js
     return NT_OK;
 }
 
-/* Round robin: one free member, chosen as booking intend does among the free ones. */
+/* Orders member indexes by their round-robin key, then by index. */
+typedef struct svc_bk_rank {
+    int64_t key;
+    size_t i;
+} svc_bk_rank;
+
+static int
+svc_bk_rank_cmp(const void *a, const void *b)
+{
+    const svc_bk_rank *x = a, *y = b;
+
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Round robin: one free member, chosen as booking intend does among the free ones (the
+ * smallest round-robin key, ties at random). The members are ranked by key first and their
+ * free time is computed one tie group at a time: the first group with a free member decides,
+ * so usually one member's free time is read instead of every member's. */
 static int
 svc_bk_one(const svc_plugin *p, nt_req *req, const svc_service *s, const char *skip_hold, svc_bk *b)
 {
     const char **ids = calloc(s->n + 1, sizeof(*ids));
-    size_t *host = calloc(s->n + 1, sizeof(*host));
-    size_t first[2] = {0, 0}, n_free = 0;
+    int64_t *keys = calloc(s->n + 1, sizeof(*keys));
+    svc_bk_rank *rank = calloc(s->n + 1, sizeof(*rank));
     int64_t start = b->start_ts;
-    int worst = 1, rc = ids != NULL && host != NULL ? NT_OK : NT_ENOMEM;
-    const char *chosen = NULL;
+    size_t chosen = 0, ties = 0;
+    int worst = 1, rc = ids != NULL && keys != NULL && rank != NULL ? NT_OK : NT_ENOMEM;
 
-    for (size_t i = 0; rc == NT_OK && i < s->n; i++) {
-        int why = 0;
+    for (size_t i = 0; rc == NT_OK && i < s->n; i++)
         ids[i] = s->members[i].user_id;
-        rc = svc_bk_host_state(p, req, s, &s->members[i], b, skip_hold, &why);
-        if (rc == NT_OK && why == 0)
-            host[n_free++] = i;
-        else if (rc == NT_OK && why == 2)
-            worst = 2;
+    if (rc == NT_OK && s->n > 0)
+        rc = svc_rr_keys(p, req, s, ids, s->n, keys);
+    for (size_t i = 0; rc == NT_OK && i < s->n; i++)
+        rank[i] = (svc_bk_rank){keys[i], i};
+    if (rc == NT_OK)
+        qsort(rank, s->n, sizeof(*rank), svc_bk_rank_cmp);
+    for (size_t g = 0; rc == NT_OK && g < s->n && ties == 0;) {
+        size_t end = g;
+        while (end < s->n && rank[end].key == rank[g].key)
+            end++;
+        for (; rc == NT_OK && g < end; g++) {
+            int why = 0;
+            rc = svc_bk_host_state(p, req, s, &s->members[rank[g].i], b, skip_hold, &why);
+            if (rc == NT_OK && why == 0)
+                rc = svc_rr_pick(p->api, rank[g].i, &ties, &chosen);
+            else if (rc == NT_OK && why == 2)
+                worst = 2;
+        }
     }
-    if (rc == NT_OK && n_free == 0)
+    if (rc == NT_OK && ties == 0)
         rc = s->n == 0 ? p->api->fail(req, NT_ECONFLICT, "the service has no members")
              : worst == 2
                  ? p->api->fail(req, NT_ECONFLICT, "no host is free at %lld: the time is taken",
@@ -127,15 +158,11 @@ svc_bk_one(const svc_plugin *p, nt_req *req, const svc_service *s, const char *s
                                 "no host is available at %lld: outside every host's "
                                 "availability or booking-time limits",
                                 (long long)start);
-    if (rc == NT_OK) {
-        svc_slots sl = {.start = &start, .first = first, .host = host, .n = 1};
-        first[1] = n_free;
-        rc = svc_round_robin(p, req, s, &sl, 0, ids, &chosen);
-    }
-    if (rc == NT_OK && (chosen == NULL || json_array_append_new(b->hosts, json_string(chosen))))
+    if (rc == NT_OK && json_array_append_new(b->hosts, json_string(ids[chosen])) != 0)
         rc = NT_ENOMEM;
     free(ids);
-    free(host);
+    free(keys);
+    free(rank);
     return rc;
 }
 

@@ -46,50 +46,64 @@ svc_slot_has(const svc_slots *sl, size_t i, const char *const *ids, const char *
     return 0;
 }
 
-/* Round robin: among the hosts of slot i the one with the smallest key (the
- * newest event's creation time, or the number of events in the next 61 days), ties at random.
- * Writes the chosen user id. */
+int
+svc_rr_keys(const svc_plugin *p, nt_req *req, const svc_service *s, const char *const *users,
+            size_t n, int64_t *keys)
+{
+    const nt_host_api *api = p->api;
+    int64_t now = api->now_ms();
+    int equal = s->multi.kind == SVC_RR_EQUAL;
+
+    if (!NT_HAS_MEMBER(p->events, nt_events_v1, service_stats) || p->events->service_stats == NULL)
+        return api->fail(req, NT_ERR, "the events service cannot count a service's events");
+    return p->events->service_stats(p->events_state, req, s->account_id, s->id, users, n, now,
+                                    now + SVC_EQUAL_WINDOW_MS, equal ? NULL : keys,
+                                    equal ? keys : NULL);
+}
+
+int
+svc_rr_pick(const nt_host_api *api, size_t k, size_t *ties, size_t *chosen)
+{
+    uint32_t r = 0;
+    int rc = NT_OK;
+
+    (*ties)++;
+    if (*ties > 1)
+        rc = api->random_bytes(&r, sizeof(r));
+    if (rc == NT_OK && (*ties == 1 || r % *ties == 0))
+        *chosen = k;
+    return rc;
+}
+
+/* Round robin: among the hosts of slot i the one with the smallest key (svc_rr_keys), ties
+ * at random. Writes the chosen user id. */
 int
 svc_round_robin(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_slots *sl,
                 size_t i, const char *const *ids, const char **chosen)
 {
-    const nt_host_api *api = p->api;
-    size_t n = sl->first[i + 1] - sl->first[i];
+    size_t n = sl->first[i + 1] - sl->first[i], ties = 0, pick = 0;
     const char **users = calloc(n, sizeof(*users));
-    int64_t *last = calloc(n, sizeof(*last)), *count = calloc(n, sizeof(*count));
-    int64_t now = api->now_ms(), best = 0;
-    size_t ties = 0;
-    int rc = users != NULL && last != NULL && count != NULL ? NT_OK : NT_ENOMEM;
+    int64_t *keys = calloc(n, sizeof(*keys)), best = 0;
+    int rc = users != NULL && keys != NULL ? NT_OK : NT_ENOMEM;
 
     for (size_t k = 0; rc == NT_OK && k < n; k++)
         users[k] = ids[sl->host[sl->first[i] + k]];
-    if (rc == NT_OK && (!NT_HAS_MEMBER(p->events, nt_events_v1, service_stats) ||
-                        p->events->service_stats == NULL))
-        rc = api->fail(req, NT_ERR, "the events service cannot count a service's events");
     if (rc == NT_OK)
-        rc = p->events->service_stats(p->events_state, req, s->account_id, s->id, users, n, now,
-                                      now + SVC_EQUAL_WINDOW_MS,
-                                      s->multi.kind == SVC_RR_EQUAL ? NULL : last,
-                                      s->multi.kind == SVC_RR_EQUAL ? count : NULL);
+        rc = svc_rr_keys(p, req, s, users, n, keys);
     /* Reservoir choice among the smallest keys: each tie wins with probability 1/ties. */
     for (size_t k = 0; rc == NT_OK && k < n; k++) {
-        int64_t key = s->multi.kind == SVC_RR_EQUAL ? count[k] : last[k];
-        uint32_t r = 0;
-        if (ties > 0 && key > best)
+        if (ties > 0 && keys[k] > best)
             continue;
-        if (ties == 0 || key < best) {
-            best = key;
+        if (ties == 0 || keys[k] < best) {
+            best = keys[k];
             ties = 0;
         }
-        ties++;
-        if (ties > 1 && (rc = api->random_bytes(&r, sizeof(r))) != NT_OK)
-            break;
-        if (ties == 1 || r % ties == 0)
-            *chosen = users[k];
+        rc = svc_rr_pick(p->api, k, &ties, &pick);
     }
+    if (rc == NT_OK && n > 0)
+        *chosen = users[pick];
     free(users);
-    free(last);
-    free(count);
+    free(keys);
     return rc;
 }
 

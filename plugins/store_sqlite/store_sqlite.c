@@ -157,6 +157,11 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
         rc = NT_ERR;
         goto fail;
     }
+    /* A request's savepoint (group commit) keeps its statement journal in memory up to this
+     * size; past SQLite's default of 64 KiB it went to a temporary file (open, writes, unlink)
+     * at nearly every booking. Possible only before SQLite is first used in the process;
+     * otherwise the default stays (SQLITE_MISUSE is not an error here). */
+    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SQ_STMT_SPILL_BYTES);
     if ((rc = api->cfg_check_keys(p, cfg, known)) != NT_OK)
         goto fail;
     if ((rc = sq_cfg_path(c, cfg)) != NT_OK || (rc = sq_cfg_sync(c, cfg)) != NT_OK)

@@ -280,6 +280,34 @@ test("multiPerson: round robin picks one free host, collective needs all, group 
   assertOk(await book(g2.service.id, { ...gseat, hostUserIds: [g2.hosts[0].user.id] }), 201);
 });
 
+test("round robin: the host with the oldest booking that is free, checked in that order", async () => {
+  const rr = await newService(3);
+  const ids = rr.hosts.map((h) => h.user.id);
+  const at = (h) => ({ startTs: T + h * HOUR, duration: HOUR });
+  // Hosts without bookings tie; each booking makes its host the newest.
+  const order = [];
+  for (let h = 1; h <= 3; h++) {
+    order.push(assertOk(await book(rr.service.id, at(h)), 201).booking.hostUserIds[0]);
+    await new Promise((r) => setTimeout(r, 5)); // distinct creation times
+  }
+  assert.deepEqual([...order].sort(), [...ids].sort());
+  // The oldest booking's host comes next ...
+  const next = assertOk(await book(rr.service.id, at(4)), 201).booking.hostUserIds[0];
+  assert.equal(next, order[0]);
+  await new Promise((r) => setTimeout(r, 5));
+  // ... unless it is busy: then the next oldest that is free (order[2] is busy too).
+  const oldest = rr.hosts.find((h) => h.user.id === order[1]);
+  const third = rr.hosts.find((h) => h.user.id === order[2]);
+  for (const h of [oldest, third])
+    assertOk(await admin.events.create(h.user.id, { calendarId: h.cal.id, startTs: T + 5 * HOUR, duration: HOUR, busy: true }), 201);
+  const skipped = assertOk(await book(rr.service.id, at(5)), 201).booking.hostUserIds[0];
+  assert.equal(skipped, order[0]);
+  // Nobody free: 409 naming the time as taken.
+  const none = await book(rr.service.id, at(5));
+  assertError(none, 409);
+  assert.match(none.json.message, /no host is free/);
+});
+
 test("cross-account: another account's admin gets 404 on every route", async () => {
   const { service } = await newService(1);
   const span = { startTs: T + 20 * HOUR, duration: HOUR };
