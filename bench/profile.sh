@@ -33,6 +33,7 @@ WORKERS=${BENCH_WORKERS:-$(nproc)}
 TOKENS=${BENCH_TOKENS:-65536}
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+BOOK_SEQ=0 # where the next booking run starts (bench/lib.sh, booking)
 OUTDIR=${BENCH_PROFILE_OUT:-$BUILD/bench/profile}
 for v in REQUESTS TOP PERF_SECONDS WORKERS TOKENS; do
     if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
@@ -103,6 +104,8 @@ callgrind_one() {
     [[ $(field "$TMP/wrk.txt" non2xx) == 0 ]] ||
         broken "$name ($kind): non-2xx answers: $(grep BENCH_RESULT "$TMP/wrk.txt")"
     requests=$(field "$TMP/wrk.txt" requests)
+    # bookings: the next run asks for slots after these (bench/lib.sh, booking)
+    [[ -z $S_BOOKING_FROM ]] || BOOK_SEQ=$((BOOK_SEQ + requests + 1000))
     stop_server
     [[ -s $out ]] || broken "callgrind wrote no profile for $name ($kind): $(tail -5 "$log")"
     # The requests of wait_up and check_scenario are counted too.
@@ -125,6 +128,7 @@ perf_one() {
         broken "wrk failed ($name, perf): $(tail -5 "$TMP/wrk.txt")"
     wait "$ppid" || broken "perf record failed: $(tail -5 "$TMP/perf-record.log")"
     [[ $(field "$TMP/wrk.txt" non2xx) == 0 ]] || broken "$name (perf): non-2xx answers"
+    [[ -z $S_BOOKING_FROM ]] || BOOK_SEQ=$((BOOK_SEQ + $(field "$TMP/wrk.txt" requests) + 1000))
     stop_server
     rps=$(awk -v r="$(field "$TMP/wrk.txt" requests)" -v d="$(field "$TMP/wrk.txt" duration_us)" \
         'BEGIN { printf "%.0f", r / (d / 1e6) }')
