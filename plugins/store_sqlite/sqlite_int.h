@@ -14,8 +14,8 @@
 #define SQ_BUCKETS 64    /* hash buckets of a connection's statement cache (power of two) */
 #define SQ_CACHE_MAX 128 /* cached statements per connection; the least recently used go */
 #define SQ_STMT_SPILL_BYTES (112 * 1024) /* statement journals stay in memory up to this */
-#define SQ_PMAP 32      /* parameters $1..$31 are looked up in a statement's map */
-#define SQ_ERRLEN 512   /* room for the last error message of a connection */
+#define SQ_PMAP 32                       /* parameters $1..$31 are looked up in a statement's map */
+#define SQ_ERRLEN 512                    /* room for the last error message of a connection */
 #define SQ_DRAIN_MS 200 /* longest wait for read-only handles to close, see sqlite_handle.c */
 /* The statements of a group commit, compiled once per handle (sqlite_group.c). */
 enum {
