@@ -446,6 +446,57 @@ START_TEST(test_bind_missing_index)
 }
 END_TEST
 
+/* $n binds by the statement's parameter map ($1..$31) or by name beyond it, whatever order the
+ * parameters first appear in and however often; texts that differ only where the cache's
+ * hash does not read are still told apart. */
+START_TEST(test_bind_params)
+{
+    nt_db *db = open_db(NULL, NULL);
+    char sql[1024], a[400], b[400];
+    int off = snprintf(sql, sizeof(sql), "SELECT $40");
+    nt_stmt *s;
+
+    for (int i = 39; i >= 1; i--)
+        off += snprintf(sql + off, sizeof(sql) - (size_t)off, " + $%d", i);
+    s = g_ops->prepare(db, sql);
+    ck_assert_ptr_nonnull(s);
+    for (int i = 1; i <= 40; i++)
+        ck_assert_int_eq(g_ops->bind_int64(s, i, (int64_t)i * 1000), NT_OK);
+    ck_assert_int_eq(g_ops->step(s), 1);
+    ck_assert_int_eq(g_ops->col_int64(s, 0), 820000); /* 1000 * (1 + ... + 40) */
+    g_ops->finalize(s);
+    s = g_ops->prepare(db, "SELECT $2, $1, $2 || $1, $7");
+    ck_assert_int_eq(g_ops->bind_text(s, 1, "a"), NT_OK);
+    ck_assert_int_eq(g_ops->bind_text(s, 2, "b"), NT_OK);
+    ck_assert_int_eq(g_ops->bind_int64(s, 7, 7), NT_OK);
+    ck_assert_int_eq(g_ops->bind_int64(s, 3, 3), NT_EINVAL); /* not in the statement */
+    g_ops->clear_error(db);
+    ck_assert_int_eq(g_ops->step(s), 1);
+    ck_assert_str_eq(g_ops->col_text(s, 0), "b");
+    ck_assert_str_eq(g_ops->col_text(s, 1), "a");
+    ck_assert_str_eq(g_ops->col_text(s, 2), "ba");
+    ck_assert_int_eq(g_ops->col_int64(s, 3), 7);
+    g_ops->finalize(s);
+    /* two long texts alike but for one character */
+    memset(a, ' ', sizeof(a));
+    memcpy(a, "SELECT 1", 8);
+    a[sizeof(a) - 1] = '\0';
+    memcpy(b, a, sizeof(a));
+    b[8] = '2';
+    for (int k = 0; k < 2; k++) {
+        s = g_ops->prepare(db, a);
+        ck_assert_int_eq(g_ops->step(s), 1);
+        ck_assert_int_eq(g_ops->col_int64(s, 0), 1);
+        g_ops->finalize(s);
+        s = g_ops->prepare(db, b);
+        ck_assert_int_eq(g_ops->step(s), 1);
+        ck_assert_int_eq(g_ops->col_int64(s, 0), 12);
+        g_ops->finalize(s);
+    }
+    g_ops->conn_close(db);
+}
+END_TEST
+
 START_TEST(test_prepare_errors)
 {
     nt_db *db = open_db(NULL, NULL);
@@ -1511,6 +1562,7 @@ store_suite(void)
     tcase_add_loop_test(tc, test_config_rejected, 0, sizeof(bad_cfg) / sizeof(bad_cfg[0]));
     tcase_add_test(tc, test_open_fails);
     tcase_add_test(tc, test_bind_missing_index);
+    tcase_add_test(tc, test_bind_params);
     tcase_add_test(tc, test_prepare_errors);
     tcase_add_test(tc, test_cache_reuse);
     tcase_add_test(tc, test_two_connections);
