@@ -83,32 +83,18 @@ static const char ev_migration_3[] =
 /* The span class of every event and the index that bounds window scans on both sides (see
  * EV_SPAN_B0 in ev.h); it replaces events_events_window, whose scans read every event that
  * started before the window. */
+/* clang-format off */
 static const char ev_migration_4[] =
     "ALTER TABLE events_events ADD COLUMN span_class INTEGER NOT NULL DEFAULT 5;"
     "UPDATE events_events SET span_class = CASE"
-    " WHEN end_ts - start_ts <= " EV_STR(
-        EV_SPAN_B0) " THEN 0"
-                    " WHEN end_ts - start_ts <= " EV_STR(
-                        EV_SPAN_B1) " THEN 1"
-                                    " WHEN end_ts - start_ts <= " EV_STR(
-                                        EV_SPAN_B2) " THEN 2"
-                                                    " WHEN end_ts - start_ts <= " EV_STR(
-                                                        EV_SPAN_B3) " THEN 3"
-                                                                    " WHEN end_ts - start_ts "
-                                                                    "<= " EV_STR(
-                                                                        EV_SPAN_B4) " THEN 4 ELSE "
-                                                                                    "5 END;"
-                                                                                    "CREATE INDEX "
-                                                                                    "events_events_"
-                                                                                    "span ON "
-                                                                                    "events_events("
-                                                                                    "calendar_id, "
-                                                                                    "span_class, "
-                                                                                    "start_ts, "
-                                                                                    "end_ts);"
-                                                                                    "DROP INDEX "
-                                                                                    "events_events_"
-                                                                                    "window;";
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B0) " THEN 0"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B1) " THEN 1"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B2) " THEN 2"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B3) " THEN 3"
+    " WHEN end_ts - start_ts <= " EV_STR(EV_SPAN_B4) " THEN 4 ELSE 5 END;"
+    "CREATE INDEX events_events_span ON events_events(calendar_id, span_class, start_ts, end_ts);"
+    "DROP INDEX events_events_window;";
+/* clang-format on */
 
 static const char *const ev_perm_create[] = {"CreateCalendarEvent", NULL};
 static const char *const ev_perm_update[] = {"UpdateCalendarEvent", NULL};
