@@ -128,7 +128,7 @@ perf_one() {
         broken "wrk failed ($name, perf): $(tail -5 "$TMP/wrk.txt")"
     wait "$ppid" || broken "perf record failed: $(tail -5 "$TMP/perf-record.log")"
     [[ $(field "$TMP/wrk.txt" non2xx) == 0 ]] || broken "$name (perf): non-2xx answers"
-    [[ -z $S_BOOKING_FROM ]] || BOOK_SEQ=$((BOOK_SEQ + $(field "$TMP/wrk.txt" requests) + 1000))
+    [[ -z $S_BOOKING_FROM ]] || BOOK_SEQ=$((BOOK_SEQ + 2 * $(field "$TMP/wrk.txt" requests) + 1000))
     stop_server
     rps=$(awk -v r="$(field "$TMP/wrk.txt" requests)" -v d="$(field "$TMP/wrk.txt" duration_us)" \
         'BEGIN { printf "%.0f", r / (d / 1e6) }')

@@ -144,9 +144,11 @@ run_wrk() {
     non2xx=$(field "$out" non2xx)
     kill -0 "$N_PID" 2>/dev/null || broken "nettu died during $S_NAME: $(tail -20 "$TMP/nettu.log")"
     kill -0 "$B_PID" 2>/dev/null || broken "the baseline died during $S_NAME"
-    # nettu's next run books after every slot this run may have asked for (the baseline books
+    # nettu's next run books after every slot this run may have asked for: a thread's numbers
+    # go up by THREADS a request, and one thread may have sent all of them (the baseline books
     # nothing: its runs would use up the hosts' ten years of slots)
-    [[ -z $S_BOOKING_FROM || $port != "$N_PORT" ]] || BOOK_SEQ=$((BOOK_SEQ + requests + 1000))
+    [[ -z $S_BOOKING_FROM || $port != "$N_PORT" ]] ||
+        BOOK_SEQ=$((BOOK_SEQ + requests * THREADS + 1000))
     ((requests > 0)) || broken "$S_NAME: no request was answered (port $port)"
     ((non2xx == 0)) || broken "$S_NAME: $non2xx non-2xx answers out of $requests (port $port; see $log)"
 }
