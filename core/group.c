@@ -86,7 +86,6 @@ void
 group_held(worker *w)
 {
     int64_t now = util_mono_us();
-
     int late = 0;
 
     if (w->grp_held++ == 0) {

@@ -160,8 +160,11 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
     /* A request's savepoint (group commit) keeps its statement journal in memory up to this
      * size; past SQLite's default of 64 KiB it went to a temporary file (open, writes, unlink)
      * at nearly every booking. Possible only before SQLite is first used in the process;
-     * otherwise the default stays (SQLITE_MISUSE is not an error here). */
-    (void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SQ_STMT_SPILL_BYTES);
+     * otherwise the default stays: slower writes, not an error. */
+    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, SQ_STMT_SPILL_BYTES) != SQLITE_OK)
+        api->log(p, NT_LOG_DEBUG,
+                 "SQLite was in use before the store started: statement journals keep "
+                 "SQLite's default spill size (64 KiB)");
     if ((rc = api->cfg_check_keys(p, cfg, known)) != NT_OK)
         goto fail;
     if ((rc = sq_cfg_path(c, cfg)) != NT_OK || (rc = sq_cfg_sync(c, cfg)) != NT_OK)
