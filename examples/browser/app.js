@@ -339,24 +339,28 @@
     if (current && state.calendars.some((c) => c.id === current && !c.missing)) select.value = current;
   }
 
-  async function createCalendar(name, timezone) {
+  // Creates a calendar; done() runs once it is in the list, before the week reloads.
+  async function createCalendar(name, timezone, done) {
     const body = { timezone };
     if (name) body.metadata = { name };
     const { calendar } = await api("POST", "/calendar", { body });
     state.calendars.push(calendarView(calendar, state.calendars.length));
     saveCalendarIds();
     renderCalendars();
+    done();
     $("#ev-calendar").value = calendar.id;
     notify(`Calendar “${state.calendars[state.calendars.length - 1].name}” created.`, "ok");
     await loadWeek();
   }
 
-  async function addCalendar(id) {
+  // Adds an existing calendar; done() runs once it is in the list, before the week reloads.
+  async function addCalendar(id, done) {
     if (state.calendars.some((c) => c.id === id)) throw new Error("that calendar is already in the list");
     const { calendar } = await api("GET", `/calendar/${encodeURIComponent(id)}`);
     state.calendars.push(calendarView(calendar, state.calendars.length));
     saveCalendarIds();
     renderCalendars();
+    done();
     await loadWeek();
   }
 
@@ -607,7 +611,7 @@
     await api("POST", "/events", { body });
     // Show the week of the new event.
     state.weekStart = startOfWeek(start);
-    $("#ev-title").value = "";
+    if ($("#ev-title").value.trim() === body.metadata.title) $("#ev-title").value = "";
     await loadWeek();
   }
 
@@ -706,15 +710,22 @@
     $("#create-calendar-form").addEventListener(
       "submit",
       guarded(async () => {
-        await createCalendar($("#new-cal-name").value.trim(), $("#new-cal-tz").value.trim());
-        $("#new-cal-name").value = "";
+        const field = $("#new-cal-name");
+        const name = field.value.trim();
+        await createCalendar(name, $("#new-cal-tz").value.trim(), () => {
+          // Cleared once created, unless the user has typed the next name meanwhile.
+          if (field.value.trim() === name) field.value = "";
+        });
       }),
     );
     $("#add-calendar-form").addEventListener(
       "submit",
       guarded(async () => {
-        await addCalendar($("#existing-id").value.trim());
-        $("#existing-id").value = "";
+        const field = $("#existing-id");
+        const id = field.value.trim();
+        await addCalendar(id, () => {
+          if (field.value.trim() === id) field.value = "";
+        });
       }),
     );
     $("#event-form").addEventListener("submit", guarded(createEvent));

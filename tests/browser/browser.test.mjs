@@ -417,7 +417,13 @@ test("the example page: calendars, events, free/busy and a denied delete, with a
     backend.accountId,
   );
 
-  // Two calendars through the page.
+  // Two calendars through the page. The week's free/busy is held back 400 ms, so the second
+  // name is typed while the first calendar's week still loads: what was typed must survive it.
+  const slowFreebusy = async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await route.continue();
+  };
+  await page.route(/\/freebusy\?/, slowFreebusy);
   for (const name of ["Work", "Personal"]) {
     await page.fill("#new-cal-name", name);
     await page.fill("#new-cal-tz", "Europe/Oslo");
@@ -428,6 +434,7 @@ test("the example page: calendars, events, free/busy and a denied delete, with a
     assert.equal((await created).status(), 201);
     await page.locator("#calendar-list .calendar", { hasText: name }).waitFor();
   }
+  await page.unroute(/\/freebusy\?/, slowFreebusy);
   const calIds = await page.$$eval("#calendar-list .calendar", (els) => els.map((e) => e.dataset.id));
   assert.equal(calIds.length, 2);
 
