@@ -340,12 +340,15 @@ server_start(server *srv)
     pthread_sigmask(SIG_BLOCK, &all, &old);
     atomic_store(&srv->listening, srv->nworkers);
     for (int i = 0; i < srv->nworkers; i++) {
+        char name[16];
         if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
             log_msg(NT_LOG_ERROR, NULL, "cannot start worker %d", i);
             rc = NT_ERR;
             break;
         }
         srv->workers[i].running = 1;
+        snprintf(name, sizeof(name), "nettu-w%d", i % 100000);
+        (void)pthread_setname_np(srv->workers[i].thread, name); /* for top -H; cosmetic */
     }
     if (rc == NT_OK) {
         if (pthread_create(&srv->purge_thread, NULL, purge_main, srv) != 0) {
@@ -353,6 +356,7 @@ server_start(server *srv)
             rc = NT_ERR;
         } else {
             srv->purge_running = 1;
+            (void)pthread_setname_np(srv->purge_thread, "nettu-purge");
         }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);

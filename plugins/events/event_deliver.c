@@ -360,6 +360,7 @@ ev_deliver_start(ev_plugin *p)
         free(d);
         return NT_ERR;
     }
+    (void)pthread_setname_np(d->thread, "nettu-reminders"); /* for top -H; cosmetic */
     p->deliver = d;
     return NT_OK;
 }

@@ -178,6 +178,7 @@ sq_ckpt_start(struct sq_cfg *c)
         c->api->init_error(c->plugin, "cannot start the checkpoint thread");
         return NT_ERR;
     }
+    (void)pthread_setname_np(k->thread, "nettu-ckpt"); /* for top -H; cosmetic */
     c->ckpt = k;
     return NT_OK;
 }

@@ -481,6 +481,7 @@ wh_sender_start(wh_plugin *w)
         api->init_error(w->self, "cannot start the delivery thread");
         goto fail;
     }
+    (void)pthread_setname_np(s->thread, "nettu-webhooks"); /* for top -H; cosmetic */
     w->sender = s;
     return NT_OK;
 fail:
