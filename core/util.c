@@ -1,4 +1,4 @@
-/* Host utilities: UUIDs from getrandom(2), clocks. */
+/* Host utilities: UUIDs (creation time and getrandom(2)), clocks. */
 #include "util.h"
 
 #include <errno.h>
@@ -28,9 +28,16 @@ int
 util_uuid_new(char out[NT_UUID_BUF])
 {
     unsigned char b[16];
+    int64_t ms = util_now_ms();
 
-    if (util_random_bytes(b, sizeof(b)) != NT_OK)
+    if (util_random_bytes(b + 6, sizeof(b) - 6) != NT_OK)
         return NT_ERR;
+    if (ms < 0)
+        ms = 0;
+    for (int i = 5; i >= 0; i--) { /* the time, big-endian, so ids sort by it */
+        b[i] = (unsigned char)(ms & 0xff);
+        ms >>= 8;
+    }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     snprintf(out, NT_UUID_BUF,

@@ -7,7 +7,11 @@
 
 #include <nettu/plugin.h>
 
-/* Writes a random version-4 UUID in lower case. NT_OK or NT_ERR. */
+/* Writes a new id in lower case: a version-4 UUID (version and variant bits) whose first 48
+ * bits are the wall-clock time in ms, big-endian, and whose other 74 bits come from the
+ * kernel's CSPRNG (a "COMB" id). Ids made close in time sort next to each other, so an insert
+ * into an id-keyed index lands on the page of the last one instead of a random page.
+ * NT_OK or NT_ERR. */
 int util_uuid_new(char out[NT_UUID_BUF]);
 /* 1 when s is 8-4-4-4-12 hexadecimal digits (any case), else 0. */
 int util_uuid_valid(const char *s);

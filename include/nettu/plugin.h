@@ -293,7 +293,8 @@ typedef struct nt_host_api {
     const char *(*db_errmsg)(nt_db *db); /* last storage error; borrowed until the next call */
 
     /* --- helpers ------------------------------------------------------------------------ */
-    /* Writes a new random version-4 UUID (lower case) into out[NT_UUID_BUF]. */
+    /* Writes a new version-4 UUID (lower case) into out[NT_UUID_BUF]: its first 48 bits are
+     * the creation time in ms (ids made together sort together), the other 74 random. */
     int (*uuid_new)(char out[NT_UUID_BUF]);
     /* 1 when s is a UUID in 8-4-4-4-12 hex form (any case), else 0. */
     int (*uuid_valid)(const char *s);
