@@ -249,7 +249,7 @@ settings_read_server(cfg *c, settings *s)
         s->request_cpu_ms = (int)n;
     else
         rc = NT_EINVAL;
-    if (cfg_read_int(c, "server", "group_commit_ms", 2, 0, 1000, &n) == NT_OK)
+    if (cfg_read_int(c, "server", "group_commit_ms", 4, 0, 1000, &n) == NT_OK)
         s->group_commit_ms = (int)n;
     else
         rc = NT_EINVAL;
