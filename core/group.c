@@ -60,6 +60,7 @@ void
 group_before(void *arg, int groupable)
 {
     worker *w = arg;
+    struct timeval tv = {(time_t)(w->grp_us / 1000000), (suseconds_t)(w->grp_us % 1000000)};
 
     if (w->grp_us <= 0)
         return;
@@ -74,6 +75,11 @@ group_before(void *arg, int groupable)
         return; /* the request runs as a transaction of its own */
     }
     w->grp = 1;
+    /* The group holds the process's write turn from now on, written to or not: it ends when
+     * the worker is idle or grp_us after it opened (without the timer: after this request). */
+    w->grp_t0_us = util_mono_us();
+    w->grp_late = event_add(w->grp_timer, &tv) != 0;
+    event_active(w->grp_idle, EV_TIMEOUT, 0);
 }
 
 int
@@ -85,16 +91,8 @@ group_pending(worker *w)
 void
 group_held(worker *w)
 {
-    int64_t now = util_mono_us();
-    int late = 0;
-
-    if (w->grp_held++ == 0) {
-        struct timeval tv = {(time_t)(w->grp_us / 1000000), (suseconds_t)(w->grp_us % 1000000)};
-        w->grp_t0_us = now;
-        event_active(w->grp_idle, EV_TIMEOUT, 0);
-        late = event_add(w->grp_timer, &tv) != 0; /* no timer: do not wait on the idle event */
-    }
-    if (late || w->grp_held >= GROUP_MAX_HELD || now - w->grp_t0_us >= w->grp_us)
+    w->grp_held++;
+    if (w->grp_late || w->grp_held >= GROUP_MAX_HELD || util_mono_us() - w->grp_t0_us >= w->grp_us)
         group_flush(w);
 }
 
@@ -108,6 +106,7 @@ group_flush(worker *w)
         return;
     w->grp = 0;
     w->grp_held = 0;
+    w->grp_late = 0;
     event_del(w->grp_idle);
     event_del(w->grp_timer);
     code = st->group_close(w->db);

@@ -2,9 +2,10 @@
  * one store transaction that stays open while the worker serves the requests that are ready
  * (store group_open: each request's own transaction is a savepoint in it); their replies are
  * held (http_conn_release_held) until that transaction commits. The group commits when the
- * worker has nothing else to do, when its first held reply has waited [server]
- * group_commit_ms, when GROUP_MAX_HELD replies wait, and before any request of another
- * route, so reads and other writes never see what is not committed. A failed commit answers
+ * worker has nothing else to do, when it has been open [server] group_commit_ms, when
+ * GROUP_MAX_HELD replies wait, and before any request of another route, so reads and other
+ * writes never see what is not committed. An open group holds the store's write turn (the
+ * other workers' groups wait), whether its requests wrote or not. A failed commit answers
  * every held request 503 (nothing of the group was written). One commit and one write-lock
  * round per group instead of per request: under concurrent writes this multiplies write
  * throughput on SQLite.

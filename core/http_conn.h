@@ -65,11 +65,13 @@ typedef struct worker {
     int busy_at_stop; /* connections with a request in flight when shutdown began */
     int cut_at_grace; /* ... still open when shutdown_grace_ms was over */
     bytebuf obuf;     /* replies staged before they are sent */
-    /* group commit (group.h): the store's group mode is open on db, the connections whose
-     * replies wait for its commit, and when the first of them began waiting */
+    /* group commit (group.h): the store's group mode is open on db (holding the process's
+     * write turn), the replies waiting for its commit, when it opened, and whether its timer
+     * could not be set (then it commits after its first reply) */
     int grp;
     int grp_held;
     int64_t grp_t0_us;
+    int grp_late;
     int grp_fail_cur; /* a group commit failed while the current connection's replies were
                          staged: they are answered 503 with grp_why instead */
     char grp_why[320];

@@ -141,6 +141,7 @@ sq_prepare(nt_db *db, const char *sql)
     uint32_t hash;
     nt_stmt *s;
 
+    db = sq_at(db);
     if (db == NULL || sql == NULL) {
         sq_fail(db, SQLITE_MISUSE, "prepare", "no connection or no SQL text");
         return NULL;

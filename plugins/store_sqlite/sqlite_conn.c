@@ -76,13 +76,14 @@ fail:
     return NULL;
 }
 
-/* Finalizes every statement of db (also those still in use) and closes it. NULL is fine. */
+/* Finalizes every statement of db (also those still in use) and closes it; a group it left
+ * open is rolled back. NULL is fine. */
 void
 sq_conn_close(nt_db *db)
 {
     if (db == NULL)
         return;
-    sq_group_turn_give(db);
+    sq_group_abandon(db);
     sq_handle_close(db);
     free(db);
 }
@@ -131,6 +132,7 @@ sq_exec(nt_db *db, const char *sql)
     char *msg = NULL;
     int rc;
 
+    db = sq_at(db);
     if (db == NULL || sql == NULL)
         return sq_fail(db, SQLITE_MISUSE, "exec", "no connection or no SQL text");
     if ((rc = sq_refused(db)) != NT_OK)
@@ -158,6 +160,7 @@ sq_begin_read(nt_db *db)
 {
     int rc;
 
+    db = sq_at(db);
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin_read", NULL);
     if ((rc = sq_refused(db)) != NT_OK)
@@ -182,6 +185,7 @@ sq_end_read(nt_db *db)
 {
     int rc = NT_OK;
 
+    db = sq_at(db);
     if (db != NULL && db->aborted != NT_OK && db->aborted_read)
         db->aborted = NT_OK;
     if (db == NULL || !db->read_txn)
@@ -207,6 +211,7 @@ sq_begin(nt_db *db)
 {
     int rc;
 
+    db = sq_at(db);
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "begin", NULL);
     if ((rc = sq_end_read(db)) != NT_OK)
@@ -234,6 +239,7 @@ sq_commit(nt_db *db)
 {
     int rc;
 
+    db = sq_at(db);
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "commit", NULL);
     if ((rc = sq_refused(db)) != NT_OK) {
@@ -265,6 +271,7 @@ sq_rollback(nt_db *db)
 {
     int rc = NT_OK;
 
+    db = sq_at(db);
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "rollback", NULL);
     db->read_txn = 0;
@@ -292,6 +299,7 @@ sq_lock_schema(nt_db *db)
 {
     int rc;
 
+    db = sq_at(db);
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "lock_schema", NULL);
     if ((rc = sq_refused(db)) != NT_OK)

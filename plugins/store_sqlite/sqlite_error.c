@@ -108,6 +108,7 @@ sq_fail_db(nt_db *db, const char *what)
 const char *
 sq_errmsg(nt_db *db)
 {
+    db = sq_at(db);
     if (db == NULL)
         return "no database connection";
     return db->errmsg;
@@ -117,6 +118,7 @@ sq_errmsg(nt_db *db)
 int
 sq_errcode(nt_db *db)
 {
+    db = sq_at(db);
     return db != NULL ? db->errcode : NT_ERR;
 }
 
@@ -125,6 +127,7 @@ sq_errcode(nt_db *db)
 void
 sq_clear_error(nt_db *db)
 {
+    db = sq_at(db);
     if (db == NULL)
         return;
     db->errcode = NT_OK;

@@ -13,26 +13,62 @@
  * instead, a worker looked again every 250 us, and sometimes lost the lock to the worker that had
  * just let it go.
  *
+ * The turn is taken when the group opens, and every group of the process runs on one
+ * connection, the group connection (sq_shared.writer): from group_open to group_close the
+ * worker's connection hands every call to it (sq_at). A connection's page cache is emptied
+ * whenever another connection has committed, so with one connection per worker each group
+ * first read again every page it needed (about five reads per booking under load); the group
+ * connection only ever sees its own commits and keeps its cache.
+ *
  * When an error makes SQLite roll back the whole transaction (disk full, I/O error, out of
  * memory), the group is lost: every later begin() fails with that error and group_close
  * reports it, so the host answers every request of the group with an error.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "sqlite_int.h"
 
 #define SQ_SAVEPOINT "nt_req"
 
+/* Opens the group connection of c (under the turn). NULL with a message in err. */
+static nt_db *
+sq_group_writer(const struct sq_cfg *c, char *err, size_t errlen)
+{
+    struct sq_shared *sh = c->shared;
+
+    if (sh->writer == NULL)
+        sh->writer = sq_conn_open((void *)c, err, errlen);
+    return sh->writer;
+}
+
 int
 sq_group_open(nt_db *db)
 {
+    char err[SQ_ERRLEN];
+    nt_db *w;
+    int rc;
+
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "group_open", NULL);
-    if (db->write_txn || db->group_sp)
+    if (db->fwd != NULL || db->write_txn || db->group_sp)
         return sq_fail(db, SQLITE_MISUSE, "group_open", "a write transaction is open");
-    db->group = 1;
+    if ((rc = sq_end_read(db)) != NT_OK)
+        return rc;
+    if (sq_turn_take(db->cfg) != NT_OK)
+        return sq_fail(db, SQLITE_BUSY, "group_open",
+                       "other requests of this process held the database's write lock for "
+                       "busy_timeout_ms");
+    if ((w = sq_group_writer(db->cfg, err, sizeof(err))) == NULL) {
+        sq_turn_give(db->cfg);
+        return sq_fail(db, SQLITE_CANTOPEN, "group_open", err);
+    }
+    sq_clear_error(w);
+    w->group = 1;
+    w->group_turn = 1;
+    db->fwd = w;
     return NT_OK;
 }
 
@@ -113,28 +149,6 @@ sq_turn_give(const struct sq_cfg *c)
     pthread_mutex_unlock(&sh->mu);
 }
 
-/* Takes the write turn for db's group; NT_OK or NT_ERETRY (recorded on db). */
-static int
-sq_group_turn_take(nt_db *db)
-{
-    if (sq_turn_take(db->cfg) != NT_OK)
-        return sq_fail(db, SQLITE_BUSY, "begin",
-                       "other requests of this process held the database's write lock for "
-                       "busy_timeout_ms");
-    db->group_turn = 1;
-    return NT_OK;
-}
-
-/* Gives back the write turn held by db's group, if it holds it. NULL is fine. */
-void
-sq_group_turn_give(nt_db *db)
-{
-    if (db == NULL || !db->group_turn)
-        return;
-    db->group_turn = 0;
-    sq_turn_give(db->cfg);
-}
-
 /* The statements of a group, compiled once per handle: each request runs a SAVEPOINT and a
  * RELEASE, and parsing them again every time cost more than running them. */
 static const char *const sq_group_sql[SQ_GROUP_STMTS] = {
@@ -175,12 +189,9 @@ sq_group_begin(nt_db *db)
     if (db->group_lost != NT_OK)
         return sq_fail(db, SQLITE_IOERR, "begin",
                        "an earlier error rolled back the group of writes this one would join");
-    if (!db->group_txn) {
-        if (!db->group_turn && (rc = sq_group_turn_take(db)) != NT_OK)
-            return rc;
+    if (!db->group_txn) { /* the turn is the group's since group_open */
         if (sq_group_run(db, SQ_GROUP_BEGIN) != SQLITE_OK) {
             rc = sq_fail_db(db, "begin");
-            sq_group_turn_give(db);
             sq_idle(db);
             return rc;
         }
@@ -227,42 +238,98 @@ sq_group_release(nt_db *db)
     return NT_OK;
 }
 
-int
-sq_group_close(nt_db *db)
+/* Commits the group's transaction on the group connection w, if it has one, and resets w's
+ * group state. NT_OK or the code of the failure (recorded on w). */
+static int
+sq_group_commit(nt_db *w)
 {
     int rc = NT_OK;
 
+    if (w->group_sp) /* a request left its savepoint open: it does not commit */
+        sq_group_undo(w);
+    if (w->group_txn && w->db != NULL && !sqlite3_get_autocommit(w->db)) {
+        if (sq_fault(w) == SQ_FAULT_COMMIT) {
+            rc = sq_fail(w, SQLITE_FULL, "group_close", "injected by fault_file");
+            sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+        } else if (sq_group_run(w, SQ_GROUP_COMMIT) != SQLITE_OK) {
+            rc = sq_fail_db(w, "group_close");
+            if (!sqlite3_get_autocommit(w->db))
+                sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    } else if (w->group_txn) {
+        rc = sq_fail(w, SQLITE_IOERR, "group_close", "the group's transaction was lost");
+    }
+    if (rc == NT_OK && w->group_lost != NT_OK)
+        rc =
+            sq_fail(w, SQLITE_IOERR, "group_close", "an error rolled back the group's transaction");
+    return rc;
+}
+
+/* Ends db's group: resets the group connection, gives its errors to db when rc failed, and
+ * hands the turn on (last: from then on another thread may use the group connection). */
+static void
+sq_group_end(nt_db *db, int rc)
+{
+    nt_db *w = db->fwd;
+
+    if (rc != NT_OK) {
+        db->errcode = w->errcode;
+        memcpy(db->errmsg, w->errmsg, sizeof(db->errmsg));
+    }
+    w->group = 0;
+    w->group_txn = 0;
+    w->group_sp = 0;
+    w->group_lost = NT_OK;
+    w->group_turn = 0;
+    w->write_txn = 0;
+    w->read_txn = 0;
+    sq_clear_error(w);
+    sq_idle(w);
+    db->fwd = NULL;
+    sq_turn_give(db->cfg);
+}
+
+int
+sq_group_close(nt_db *db)
+{
+    int rc;
+
     if (db == NULL)
         return sq_fail(db, SQLITE_MISUSE, "group_close", NULL);
-    if (db->group_sp) /* a request left its savepoint open: it does not commit */
-        sq_group_undo(db);
-    if (db->group_txn && db->db != NULL && !sqlite3_get_autocommit(db->db)) {
-        if (sq_fault(db) == SQ_FAULT_COMMIT) {
-            rc = sq_fail(db, SQLITE_FULL, "group_close", "injected by fault_file");
-            sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        } else if (sq_group_run(db, SQ_GROUP_COMMIT) != SQLITE_OK) {
-            rc = sq_fail_db(db, "group_close");
-            if (!sqlite3_get_autocommit(db->db))
-                sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
-        }
-    } else if (db->group_txn) {
-        rc = sq_fail(db, SQLITE_IOERR, "group_close", "the group's transaction was lost");
-    }
-    if (rc == NT_OK && db->group_lost != NT_OK)
-        rc = sq_fail(db, SQLITE_IOERR, "group_close",
-                     "an error rolled back the group's transaction");
-    sq_group_turn_give(db);
-    db->group = 0;
-    db->group_txn = 0;
-    db->group_lost = NT_OK;
-    db->write_txn = 0;
-    db->aborted = NT_OK;
-    sq_idle(db);
+    if (db->fwd == NULL)
+        return NT_OK; /* no group is open */
+    rc = sq_group_commit(db->fwd);
+    sq_group_end(db, rc);
     return rc;
+}
+
+/* Rolls db's open group back and ends it (a connection closed with its group open: none of
+ * its replies were sent). NULL, or no group, is fine. */
+void
+sq_group_abandon(nt_db *db)
+{
+    nt_db *w;
+
+    if (db == NULL || (w = db->fwd) == NULL)
+        return;
+    if (w->db != NULL && !sqlite3_get_autocommit(w->db))
+        sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
+    sq_group_end(db, NT_OK);
+}
+
+/* Closes the group connection of c (the plugin ends: every worker connection is closed). */
+void
+sq_group_writer_close(struct sq_cfg *c)
+{
+    if (c == NULL || c->shared == NULL)
+        return;
+    sq_conn_close(c->shared->writer);
+    c->shared->writer = NULL;
 }
 
 int
 sq_group_pending(nt_db *db)
 {
+    db = sq_at(db);
     return db != NULL && (db->group_txn || db->group_lost != NT_OK);
 }

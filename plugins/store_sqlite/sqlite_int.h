@@ -41,6 +41,10 @@ struct sq_shared {
     int turn_held;
     struct sq_turn_waiter *turn_head, *turn_tail;
     pthread_cond_t turn_cv; /* CLOCK_MONOTONIC; broadcast when a turn is handed over */
+    /* The group connection (sqlite_group.c): the one connection every group of the process
+     * writes through, used only by the holder of the turn (which is what guards it, not mu).
+     * Opened by the first group, closed with the plugin. */
+    struct nt_db *writer;
 };
 
 /* The plugin state: settings read in init, read-only afterwards (shared by all threads). */
@@ -99,6 +103,9 @@ struct nt_db {
     int group_sp;     /* a request's savepoint inside it is open (between begin and commit) */
     int group_lost;   /* NT_E* of an error that rolled the whole group back, else NT_OK */
     int group_turn;   /* this connection holds its process's group turn */
+    /* While this connection's group is open: the group connection (sq_shared.writer), which
+     * then serves every call made on this one (sq_at). NULL otherwise. */
+    struct nt_db *fwd;
     sqlite3_stmt *group_stmt[SQ_GROUP_STMTS]; /* the group's statements (sqlite_group.c) */
     int fault;           /* injected fault (sqlite primary code, or SQ_FAULT_COMMIT) or 0 */
     int fault_checked;   /* fault_at holds a valid time */
@@ -170,7 +177,16 @@ int sq_group_begin(nt_db *db);
 int sq_group_release(nt_db *db);
 void sq_group_undo(nt_db *db);
 void sq_group_check_lost(nt_db *db, int code);
-void sq_group_turn_give(nt_db *db);
+void sq_group_abandon(nt_db *db);
+void sq_group_writer_close(struct sq_cfg *c);
+
+/* The connection that serves a call made on db: the group connection while db's group is
+ * open (sqlite_group.c), else db itself. NULL stays NULL. */
+static inline nt_db *
+sq_at(nt_db *db)
+{
+    return db != NULL && db->fwd != NULL ? db->fwd : db;
+}
 /* Finalizes the group's statements of db's handle (before the handle closes). */
 void sq_group_stmts_free(nt_db *db);
 /* The process's write turn (FIFO), for groups and the checkpoint thread. */

@@ -68,6 +68,7 @@ sq_cfg_free(void *state)
 
     if (c == NULL)
         return;
+    sq_group_writer_close(c);
     sq_shared_free(c);
     free(c->path);
     free(c->describe);

@@ -735,6 +735,104 @@ START_TEST(test_group_commit)
 }
 END_TEST
 
+/* Page-cache misses of handle h since the last call (the counter is reset). */
+static int
+cache_misses(sqlite3 *h)
+{
+    int cur = 0, hi = 0;
+
+    ck_assert_int_eq(sqlite3_db_status(h, SQLITE_DBSTATUS_CACHE_MISS, &cur, &hi, 1), SQLITE_OK);
+    return cur;
+}
+
+/* Every group of the process runs on one connection, the group connection: a group opened on
+ * b reads what a's group wrote from the page cache (no page read again, unlike a connection
+ * that another connection's commit emptied), sees its own uncommitted writes, and a plain
+ * connection sees them only after group_close. Errors of a group's requests are reported on
+ * the connection that made the calls. */
+START_TEST(test_group_connection)
+{
+    nt_db *a = open_db(NULL, NULL);
+    nt_db *b = open_db(NULL, NULL);
+    nt_db *c = open_db(NULL, NULL);
+    const struct sq_cfg *cfg = g_state;
+    sqlite3 *w;
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_ptr_null(cfg->shared->writer); /* opened by the first group */
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_ptr_nonnull(cfg->shared->writer);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES (hex(randomblob(500)))"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    w = cfg->shared->writer->db;
+    ck_assert_ptr_nonnull(w);
+
+    /* c, a plain connection, reads the pages from the file: misses */
+    (void)cache_misses(c->db);
+    ck_assert_int_eq(query_int(c, "SELECT sum(length(a)) FROM t"), 200 * 1000);
+    ck_assert_int_gt(cache_misses(c->db), 10);
+    /* b's group reads them from the group connection's cache */
+    ck_assert_int_eq(g_ops->group_open(b), NT_OK);
+    (void)cache_misses(w);
+    (void)cache_misses(b->db);
+    ck_assert_int_eq(query_int(b, "SELECT sum(length(a)) FROM t"), 200 * 1000);
+    ck_assert_int_eq(cache_misses(w), 0);
+    ck_assert_int_eq(cache_misses(b->db), 0); /* b's own handle was not used */
+    /* its own writes, before the group commits */
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(run(b, "INSERT INTO parent(id, name) VALUES ('p1', 'one')"), 0);
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent"), 1);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM parent"), 0);
+    /* a failed request: its error is b's, and only its savepoint goes */
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(run(b, "INSERT INTO parent(id, name) VALUES ('p2', 'one')"), NT_ECONFLICT);
+    ck_assert_int_eq(g_ops->errcode(b), NT_ECONFLICT);
+    ck_assert_msg(strstr(g_ops->errmsg(b), "UNIQUE") != NULL, "%s", g_ops->errmsg(b));
+    ck_assert_int_eq(g_ops->rollback(b), NT_OK);
+    g_ops->clear_error(b);
+    ck_assert_int_eq(g_ops->group_pending(b), 1);
+    ck_assert_int_eq(g_ops->group_pending(a), 0);
+    ck_assert_int_eq(g_ops->group_close(b), NT_OK);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM parent"), 1);
+    ck_assert_int_eq(g_ops->errcode(b), NT_OK);
+    /* outside a group, b is itself again: its reads use its own handle */
+    (void)cache_misses(w);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM parent"), 1);
+    ck_assert_int_eq(cache_misses(w), 0);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+    g_ops->conn_close(c);
+}
+END_TEST
+
+/* A connection closed with its group open: the group's writes are rolled back and the turn
+ * is free for the next group. */
+START_TEST(test_group_closed_open)
+{
+    nt_db *a = open_db("busy_timeout_ms", "200");
+    nt_db *b = open_db(NULL, NULL);
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('gone')"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    g_ops->conn_close(a);
+    ck_assert_int_eq(g_ops->group_open(b), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 0);
+    ck_assert_int_eq(g_ops->begin(b), NT_OK);
+    ck_assert_int_eq(run(b, "INSERT INTO t(a) VALUES ('kept')"), 0);
+    ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(b), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t WHERE a = 'kept'"), 1);
+    g_ops->conn_close(b);
+}
+END_TEST
+
 /* A commit that fails (fault_file `commit`: as a full disk would) loses the whole group and
  * says so; a plain transaction's commit fails the same way. Nothing of either is written. */
 START_TEST(test_group_commit_fails)
@@ -774,7 +872,7 @@ END_TEST
 
 /* Groups of one process take turns: a group waiting for the write lock starts as soon as
  * the group holding it commits (no busy-handler sleep), and gives up with NT_ERETRY after
- * busy_timeout_ms. */
+ * busy_timeout_ms. A group takes the turn when it opens. */
 struct group_waiter {
     nt_db *db;
     int rc;
@@ -834,12 +932,12 @@ START_TEST(test_group_turns)
     ck_assert_int_eq(g_ops->group_open(a), NT_OK);
     ck_assert_int_eq(g_ops->begin(a), NT_OK);
     ck_assert_int_eq(g_ops->commit(a), NT_OK);
-    ck_assert_int_eq(g_ops->group_open(w.db), NT_OK);
     t0 = sq_mono_ms();
-    ck_assert_int_eq(g_ops->begin(w.db), NT_ERETRY);
+    ck_assert_int_eq(g_ops->group_open(w.db), NT_ERETRY); /* a group takes the turn at once */
     ck_assert_int_ge(sq_mono_ms() - t0, 100);
     ck_assert_msg(strstr(g_ops->errmsg(w.db), "write lock") != NULL, "%s", g_ops->errmsg(w.db));
-    ck_assert_int_eq(g_ops->group_close(w.db), NT_OK); /* nothing was written */
+    ck_assert_int_eq(g_ops->group_pending(w.db), 0);
+    ck_assert_int_eq(g_ops->group_close(w.db), NT_OK); /* no group: nothing to do */
     ck_assert_int_eq(g_ops->group_close(a), NT_OK);
     /* the turn is free again: and a connection closed while holding it gives it back */
     ck_assert_int_eq(g_ops->group_open(w.db), NT_OK);
@@ -1569,6 +1667,8 @@ store_suite(void)
     tcase_add_test(tc, test_busy_wait_wakes_soon);
     tcase_add_test(tc, test_group_commit);
     tcase_add_test(tc, test_group_commit_fails);
+    tcase_add_test(tc, test_group_connection);
+    tcase_add_test(tc, test_group_closed_open);
     tcase_add_test(tc, test_group_turns);
     tcase_add_test(tc, test_checkpoint_bounds_wal);
     tcase_add_test(tc, test_retryable_conflicts);
