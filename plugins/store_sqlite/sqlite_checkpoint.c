@@ -45,7 +45,7 @@ sq_ckpt_open(const struct sq_cfg *c)
 {
     sqlite3 *h = NULL;
 
-    if (sqlite3_open_v2(c->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+    if (sqlite3_open_v2(c->path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, SQ_VFS_NAME) !=
             SQLITE_OK ||
         sqlite3_busy_handler(h, sq_busy, (void *)c) != SQLITE_OK ||
         sqlite3_exec(h, "SELECT 1 FROM sqlite_master LIMIT 1", NULL, NULL, NULL) != SQLITE_OK) {

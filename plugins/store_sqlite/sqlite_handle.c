@@ -96,7 +96,7 @@ static int
 sq_try_open(const struct sq_cfg *c, int flags, sqlite3 **out, char *err, size_t errlen)
 {
     sqlite3 *h = NULL;
-    int rc = sqlite3_open_v2(c->path, &h, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(c->path, &h, flags | SQLITE_OPEN_NOMUTEX, SQ_VFS_NAME);
 
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "cannot open the database: %s",

@@ -27,6 +27,7 @@ enum {
     SQ_GROUP_STMTS
 };
 #define SQ_WAL_LIMIT_BYTES 67108864 /* journal_size_limit: a kept -wal shrinks to this */
+#define SQ_VFS_NAME "nettu"         /* the VFS of every handle (sqlite_vfs.c) */
 
 /* What the connections of one process share (guarded by mu): the count of open handles that
  * cannot write. SQLite maps the -shm file once per process; while one such handle is open,
@@ -128,6 +129,10 @@ int sq_setup(sqlite3 *h, const struct sq_cfg *c, char *err, size_t errlen);
 int sq_busy(void *arg, int n);
 int sq_writable(const char *path);
 void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
+
+/* sqlite_vfs.c: registers SQ_VFS_NAME (the default VFS, with each WAL frame written in one
+ * write) once per process. SQLITE_OK or SQLite's error. */
+int sq_vfs_init(void);
 
 /* sqlite_conn.c: connections, scripts and transactions. */
 nt_db *sq_conn_open(void *state, char *err, size_t errlen);

@@ -166,6 +166,11 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
         api->log(p, NT_LOG_DEBUG,
                  "SQLite was in use before the store started: statement journals keep "
                  "SQLite's default spill size (64 KiB)");
+    if (sq_vfs_init() != SQLITE_OK) { /* after sqlite3_config: it initializes SQLite */
+        api->init_error(p, "cannot register the SQLite VFS '%s'", SQ_VFS_NAME);
+        rc = NT_ERR;
+        goto fail;
+    }
     if ((rc = api->cfg_check_keys(p, cfg, known)) != NT_OK)
         goto fail;
     if ((rc = sq_cfg_path(c, cfg)) != NT_OK || (rc = sq_cfg_sync(c, cfg)) != NT_OK)
