@@ -67,7 +67,6 @@ sq_group_open(nt_db *db)
     }
     sq_clear_error(w);
     w->group = 1;
-    w->group_turn = 1;
     db->fwd = w;
     return NT_OK;
 }
@@ -238,8 +237,8 @@ sq_group_release(nt_db *db)
     return NT_OK;
 }
 
-/* Commits the group's transaction on the group connection w, if it has one, and resets w's
- * group state. NT_OK or the code of the failure (recorded on w). */
+/* Commits the group's transaction on the group connection w, if it has one (sq_group_end
+ * then resets w). NT_OK or the code of the failure (recorded on w). */
 static int
 sq_group_commit(nt_db *w)
 {
@@ -280,7 +279,6 @@ sq_group_end(nt_db *db, int rc)
     w->group_txn = 0;
     w->group_sp = 0;
     w->group_lost = NT_OK;
-    w->group_turn = 0;
     w->write_txn = 0;
     w->read_txn = 0;
     sq_clear_error(w);

@@ -103,7 +103,6 @@ struct nt_db {
     int group_txn;    /* the group's write transaction is open */
     int group_sp;     /* a request's savepoint inside it is open (between begin and commit) */
     int group_lost;   /* NT_E* of an error that rolled the whole group back, else NT_OK */
-    int group_turn;   /* this connection holds its process's group turn */
     /* While this connection's group is open: the group connection (sq_shared.writer), which
      * then serves every call made on this one (sq_at). NULL otherwise. */
     struct nt_db *fwd;
