@@ -120,7 +120,10 @@ typedef struct nt_store_v1 {
      * nothing written since group_open remains (also when an error already lost the
      * transaction). group_pending is 1 while a group transaction is open or was lost (the
      * writes of the group wait for group_close), else 0. C3 still holds: the group holds the
-     * write lock until group_close. May be NULL (then all three are): no group commit. */
+     * write lock until group_close. group_open may wait for the other groups of the process
+     * (store_sqlite: up to busy_timeout_ms, then NT_ERETRY) and hold them off until
+     * group_close, written to or not: close a group promptly. May be NULL (then all three
+     * are): no group commit. */
     int (*group_open)(nt_db *db);
     int (*group_close)(nt_db *db);
     int (*group_pending)(nt_db *db);
