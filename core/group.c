@@ -60,7 +60,7 @@ void
 group_before(void *arg, int groupable)
 {
     worker *w = arg;
-    struct timeval tv = {(time_t)(w->grp_us / 1000000), (suseconds_t)(w->grp_us % 1000000)};
+    struct timeval tv;
 
     if (w->grp_us <= 0)
         return;
@@ -78,6 +78,8 @@ group_before(void *arg, int groupable)
     /* The group holds the process's write turn from now on, written to or not: it ends when
      * the worker is idle or grp_us after it opened (without the timer: after this request). */
     w->grp_t0_us = util_mono_us();
+    tv.tv_sec = (time_t)(w->grp_us / 1000000);
+    tv.tv_usec = (suseconds_t)(w->grp_us % 1000000);
     w->grp_late = event_add(w->grp_timer, &tv) != 0;
     event_active(w->grp_idle, EV_TIMEOUT, 0);
 }

@@ -4,13 +4,13 @@
  * written together with the page: one pwrite instead of two. Under booking load that was about
  * a third of the server's write system calls.
  *
- * Nothing is reordered: a held header goes out before any other call on the WAL file does
- * anything (read, sync, size, truncate, lock, shared memory, close), and a write that is not
- * the page right behind it writes the header alone first. The header's write error, if any,
- * is the error of the page's write (SQLite then fails the frame, as it would have). In SQLite's
- * code the page always follows its header directly; should a shared-memory barrier (which
- * cannot fail) ever find a header held, it is written there and a failure is returned by the
- * next call on the file. Every other file (database, journals) is the default VFS's own.
+ * Only WAL files are wrapped; the database file and every other file are the default VFS's
+ * own, opened in place. Nothing is reordered on the WAL file: a held header goes out before
+ * any other call on it does anything (read, sync, size, truncate, lock, close), and a write
+ * that is not the page right behind it writes the header alone first. The header's write
+ * error, if any, is the page write's error (SQLite then fails the frame, as it would have).
+ * The wal-index (shared memory, a method of the database file) is updated by SQLite only after
+ * a commit's frames are written, when no header is held any more.
  */
 #include <pthread.h>
 #include <string.h>
@@ -21,9 +21,7 @@
 
 struct sq_vfile {
     sqlite3_file base; /* our methods */
-    int wal;           /* a WAL file: frame headers are held (else all passes through) */
     int held;          /* hdr waits to be written at held_off */
-    int failed;        /* SQLite code of a write that failed where it could not be told */
     sqlite3_int64 held_off;
     unsigned char hdr[SQ_FRAME_HDR];
     unsigned char *buf; /* header + page for the combined write (sqlite3_malloc'd) */
@@ -39,20 +37,14 @@ static int sq_vfs_rc = SQLITE_ERROR;
 #define SQ_REAL(f) (((struct sq_vfile *)(f))->real)
 #define SQ_RM(f) (SQ_REAL(f)->pMethods)
 
-/* Writes a held header (and any error kept from a barrier). SQLITE_OK or the error. */
+/* Writes a held header. SQLITE_OK or the error. */
 static int
 sq_vfile_flush(struct sq_vfile *f)
 {
-    int rc = f->failed;
-
-    f->failed = SQLITE_OK;
-    if (f->held) {
-        f->held = 0;
-        int wrc = f->real->pMethods->xWrite(f->real, f->hdr, SQ_FRAME_HDR, f->held_off);
-        if (rc == SQLITE_OK)
-            rc = wrc;
-    }
-    return rc;
+    if (!f->held)
+        return SQLITE_OK;
+    f->held = 0;
+    return f->real->pMethods->xWrite(f->real, f->hdr, SQ_FRAME_HDR, f->held_off);
 }
 
 static int
@@ -61,7 +53,7 @@ sq_vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
     struct sq_vfile *f = (struct sq_vfile *)file;
     int rc;
 
-    if (f->held && f->failed == SQLITE_OK && n > 0 && off == f->held_off + SQ_FRAME_HDR) {
+    if (f->held && n > 0 && off == f->held_off + SQ_FRAME_HDR) {
         if (n + SQ_FRAME_HDR > f->buf_cap) {
             unsigned char *b = sqlite3_realloc(f->buf, n + SQ_FRAME_HDR);
             if (b == NULL)
@@ -76,7 +68,7 @@ sq_vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
     }
     if ((rc = sq_vfile_flush(f)) != SQLITE_OK)
         return rc;
-    if (n == SQ_FRAME_HDR && f->wal) {
+    if (n == SQ_FRAME_HDR) {
         memcpy(f->hdr, p, SQ_FRAME_HDR);
         f->held_off = off;
         f->held = 1;
@@ -85,8 +77,7 @@ sq_vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
     return f->real->pMethods->xWrite(f->real, p, n, off);
 }
 
-/* The other methods: write what is held, then do what the default VFS does (its file's methods
- * are version 3, as the unix VFS's always are; sq_vfs_open refuses others). */
+/* The other methods: write what is held, then do what the default VFS does. */
 #define SQ_FLUSHED(f)                                                                              \
     do {                                                                                           \
         int frc_ = sq_vfile_flush((struct sq_vfile *)(f));                                         \
@@ -173,79 +164,25 @@ sq_vf_devchar(sqlite3_file *f)
     return SQ_RM(f)->xDeviceCharacteristics(SQ_REAL(f));
 }
 
-static int
-sq_vf_shm_map(sqlite3_file *f, int region, int size, int extend, void volatile **out)
-{
-    SQ_FLUSHED(f);
-    return SQ_RM(f)->xShmMap(SQ_REAL(f), region, size, extend, out);
-}
-
-static int
-sq_vf_shm_lock(sqlite3_file *f, int offset, int n, int flags)
-{
-    SQ_FLUSHED(f);
-    return SQ_RM(f)->xShmLock(SQ_REAL(f), offset, n, flags);
-}
-
-static void
-sq_vf_shm_barrier(sqlite3_file *file)
-{
-    struct sq_vfile *f = (struct sq_vfile *)file;
-
-    if (f->held) { /* not reached by SQLite's code: see the top of the file */
-        f->held = 0;
-        int rc = f->real->pMethods->xWrite(f->real, f->hdr, SQ_FRAME_HDR, f->held_off);
-        if (rc != SQLITE_OK && f->failed == SQLITE_OK)
-            f->failed = rc;
-    }
-    f->real->pMethods->xShmBarrier(f->real);
-}
-
-static int
-sq_vf_shm_unmap(sqlite3_file *f, int del)
-{
-    SQ_FLUSHED(f);
-    return SQ_RM(f)->xShmUnmap(SQ_REAL(f), del);
-}
-
-static int
-sq_vf_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **out)
-{
-    *out = NULL;
-    SQ_FLUSHED(f);
-    return SQ_RM(f)->xFetch(SQ_REAL(f), off, n, out);
-}
-
-static int
-sq_vf_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-    return SQ_RM(f)->xUnfetch(SQ_REAL(f), off, p);
-}
-
-static const sqlite3_io_methods sq_methods = {
-    3,
-    sq_vfile_close,
-    sq_vf_read,
-    sq_vf_write,
-    sq_vf_truncate,
-    sq_vf_sync,
-    sq_vf_size,
-    sq_vf_lock,
-    sq_vf_unlock,
-    sq_vf_reserved,
-    sq_vf_fcntl,
-    sq_vf_sector,
-    sq_vf_devchar,
-    sq_vf_shm_map,
-    sq_vf_shm_lock,
-    sq_vf_shm_barrier,
-    sq_vf_shm_unmap,
-    sq_vf_fetch,
-    sq_vf_unfetch,
+/* Version 1: SQLite maps shared memory and pages through the database file only. */
+static const sqlite3_io_methods sq_wal_methods = {
+    .iVersion = 1,
+    .xClose = sq_vfile_close,
+    .xRead = sq_vf_read,
+    .xWrite = sq_vf_write,
+    .xTruncate = sq_vf_truncate,
+    .xSync = sq_vf_sync,
+    .xFileSize = sq_vf_size,
+    .xLock = sq_vf_lock,
+    .xUnlock = sq_vf_unlock,
+    .xCheckReservedLock = sq_vf_reserved,
+    .xFileControl = sq_vf_fcntl,
+    .xSectorSize = sq_vf_sector,
+    .xDeviceCharacteristics = sq_vf_devchar,
 };
 
-/* Opens a file with the default VFS, in the memory behind our struct, and wraps it; only a
- * WAL file's frame headers are held. */
+/* Opens a file with the default VFS: a WAL file behind our struct, wrapped; any other file in
+ * place, with the default VFS's own methods (szOsFile is larger than it needs). */
 static int
 sq_vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags, int *out)
 {
@@ -253,20 +190,12 @@ sq_vfs_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int fla
     int rc;
 
     (void)vfs;
+    if (!(flags & SQLITE_OPEN_WAL))
+        return sq_real_vfs->xOpen(sq_real_vfs, name, file, flags, out);
     memset(f, 0, sizeof(*f));
     f->real = (sqlite3_file *)(f + 1);
     rc = sq_real_vfs->xOpen(sq_real_vfs, name, f->real, flags, out);
-    if (f->real->pMethods == NULL) {
-        file->pMethods = NULL;
-        return rc;
-    }
-    if (f->real->pMethods->iVersion < 3) { /* not the unix VFS: no shared memory to forward */
-        f->real->pMethods->xClose(f->real);
-        file->pMethods = NULL;
-        return SQLITE_CANTOPEN;
-    }
-    f->wal = (flags & SQLITE_OPEN_WAL) != 0;
-    file->pMethods = &sq_methods;
+    file->pMethods = f->real->pMethods != NULL ? &sq_wal_methods : NULL;
     return rc;
 }
 
