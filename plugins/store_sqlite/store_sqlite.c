@@ -166,6 +166,11 @@ sq_init(nt_plugin *p, const nt_host_api *api, const nt_config *cfg, void **out)
         api->log(p, NT_LOG_DEBUG,
                  "SQLite was in use before the store started: statement journals keep "
                  "SQLite's default spill size (64 KiB)");
+    /* SQLite's memory statistics (nothing here reads them) take a process-wide mutex on
+     * every allocation: about 390 lock rounds per booking, shared by all workers. */
+    if (sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) != SQLITE_OK)
+        api->log(p, NT_LOG_DEBUG,
+                 "SQLite was in use before the store started: its memory statistics stay on");
     if (sq_vfs_init() != SQLITE_OK) { /* after sqlite3_config: it initializes SQLite */
         api->init_error(p, "cannot register the SQLite VFS '%s'", SQ_VFS_NAME);
         rc = NT_ERR;
