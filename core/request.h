@@ -51,6 +51,9 @@ struct nt_req {
     char text_type[128];
     int64_t cpu0_us;      /* the worker thread's CPU time when the request began */
     int64_t next_peek_us; /* req_check looks at the socket again after this CPU time */
+    int64_t wall0_us;     /* CLOCK_MONOTONIC when the request began */
+    int64_t look_us;      /* req_check reads the CPU clock again once this much wall time has
+                           * passed since wall0_us (before it, no limit can have been reached) */
     int gone;             /* req_check saw the client close its connection */
     int attempts;         /* runs of the handler when it gave up retrying (NT_ERETRY) */
 };

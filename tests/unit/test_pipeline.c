@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <nettu/services.h>
@@ -22,6 +23,7 @@
 #include "pipeline.h"
 #include "router.h"
 #include "throttle.h"
+#include "util.h"
 
 #undef fail /* Check's deprecated macro: the host table's fail() is meant here */
 
@@ -157,6 +159,49 @@ h_thing_put(nt_req *req, void *state, json_t **out)
     return 200;
 }
 
+/* Burns about `us` microseconds of the thread's CPU. */
+static void
+burn_cpu(int64_t us)
+{
+    int64_t t0 = util_thread_cpu_us();
+    volatile unsigned x = 1;
+
+    while (util_thread_cpu_us() - t0 < us)
+        for (int i = 0; i < 1000; i++)
+            x = x * 1103515245u + 12345u;
+}
+
+/* GET /budget/{how}: "spin" works in 200 us steps, asking req_check after each, until it
+ * refuses; "nap" sleeps 150 ms (wall time, no CPU), then works 20 ms asking req_check. The
+ * reply carries the CPU the handler used and req_check's code. */
+static int
+h_budget(nt_req *req, void *state, json_t **out)
+{
+    const nt_host_api *api = hostapi_table();
+    const char *how = api->req_param(req, "how");
+    int64_t t0 = util_thread_cpu_us(), w0 = util_mono_us();
+    int rc = NT_OK;
+
+    (void)state;
+    if (strcmp(how, "nap") == 0) {
+        struct timespec nap = {0, 150 * 1000 * 1000};
+        nanosleep(&nap, NULL);
+        for (int i = 0; i < 100 && rc == NT_OK; i++) {
+            burn_cpu(200);
+            rc = api->req_check(req);
+        }
+    } else {
+        while (rc == NT_OK && util_mono_us() - w0 < 5000000) {
+            burn_cpu(200);
+            rc = api->req_check(req);
+        }
+    }
+    if (rc != NT_OK && rc != NT_EBUDGET)
+        return rc;
+    *out = json_pack("{s:I,s:i}", "cpuUs", (json_int_t)(util_thread_cpu_us() - t0), "code", rc);
+    return 200;
+}
+
 /* GET /fail/{kind}: an error of each kind. */
 static int
 h_fail(nt_req *req, void *state, json_t **out)
@@ -281,6 +326,7 @@ setup(void)
     add_route("POST", "/api/v1/thing", NT_AUTH_ADMIN, h_thing_post);
     add_route("PUT", "/api/v1/thing/{thingId}", NT_AUTH_USER, h_thing_put);
     add_route("GET", "/api/v1/fail/{kind}", NT_AUTH_PUBLIC, h_fail);
+    add_route("GET", "/api/v1/budget/{how}", NT_AUTH_PUBLIC, h_budget);
     add_route("GET", "/api/v1/retry/{how}", NT_AUTH_PUBLIC, h_retry);
     add_route("POST", "/api/v1/retrybody", NT_AUTH_PUBLIC, h_retry_body);
     add_route("GET", "/api/v1/q", NT_AUTH_PUBLIC, h_query);
@@ -681,6 +727,33 @@ START_TEST(test_handler_errors)
 }
 END_TEST
 
+/* req_check refuses once the request has used its CPU budget (measured in CPU time: it reads
+ * the CPU clock only once enough wall time has passed, so time asleep is not charged). */
+START_TEST(test_request_budget)
+{
+    json_t *j;
+    reply r;
+
+    hostapi_set_request_budget(30);
+    r = serve(REQ("GET /api/v1/budget/spin", ""));
+    ck_assert_int_eq(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "code")), NT_EBUDGET);
+    ck_assert_int_ge(json_integer_value(json_object_get(j, "cpuUs")), 30000);
+    ck_assert_int_lt(json_integer_value(json_object_get(j, "cpuUs")), 60000);
+    json_decref(j);
+    /* 150 ms asleep, then 20 ms of work: under the 30 ms budget. */
+    r = serve(REQ("GET /api/v1/budget/nap", ""));
+    ck_assert_int_eq(r.status, 200);
+    j = json_loads(r.body, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "code")), NT_OK);
+    json_decref(j);
+    hostapi_set_request_budget(100);
+}
+END_TEST
+
 /* ---- retries ----------------------------------------------------------------------------- */
 
 START_TEST(test_retry_then_success)
@@ -926,6 +999,7 @@ main(void)
     tcase_add_test(tc, test_auth);
     tcase_add_test(tc, test_throttle);
     tcase_add_test(tc, test_handler_errors);
+    tcase_add_test(tc, test_request_budget);
     tcase_add_test(tc, test_retry_then_success);
     tcase_add_test(tc, test_retry_gives_up);
     tcase_add_test(tc, test_cors_and_caching);
