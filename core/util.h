@@ -9,7 +9,8 @@
 
 /* Writes a new id in lower case: a version-4 UUID (version and variant bits) whose first 48
  * bits are the wall-clock time in ms, big-endian, and whose other 74 bits come from the
- * kernel's CSPRNG (a "COMB" id). Ids made close in time sort next to each other, so an insert
+ * kernel's CSPRNG, fetched 510 bytes at a time into a pool of the calling thread and each
+ * byte used once (a "COMB" id). Ids made close in time sort next to each other, so an insert
  * into an id-keyed index lands on the page of the last one instead of a random page.
  * NT_OK or NT_ERR. */
 int util_uuid_new(char out[NT_UUID_BUF]);

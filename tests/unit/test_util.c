@@ -2,6 +2,7 @@
  * time in ms and whose other bits are random; util_uuid_valid accepts exactly the 8-4-4-4-12
  * hexadecimal form. */
 #include <check.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,39 @@ START_TEST(test_order_and_unique)
 }
 END_TEST
 
+/* Each thread draws from its own pool: ids made at once by two threads never repeat. */
+static void *
+make_ids(void *arg)
+{
+    char(*ids)[NT_UUID_BUF] = arg;
+
+    for (int i = 0; i < N_IDS / 2; i++)
+        if (util_uuid_new(ids[i]) != NT_OK)
+            return arg;
+    return NULL;
+}
+
+START_TEST(test_threads_unique)
+{
+    static char ids[N_IDS][NT_UUID_BUF];
+    static char *sorted[N_IDS];
+    pthread_t t;
+    void *failed = NULL;
+
+    ck_assert_int_eq(pthread_create(&t, NULL, make_ids, ids[N_IDS / 2]), 0);
+    ck_assert_ptr_null(make_ids(ids[0]));
+    ck_assert_int_eq(pthread_join(t, &failed), 0);
+    ck_assert_ptr_null(failed);
+    for (int i = 0; i < N_IDS; i++) {
+        ck_assert(util_uuid_valid(ids[i]));
+        sorted[i] = ids[i];
+    }
+    qsort(sorted, N_IDS, sizeof(sorted[0]), cmp_str);
+    for (int i = 1; i < N_IDS; i++)
+        ck_assert_msg(strcmp(sorted[i - 1], sorted[i]) != 0, "repeated id %s", sorted[i]);
+}
+END_TEST
+
 START_TEST(test_valid)
 {
     ck_assert(util_uuid_valid("0192f1a0-7c3e-4a1b-9c2d-0123456789ab"));
@@ -98,6 +132,7 @@ main(void)
 
     tcase_add_test(tc, test_form);
     tcase_add_test(tc, test_order_and_unique);
+    tcase_add_test(tc, test_threads_unique);
     tcase_add_test(tc, test_valid);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
