@@ -275,8 +275,8 @@ ev_svc_create_busy(void *state, nt_req *req, const char *account_id, const char 
     }
     if (rc == NT_OK)
         rc = ev_store_insert(api, db, &e);
-    if (rc == NT_OK)
-        rc = ntc_meta_store(api, db, "events_metadata", e.id, account_id, e.metadata);
+    if (rc == NT_OK) /* a new event: nothing to delete (see ntc_meta_insert) */
+        rc = ntc_meta_insert(api, db, "events_metadata", e.id, account_id, e.metadata);
     if (rc == NT_OK)
         memcpy(id_out, e.id, NT_UUID_BUF);
     ev_event_clear(&e);
