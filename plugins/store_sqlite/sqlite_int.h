@@ -129,8 +129,8 @@ int sq_busy(void *arg, int n);
 int sq_writable(const char *path);
 void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
 
-/* sqlite_vfs.c: registers SQ_VFS_NAME (the default VFS, with each WAL frame written in one
- * write) once per process. SQLITE_OK or SQLite's error. */
+/* sqlite_vfs.c: registers SQ_VFS_NAME (the default VFS, with the new frames of a WAL commit
+ * written in one write) once per process. SQLITE_OK or SQLite's error. */
 int sq_vfs_init(void);
 
 /* sqlite_conn.c: connections, scripts and transactions. */

@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -847,14 +849,27 @@ file_bytes(const char *path, void *buf, size_t n, off_t off)
     return (ssize_t)got;
 }
 
-/* The VFS holds a WAL frame's 24-byte header and writes it with the page right behind it;
- * any other call writes it first, so the file always ends up as written. */
+/* Fills a 24-byte WAL frame header: byte 0 tags it, bytes 4-7 are the database size (not 0:
+ * a commit frame). */
+static void
+frame_hdr(char *hdr, char tag, int commit)
+{
+    memset(hdr, 0, 24);
+    hdr[0] = tag;
+    hdr[7] = (char)commit;
+}
+
+/* The VFS collects appended WAL frames (header, then the page right behind it) and writes them
+ * when the commit frame's page arrives, in pieces the default VFS accepts; a header rewritten
+ * below what was appended is written at once; any other call writes what is collected first,
+ * so the file always ends up as written. */
 START_TEST(test_vfs_frame_writes)
 {
+    enum { FRAMES = 70, FRAME = 4096 + 24 };
     sqlite3_vfs *vfs;
     sqlite3_file *f;
-    char path[300], page[4096], hdr[24], back[4096 + 24];
-    sqlite3_int64 size = 0;
+    char path[300], page[4096], hdr[24], back[FRAME];
+    sqlite3_int64 size = 0, off = 32;
     int out = 0;
 
     ck_assert_int_eq(sq_vfs_init(), SQLITE_OK);
@@ -869,33 +884,63 @@ START_TEST(test_vfs_frame_writes)
     ck_assert_int_eq(vfs->xOpen(vfs, path, f,
                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_WAL, &out),
                      SQLITE_OK);
-    memset(hdr, 'h', sizeof(hdr));
-    memset(page, 'p', sizeof(page));
-    /* header + page: one frame at 32 */
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 32), SQLITE_OK);
-    ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, 56), SQLITE_OK);
-    ck_assert_int_eq(file_bytes(path, back, sizeof(back), 32), 4120);
-    ck_assert(memcmp(back, hdr, 24) == 0 && memcmp(back + 24, page, 4096) == 0);
-    /* a held header, then a write elsewhere: the header is written first, where it belongs */
-    hdr[0] = 'H';
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 4152), SQLITE_OK);
-    ck_assert_int_eq(f->pMethods->xWrite(f, "tail", 4, 9000), SQLITE_OK);
-    ck_assert_int_eq(file_bytes(path, back, 24, 4152), 24);
-    ck_assert(memcmp(back, hdr, 24) == 0);
-    ck_assert_int_eq(file_bytes(path, back, 4, 9000), 4);
-    ck_assert(memcmp(back, "tail", 4) == 0);
-    /* a held header is in the file's size, and reaches the disk before a sync */
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 9004), SQLITE_OK);
+    ck_assert_int_eq(f->pMethods->xWrite(f, "W", 1, 0), SQLITE_OK); /* not a frame: at once */
+    ck_assert_int_eq(file_bytes(path, back, 1, 0), 1);
+    /* 70 frames (288 KiB, more than one write of the default VFS takes), the last a commit:
+     * nothing reaches the file before the commit frame's page, then all of it */
+    for (int i = 0; i < FRAMES; i++, off += FRAME) {
+        frame_hdr(hdr, (char)('a' + i % 26), i == FRAMES - 1);
+        memset(page, 'A' + i % 26, sizeof(page));
+        ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off), SQLITE_OK);
+        ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, off + 24), SQLITE_OK);
+        if (i < FRAMES - 1)
+            ck_assert_int_eq(file_bytes(path, back, 1, 32), 0);
+    }
+    for (int i = 0; i < FRAMES; i++) {
+        ck_assert_int_eq(file_bytes(path, back, FRAME, 32 + (off_t)i * FRAME), FRAME);
+        ck_assert_int_eq(back[0], 'a' + i % 26);
+        ck_assert_int_eq(back[7], i == FRAMES - 1);
+        ck_assert(back[24] == 'A' + i % 26 && back[FRAME - 1] == 'A' + i % 26);
+    }
+    /* a header rewritten below the appended frames (checksums after a commit) is written at
+     * once: nothing may wait once a commit is visible */
+    frame_hdr(hdr, 'R', 0);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 32 + FRAME), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, 24, 32 + FRAME), 24);
+    ck_assert_int_eq(back[0], 'R');
+    /* collected frames, then a write elsewhere: they are written first, where they belong */
+    frame_hdr(hdr, 'H', 0);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off), SQLITE_OK);
+    ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, off + 24), SQLITE_OK);
+    ck_assert_int_eq(f->pMethods->xWrite(f, "tail", 4, off + 2 * FRAME), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, FRAME, off), FRAME);
+    ck_assert(back[0] == 'H' && memcmp(back + 24, page, 4096) == 0);
+    off += FRAME;
+    /* a page rewritten in place (not behind its header) follows what is collected */
+    frame_hdr(hdr, 'I', 0);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off), SQLITE_OK);
+    memset(page, 'z', sizeof(page));
+    ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, 32 + 24), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, 24, off), 24);
+    ck_assert_int_eq(back[0], 'I');
+    ck_assert_int_eq(file_bytes(path, back, 1, 32 + 24), 1);
+    ck_assert_int_eq(back[0], 'z');
+    /* a collected header is in the file's size, is read back, and reaches the disk before a
+     * sync and before the file closes */
+    frame_hdr(hdr, 'S', 0);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off + 2 * FRAME + 4), SQLITE_OK);
     ck_assert_int_eq(f->pMethods->xFileSize(f, &size), SQLITE_OK);
-    ck_assert_int_eq(size, 9028);
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 9028), SQLITE_OK);
+    ck_assert_int_eq(size, off + 2 * FRAME + 28);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, size), SQLITE_OK);
+    ck_assert_int_eq(f->pMethods->xRead(f, back, 24, size), SQLITE_OK);
+    ck_assert_int_eq(back[0], 'S');
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, size + 24), SQLITE_OK);
     ck_assert_int_eq(f->pMethods->xSync(f, SQLITE_SYNC_NORMAL), SQLITE_OK);
-    ck_assert_int_eq(file_bytes(path, back, 24, 9028), 24);
-    /* ... and before the file closes */
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 9052), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, 24, size + 24), 24);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, size + 48), SQLITE_OK);
     ck_assert_int_eq(f->pMethods->xClose(f), SQLITE_OK);
-    ck_assert_int_eq(file_bytes(path, back, 24, 9052), 24);
-    ck_assert(memcmp(back, hdr, 24) == 0);
+    ck_assert_int_eq(file_bytes(path, back, 24, size + 48), 24);
+    ck_assert_int_eq(back[0], 'S');
     /* other files: a 24-byte write is written at once */
     snprintf(path, sizeof(path), "%s/x.db", g_dir);
     ck_assert_int_eq(vfs->xOpen(vfs, path, f,
@@ -906,6 +951,48 @@ START_TEST(test_vfs_frame_writes)
     ck_assert_int_eq(file_bytes(path, back, 24, 0), 24);
     ck_assert_int_eq(f->pMethods->xClose(f), SQLITE_OK);
     free(f);
+}
+END_TEST
+
+/* A commit whose collected frames cannot be written (the file-size limit, as a full disk)
+ * fails and leaves nothing: another connection sees the rows committed before it, and the
+ * next commit, once the file can grow, writes all of its own. */
+START_TEST(test_vfs_write_error_fails_commit)
+{
+    nt_db *a = open_db("checkpoint_ms", "0");
+    nt_db *b = open_db(NULL, NULL);
+    struct rlimit lim;
+    struct stat sb;
+    char wal[600];
+
+    ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+    ck_assert_int_eq(g_ops->exec(a, "PRAGMA wal_autocheckpoint=0"), NT_OK);
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES ('before', 1)"), 0);
+    snprintf(wal, sizeof(wal), "%s-wal", g_path);
+    ck_assert_int_eq(stat(wal, &sb), 0);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &lim), 0);
+    lim.rlim_cur = (rlim_t)sb.st_size + 64 * 1024; /* room for some frames, not all */
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(1000)), 1)"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_EUNAVAIL);
+    g_ops->clear_error(a);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 1);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 1);
+    lim.rlim_cur = lim.rlim_max;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    for (int i = 0; i < 100; i++)
+        ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(1000)), 2)"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 101);
+    ck_assert_int_eq(query_int(b, "SELECT sum(n) FROM t"), 201);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+    ck_assert_int_eq(query_int(b = open_db(NULL, NULL), "SELECT count(*) FROM t"), 101);
+    g_ops->conn_close(b);
 }
 END_TEST
 
@@ -1785,6 +1872,7 @@ store_suite(void)
     tcase_add_test(tc, test_group_closed_open);
     tcase_add_test(tc, test_vfs_frame_writes);
     tcase_add_test(tc, test_vfs_wal_recovers);
+    tcase_add_test(tc, test_vfs_write_error_fails_commit);
     tcase_add_test(tc, test_group_turns);
     tcase_add_test(tc, test_checkpoint_bounds_wal);
     tcase_add_test(tc, test_retryable_conflicts);
