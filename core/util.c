@@ -7,11 +7,10 @@
 #include <sys/random.h>
 #include <time.h>
 
-int
-util_random_bytes(void *buf, size_t n)
+/* Fills buf with n bytes from getrandom(2). */
+static int
+util_getrandom(unsigned char *p, size_t n)
 {
-    unsigned char *p = buf;
-
     while (n > 0) {
         ssize_t got = getrandom(p, n, 0);
         if (got < 0) {
@@ -25,13 +24,38 @@ util_random_bytes(void *buf, size_t n)
     return NT_OK;
 }
 
-/* Random bytes for ids, drawn from getrandom(2) UUID_POOL bytes at a time: one system call
- * per 51 ids instead of one per id. Per thread, so no lock; bytes are used once. */
-#define UUID_POOL 510
+/* Small draws (ids, round-robin ties) come from a per-thread pool filled by getrandom(2)
+ * RAND_POOL bytes at a time: one system call per 51 ids instead of one per id. No lock; each
+ * byte is handed out once and zeroed. */
+#define RAND_POOL 510
+#define RAND_POOL_TAKE 16 /* larger draws (keys, secrets) call getrandom themselves */
 static _Thread_local struct {
-    unsigned char b[UUID_POOL];
+    unsigned char b[RAND_POOL];
     size_t used;
-} uuid_pool = {.used = UUID_POOL};
+} rand_pool = {.used = RAND_POOL};
+
+/* Copies n <= RAND_POOL_TAKE bytes of the pool to out. */
+static int
+util_rand_take(unsigned char *out, size_t n)
+{
+    if (rand_pool.used + n > RAND_POOL) {
+        if (util_getrandom(rand_pool.b, RAND_POOL) != NT_OK)
+            return NT_ERR;
+        rand_pool.used = 0;
+    }
+    memcpy(out, rand_pool.b + rand_pool.used, n);
+    memset(rand_pool.b + rand_pool.used, 0, n);
+    rand_pool.used += n;
+    return NT_OK;
+}
+
+int
+util_random_bytes(void *buf, size_t n)
+{
+    if (n <= RAND_POOL_TAKE)
+        return util_rand_take(buf, n);
+    return util_getrandom(buf, n);
+}
 
 int
 util_uuid_new(char out[NT_UUID_BUF])
@@ -41,14 +65,8 @@ util_uuid_new(char out[NT_UUID_BUF])
     int64_t ms = util_now_ms();
     char *o = out;
 
-    if (uuid_pool.used + 10 > UUID_POOL) {
-        if (util_random_bytes(uuid_pool.b, UUID_POOL) != NT_OK)
-            return NT_ERR;
-        uuid_pool.used = 0;
-    }
-    memcpy(b + 6, uuid_pool.b + uuid_pool.used, 10);
-    memset(uuid_pool.b + uuid_pool.used, 0, 10);
-    uuid_pool.used += 10;
+    if (util_rand_take(b + 6, 10) != NT_OK)
+        return NT_ERR;
     if (ms < 0)
         ms = 0;
     for (int i = 5; i >= 0; i--) { /* the time, big-endian, so ids sort by it */

@@ -16,7 +16,9 @@
 int util_uuid_new(char out[NT_UUID_BUF]);
 /* 1 when s is 8-4-4-4-12 hexadecimal digits (any case), else 0. */
 int util_uuid_valid(const char *s);
-/* Fills buf with n bytes from the kernel's CSPRNG. NT_OK or NT_ERR. */
+/* Fills buf with n bytes from the kernel's CSPRNG: up to 16 from the calling thread's pool
+ * (the one ids draw from; each byte handed out once), more straight from getrandom(2).
+ * NT_OK or NT_ERR. */
 int util_random_bytes(void *buf, size_t n);
 /* Wall clock in milliseconds since the epoch. */
 int64_t util_now_ms(void);

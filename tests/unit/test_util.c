@@ -88,6 +88,14 @@ make_ids(void *arg)
     return NULL;
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 START_TEST(test_threads_unique)
 {
     static char ids[N_IDS][NT_UUID_BUF];
@@ -106,6 +114,41 @@ START_TEST(test_threads_unique)
     qsort(sorted, N_IDS, sizeof(sorted[0]), cmp_str);
     for (int i = 1; i < N_IDS; i++)
         ck_assert_msg(strcmp(sorted[i - 1], sorted[i]) != 0, "repeated id %s", sorted[i]);
+}
+END_TEST
+
+/* Small draws come from the thread's pool and large ones straight from the kernel, mixed
+ * with ids that share the pool: 4000 draws of 8 bytes across several refills are all
+ * different, none is zero, and zero bytes are as rare as chance makes them (a byte handed
+ * out twice, or a used one, would show). */
+START_TEST(test_random_draws)
+{
+    enum { DRAWS = 4000 };
+    static uint64_t v[DRAWS];
+    unsigned char big[64], zero[64] = {0};
+    char id[NT_UUID_BUF];
+    int zeros = 0;
+
+    for (int i = 0; i < DRAWS; i++) {
+        ck_assert_int_eq(util_random_bytes(&v[i], sizeof(v[i])), NT_OK);
+        ck_assert(v[i] != 0);
+        if (i % 7 == 0)
+            ck_assert_int_eq(util_uuid_new(id), NT_OK);
+        if (i % 101 == 0) {
+            ck_assert_int_eq(util_random_bytes(big, sizeof(big)), NT_OK);
+            ck_assert(memcmp(big, zero, sizeof(big)) != 0);
+        }
+    }
+    /* about 125 of the 32000 bytes are 0 by chance; a byte handed out after it was used
+     * (zeroed) would add one per draw */
+    for (int i = 0; i < DRAWS; i++)
+        for (int k = 0; k < 8; k++)
+            zeros += ((v[i] >> (8 * k)) & 0xff) == 0;
+    ck_assert_msg(zeros < 400, "%d zero bytes in %d draws", zeros, DRAWS);
+    qsort(v, DRAWS, sizeof(v[0]), cmp_u64);
+    for (int i = 1; i < DRAWS; i++)
+        ck_assert_msg(v[i - 1] != v[i], "repeated draw %llx", (unsigned long long)v[i]);
+    ck_assert_int_eq(util_random_bytes(big, 0), NT_OK);
 }
 END_TEST
 
@@ -133,6 +176,7 @@ main(void)
     tcase_add_test(tc, test_form);
     tcase_add_test(tc, test_order_and_unique);
     tcase_add_test(tc, test_threads_unique);
+    tcase_add_test(tc, test_random_draws);
     tcase_add_test(tc, test_valid);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
