@@ -179,6 +179,21 @@ sq_group_stmts_free(nt_db *db)
     }
 }
 
+/* Before the group connection's first transaction on a handle: stops its cache from spilling
+ * (a group's dirty pages then stay in memory until its commit; the host commits a group after
+ * at most 64 replies, of routes that write a few rows each), then has its WAL file collect each
+ * commit's frames (sqlite_vfs.c says why the one needs the other). Until both are done, frames
+ * are written one at a time. */
+static void
+sq_group_batching(nt_db *db)
+{
+    if (db->batching || db->db == NULL)
+        return;
+    if (sqlite3_exec(db->db, "PRAGMA cache_spill=OFF", NULL, NULL, NULL) != SQLITE_OK)
+        return;
+    db->batching = sq_vfs_batch_wal(db->db);
+}
+
 /* begin() inside a group: opens the group's transaction if needed, then a savepoint. */
 int
 sq_group_begin(nt_db *db)
@@ -189,6 +204,7 @@ sq_group_begin(nt_db *db)
         return sq_fail(db, SQLITE_IOERR, "begin",
                        "an earlier error rolled back the group of writes this one would join");
     if (!db->group_txn) { /* the turn is the group's since group_open */
+        sq_group_batching(db);
         if (sq_group_run(db, SQ_GROUP_BEGIN) != SQLITE_OK) {
             rc = sq_fail_db(db, "begin");
             sq_idle(db);

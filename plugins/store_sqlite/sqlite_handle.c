@@ -181,6 +181,7 @@ sq_handle_open(nt_db *db, char *err, size_t errlen)
             snprintf(why, sizeof(why), "other connections still have it open read-only");
         ro = why[0] != '\0';
         db->ro = ro;
+        db->batching = 0; /* a new handle: cache_spill and its WAL file as SQLite sets them */
         sh->nro += ro;
     }
     pthread_mutex_unlock(&sh->mu);

@@ -107,6 +107,8 @@ struct nt_db {
      * then serves every call made on this one (sq_at). NULL otherwise. */
     struct nt_db *fwd;
     sqlite3_stmt *group_stmt[SQ_GROUP_STMTS]; /* the group's statements (sqlite_group.c) */
+    int batching;        /* the group connection: cache_spill off and its WAL batching (set
+                            by sq_group_open once the WAL is open; 0 on a new handle) */
     int fault;           /* injected fault (sqlite primary code, or SQ_FAULT_COMMIT) or 0 */
     int fault_checked;   /* fault_at holds a valid time */
     int64_t fault_at_ms; /* monotonic time of the last look at the fault file */
@@ -129,9 +131,15 @@ int sq_busy(void *arg, int n);
 int sq_writable(const char *path);
 void sq_explain(const char *path, const char *rw_err, const char *ro_err, char *err, size_t errlen);
 
-/* sqlite_vfs.c: registers SQ_VFS_NAME (the default VFS, with the new frames of a WAL commit
+/* sqlite_vfs.c: registers SQ_VFS_NAME (the default VFS, with a WAL frame's header and page
  * written in one write) once per process. SQLITE_OK or SQLite's error. */
 int sq_vfs_init(void);
+/* Marks the open WAL file of h to collect a commit's frames and write them together. Only for
+ * a handle with PRAGMA cache_spill=OFF (see sqlite_vfs.c). 1 when marked, 0 when h has no
+ * WAL file of this VFS open (yet). */
+int sq_vfs_batch_wal(sqlite3 *h);
+/* The same for a WAL file opened through SQ_VFS_NAME (0 for any other file). */
+int sq_vfs_batch_file(sqlite3_file *f);
 
 /* sqlite_conn.c: connections, scripts and transactions. */
 nt_db *sq_conn_open(void *state, char *err, size_t errlen);

@@ -1,10 +1,12 @@
-/* store_sqlite's VFS, SQ_VFS_NAME: the default VFS (unix), except that the new frames of a WAL
- * commit reach the file in one write instead of two per frame. SQLite appends a frame as its
- * 24-byte header and then, right behind it, the page (walWriteOneFrame), frame after frame, the
- * commit frame (the one whose header holds the database size) last. Here appended frames are
- * collected in a buffer and written with one pwrite when the commit frame's page arrives (or
- * when SQ_BATCH_MAX bytes are collected). Under booking load that turned about 6 write system
- * calls per booking into one per group of bookings.
+/* store_sqlite's VFS, SQ_VFS_NAME: the default VFS (unix), except for how WAL frames are
+ * written. SQLite appends a frame as its 24-byte header and then, right behind it, the page
+ * (walWriteOneFrame): two pwrites per frame. Here a header is held and written with its page,
+ * one pwrite per frame; and on a WAL file marked for batching (sq_vfs_batch_wal: the group
+ * connection, which never spills its cache) the frames of a commit are collected and written
+ * together, in pieces of up to SQ_WRITE_MAX bytes, when the commit frame's page arrives (the
+ * commit frame, the one whose header holds the database size, comes last), or at
+ * SQ_BATCH_MAX bytes. Under booking load that turned about 6 write system calls per booking
+ * into one per group of bookings.
  *
  * Only WAL files are wrapped; the database file and every other file are the default VFS's
  * own, opened in place. Nothing is reordered on the WAL file: collected bytes go out before
@@ -15,8 +17,14 @@
  * what is collected. A write error of collected frames is the error of the write that sent
  * them, at the latest the commit frame's: SQLite then fails the commit, as it would have. The
  * wal-index (shared memory, a method of the database file) makes a commit visible only after
- * its commit frame was written, so no other connection reads a collected frame; this one reads
- * its own uncommitted frames (after a cache spill) through xRead, which writes them first.
+ * its commit frame was written, so no other connection reads a collected frame.
+ *
+ * Why batching needs a connection that never spills: a cache spill writes one frame in the
+ * middle of a transaction, and nothing on the WAL file marks the end of that call. If the
+ * transaction then rolled back, a collected spill frame would wait for this connection's next
+ * call on the file, by when another connection may have appended its own frames at that
+ * offset; written then, it would overwrite them. Without spills every collecting call ends in
+ * its commit frame (or in an error that drops what was collected).
  */
 #include <pthread.h>
 #include <string.h>
@@ -27,7 +35,7 @@
 #define SQ_WAL_HDR 32              /* WAL_HDRSIZE */
 #define SQ_BATCH_MAX (1024 * 1024) /* collected bytes written at the latest */
 /* The most the default VFS writes in one call: it masks the length with 0x1ffff (and reports a
- * longer write as a full disk); whole pages keep the pieces aligned. */
+ * longer write as a full disk); here 31 times 4 KiB. */
 #define SQ_WRITE_MAX (0x1ffff & ~0xfff)
 
 struct sq_vfile {
@@ -35,6 +43,7 @@ struct sq_vfile {
     unsigned char *buf; /* collected frames, for the file at buf_off (sqlite3_malloc'd) */
     int len, cap;
     sqlite3_int64 buf_off;
+    int batch;              /* collect until the commit frame (sq_vfs_batch_wal) */
     int want_page;          /* buf ends with a frame header: its page continues it */
     int commit;             /* ... and that header is a commit frame's */
     sqlite3_int64 appended; /* end of the frames appended since the last WAL header */
@@ -105,7 +114,7 @@ sq_vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
                 return sq_vfile_flush(f) == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
             f->want_page = 0;
             f->appended = off + n;
-            if (f->commit || f->len >= SQ_BATCH_MAX)
+            if (!f->batch || f->commit || f->len >= SQ_BATCH_MAX)
                 return sq_vfile_flush(f);
             return SQLITE_OK;
         }
@@ -272,6 +281,25 @@ sq_vfs_register_once(void)
     sq_vfs.zName = SQ_VFS_NAME;
     sq_vfs.xOpen = sq_vfs_open;
     sq_vfs_rc = sqlite3_vfs_register(&sq_vfs, 0);
+}
+
+int
+sq_vfs_batch_file(sqlite3_file *f)
+{
+    if (f == NULL || f->pMethods != &sq_wal_methods)
+        return 0;
+    ((struct sq_vfile *)f)->batch = 1;
+    return 1;
+}
+
+int
+sq_vfs_batch_wal(sqlite3 *h)
+{
+    sqlite3_file *f = NULL;
+
+    if (h == NULL || sqlite3_file_control(h, "main", SQLITE_FCNTL_JOURNAL_POINTER, &f) != SQLITE_OK)
+        return 0;
+    return sq_vfs_batch_file(f);
 }
 
 int

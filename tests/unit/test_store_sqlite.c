@@ -869,7 +869,7 @@ START_TEST(test_vfs_frame_writes)
     sqlite3_vfs *vfs;
     sqlite3_file *f;
     char path[300], page[4096], hdr[24], back[FRAME];
-    sqlite3_int64 size = 0, off = 32;
+    sqlite3_int64 size = 0, off = 32, base;
     int out = 0;
 
     ck_assert_int_eq(sq_vfs_init(), SQLITE_OK);
@@ -886,6 +886,17 @@ START_TEST(test_vfs_frame_writes)
                      SQLITE_OK);
     ck_assert_int_eq(f->pMethods->xWrite(f, "W", 1, 0), SQLITE_OK); /* not a frame: at once */
     ck_assert_int_eq(file_bytes(path, back, 1, 0), 1);
+    /* not batching (every connection but the group one): each frame at its page */
+    frame_hdr(hdr, 'n', 0);
+    memset(page, 'N', sizeof(page));
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, 1, off), 0);
+    ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, off + 24), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, FRAME, off), FRAME);
+    ck_assert(back[0] == 'n' && back[24] == 'N');
+    ck_assert_int_eq(sq_vfs_batch_file(f), 1);
+    off += FRAME;
+    base = off;
     /* 70 frames (288 KiB, more than one write of the default VFS takes), the last a commit:
      * nothing reaches the file before the commit frame's page, then all of it */
     for (int i = 0; i < FRAMES; i++, off += FRAME) {
@@ -894,10 +905,10 @@ START_TEST(test_vfs_frame_writes)
         ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, off), SQLITE_OK);
         ck_assert_int_eq(f->pMethods->xWrite(f, page, 4096, off + 24), SQLITE_OK);
         if (i < FRAMES - 1)
-            ck_assert_int_eq(file_bytes(path, back, 1, 32), 0);
+            ck_assert_int_eq(file_bytes(path, back, 1, base), 0);
     }
     for (int i = 0; i < FRAMES; i++) {
-        ck_assert_int_eq(file_bytes(path, back, FRAME, 32 + (off_t)i * FRAME), FRAME);
+        ck_assert_int_eq(file_bytes(path, back, FRAME, base + (off_t)i * FRAME), FRAME);
         ck_assert_int_eq(back[0], 'a' + i % 26);
         ck_assert_int_eq(back[7], i == FRAMES - 1);
         ck_assert(back[24] == 'A' + i % 26 && back[FRAME - 1] == 'A' + i % 26);
@@ -905,8 +916,8 @@ START_TEST(test_vfs_frame_writes)
     /* a header rewritten below the appended frames (checksums after a commit) is written at
      * once: nothing may wait once a commit is visible */
     frame_hdr(hdr, 'R', 0);
-    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, 32 + FRAME), SQLITE_OK);
-    ck_assert_int_eq(file_bytes(path, back, 24, 32 + FRAME), 24);
+    ck_assert_int_eq(f->pMethods->xWrite(f, hdr, 24, base + FRAME), SQLITE_OK);
+    ck_assert_int_eq(file_bytes(path, back, 24, base + FRAME), 24);
     ck_assert_int_eq(back[0], 'R');
     /* collected frames, then a write elsewhere: they are written first, where they belong */
     frame_hdr(hdr, 'H', 0);
@@ -954,9 +965,71 @@ START_TEST(test_vfs_frame_writes)
 }
 END_TEST
 
-/* A commit whose collected frames cannot be written (the file-size limit, as a full disk)
- * fails and leaves nothing: another connection sees the rows committed before it, and the
- * next commit, once the file can grow, writes all of its own. */
+/* A transaction that spilled its cache into the WAL and rolled back leaves nothing behind to
+ * be written later: another connection's commits at the same place in the WAL stay intact
+ * when the first connection touches the WAL again. (A WAL file that collected frames on a
+ * connection whose cache spills would overwrite them: only the group connection, whose cache
+ * never spills, collects.) */
+START_TEST(test_vfs_spill_rollback)
+{
+    nt_db *a = open_db("cache_kib", "64");
+    nt_db *b = open_db("checkpoint_ms", "0");
+    nt_db *c;
+
+    ck_assert_int_eq(g_ops->exec(b, "PRAGMA wal_autocheckpoint=0"), NT_OK);
+    ck_assert_int_eq(g_ops->exec(a, "PRAGMA wal_autocheckpoint=0"), NT_OK);
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    /* an empty WAL: the rollback then reads nothing from it (which would write what a
+     * collected while the write lock is still a's) */
+    ck_assert_int_eq(g_ops->exec(b, "PRAGMA wal_checkpoint(TRUNCATE)"), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    for (int i = 0; i < 300; i++) /* about 75 pages in a 16-page cache: spills */
+        ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(500)), 1)"), 0);
+    ck_assert_int_eq(g_ops->rollback(a), NT_OK);
+    for (int g = 0; g < 5; g++) {
+        ck_assert_int_eq(g_ops->begin(b), NT_OK);
+        for (int i = 0; i < 50; i++)
+            ck_assert_int_eq(run(b, "INSERT INTO t(a, n) VALUES (hex(randomblob(500)), 2)"), 0);
+        ck_assert_int_eq(g_ops->commit(b), NT_OK);
+    }
+    ck_assert_int_eq(query_int(a, "SELECT sum(n) FROM t"), 500);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES ('a', 3)"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    g_ops->conn_close(a);
+    g_ops->conn_close(b);
+    c = open_db(NULL, NULL);
+    ck_assert_int_eq(query_int(c, "SELECT count(*) FROM t"), 251);
+    ck_assert_int_eq(query_int(c, "SELECT sum(n) FROM t"), 503);
+    g_ops->conn_close(c);
+}
+END_TEST
+
+/* The group connection never spills its cache and its WAL file collects each commit's frames;
+ * other connections keep SQLite's default (spilling). */
+START_TEST(test_group_batching)
+{
+    nt_db *a = open_db(NULL, NULL);
+    const struct sq_cfg *cfg = g_state;
+
+    ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    ck_assert_int_eq(g_ops->begin(a), NT_OK);
+    ck_assert_int_eq(run(a, "INSERT INTO t(a) VALUES ('g')"), 0);
+    ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+    ck_assert_int_eq(cfg->shared->writer->batching, 1);
+    ck_assert_int_eq(query_int(cfg->shared->writer, "PRAGMA cache_spill"), 0);
+    ck_assert_int_ne(query_int(a, "PRAGMA cache_spill"), 0);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 1);
+    g_ops->conn_close(a);
+}
+END_TEST
+
+/* A commit whose frames cannot be written (the file-size limit, as a full disk): a group's,
+ * whose frames the group connection collects, and a plain transaction's, written frame by
+ * frame, fail and leave nothing: another connection sees the rows committed before them, and
+ * the next group, once the file can grow, writes all of its own. */
 START_TEST(test_vfs_write_error_fails_commit)
 {
     nt_db *a = open_db("checkpoint_ms", "0");
@@ -974,6 +1047,16 @@ START_TEST(test_vfs_write_error_fails_commit)
     ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &lim), 0);
     lim.rlim_cur = (rlim_t)sb.st_size + 64 * 1024; /* room for some frames, not all */
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    /* a group (its connection collects the commit's frames), then a plain transaction */
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
+    for (int r = 0; r < 10; r++) {
+        ck_assert_int_eq(g_ops->begin(a), NT_OK);
+        for (int i = 0; i < 10; i++)
+            ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(1000)), 1)"), 0);
+        ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    }
+    ck_assert_int_eq(g_ops->group_close(a), NT_EUNAVAIL);
+    g_ops->clear_error(a);
     ck_assert_int_eq(g_ops->begin(a), NT_OK);
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(1000)), 1)"), 0);
@@ -983,10 +1066,12 @@ START_TEST(test_vfs_write_error_fails_commit)
     ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 1);
     lim.rlim_cur = lim.rlim_max;
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ck_assert_int_eq(g_ops->group_open(a), NT_OK);
     ck_assert_int_eq(g_ops->begin(a), NT_OK);
     for (int i = 0; i < 100; i++)
         ck_assert_int_eq(run(a, "INSERT INTO t(a, n) VALUES (hex(randomblob(1000)), 2)"), 0);
     ck_assert_int_eq(g_ops->commit(a), NT_OK);
+    ck_assert_int_eq(g_ops->group_close(a), NT_OK);
     ck_assert_int_eq(query_int(b, "SELECT count(*) FROM t"), 101);
     ck_assert_int_eq(query_int(b, "SELECT sum(n) FROM t"), 201);
     g_ops->conn_close(a);
@@ -1873,6 +1958,8 @@ store_suite(void)
     tcase_add_test(tc, test_vfs_frame_writes);
     tcase_add_test(tc, test_vfs_wal_recovers);
     tcase_add_test(tc, test_vfs_write_error_fails_commit);
+    tcase_add_test(tc, test_vfs_spill_rollback);
+    tcase_add_test(tc, test_group_batching);
     tcase_add_test(tc, test_group_turns);
     tcase_add_test(tc, test_checkpoint_bounds_wal);
     tcase_add_test(tc, test_retryable_conflicts);
