@@ -1238,21 +1238,42 @@ START_TEST(test_group_turns)
 }
 END_TEST
 
-/* The checkpoint thread (plugin start): under writes that never pause, the WAL still starts
- * over (a RESTART in the write turn once it passes 8000 pages), so its file stays bounded
- * instead of growing with every write, and the writers' groups keep committing meanwhile. */
+/* The checkpoint sequence number in the WAL header (bytes 12-15): SQLite adds one each time
+ * the WAL starts over. -1 when the file cannot be read. */
+static long long
+wal_ckpt_seq(const char *wal)
+{
+    unsigned char h[16];
+
+    if (file_bytes(wal, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        return -1;
+    return ((long long)h[12] << 24) | (h[13] << 16) | (h[14] << 8) | h[15];
+}
+
+/* The checkpoint thread (plugin start): under group writes that follow each other without a
+ * pause, the WAL starts over again and again (the thread copies it in the background, and
+ * once it passes 8000 pages runs a RESTART in the write turn), so its file stays bounded
+ * instead of growing with every write, and the groups keep committing meanwhile. How far the
+ * file grows between restarts depends on how much CPU the thread gets against the writer
+ * (39-73 MB measured; a loaded machine once saw no restart within 480 groups), so the test
+ * writes for up to 40 s (or 400 MB of WAL) until it has seen three restarts. Without the
+ * thread it sees none. */
 START_TEST(test_checkpoint_bounds_wal)
 {
     nt_db *a = open_db("checkpoint_ms", "20");
     char wal[600];
     struct stat sb;
     off_t max = 0;
+    long long seq, last = -1;
+    int restarts = 0, groups = 0;
+    int64_t until = sq_mono_ms() + 40000; /* under CK_DEFAULT_TIMEOUT (60 s) */
 
     ck_assert_int_eq(nt_plugin_entry()->start(g_state), NT_OK);
     ck_assert_int_eq(g_ops->exec(a, schema), NT_OK);
     snprintf(wal, sizeof(wal), "%s-wal", g_path);
-    /* 24000 rows of 3000 bytes: about one page each, 96 MiB of WAL without restarts */
-    for (int g = 0; g < 480; g++) {
+    /* groups of 50 rows of 3000 bytes (about one page each): 24000 rows are 96 MiB of WAL
+     * without restarts */
+    while (restarts < 3 && sq_mono_ms() < until && max < (off_t)400 * 1024 * 1024) {
         ck_assert_int_eq(g_ops->group_open(a), NT_OK);
         for (int i = 0; i < 50; i++) {
             ck_assert_int_eq(g_ops->begin(a), NT_OK);
@@ -1260,14 +1281,20 @@ START_TEST(test_checkpoint_bounds_wal)
             ck_assert_int_eq(g_ops->commit(a), NT_OK);
         }
         ck_assert_int_eq(g_ops->group_close(a), NT_OK);
+        groups++;
         if (stat(wal, &sb) == 0 && sb.st_size > max)
             max = sb.st_size;
+        seq = wal_ckpt_seq(wal);
+        restarts += last >= 0 && seq != last;
+        last = seq;
     }
-    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), 24000);
-    /* Without the restart in the write turn the WAL file grew to all ~25600 frames (105 MB
-     * measured); with it, how far it grows before a restart depends on how much CPU the
-     * checkpoint thread gets (39-73 MB measured, the larger on a loaded machine). */
-    ck_assert_msg(max < (off_t)22000 * 4120, "the WAL grew to %lld bytes", (long long)max);
+    ck_assert_int_eq(query_int(a, "SELECT count(*) FROM t"), groups * 50);
+    ck_assert_msg(restarts >= 3, "%d WAL restarts in %d groups (%lld bytes at most)", restarts,
+                  groups, (long long)max);
+    /* every restart came before the WAL held all of the rows written so far */
+    ck_assert_msg(max < (off_t)groups * 50 * 4120, "the WAL grew to %lld bytes", (long long)max);
+    printf("test_checkpoint_bounds_wal: %d restarts in %d groups, WAL at most %lld bytes\n",
+           restarts, groups, (long long)max);
     nt_plugin_entry()->stop(g_state);
     g_ops->conn_close(a);
 }
