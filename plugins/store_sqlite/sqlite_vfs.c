@@ -79,7 +79,7 @@ static int
 sq_vfile_add(struct sq_vfile *f, const void *p, int n)
 {
     if (f->len + n > f->cap) {
-        int cap = f->cap > 0 ? f->cap : 8 * (SQ_FRAME_HDR + 4096);
+        int cap = f->cap > 0 ? f->cap : SQ_FRAME_HDR + 4096; /* one frame, unless batching */
         unsigned char *b;
         while (cap < f->len + n)
             cap *= 2;
@@ -105,35 +105,25 @@ static int
 sq_vf_write(sqlite3_file *file, const void *p, int n, sqlite3_int64 off)
 {
     struct sq_vfile *f = (struct sq_vfile *)file;
+    int next = f->len > 0 && off == f->buf_off + f->len; /* continues what is collected */
     int rc;
 
-    if (f->len > 0 && off == f->buf_off + f->len) {
-        if (f->want_page && n > SQ_FRAME_HDR) { /* the page of the last header */
-            rc = sq_vfile_add(f, p, n);
-            if (rc != SQLITE_OK)
-                return sq_vfile_flush(f) == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
-            f->want_page = 0;
-            f->appended = off + n;
-            if (!f->batch || f->commit || f->len >= SQ_BATCH_MAX)
-                return sq_vfile_flush(f);
-            return SQLITE_OK;
-        }
-        if (!f->want_page && n == SQ_FRAME_HDR) { /* the next frame's header */
-            rc = sq_vfile_add(f, p, n);
-            if (rc != SQLITE_OK)
-                return sq_vfile_flush(f) == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
-            f->want_page = 1;
-            f->commit = sq_frame_commits(p);
-            return SQLITE_OK;
-        }
+    if (next && f->want_page && n > SQ_FRAME_HDR) { /* the page of the last header */
+        if ((rc = sq_vfile_add(f, p, n)) != SQLITE_OK)
+            return sq_vfile_flush(f) == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
+        f->want_page = 0;
+        f->appended = off + n;
+        if (!f->batch || f->commit || f->len >= SQ_BATCH_MAX)
+            return sq_vfile_flush(f);
+        return SQLITE_OK;
     }
-    if ((rc = sq_vfile_flush(f)) != SQLITE_OK)
+    if (!(next && !f->want_page && n == SQ_FRAME_HDR) && (rc = sq_vfile_flush(f)) != SQLITE_OK)
         return rc;
-    if (n == SQ_FRAME_HDR && off >= f->appended) { /* a new frame: collect from here */
-        f->buf_off = off;
-        rc = sq_vfile_add(f, p, n);
-        if (rc != SQLITE_OK)
-            return rc;
+    if (n == SQ_FRAME_HDR && off >= f->appended) { /* a new frame's header: collected */
+        if (f->len == 0)
+            f->buf_off = off;
+        if ((rc = sq_vfile_add(f, p, n)) != SQLITE_OK)
+            return sq_vfile_flush(f) == SQLITE_OK ? rc : SQLITE_IOERR_WRITE;
         f->want_page = 1;
         f->commit = sq_frame_commits(p);
         return SQLITE_OK;
