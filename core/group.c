@@ -54,25 +54,26 @@ group_free(worker *w)
         event_free(w->grp_timer);
     w->grp_idle = w->grp_timer = NULL;
     w->grp_us = 0;
+    memo_clear(&w->grp_memo);
 }
 
-void
+group_memo *
 group_before(void *arg, int groupable)
 {
     worker *w = arg;
     struct timeval tv;
 
     if (w->grp_us <= 0)
-        return;
+        return NULL;
     if (!groupable) {
         group_flush(w);
-        return;
+        return NULL;
     }
     if (w->grp)
-        return;
+        return &w->grp_memo;
     if (w->grp_store->group_open(w->db) != NT_OK) {
         w->grp_store->clear_error(w->db);
-        return; /* the request runs as a transaction of its own */
+        return NULL; /* the request runs as a transaction of its own */
     }
     w->grp = 1;
     /* The group holds the process's write turn from now on, written to or not: it ends when
@@ -82,6 +83,7 @@ group_before(void *arg, int groupable)
     tv.tv_usec = (suseconds_t)(w->grp_us % 1000000);
     w->grp_late = event_add(w->grp_timer, &tv) != 0;
     event_active(w->grp_idle, EV_TIMEOUT, 0);
+    return &w->grp_memo;
 }
 
 int
@@ -112,6 +114,7 @@ group_flush(worker *w)
     event_del(w->grp_idle);
     event_del(w->grp_timer);
     code = st->group_close(w->db);
+    memo_clear(&w->grp_memo); /* what it kept may change once the write lock is given up */
     if (code == NT_OK) {
         http_conn_release_held(w, 1, NULL);
         return;

@@ -31,8 +31,10 @@ int group_init(worker *w, const nt_store_v1 *store, int64_t group_us);
 void group_free(worker *w);
 
 /* The pipeline's hook before a request's authentication and handler run (arg is the
- * worker): a groupable request joins the group (opening it), any other commits it first. */
-void group_before(void *arg, int groupable);
+ * worker): a groupable request joins the group (opening it), any other commits it first.
+ * Returns the group's memo when the request runs in a group (borrowed until the request
+ * ends), else NULL. */
+group_memo *group_before(void *arg, int groupable);
 
 /* 1 when the worker's group holds uncommitted writes, so a reply just staged must wait. */
 int group_pending(worker *w);

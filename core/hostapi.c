@@ -601,6 +601,20 @@ h_req_check(nt_req *r)
     return NT_OK;
 }
 
+static void *
+h_memo_get(nt_req *r, const char *key)
+{
+    return memo_get(r->memo, key);
+}
+
+static int
+h_memo_put(nt_req *r, const char *key, void *value, void (*free_fn)(void *value))
+{
+    if (r->memo == NULL)
+        return value != NULL && key != NULL ? NT_EUNAVAIL : NT_ERR;
+    return memo_put(r->memo, key, value, free_fn);
+}
+
 static const char *
 h_req_peer(nt_req *r)
 {
@@ -827,6 +841,8 @@ static const nt_host_api host_table = {
     .service_need = h_service_need,
     .db_begin_claim = h_db_begin_claim,
     .db_dialect = h_db_dialect,
+    .memo_get = h_memo_get,
+    .memo_put = h_memo_put,
 };
 
 const nt_host_api *
@@ -851,6 +867,7 @@ request_init(nt_req *r, const http_request *http, nt_db *db)
     r->has_text = 0;
     r->text_type[0] = '\0';
     r->gone = 0;
+    r->memo = NULL;
     r->http = http;
     r->db = db;
     r->cpu0_us = util_thread_cpu_us();

@@ -21,6 +21,7 @@
 
 #include "bytebuf.h"
 #include "cidr.h"
+#include "memo.h"
 #include "http_proto.h"
 #include "ipcount.h"
 #include "pipeline.h"
@@ -79,6 +80,7 @@ typedef struct worker {
     conn *held;
     const nt_store_v1 *grp_store; /* the store, when it offers group commit */
     struct event *grp_idle, *grp_timer;
+    group_memo grp_memo; /* the open group's memo (memo.h), emptied when it ends */
     char rbuf[HTTP_CONN_RBUF];
 } worker;
 

@@ -19,10 +19,10 @@ struct pipeline {
     nt_db *db;
     throttle *throttle;
     long long max_body;
-    int64_t idem_ttl_ms;                          /* how long a kept reply is replayed */
-    size_t idem_max_reply;                        /* larger replies are recorded as not kept */
-    bytebuf json;                                 /* reply serialisation scratch */
-    void (*group_hook)(void *arg, int groupable); /* see pipeline_set_group_hook */
+    int64_t idem_ttl_ms;   /* how long a kept reply is replayed */
+    size_t idem_max_reply; /* larger replies are recorded as not kept */
+    bytebuf json;          /* reply serialisation scratch */
+    group_memo *(*group_hook)(void *arg, int groupable); /* see pipeline_set_group_hook */
     void *group_arg;
     char scratch[8192]; /* the current request's decoded path segments */
 };
@@ -51,7 +51,7 @@ pipeline_set_idempotency(pipeline *p, int64_t ttl_ms, size_t max_reply)
 }
 
 void
-pipeline_set_group_hook(pipeline *p, void (*hook)(void *arg, int groupable), void *arg)
+pipeline_set_group_hook(pipeline *p, group_memo *(*hook)(void *arg, int groupable), void *arg)
 {
     p->group_hook = hook;
     p->group_arg = arg;
@@ -547,7 +547,7 @@ pipeline_run(pipeline *p, nt_req *r, http_method method, const char *path, reply
         return 429;
     }
     if (p->group_hook != NULL)
-        p->group_hook(p->group_arg, (r->route->flags & NT_ROUTE_GROUP_COMMIT) != 0);
+        r->memo = p->group_hook(p->group_arg, (r->route->flags & NT_ROUTE_GROUP_COMMIT) != 0);
     if (p->db != NULL)
         st->clear_error(p->db);
     /* A read shares one read transaction between authentication and the handler's queries

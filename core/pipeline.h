@@ -53,8 +53,9 @@ void pipeline_set_idempotency(pipeline *p, int64_t ttl_ms, size_t max_reply);
 
 /* Sets the hook called once per routed request before its authentication and handler run
  * (NULL: none), with arg and whether the route is flagged NT_ROUTE_GROUP_COMMIT: the worker's
- * group commit (group.h) joins or ends its group there. */
-void pipeline_set_group_hook(pipeline *p, void (*hook)(void *arg, int groupable), void *arg);
+ * group commit (group.h) joins or ends its group there, and returns the group's memo when the
+ * request runs in one (the request's memo_get / memo_put use it), else NULL. */
+void pipeline_set_group_hook(pipeline *p, group_memo *(*hook)(void *arg, int groupable), void *arg);
 
 /* Serves one complete request and appends its reply to out. Returns the status answered
  * (499 when nothing was sent because the client is gone). Sets *close when the connection

@@ -10,6 +10,7 @@
 #include <nettu/plugin.h>
 
 #include "arena.h"
+#include "memo.h"
 #include "http_parse.h"
 #include "query.h"
 #include "router.h"
@@ -56,6 +57,7 @@ struct nt_req {
                            * passed since wall0_us (before it, no limit can have been reached) */
     int gone;             /* req_check saw the client close its connection */
     int attempts;         /* runs of the handler when it gave up retrying (NT_ERETRY) */
+    group_memo *memo;     /* the memo of the group commit the request runs in, else NULL */
 };
 
 /* Prepares r for one request (http may be NULL) with the worker's db. */

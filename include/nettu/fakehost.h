@@ -241,6 +241,15 @@ long fh_req_check_calls(const fh_req *r);
  * costly work, which should not run inside a write transaction (it holds the lock). */
 long fh_req_check_calls_in_txn(const fh_req *r);
 
+/* The memo of a group commit (ABI 1.6 memo_get / memo_put): between fh_group_begin and
+ * fh_group_end the host's requests share one memo, as the requests of one group commit do in
+ * the server; fh_group_end frees what it kept, as the server does when a group ends (no
+ * transaction is opened: the memo only). Outside a group memo_get answers NULL and memo_put
+ * NT_EUNAVAIL. fh_memo_count: the values kept now. */
+void fh_group_begin(fh_host *h);
+void fh_group_end(fh_host *h);
+size_t fh_memo_count(const fh_host *h);
+
 /* The non-JSON reply a handler set with req_reply_text: its body (borrowed, *len bytes) and
  * content type through *type; NULL when there is none. */
 const char *fh_req_reply_text(const fh_req *r, const char **type, size_t *len);

@@ -40,6 +40,7 @@
  *        store begin_claim and dialect (test them with NT_HAS_MEMBER).
  *   1.5  nt_route: flags (NT_ROUTE_GROUP_COMMIT); services.h: store group_open,
  *        group_close and group_pending (group commit; test them with NT_HAS_MEMBER).
+ *   1.6  nt_host_api: memo_get, memo_put (the memo of a group commit).
  *
  * Ownership words used below:
  *   borrowed  valid until the moment named; never free it.
@@ -58,7 +59,7 @@ extern "C" {
 
 #define NT_ABI_MAGIC 0x4e54504cu /* "NTPL": this file is a nettu plugin */
 #define NT_ABI_MAJOR 1           /* bump when anything is removed or changes meaning */
-#define NT_ABI_MINOR 5           /* bump when something is appended */
+#define NT_ABI_MINOR 6           /* bump when something is appended */
 
 /* The size of `type` up to and including `member`: what a struct built when `member` was its
  * last one holds. */
@@ -393,6 +394,23 @@ typedef struct nt_host_api {
     /* The store's SQL dialect: "sqlite" or "postgresql"; "" when the store does not say.
      * Static. Append " FOR UPDATE SKIP LOCKED" to a claim's SELECT only for "postgresql". */
     const char *(*db_dialect)(void);
+
+    /* --- the memo of a group commit (ABI 1.6) ------------------------------------------ */
+    /* Requests of NT_ROUTE_GROUP_COMMIT routes may run together in one group commit, whose
+     * store transaction holds the write lock from the group's first request to its commit
+     * (services.h, store group_open; C3): meanwhile stored data changes only through the
+     * group's own requests. The memo keeps what a handler read for the later requests of the
+     * same group and frees it when the group ends. Keep in it only data that no
+     * NT_ROUTE_GROUP_COMMIT route (of any plugin) writes, under keys that start with the
+     * plugin's name ("service/..."); one thread at a time (the request's).
+     * memo_get: the value kept under key in the request's group; NULL when there is none or
+     * the request runs outside a group. Borrowed until the handler returns; never change it.
+     * memo_put: keeps value under key (copied) until the group ends, when free_fn (may be
+     * NULL) frees it. NT_OK when the memo took value; otherwise the caller still owns it:
+     * NT_EUNAVAIL when the request runs outside a group or the memo is full (32 values),
+     * NT_ECONFLICT when key is kept already, NT_ENOMEM. */
+    void *(*memo_get)(nt_req *r, const char *key);
+    int (*memo_put)(nt_req *r, const char *key, void *value, void (*free_fn)(void *value));
 } nt_host_api;
 /* The host table's size at the end of each minor (the host always hands its full table). */
 #define NT_HOST_API_SIZE_1_0 NT_SIZE_UPTO(nt_host_api, json_get_metadata)
@@ -400,6 +418,7 @@ typedef struct nt_host_api {
 #define NT_HOST_API_SIZE_1_2 NT_SIZE_UPTO(nt_host_api, req_peer)
 #define NT_HOST_API_SIZE_1_3 NT_SIZE_UPTO(nt_host_api, service_need)
 #define NT_HOST_API_SIZE_1_4 NT_SIZE_UPTO(nt_host_api, db_dialect)
+#define NT_HOST_API_SIZE_1_6 NT_SIZE_UPTO(nt_host_api, memo_put)
 
 typedef struct nt_plugin_desc {
     uint32_t magic;                /* NT_ABI_MAGIC */

@@ -119,6 +119,15 @@ int svc_load_path(const nt_host_api *api, nt_req *req, svc_service *s);
 /* Frees what the service owns and zeroes it; NULL is fine. */
 void svc_clear(svc_service *s);
 
+/* Copies `from` into *to (zeroed first; its own memory, freed with svc_clear). NT_OK or
+ * NT_ENOMEM (then *to is empty). (svc_memo.c) */
+int svc_copy(const svc_service *from, svc_service *to);
+
+/* svc_load_path through the memo of the request's group commit (ABI 1.6): the first request
+ * of a group that names the service loads it, the later ones copy what the memo kept. Only
+ * for routes of group commits (bookings, holds); others call svc_load_path. (svc_memo.c) */
+int svc_load_path_memo(const nt_host_api *api, nt_req *req, svc_service *s);
+
 /* The member of user_id, or NULL. */
 svc_member *svc_find_member(const svc_service *s, const char *user_id);
 

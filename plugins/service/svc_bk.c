@@ -185,7 +185,7 @@ svc_bk_write(const svc_plugin *p, nt_req *req, const svc_bk_body *body, int hold
     rc = api->db_begin(db);
     if (rc != NT_OK)
         return rc;
-    rc = svc_load_path(api, req, &s);
+    rc = svc_load_path_memo(api, req, &s);
     if (rc == NT_OK && body->hosts != NULL)
         rc = svc_bk_members(api, req, &s, body->hosts);
     if (rc == NT_OK && body->hold_id != NULL)

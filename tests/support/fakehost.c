@@ -161,6 +161,7 @@ fh_free(fh_host *h)
     fh_db_close_left(h, NULL);
     pthread_mutex_destroy(&h->open_mu);
     fh_db_close(&h->db);
+    memo_clear(&h->memo);
     if (fh_current == h)
         fh_current = NULL;
     free(h);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "memo.h"
 #include "fakehost.h"
 
 /* A growable list of name/value pairs (both malloc'd). */
@@ -101,6 +102,8 @@ struct fh_host {
     char *log;
     size_t loglen, logcap;
     int named_lookups;
+    int in_group;    /* between fh_group_begin and fh_group_end */
+    group_memo memo; /* the group's memo */
 };
 
 /* The host the context-free table members answer for (the last one made, not yet freed). */

@@ -431,6 +431,46 @@ fh_api_req_check(nt_req *r)
     return NT_OK;
 }
 
+/* ---- the memo of a group commit --------------------------------------------------------- */
+
+static void *
+fh_api_memo_get(nt_req *r, const char *key)
+{
+    return r->host != NULL && r->host->in_group ? memo_get(&r->host->memo, key) : NULL;
+}
+
+static int
+fh_api_memo_put(nt_req *r, const char *key, void *value, void (*free_fn)(void *value))
+{
+    if (key == NULL || value == NULL)
+        return NT_ERR;
+    if (r->host == NULL || !r->host->in_group)
+        return NT_EUNAVAIL;
+    return memo_put(&r->host->memo, key, value, free_fn);
+}
+
+void
+fh_group_begin(fh_host *h)
+{
+    if (h != NULL)
+        h->in_group = 1;
+}
+
+void
+fh_group_end(fh_host *h)
+{
+    if (h == NULL)
+        return;
+    h->in_group = 0;
+    memo_clear(&h->memo);
+}
+
+size_t
+fh_memo_count(const fh_host *h)
+{
+    return h != NULL ? h->memo.n : 0;
+}
+
 void
 fh_req_fill_api(nt_host_api *api)
 {
@@ -454,6 +494,8 @@ fh_req_fill_api(nt_host_api *api)
     api->req_reply_text = fh_api_req_reply_text;
     api->req_check = fh_api_req_check;
     api->req_peer = fh_api_req_peer;
+    api->memo_get = fh_api_memo_get;
+    api->memo_put = fh_api_memo_put;
 }
 
 /* ---- calling a handler ------------------------------------------------------------------- */

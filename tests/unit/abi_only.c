@@ -14,6 +14,7 @@ _Static_assert(NT_HOST_API_SIZE_1_0 == 376, "nt_host_api 1.0");
 _Static_assert(NT_HOST_API_SIZE_1_1 == 424, "nt_host_api 1.1");
 _Static_assert(NT_HOST_API_SIZE_1_2 == 456, "nt_host_api 1.2");
 _Static_assert(NT_HOST_API_SIZE_1_3 == 504, "nt_host_api 1.3");
+_Static_assert(NT_HOST_API_SIZE_1_4 == 520, "nt_host_api 1.4");
 _Static_assert(NT_STORE_V1_SIZE_1_0 == 160, "nt_store_v1 1.0");
 _Static_assert(NT_STORE_V1_SIZE_1_1 == 176, "nt_store_v1 1.1");
 _Static_assert(NT_STORE_V1_SIZE_1_2 == 184, "nt_store_v1 1.2");
@@ -25,9 +26,9 @@ _Static_assert(NT_USERS_V1_SIZE_1_2 == 24, "nt_users_v1 1.2");
 _Static_assert(NT_OBSERVER_V1_SIZE_1_1 == 24, "nt_observer_v1 1.1");
 _Static_assert(NT_RELOADABLE_V1_SIZE_1_1 == 16, "nt_reloadable_v1 1.1");
 #endif
-_Static_assert(NT_HOST_API_SIZE_1_4 == sizeof(nt_host_api), "no nt_host_api member since 1.4");
-_Static_assert(NT_STORE_V1_SIZE_1_5 == sizeof(nt_store_v1), "1.5 is the current minor");
-_Static_assert(NT_ROUTE_SIZE_1_5 == sizeof(nt_route), "1.5 is the current minor");
+_Static_assert(NT_HOST_API_SIZE_1_6 == sizeof(nt_host_api), "1.6 is the current minor");
+_Static_assert(NT_STORE_V1_SIZE_1_5 == sizeof(nt_store_v1), "no nt_store_v1 member since 1.5");
+_Static_assert(NT_ROUTE_SIZE_1_5 == sizeof(nt_route), "no nt_route member since 1.5");
 
 int abi_only_marker(void);
 

@@ -3,9 +3,9 @@
 #include <nettu/plugin.h>
 #include <nettu/services.h>
 
-static_assert(NT_HOST_API_SIZE_1_4 == sizeof(nt_host_api), "no nt_host_api member since 1.4");
-static_assert(NT_STORE_V1_SIZE_1_5 == sizeof(nt_store_v1), "1.5 is the current minor");
-static_assert(NT_ROUTE_SIZE_1_5 == sizeof(nt_route), "1.5 is the current minor");
+static_assert(NT_HOST_API_SIZE_1_6 == sizeof(nt_host_api), "1.6 is the current minor");
+static_assert(NT_STORE_V1_SIZE_1_5 == sizeof(nt_store_v1), "no nt_store_v1 member since 1.5");
+static_assert(NT_ROUTE_SIZE_1_5 == sizeof(nt_route), "no nt_route member since 1.5");
 
 extern "C" int abi_only_cxx_marker(const nt_host_api *api);
 

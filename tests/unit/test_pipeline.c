@@ -478,15 +478,78 @@ END_TEST
 /* ---- the group commit hook ---------------------------------------------------------------- */
 
 static int hook_calls, hook_groupable, hook_handler_calls;
+static group_memo hook_memo;
 
-static void
+static group_memo *
 group_hook(void *arg, int groupable)
 {
     ck_assert_ptr_eq(arg, &hook_calls);
     hook_calls++;
     hook_groupable = groupable;
     hook_handler_calls = calls; /* the handler has not run yet */
+    return groupable ? &hook_memo : NULL;
 }
+
+/* Answers {"kept": what the memo holds under "test/k" or null, "put": memo_put's code of a
+ * new value}. */
+static int
+h_memo(nt_req *req, void *state, json_t **answer)
+{
+    const nt_host_api *api = hostapi_table();
+    const char *kept = api->memo_get(req, "test/k");
+    char *v = strdup("first");
+    int put;
+
+    (void)state;
+    calls++;
+    *answer = json_pack("{s:s?}", "kept", kept);
+    put = api->memo_put(req, "test/k", v, free);
+    if (put != NT_OK)
+        free(v);
+    json_object_set_new(*answer, "put", json_integer(put));
+    return 200;
+}
+
+/* A groupable request's handler sees the memo the hook returned (a value one request kept is
+ * there for the next), a request outside a group has none. */
+START_TEST(test_group_memo)
+{
+    char err[256];
+    nt_route r = {.size = sizeof(nt_route),
+                  .method = "POST",
+                  .path = "/api/v1/memo",
+                  .auth = NT_AUTH_ADMIN,
+                  .handler = h_memo,
+                  .flags = NT_ROUTE_GROUP_COMMIT};
+    reply rep;
+
+    router_free(rt);
+    rt = router_new();
+    ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
+    r.path = "/api/v1/nomemo";
+    r.flags = 0;
+    ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
+    ck_assert_int_eq(router_compile(rt), NT_OK);
+    deps.router = rt;
+    pipeline_set_group_hook(pl, group_hook, &hook_calls);
+    rep = serve(REQ("POST /api/v1/memo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_int_eq(rep.status, 200);
+    ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":null"));
+    ck_assert_ptr_nonnull(strstr(rep.body, "\"put\":0"));
+    ck_assert_uint_eq(hook_memo.n, 1);
+    rep = serve(REQ("POST /api/v1/memo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":\"first\""));
+    ck_assert_msg(strstr(rep.body, "\"put\":-5") != NULL, "%s", rep.body); /* NT_ECONFLICT */
+    rep = serve(REQ("POST /api/v1/nomemo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":null"));
+    ck_assert_msg(strstr(rep.body, "\"put\":-8") != NULL, "%s", rep.body); /* NT_EUNAVAIL */
+    memo_clear(&hook_memo);
+    rep = serve(REQ("POST /api/v1/memo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":null"));
+    memo_clear(&hook_memo);
+    pipeline_set_group_hook(pl, NULL, NULL);
+}
+END_TEST
 
 /* The hook runs once per routed request, before authentication and the handler, and says
  * whether the route is flagged NT_ROUTE_GROUP_COMMIT; refusals before routing skip it. */
@@ -995,6 +1058,7 @@ main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_routing);
     tcase_add_test(tc, test_group_hook);
+    tcase_add_test(tc, test_group_memo);
     tcase_add_test(tc, test_bodies);
     tcase_add_test(tc, test_auth);
     tcase_add_test(tc, test_throttle);

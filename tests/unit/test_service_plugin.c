@@ -442,6 +442,71 @@ START_TEST(test_bookings)
 }
 END_TEST
 
+/* In a group commit the first booking of a service keeps it in the group's memo and the later
+ * ones use it (another account's request does not see it); the memo ends with the group, so
+ * a change of the service after the group is seen at once. */
+START_TEST(test_group_memo)
+{
+    char *sid = new_service(ACC_A, NULL);
+    char *sched = all_day_schedule(USER_A1);
+    char body[512], msg[256], *cal;
+    json_t *out;
+    int rc;
+
+    snprintf(body, sizeof(body),
+             "{\"userId\":\"" USER_A1
+             "\",\"availability\":{\"variant\":\"Schedule\",\"id\":\"%s\"}}",
+             sched);
+    ck_assert_int_eq(
+        CALL("POST", "/api/v1/service/{serviceId}/users", ACC_A, body, &out, "p:serviceId", sid),
+        200);
+    json_decref(out);
+    rc = CALL("POST", "/api/v1/user/{userId}/calendar", ACC_A, "{\"timezone\":\"UTC\"}", &out,
+              "p:userId", USER_A1);
+    cal = created(rc, out, "calendar");
+    snprintf(body, sizeof(body), "{\"busy\":{\"provider\":\"Nettu\",\"id\":\"%s\"}}", cal);
+    ck_assert_int_eq(CALL("PUT", "/api/v1/service/{serviceId}/users/{userId}/busy", ACC_A, body,
+                          &out, "p:serviceId", sid, "p:userId", USER_A1),
+                     200);
+    json_decref(out);
+    fh_group_begin(host);
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
+                 (long long)(T_UTC + (10 + 2 * i) * H_MS), (long long)H_MS);
+        rc = CALL("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, &out, "p:serviceId",
+                  sid);
+        ck_assert_int_eq(rc, 201);
+        ck_assert_str_eq(json_string_value(json_array_get(
+                             json_object_get(json_object_get(out, "booking"), "hostUserIds"), 0)),
+                         USER_A1);
+        json_decref(out);
+        ck_assert_uint_eq(fh_memo_count(host), 1);
+    }
+    ck_assert_int_eq(service_events(sid), 3);
+    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_B, body, 0, &out,
+                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
+                     NT_ENOTFOUND);
+    ck_assert_uint_eq(fh_memo_count(host), 1);
+    fh_group_end(host);
+    ck_assert_uint_eq(fh_memo_count(host), 0);
+    ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/users/{userId}", ACC_A, NULL, &out,
+                          "p:serviceId", sid, "p:userId", USER_A1),
+                     200);
+    json_decref(out);
+    fh_group_begin(host);
+    snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
+             (long long)(T_UTC + 18 * H_MS), (long long)H_MS);
+    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, 0, &out,
+                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
+                     NT_ECONFLICT);
+    ck_assert_msg(strstr(msg, "no members") != NULL, "%s", msg);
+    fh_group_end(host);
+    free(cal);
+    free(sched);
+    free(sid);
+}
+END_TEST
+
 START_TEST(test_needs_services)
 {
     static const char *const names[] = {"account", "user", "calendar", "events", "service", NULL};
@@ -465,6 +530,7 @@ service_suite(void)
     tcase_add_test(tc, test_flow_and_clock);
     tcase_add_test(tc, test_cross_account);
     tcase_add_test(tc, test_bookings);
+    tcase_add_test(tc, test_group_memo);
     suite_add_tcase(s, tc);
     tc = tcase_create("load");
     tcase_add_test(tc, test_needs_services);
