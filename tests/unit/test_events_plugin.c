@@ -1004,6 +1004,53 @@ START_TEST(test_service_busy_by_service)
 }
 END_TEST
 
+/* The query plan of sql (EXPLAIN QUERY PLAN details joined by "; ") into out. */
+static void
+plan_of(const char *sql, char *out, size_t cap)
+{
+    char eqp[1024];
+    sqlite3_stmt *st = NULL;
+    size_t len = 0;
+
+    snprintf(eqp, sizeof(eqp), "EXPLAIN QUERY PLAN %s", sql);
+    out[0] = '\0';
+    ck_assert_int_eq(sqlite3_prepare_v2(fh_sqlite(host), eqp, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW && len + 2 < cap) {
+        int n = snprintf(out + len, cap - len, "%s; ", (const char *)sqlite3_column_text(st, 3));
+        len += n > 0 ? (size_t)n : 0;
+    }
+    sqlite3_finalize(st);
+}
+
+/* Migration 5 dropped events_events_user, which no query went by: the queries of the events
+ * service for bookings still read by their indexes (no table scan). */
+START_TEST(test_service_query_plans)
+{
+    static const char *const sql[][2] = {
+        {"SELECT MAX(created) FROM events_events WHERE user_id = ?1 AND account_id = ?2 AND "
+         "service_id = ?3",
+         "events_events_service_last"},
+        {"SELECT COUNT(*) FROM events_events WHERE user_id = ?1 AND account_id = ?2 AND "
+         "service_id = ?3 AND end_ts >= ?5 AND start_ts <= ?4",
+         "events_events_service_end"},
+        {"SELECT e.start_ts, e.end_ts FROM events_events e WHERE e.user_id = ?1 AND "
+         "e.service_id IS NOT NULL AND e.busy = 0 AND e.end_ts >= ?4 AND e.start_ts <= ?3 AND "
+         "e.service_id <> ?2 ORDER BY e.start_ts, e.end_ts",
+         "events_events_service_free"},
+        {"DELETE FROM events_events WHERE account_id = ?1 AND service_id = ?2",
+         "events_events_account"}};
+    char plan[2048];
+
+    ck_assert_int_eq(count("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'events_events_user'"),
+                     0);
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+        plan_of(sql[i][0], plan, sizeof(plan));
+        ck_assert_msg(strstr(plan, sql[i][1]) != NULL && strstr(plan, "SCAN") == NULL,
+                      "query %zu: %s", i, plan);
+    }
+}
+END_TEST
+
 /* Window queries read each span class of events from its own lower bound (events.c migration
  * 4): events of every span, at each class bound and just above it, that reach into a window
  * are found, and those ending just before it are not; each stored class is the one the bounds
@@ -1364,6 +1411,7 @@ events_plugin_suite(void)
     tcase_add_test(tc, test_freebusy);
     tcase_add_test(tc, test_freebusy_multi);
     tcase_add_test(tc, test_span_windows);
+    tcase_add_test(tc, test_service_query_plans);
     tcase_add_test(tc, test_meta);
     tcase_add_test(tc, test_reminders_single);
     tcase_add_test(tc, test_reminders_recurring);
