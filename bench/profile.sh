@@ -13,6 +13,8 @@
 # Usage: bench/profile.sh [SCENARIO...]   (default: every scenario)
 # Options (environment):
 #   BENCH_PROFILE_REQUESTS=2000  callgrind: requests per scenario
+#   BENCH_PROFILE_CONNS=1        callgrind: connections wrk keeps open (more than one lets
+#                                writes share group commits, as under load)
 #   BENCH_PROFILE_TOP=25         functions listed per scenario and profile
 #   BENCH_PERF=0                 skip perf;  BENCH_PERF_SECONDS=5  seconds sampled per scenario
 #   BENCH_TOKENS=65536           distinct tokens for jwt_unique (at least the requests sent)
@@ -26,6 +28,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build}
 REQUESTS=${BENCH_PROFILE_REQUESTS:-2000}
+CONNS=${BENCH_PROFILE_CONNS:-1}
 TOP=${BENCH_PROFILE_TOP:-25}
 PERF=${BENCH_PERF:-1}
 PERF_SECONDS=${BENCH_PERF_SECONDS:-5}
@@ -35,7 +38,7 @@ TOKENS=${BENCH_TOKENS:-65536}
 source "$ROOT/bench/lib.sh"
 BOOK_SEQ=0 # where the next booking run starts (bench/lib.sh, booking)
 OUTDIR=${BENCH_PROFILE_OUT:-$BUILD/bench/profile}
-for v in REQUESTS TOP PERF_SECONDS WORKERS TOKENS; do
+for v in REQUESTS CONNS TOP PERF_SECONDS WORKERS TOKENS; do
     if ! [[ ${!v} =~ ^[1-9][0-9]*$ ]]; then
         say "bench: ${v} must be a positive integer (got '${!v}')"
         exit 2
@@ -99,7 +102,7 @@ callgrind_one() {
     PID=$!
     wait_up "$PORT" "$PID" 1200 || broken "$kind did not start under valgrind: $(tail -20 "$log")"
     check_scenario "$PORT" "$TMP/check.out"
-    wrk_scenario "$PORT" 1 1 600 "$TMP/wrk.txt" "$REQUESTS" ||
+    wrk_scenario "$PORT" 1 "$CONNS" 600 "$TMP/wrk.txt" "$REQUESTS" ||
         broken "wrk failed ($name, $kind): $(tail -5 "$TMP/wrk.txt")"
     [[ $(field "$TMP/wrk.txt" non2xx) == 0 ]] ||
         broken "$name ($kind): non-2xx answers: $(grep BENCH_RESULT "$TMP/wrk.txt")"
@@ -147,7 +150,7 @@ perf_one() {
 {
     echo "## nettu profile $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "callgrind: one worker, one connection, $REQUESTS requests per scenario (+2 checks);"
+    echo "callgrind: one worker, $CONNS connection(s), $REQUESTS requests per scenario (+2 checks);"
     echo "instructions counted inside the worker loops only (event_base_loop)."
     echo
     echo "| scenario | nettu instructions/request | baseline instructions/request | baseline/nettu |"
