@@ -200,6 +200,18 @@ void ev_cal_clear(ev_cal *c);
  * the storage error. */
 int ev_user_in_account(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id);
 
+/* The same three lookups through the memo of the request's group commit (event_memo.c):
+ * the first request of a group that names a calendar, a user or a user's calendars reads them,
+ * the later ones copy what the memo kept. req may be NULL (no memo). ev_user_cals_memo: the
+ * calendars of user_id in account_id as the calendars service lists them (*out malloc'd,
+ * free(); NULL and 0 when none). */
+int ev_cal_load_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *id,
+                     const char *account_id, const char *user_id, ev_cal *c);
+int ev_user_in_account_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                            const char *user_id);
+int ev_user_cals_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                      const char *user_id, ev_cal **out, size_t *n_out);
+
 /* Looks up the users and calendars services (start). NT_OK, or NT_ERR after init_error. */
 int ev_peers_lookup(ev_plugin *p);
 
@@ -330,10 +342,11 @@ int ev_fb_row(ev_fb *fb, nt_stmt *st, int col0, const char *timezone, int week_s
 
 /* Resolves calendar ids (lower-case UUIDs, duplicates allowed) to the calendars of
  * account_id, and of user_id when not NULL, through the calendars service; other ids are
- * dropped. *out is malloc'd (free()) with *n_out entries, sorted by id. NT_OK, NT_ENOMEM or
- * a storage error. */
-int ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id,
-                   const char *const *ids, size_t n, ev_cal **out, size_t *n_out);
+ * dropped. *out is malloc'd (free()) with *n_out entries, sorted by id. req (may be NULL) lets
+ * a user's calendars come from the group's memo. NT_OK, NT_ENOMEM or a storage error. */
+int ev_set_resolve(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                   const char *user_id, const char *const *ids, size_t n, ev_cal **out,
+                   size_t *n_out);
 
 /* Picks the list the instances of one event go to, from its busy flag and serviceId (NULL
  * when none); NULL skips the event. May set *rc (NT_ENOMEM) to stop. */

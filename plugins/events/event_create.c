@@ -45,13 +45,13 @@ ev_create_check(const ev_plugin *p, nt_req *req, nt_db *db, const ev_body *b, co
     char err[256];
 
     if (path_user != NULL) {
-        rc = ev_user_in_account(p, db, account, path_user);
+        rc = ev_user_in_account_memo(p, req, db, account, path_user);
         if (rc == NT_ENOTFOUND)
             return api->fail(req, rc, "userId: no user '%s' in this account", path_user);
         if (rc != NT_OK)
             return rc;
     }
-    rc = ev_cal_load(p, db, b->calendar_id, account, user, cal);
+    rc = ev_cal_load_memo(p, req, db, b->calendar_id, account, user, cal);
     if (rc == NT_ENOTFOUND)
         return api->fail(req, rc, "calendarId: no calendar '%s' of this user", b->calendar_id);
     if (rc != NT_OK)

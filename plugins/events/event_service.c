@@ -131,7 +131,7 @@ ev_svc_busy_by_service(void *state, nt_req *req, const char *account_id, const c
     *n_out = 0;
     if (we < ws)
         return NT_OK;
-    rc = ev_set_resolve(p, p->api->req_db(req), account_id, user_id, calendar_ids, n_calendars,
+    rc = ev_set_resolve(p, req, p->api->req_db(req), account_id, user_id, calendar_ids, n_calendars,
                         &cals, &n_cals);
     if (rc == NT_OK && n_cals > 0)
         rc = ev_fb_init(&fb, p, req, ws, we);
@@ -159,7 +159,7 @@ ev_svc_other_service_spans(void *state, nt_req *req, const char *account_id, con
 
     /* The user must be the account's; the query then goes by the partial index of other
      * services' free windows (migration 3), from the events ending at ws on. */
-    rc = ev_user_in_account(p, api->req_db(req), account_id, user_id);
+    rc = ev_user_in_account_memo(p, req, api->req_db(req), account_id, user_id);
     if (rc == NT_ENOTFOUND)
         return NT_OK;
     /* service_id "" when none: every event with a serviceId counts. */
@@ -255,7 +255,7 @@ ev_svc_create_busy(void *state, nt_req *req, const char *account_id, const char 
     if (account_id == NULL || calendar_id == NULL || service_id == NULL ||
         strlen(account_id) > NT_UUID_LEN || strlen(service_id) > NT_UUID_LEN || duration < 0)
         return NT_ERR;
-    rc = ev_cal_load(p, db, calendar_id, account_id, NULL, &cal);
+    rc = ev_cal_load_memo(p, req, db, calendar_id, account_id, NULL, &cal);
     if (rc == NT_OK && api->uuid_new(e.id) != NT_OK)
         rc = NT_ERR;
     if (rc == NT_OK) {

@@ -39,14 +39,15 @@ ev_cal_cmp(const void *a, const void *b)
 /* Resolves through the user's calendars (one service call), keeping those named in the
  * sorted ids. */
 static int
-ev_set_resolve_user(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id,
-                    const char *const *sorted, size_t n, ev_cal **out, size_t *n_out)
+ev_set_resolve_user(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                    const char *user_id, const char *const *sorted, size_t n, ev_cal **out,
+                    size_t *n_out)
 {
     ev_cal *all = NULL;
     size_t n_all = 0, k = 0;
     int rc;
 
-    rc = p->calendars->list_by_users(p->calendars_state, db, account_id, &user_id, 1, &all, &n_all);
+    rc = ev_user_cals_memo(p, req, db, account_id, user_id, &all, &n_all);
     for (size_t i = 0; rc == NT_OK && i < n_all; i++) {
         const char *key = all[i].id;
         if (bsearch(&key, sorted, n, sizeof(*sorted), ev_str_cmp) != NULL)
@@ -91,8 +92,8 @@ ev_set_resolve_ids(const ev_plugin *p, nt_db *db, const char *account_id, const 
 }
 
 int
-ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const char *user_id,
-               const char *const *ids, size_t n, ev_cal **out, size_t *n_out)
+ev_set_resolve(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+               const char *user_id, const char *const *ids, size_t n, ev_cal **out, size_t *n_out)
 {
     const char **sorted = NULL;
     int rc = NT_OK;
@@ -107,7 +108,7 @@ ev_set_resolve(const ev_plugin *p, nt_db *db, const char *account_id, const char
     memcpy(sorted, ids, n * sizeof(*sorted));
     qsort(sorted, n, sizeof(*sorted), ev_str_cmp);
     if (user_id != NULL)
-        rc = ev_set_resolve_user(p, db, account_id, user_id, sorted, n, out, n_out);
+        rc = ev_set_resolve_user(p, req, db, account_id, user_id, sorted, n, out, n_out);
     else
         rc = ev_set_resolve_ids(p, db, account_id, sorted, n, out, n_out);
     free(sorted);
@@ -187,7 +188,7 @@ ev_set_freebusy(const ev_plugin *p, nt_req *req, const char *account_id, const c
     /* An empty window has nothing in it. */
     if (we < ws || (busy == NULL && free_l == NULL))
         return NT_OK;
-    rc = ev_set_resolve(p, p->api->req_db(req), account_id, user_id, ids, n, &cals, &n_cals);
+    rc = ev_set_resolve(p, req, p->api->req_db(req), account_id, user_id, ids, n, &cals, &n_cals);
     if (rc == NT_OK && n_cals > 0)
         rc = ev_fb_init(&fb, p, req, ws, we);
     if (rc == NT_OK && n_cals > 0)

@@ -7,7 +7,9 @@
 //   - pipelined writes on one connection, followed by a read on it, answer in order and the
 //     read sees them;
 //   - every acknowledged event is stored exactly once (the calendar lists them all);
-//   - the same holds with group commit off (group_commit_ms = 0).
+//   - the same holds with group commit off (group_commit_ms = 0);
+//   - what a group keeps in its memo (the service of its bookings, calendars, users) is gone
+//     with the group: a change answered between groups is seen by every later request.
 // The failure of a group's commit (fault_file `commit`) for single requests is in
 // storage.test.mjs; here, for a write whose group is committed by the next pipelined request.
 
@@ -16,7 +18,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { buildRequest, httpRequest, launch, openConn, removeDir, sleep, tempDir } from "./lib.mjs";
+import { PLUGINS, buildRequest, httpRequest, launch, openConn, removeDir, sleep, tempDir } from "./lib.mjs";
 
 const LOOPS = 24;
 const PER_LOOP = 40;
@@ -205,6 +207,86 @@ describe("a failed group commit in the middle of pipelined requests", () => {
     const list = await srv.admin("GET", `/user/calendar/${cal}/events?startTs=${START - HOUR}&endTs=${START + 2 * HOUR}`);
     assert.equal(list.status, 200, list.text);
     assert.equal(list.json.events.length, 0, "the refused write is not stored");
+    assert.ok(srv.alive());
+  });
+});
+
+describe("what a group keeps in its memo (ABI 1.6) ends with the group", () => {
+  let srv;
+  before(async () => {
+    srv = await launch({ plugins: [...PLUGINS, "schedule", "service"], ini: { server: { request_cpu_ms: 10000 } } });
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  test("a host removed from a service, or a calendar deleted, under a steady load of bookings and event writes is gone for every request sent after the change was answered", async () => {
+    const key = { "x-api-key": srv.apiKey };
+    const free = { startTs: START - 24 * HOUR, duration: 3650 * 24 * HOUR, busy: false };
+    const service = (await srv.admin("POST", "/service", { body: {} })).json.service.id;
+    const hosts = [];
+    for (let h = 0; h < 2; h++) {
+      const user = (await srv.admin("POST", "/user", { body: {} })).json.user.id;
+      const cal = (await srv.admin("POST", `/user/${user}/calendar`, { body: { timezone: "UTC" } })).json.calendar.id;
+      assert.equal((await srv.admin("POST", `/user/${user}/events`, { body: { calendarId: cal, ...free } })).status, 201);
+      const m = await srv.admin("POST", `/service/${service}/users`, { body: { userId: user, availability: { variant: "Calendar", id: cal } } });
+      assert.equal(m.status, 200, m.text);
+      hosts.push({ user, cal });
+    }
+    const writer = (await srv.admin("POST", "/user", { body: {} })).json.user.id;
+    const doomed = (await srv.admin("POST", `/user/${writer}/calendar`, { body: { timezone: "UTC" } })).json.calendar.id;
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 24 });
+    let removedAt = 0; // when the removal was answered (0: not yet)
+    let deletedAt = 0;
+    let stop = false;
+    let before = 0;
+    let afterwards = 0;
+    let refused = 0;
+    let slot = 0;
+    const book = async () => {
+      while (!stop) {
+        const sent = Date.now();
+        const startTs = START + 24 * HOUR + slot++ * HOUR;
+        const r = await httpRequest(agent, srv.port, "POST", `/service/${service}/bookings`, { headers: key, body: { startTs, duration: HOUR } });
+        assert.equal(r.status, 201, `booking: ${r.status} ${r.text}`);
+        const chosen = r.json.booking.hostUserIds;
+        if (removedAt !== 0 && sent > removedAt) {
+          assert.deepEqual(chosen, [hosts[1].user], "a booking sent after the host's removal was answered never gets it");
+          afterwards++;
+        } else {
+          before++;
+        }
+      }
+    };
+    const write = async (n) => {
+      for (let i = 0; !stop; i++) {
+        const sent = Date.now();
+        const r = await httpRequest(agent, srv.port, "POST", `/user/${writer}/events`, { headers: key, body: { calendarId: doomed, startTs: START + (n * 100000 + i) * HOUR, duration: HOUR } });
+        if (deletedAt !== 0 && sent > deletedAt) {
+          assert.equal(r.status, 404, `an event write sent after its calendar's deletion was answered: ${r.status} ${r.text}`);
+          refused++;
+        } else {
+          assert.ok(r.status === 201 || r.status === 404, `event write: ${r.status} ${r.text}`);
+        }
+      }
+    };
+    const load = Promise.all([...Array.from({ length: 12 }, () => book()), ...Array.from({ length: 8 }, (_, n) => write(n))]);
+    try {
+      await sleep(400);
+      const rm = await srv.admin("DELETE", `/service/${service}/users/${hosts[0].user}`);
+      assert.equal(rm.status, 200, rm.text);
+      removedAt = Date.now();
+      const del = await srv.admin("DELETE", `/user/calendar/${doomed}`);
+      assert.equal(del.status, 200, del.text);
+      deletedAt = Date.now();
+      await sleep(600);
+    } finally {
+      stop = true;
+      await load;
+      agent.destroy();
+    }
+    console.log(`# bookings: ${before} before the removal, ${afterwards} after it; event writes refused after the deletion: ${refused}`);
+    assert.ok(before > 20 && afterwards > 20 && refused > 20, "both sides of each change saw load");
     assert.ok(srv.alive());
   });
 });

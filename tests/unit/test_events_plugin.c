@@ -1004,6 +1004,48 @@ START_TEST(test_service_busy_by_service)
 }
 END_TEST
 
+/* In a group commit the first event write of a user and calendar keeps them in the group's
+ * memo and the later ones use it; another account's request does not see them, and the memo
+ * ends with the group: a calendar deleted after it is gone for the next write. */
+START_TEST(test_group_memo)
+{
+    struct call c = {.method = "POST",
+                     .path = "/api/v1/user/{userId}/events",
+                     .account = ACC_B,
+                     .user = NULL,
+                     .param = {{"userId", USER_A1}}};
+    json_t *out = NULL;
+    char b[512], msg[512], *ids[3];
+    int rc;
+
+    fh_group_begin(host);
+    for (int i = 0; i < 3; i++) {
+        ids[i] = create(ACC_A, USER_A1, body(b, sizeof(b), CAL_A1, i, 1, ""));
+        ck_assert_uint_eq(fh_memo_count(host), 2); /* the user, the calendar */
+    }
+    c.body = body(b, sizeof(b), CAL_A1, 5, 1, "");
+    rc = call(&c, &out, msg);
+    ck_assert_msg(rc == NT_ENOTFOUND, "%d %s", rc, msg);
+    json_decref(out);
+    out = NULL;
+    ck_assert_uint_eq(fh_memo_count(host), 2);
+    fh_group_end(host);
+    ck_assert_uint_eq(fh_memo_count(host), 0);
+    ck_assert_int_eq(sqlite3_exec(fh_sqlite(host),
+                                  "DELETE FROM calendar_calendars WHERE id = '" CAL_A1 "'", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    fh_group_begin(host);
+    c.account = ACC_A;
+    rc = call(&c, &out, msg);
+    ck_assert_msg(rc == NT_ENOTFOUND && strstr(msg, "calendarId") != NULL, "%d %s", rc, msg);
+    json_decref(out);
+    fh_group_end(host);
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+}
+END_TEST
+
 /* The query plan of sql (EXPLAIN QUERY PLAN details joined by "; ") into out. */
 static void
 plan_of(const char *sql, char *out, size_t cap)
@@ -1412,6 +1454,7 @@ events_plugin_suite(void)
     tcase_add_test(tc, test_freebusy_multi);
     tcase_add_test(tc, test_span_windows);
     tcase_add_test(tc, test_service_query_plans);
+    tcase_add_test(tc, test_group_memo);
     tcase_add_test(tc, test_meta);
     tcase_add_test(tc, test_reminders_single);
     tcase_add_test(tc, test_reminders_recurring);

@@ -1,0 +1,121 @@
+/* Calendars and users through the memo of a group commit (ABI 1.6 memo_get / memo_put): the
+ * event writes and bookings of one group that name the same calendar or user read it once.
+ * Exact: no route that runs in a group commit writes calendars or users (the calendar and
+ * user plugins have no such routes), and the group holds the store's write lock until it
+ * ends, when the host frees what the memo kept. Only what was found is kept; a request
+ * outside a group, or on a host before ABI 1.6, reads through every time.
+ */
+#include "ev.h"
+#include "ntc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A user's calendars as the memo keeps them. */
+typedef struct ev_memo_cals {
+    size_t n;
+    ev_cal v[];
+} ev_memo_cals;
+
+/* Kept for a user found in an account: any non-NULL value says so. */
+static char ev_memo_user_found;
+
+/* 1 when the host has the memo and req runs somewhere it may be used. */
+static int
+ev_memo_on(const nt_host_api *api, const nt_req *req)
+{
+    return req != NULL && NT_HAS_MEMBER(api, nt_host_api, memo_put) && api->memo_get != NULL &&
+           api->memo_put != NULL;
+}
+
+/* The key "events/<kind>/<a>/<b>/<c>" (b, c may be NULL); 0 when an id is too long. */
+static int
+ev_memo_key(char *key, size_t cap, const char *kind, const char *a, const char *b, const char *c)
+{
+    int n =
+        snprintf(key, cap, "events/%s/%s/%s/%s", kind, a, b != NULL ? b : "-", c != NULL ? c : "-");
+
+    return a != NULL && n > 0 && (size_t)n < cap;
+}
+
+int
+ev_cal_load_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *id, const char *account_id,
+                 const char *user_id, ev_cal *c)
+{
+    const nt_host_api *api = p->api;
+    char key[3 * NT_UUID_BUF + 32];
+    const ev_cal *kept;
+    ev_cal *copy;
+    int rc;
+
+    if (!ev_memo_on(api, req) || id == NULL ||
+        !ev_memo_key(key, sizeof(key), "cal", account_id, user_id, id))
+        return ev_cal_load(p, db, id, account_id, user_id, c);
+    if ((kept = api->memo_get(req, key)) != NULL) {
+        *c = *kept;
+        return NT_OK;
+    }
+    rc = ev_cal_load(p, db, id, account_id, user_id, c);
+    if (rc == NT_OK && (copy = malloc(sizeof(*copy))) != NULL) {
+        *copy = *c;
+        if (api->memo_put(req, key, copy, free) != NT_OK)
+            free(copy);
+    }
+    return rc;
+}
+
+int
+ev_user_in_account_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                        const char *user_id)
+{
+    const nt_host_api *api = p->api;
+    char key[3 * NT_UUID_BUF + 32];
+    int rc;
+
+    if (!ev_memo_on(api, req) || user_id == NULL ||
+        !ev_memo_key(key, sizeof(key), "user", account_id, user_id, NULL))
+        return ev_user_in_account(p, db, account_id, user_id);
+    if (api->memo_get(req, key) != NULL)
+        return NT_OK;
+    rc = ev_user_in_account(p, db, account_id, user_id);
+    if (rc == NT_OK)
+        api->memo_put(req, key, &ev_memo_user_found, NULL);
+    return rc;
+}
+
+int
+ev_user_cals_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
+                  const char *user_id, ev_cal **out, size_t *n_out)
+{
+    const nt_host_api *api = p->api;
+    char key[3 * NT_UUID_BUF + 32];
+    const ev_memo_cals *kept;
+    ev_memo_cals *copy;
+    int rc;
+
+    *out = NULL;
+    *n_out = 0;
+    if (!ev_memo_on(api, req) || user_id == NULL ||
+        !ev_memo_key(key, sizeof(key), "ucals", account_id, user_id, NULL))
+        return p->calendars->list_by_users(p->calendars_state, db, account_id, &user_id, 1, out,
+                                           n_out);
+    if ((kept = api->memo_get(req, key)) != NULL) {
+        if (kept->n == 0)
+            return NT_OK;
+        if ((*out = malloc(kept->n * sizeof(**out))) == NULL)
+            return NT_ENOMEM;
+        memcpy(*out, kept->v, kept->n * sizeof(**out));
+        *n_out = kept->n;
+        return NT_OK;
+    }
+    rc = p->calendars->list_by_users(p->calendars_state, db, account_id, &user_id, 1, out, n_out);
+    if (rc == NT_OK && (copy = malloc(sizeof(*copy) + *n_out * sizeof(copy->v[0]))) != NULL) {
+        copy->n = *n_out;
+        if (*n_out > 0)
+            memcpy(copy->v, *out, *n_out * sizeof(copy->v[0]));
+        if (api->memo_put(req, key, copy, free) != NT_OK)
+            free(copy);
+    }
+    return rc;
+}
