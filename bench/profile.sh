@@ -15,6 +15,9 @@
 #   BENCH_PROFILE_REQUESTS=2000  callgrind: requests per scenario
 #   BENCH_PROFILE_CONNS=1        callgrind: connections wrk keeps open (more than one lets
 #                                writes share group commits, as under load)
+#   BENCH_PROFILE_GROUP_MS       callgrind: [server] group_commit_ms (valgrind runs the server
+#                                about 50 times slower: with the default 2 ms a group closes
+#                                after one or two writes; 100 gives groups as large as CONNS)
 #   BENCH_PROFILE_TOP=25         functions listed per scenario and profile
 #   BENCH_PERF=0                 skip perf;  BENCH_PERF_SECONDS=5  seconds sampled per scenario
 #   BENCH_TOKENS=65536           distinct tokens for jwt_unique (at least the requests sent)
@@ -75,6 +78,12 @@ stop_server() {
 
 PORT=$(free_port)
 write_ini "$TMP/nettu.ini" "$PORT" "$TMP/nettu.db" 1
+# valgrind's slowness must not run requests out of their CPU budget
+sed -i "s/^\[server\]\$/[server]\nrequest_cpu_ms = 60000/" "$TMP/nettu.ini"
+if [[ -n ${BENCH_PROFILE_GROUP_MS:-} ]]; then
+    [[ $BENCH_PROFILE_GROUP_MS =~ ^[0-9]+$ ]] || { say "bench: BENCH_PROFILE_GROUP_MS must be a number of ms"; exit 2; }
+    sed -i "s/^\[server\]\$/[server]\ngroup_commit_ms = $BENCH_PROFILE_GROUP_MS/" "$TMP/nettu.ini"
+fi
 write_ini "$TMP/nettu-all.ini" "$PORT" "$TMP/nettu.db" "$WORKERS"
 "${SERVER_ENV[@]}" "$SERVER" -c "$TMP/nettu.ini" >"$TMP/seed-server.log" 2>&1 &
 PID=$!
