@@ -150,5 +150,5 @@ ntc_meta_dump(const json_t *metadata)
 {
     if (metadata == NULL)
         return strdup("{}");
-    return json_dumps(metadata, JSON_COMPACT | JSON_SORT_KEYS);
+    return ntc_json_dump(metadata, 1);
 }

@@ -2,6 +2,7 @@
  * wire object comes from the calendars service.)
  */
 #include "ev.h"
+#include "ntc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,8 +83,13 @@ ev_event_json(const ev_event *e)
 char *
 ev_exdates_dump(const int64_t *v, size_t n)
 {
-    json_t *arr = ev_exdates_json(v, n);
-    char *s = arr != NULL ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_t *arr;
+    char *s;
+
+    if (n == 0)
+        return strdup("[]");
+    arr = ev_exdates_json(v, n);
+    s = arr != NULL ? ntc_json_dump(arr, 0) : NULL;
 
     json_decref(arr);
     return s;

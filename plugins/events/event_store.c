@@ -130,13 +130,13 @@ ev_texts_make(const ev_event *e, ev_texts *t)
 
     memset(t, 0, sizeof(*t));
     if (e->rrule != NULL) {
-        t->rec = rec != NULL ? json_dumps(rec, JSON_COMPACT) : NULL;
+        t->rec = rec != NULL ? ntc_json_dump(rec, 0) : NULL;
         json_decref(rec);
         if (t->rec == NULL)
             return NT_ENOMEM;
     }
     t->exdates = ev_exdates_dump(e->exdates, e->n_exdates);
-    t->reminders = e->reminders != NULL ? json_dumps(e->reminders, JSON_COMPACT) : strdup("[]");
+    t->reminders = e->reminders != NULL ? ntc_json_dump(e->reminders, 0) : strdup("[]");
     t->metadata = ntc_meta_dump(e->metadata);
     if (t->exdates == NULL || t->reminders == NULL || t->metadata == NULL)
         return NT_ENOMEM;

@@ -137,7 +137,7 @@ svc_bk_list_rows(const nt_host_api *api, nt_req *req, const char *service_id,
 int
 svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b)
 {
-    char *hosts = json_dumps(b->hosts, JSON_COMPACT), *events = NULL, *meta = NULL;
+    char *hosts = ntc_json_dump(b->hosts, 0), *events = NULL, *meta = NULL;
     int rc = hosts != NULL ? NT_OK : NT_ENOMEM;
 
     if (rc == NT_OK && hold)
@@ -148,7 +148,7 @@ svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b)
                       "tttiiiti", b->id, b->service_id, b->account_id, b->start_ts, b->duration,
                       b->created, hosts, b->expires_at);
     if (rc == NT_OK && !hold) {
-        events = json_dumps(b->event_ids, JSON_COMPACT);
+        events = ntc_json_dump(b->event_ids, 0);
         meta = ntc_meta_dump(b->metadata);
         rc = events != NULL && meta != NULL ? NT_OK : NT_ENOMEM;
     }

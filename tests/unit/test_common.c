@@ -266,6 +266,56 @@ meta_route(const char *const *pairs, json_t **out, char *msg)
     return rc;
 }
 
+/* ntc_json_dump writes what json_dumps writes (compact; sorted keys when asked), also for
+ * values its serialiser leaves to jansson (real numbers, unsorted keys, deep nesting). */
+START_TEST(test_json_dump_matches_jansson)
+{
+    static const char *const docs[] = {
+        "{}",
+        "[]",
+        "{\"b\":1,\"a\":[true,false,null],\"c\":{\"z\":\"x\",\"y\":-7}}",
+        "{\"a\":\"quote \\\" back \\\\ tab \\t nl \\n ctl \\u0001 del \\u007f\"}",
+        "{\"bookingId\":\"0195e1c4-0000-4000-8000-000000000000\",\"note\":\"Zürich \\u2603 / ok\"}",
+        "[\"u1\",\"u2\",\"u3\"]",
+        "{\"n\":9007199254740993,\"m\":-9223372036854775808}",
+        "{\"r\":1.5,\"a\":2}",
+        "[{\"b\":{\"a\":0}},{\"a\":{\"c\":1,\"b\":2}}]",
+        "\"text\"",
+        "42"};
+    json_t *deep = json_array(), *cur = deep;
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_error_t err;
+        json_t *v = json_loads(docs[i], JSON_DECODE_ANY, &err);
+        ck_assert_msg(v != NULL, "doc %zu: %s", i, err.text);
+        for (int sorted = 0; sorted < 2; sorted++) {
+            size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | (sorted ? JSON_SORT_KEYS : 0);
+            char *want = json_dumps(v, flags), *got = ntc_json_dump(v, sorted);
+            ck_assert_ptr_nonnull(want);
+            ck_assert_ptr_nonnull(got);
+            ck_assert_msg(strcmp(want, got) == 0, "doc %zu sorted %d: %s vs %s", i, sorted, got,
+                          want);
+            free(want);
+            free(got);
+        }
+        json_decref(v);
+    }
+    for (int i = 0; i < 80; i++) { /* deeper than the serialiser goes */
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    {
+        char *want = json_dumps(deep, JSON_COMPACT), *got = ntc_json_dump(deep, 0);
+        ck_assert_str_eq(got, want);
+        free(want);
+        free(got);
+    }
+    json_decref(deep);
+    ck_assert_ptr_null(ntc_json_dump(NULL, 0));
+}
+END_TEST
+
 START_TEST(test_meta_route_and_limits)
 {
     static const char *const ok[] = {"key", "team", "value", "red", NULL};
@@ -318,6 +368,7 @@ common_suite(void)
     tcase_add_test(tc, test_in_lists);
     tcase_add_test(tc, test_meta_store_and_find);
     tcase_add_test(tc, test_meta_route_and_limits);
+    tcase_add_test(tc, test_json_dump_matches_jansson);
     suite_add_tcase(s, tc);
     return s;
 }
