@@ -5,50 +5,80 @@
 
 #include <nettu/plugin.h>
 
-/* A JSON string: '"', '\\' and the control characters escaped as jansson does. */
+/* 1 when byte c is written escaped in a JSON string: '"', '\\' and the control characters. */
+static inline int
+out_escaped(unsigned char c)
+{
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+/* The escape of c (out_escaped) into e; its length. As jansson writes it: the short forms,
+ * else "\u00XX" with upper-case hex digits. */
+static size_t
+out_escape(unsigned char c, char e[6])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char two = 0;
+
+    switch (c) {
+    case '"':
+        two = '"';
+        break;
+    case '\\':
+        two = '\\';
+        break;
+    case '\b':
+        two = 'b';
+        break;
+    case '\f':
+        two = 'f';
+        break;
+    case '\n':
+        two = 'n';
+        break;
+    case '\r':
+        two = 'r';
+        break;
+    case '\t':
+        two = 't';
+        break;
+    default:
+        break;
+    }
+    e[0] = '\\';
+    if (two != 0) {
+        e[1] = two;
+        return 2;
+    }
+    memcpy(e + 1, "u00", 3);
+    e[4] = hex[c >> 4];
+    e[5] = hex[c & 15];
+    return 6;
+}
+
+/* A JSON string: '"', '\\' and the control characters escaped as jansson does. The common
+ * case (nothing to escape) is one copy. */
 static int
 out_string(bytebuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t i, from = 0;
-    int err = bytebuf_add(b, "\"", 1);
+    size_t i = 0, from = 0;
+    int err;
 
-    for (i = 0; i < n && err == NT_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        const char *esc;
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+    while (i < n && !out_escaped((unsigned char)s[i]))
+        i++;
+    err = bytebuf_reserve(b, n + 2);
+    if (err != NT_OK)
+        return err;
+    b->data[b->len++] = '"';
+    while (i < n && err == NT_OK) {
+        char e[6];
+        size_t k = out_escape((unsigned char)s[i], e);
         err = bytebuf_add(b, s + from, i - from);
-        from = i + 1;
-        switch (c) {
-        case '"':
-            esc = "\\\"";
-            break;
-        case '\\':
-            esc = "\\\\";
-            break;
-        case '\b':
-            esc = "\\b";
-            break;
-        case '\f':
-            esc = "\\f";
-            break;
-        case '\n':
-            esc = "\\n";
-            break;
-        case '\r':
-            esc = "\\r";
-            break;
-        case '\t':
-            esc = "\\t";
-            break;
-        default:
-            esc = NULL;
-            break;
-        }
         if (err == NT_OK)
-            err = esc != NULL ? bytebuf_add(b, esc, 2) : bytebuf_add(b, u, sizeof(u));
+            err = bytebuf_add(b, e, k);
+        from = ++i;
+        while (i < n && !out_escaped((unsigned char)s[i]))
+            i++;
     }
     if (err == NT_OK)
         err = bytebuf_add(b, s + from, n - from);
