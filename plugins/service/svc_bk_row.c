@@ -165,18 +165,41 @@ svc_bk_insert(const nt_host_api *api, nt_db *db, int hold, const svc_bk *b)
     return rc;
 }
 
+/* Sets o[key] = v (taken; NULL counts as out of memory); keys are ASCII literals and the
+ * strings ids, so the UTF-8 checks of json_pack are skipped. Returns err | failure. */
+static int
+svc_bk_set(json_t *o, const char *key, json_t *v, int err)
+{
+    return err | (v == NULL) | json_object_set_new_nocheck(o, key, v);
+}
+
 json_t *
 svc_bk_json(const svc_bk *b, int hold)
 {
-    if (hold)
-        return json_pack("{s:s,s:s,s:I,s:I,s:O,s:I}", "id", b->id, "serviceId", b->service_id,
-                         "startTs", (json_int_t)b->start_ts, "duration", (json_int_t)b->duration,
-                         "hostUserIds", b->hosts, "expiresAt", (json_int_t)b->expires_at);
-    return json_pack("{s:s,s:s,s:I,s:I,s:O,s:O,s:s,s:O,s:I}", "id", b->id, "serviceId",
-                     b->service_id, "startTs", (json_int_t)b->start_ts, "duration",
-                     (json_int_t)b->duration, "hostUserIds", b->hosts, "eventIds", b->event_ids,
-                     "status", b->cancelled ? "cancelled" : "confirmed", "metadata", b->metadata,
-                     "created", (json_int_t)b->created);
+    json_t *o = json_object();
+    int err = o == NULL;
+
+    if (err)
+        return NULL;
+    err = svc_bk_set(o, "id", json_string_nocheck(b->id), err);
+    err = svc_bk_set(o, "serviceId", json_string_nocheck(b->service_id), err);
+    err = svc_bk_set(o, "startTs", json_integer(b->start_ts), err);
+    err = svc_bk_set(o, "duration", json_integer(b->duration), err);
+    err = svc_bk_set(o, "hostUserIds", json_incref(b->hosts), err);
+    if (hold) {
+        err = svc_bk_set(o, "expiresAt", json_integer(b->expires_at), err);
+    } else {
+        err = svc_bk_set(o, "eventIds", json_incref(b->event_ids), err);
+        err = svc_bk_set(o, "status", json_string_nocheck(b->cancelled ? "cancelled" : "confirmed"),
+                         err);
+        err = svc_bk_set(o, "metadata", json_incref(b->metadata), err);
+        err = svc_bk_set(o, "created", json_integer(b->created), err);
+    }
+    if (err) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
 }
 
 int
@@ -186,6 +209,11 @@ svc_bk_reply(const svc_bk *b, int hold, int status, json_t **out)
 
     if (v == NULL)
         return NT_ENOMEM;
-    *out = json_pack("{s:o}", hold ? "hold" : "booking", v);
-    return *out != NULL ? status : NT_ENOMEM;
+    *out = json_object();
+    if (*out == NULL || json_object_set_new_nocheck(*out, hold ? "hold" : "booking", v) != 0) {
+        json_decref(*out);
+        *out = NULL;
+        return NT_ENOMEM;
+    }
+    return status;
 }
