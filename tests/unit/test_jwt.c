@@ -1124,7 +1124,7 @@ static struct {
     const char *pem; /* NULL: no key */
     int64_t version;
     int storage_rc; /* returned by every accounts call when not NT_OK */
-    int n_key_version, n_public_key, n_in_account;
+    int n_key_version, n_public_key, n_in_account, n_find;
 } fx;
 
 /* The fake accounts service: ACC with API_KEY, fx.pem and fx.version. */
@@ -1133,6 +1133,7 @@ fa_find_by_api_key(void *state, nt_db *db, const char *api_key, char account_id[
 {
     (void)state;
     (void)db;
+    fx.n_find++;
     if (fx.storage_rc != NT_OK)
         return fx.storage_rc;
     if (strcmp(api_key, API_KEY) != 0)
@@ -1369,6 +1370,36 @@ START_TEST(test_auth_admin)
     ck_assert_int_eq(run(&q, API_KEY, NULL, NULL, NT_AUTH_ADMIN), NT_EUNAVAIL);
     ck_assert_int_eq(fh_req_fail_code(q), 0);
     ck_assert(!(fh_req_principal_calls(q) > 0));
+}
+END_TEST
+
+/* In a group commit the account of an API key is looked up once (the group's memo); keys not
+ * found are looked up every time, and the memo ends with the group. */
+START_TEST(test_auth_admin_memo)
+{
+    fh_req *q = NULL;
+    int rc;
+
+    fx.n_find = 0;
+    fh_group_begin(host);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(run(&q, API_KEY, NULL, NULL, NT_AUTH_ADMIN), NT_OK);
+        ck_assert_str_eq(fh_req_account(q), ACC);
+    }
+    ck_assert_int_eq(fx.n_find, 1);
+    ck_assert_uint_eq(fh_memo_count(host), 1);
+    for (int i = 0; i < 2; i++) {
+        rc = run(&q, API_KEY "x", NULL, NULL, NT_AUTH_ADMIN);
+        assert_denied(q, rc, NT_EUNAUTH, "no account has this API key");
+    }
+    ck_assert_int_eq(fx.n_find, 3);
+    fh_group_end(host);
+    ck_assert_int_eq(run(&q, API_KEY, NULL, NULL, NT_AUTH_ADMIN), NT_OK);
+    ck_assert_int_eq(fx.n_find, 4);
+    ck_assert_int_eq(run(&q, API_KEY, NULL, NULL, NT_AUTH_ADMIN), NT_OK);
+    ck_assert_int_eq(fx.n_find, 5); /* outside a group: every time */
+    ck_assert_uint_eq(fh_memo_count(host), 0);
+    req_fini(&q);
 }
 END_TEST
 
@@ -1781,6 +1812,7 @@ jwt_suite(void)
     tcase_add_unchecked_fixture(tc, keys_setup, keys_teardown);
     tcase_add_checked_fixture(tc, auth_setup, auth_teardown);
     tcase_add_test(tc, test_auth_admin);
+    tcase_add_test(tc, test_auth_admin_memo);
     tcase_add_test(tc, test_auth_user);
     tcase_add_test(tc, test_auth_user_default_policy);
     tcase_add_test(tc, test_auth_user_headers);
