@@ -140,6 +140,11 @@ char *ntc_meta_dump(const json_t *metadata);
  * malloc'd, caller frees; NULL for a NULL v or when out of memory. */
 char *ntc_json_dump(const json_t *v, int sort_keys);
 
+/* The n strings of parts (a NULL one as "-") joined by '/' into out (cap bytes, always
+ * NUL-terminated when cap > 0): a key of the group's memo without snprintf's cost. 1 when it
+ * fits, else 0. (ntc_json.c) */
+int ntc_key(char *out, size_t cap, size_t n, const char *const *parts);
+
 /* ---- weekdays -------------------------------------------------------------------------- */
 
 /* Parses a weekday: an English name, short or long, any case ("Mon", "monday"), or an integer

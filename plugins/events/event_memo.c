@@ -8,7 +8,6 @@
 #include "ev.h"
 #include "ntc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +28,14 @@ ev_memo_on(const nt_host_api *api, const nt_req *req)
            api->memo_put != NULL;
 }
 
-/* The key "events/<kind>/<a>/<b>/<c>" (b, c may be NULL); 0 when an id is too long. */
+/* The key "events/<kind>/<a>/<b>/<c>" (b, c may be NULL: "-"); 0 when a is NULL or an id is
+ * too long. */
 static int
 ev_memo_key(char *key, size_t cap, const char *kind, const char *a, const char *b, const char *c)
 {
-    int n =
-        snprintf(key, cap, "events/%s/%s/%s/%s", kind, a, b != NULL ? b : "-", c != NULL ? c : "-");
+    const char *const parts[] = {"events", kind, a, b, c};
 
-    return a != NULL && n > 0 && (size_t)n < cap;
+    return a != NULL && ntc_key(key, cap, 5, parts);
 }
 
 int

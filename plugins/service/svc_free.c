@@ -71,6 +71,49 @@ svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf
     return rc;
 }
 
+/* The buffers as the memo of a group commit keeps them. */
+typedef struct svc_bufs_kept {
+    size_t n;
+    svc_buf v[];
+} svc_bufs_kept;
+
+/* svc_user_buffers through the memo of the request's group commit (svc_memo.c says why that
+ * is exact): the bookings of one group read a member's buffers once. */
+static int
+svc_user_buffers_memo(const nt_host_api *api, nt_req *req, const char *user_id, svc_buf **out,
+                      size_t *n)
+{
+    const svc_bufs_kept *kept;
+    svc_bufs_kept *copy;
+    char key[NT_UUID_BUF + 24];
+    int rc, memo = NT_HAS_MEMBER(api, nt_host_api, memo_put) && api->memo_get != NULL &&
+                   api->memo_put != NULL && strlen(user_id) <= NT_UUID_LEN;
+
+    memo =
+        memo && ntc_key(key, sizeof(key), 3, (const char *const[]){"service", "buffers", user_id});
+    if (memo) {
+        if ((kept = api->memo_get(req, key)) != NULL) {
+            *n = kept->n;
+            *out = NULL;
+            if (kept->n == 0)
+                return NT_OK;
+            if ((*out = malloc(kept->n * sizeof(**out))) == NULL)
+                return NT_ENOMEM;
+            memcpy(*out, kept->v, kept->n * sizeof(**out));
+            return NT_OK;
+        }
+    }
+    rc = svc_user_buffers(api, api->req_db(req), user_id, out, n);
+    if (rc == NT_OK && memo && (copy = malloc(sizeof(*copy) + *n * sizeof(copy->v[0]))) != NULL) {
+        copy->n = *n;
+        if (*n > 0)
+            memcpy(copy->v, *out, *n * sizeof(copy->v[0]));
+        if (api->memo_put(req, key, copy, free) != NT_OK)
+            free(copy);
+    }
+    return rc;
+}
+
 /* Free time step 2: the member's availability in [s, e] into avail. *taken (when not NULL) is
  * set to 1 when a busy event of an availability calendar overlaps (ws, we): that time is in the
  * availability, but taken. */
@@ -166,7 +209,7 @@ svc_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_membe
     int64_t widen = 0;
     int rc;
 
-    rc = svc_user_buffers(p->api, p->api->req_db(req), m->user_id, &bufs, &n_bufs);
+    rc = svc_user_buffers_memo(p->api, req, m->user_id, &bufs, &n_bufs);
     for (size_t i = 0; rc == NT_OK && i < n_bufs; i++) {
         int64_t w = (bufs[i].before > bufs[i].after ? bufs[i].before : bufs[i].after);
         if (w * SVC_MINUTE_MS > widen)

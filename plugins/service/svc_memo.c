@@ -7,7 +7,6 @@
 #include "ntc.h"
 #include "svc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +77,8 @@ svc_load_path_memo(const nt_host_api *api, nt_req *req, svc_service *s)
         api->memo_put == NULL || id == NULL || account == NULL || strlen(id) > NT_UUID_LEN ||
         strlen(account) > NT_UUID_LEN)
         return svc_load_path(api, req, s);
-    snprintf(key, sizeof(key), "service/%s/%s", account, id);
+    if (!ntc_key(key, sizeof(key), 3, (const char *const[]){"service", account, id}))
+        return svc_load_path(api, req, s);
     kept = api->memo_get(req, key);
     if (kept != NULL)
         return svc_copy(kept, s);

@@ -316,6 +316,23 @@ START_TEST(test_json_dump_matches_jansson)
 }
 END_TEST
 
+/* Memo keys: parts joined by '/', NULL as "-", refused (empty) when they do not fit. */
+START_TEST(test_key)
+{
+    char k[16];
+
+    ck_assert_int_eq(ntc_key(k, sizeof(k), 3, (const char *const[]){"a", NULL, "bc"}), 1);
+    ck_assert_str_eq(k, "a/-/bc");
+    ck_assert_int_eq(ntc_key(k, sizeof(k), 2, (const char *const[]){"012345", "01234567"}), 1);
+    ck_assert_str_eq(k, "012345/01234567"); /* 15 bytes and the NUL */
+    ck_assert_int_eq(ntc_key(k, sizeof(k), 2, (const char *const[]){"0123456", "01234567"}), 0);
+    ck_assert_str_eq(k, "");
+    ck_assert_int_eq(ntc_key(k, sizeof(k), 0, NULL), 1);
+    ck_assert_str_eq(k, "");
+    ck_assert_int_eq(ntc_key(k, 0, 1, (const char *const[]){"a"}), 0);
+}
+END_TEST
+
 START_TEST(test_meta_route_and_limits)
 {
     static const char *const ok[] = {"key", "team", "value", "red", NULL};
@@ -369,6 +386,7 @@ common_suite(void)
     tcase_add_test(tc, test_meta_store_and_find);
     tcase_add_test(tc, test_meta_route_and_limits);
     tcase_add_test(tc, test_json_dump_matches_jansson);
+    tcase_add_test(tc, test_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -480,15 +480,15 @@ START_TEST(test_group_memo)
                              json_object_get(json_object_get(out, "booking"), "hostUserIds"), 0)),
                          USER_A1);
         json_decref(out);
-        /* the service; through the events plugin the host's calendars, its booking calendar
-         * and the host as a user of the account */
-        ck_assert_uint_eq(fh_memo_count(host), 4);
+        /* the service and the host's buffers; through the events plugin the host's
+         * calendars, its booking calendar and the host as a user of the account */
+        ck_assert_uint_eq(fh_memo_count(host), 5);
     }
     ck_assert_int_eq(service_events(sid), 3);
     ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_B, body, 0, &out,
                            msg, (const char *const[]){"p:serviceId", sid, NULL}),
                      NT_ENOTFOUND);
-    ck_assert_uint_eq(fh_memo_count(host), 4);
+    ck_assert_uint_eq(fh_memo_count(host), 5);
     fh_group_end(host);
     ck_assert_uint_eq(fh_memo_count(host), 0);
     ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/users/{userId}", ACC_A, NULL, &out,
