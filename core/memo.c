@@ -54,7 +54,11 @@ memo_put(group_memo *m, const char *key, void *value, void (*free_fn)(void *valu
     copy = strdup(key);
     if (copy == NULL)
         return NT_ENOMEM;
-    m->v[m->n++] = (memo_entry){h, copy, value, free_fn};
+    m->v[m->n].hash = h;
+    m->v[m->n].key = copy;
+    m->v[m->n].value = value;
+    m->v[m->n].free_fn = free_fn;
+    m->n++;
     return NT_OK;
 }
 
