@@ -269,7 +269,8 @@ ev_svc_create_busy(void *state, nt_req *req, const char *account_id, const char 
         e.created = e.updated = api->now_ms();
         e.has_service = 1;
         strcpy(e.service_id, service_id);
-        e.metadata = metadata != NULL ? json_deep_copy(metadata) : json_object();
+        /* a reference, not a copy: nothing here changes the caller's metadata */
+        e.metadata = metadata != NULL ? json_incref((json_t *)metadata) : json_object();
         if (e.metadata == NULL)
             rc = NT_ENOMEM;
     }

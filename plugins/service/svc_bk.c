@@ -234,7 +234,8 @@ svc_bk_new(nt_req *req, void *state, int hold, json_t **out)
     b.created = api->now_ms();
     b.expires_at = b.created + body.ttl * 1000;
     b.event_ids = json_array();
-    b.metadata = body.metadata != NULL ? json_deep_copy(body.metadata) : json_object();
+    /* a reference to the body's (which outlives b); nothing changes it */
+    b.metadata = body.metadata != NULL ? json_incref(body.metadata) : json_object();
     if (b.event_ids == NULL || b.metadata == NULL || api->uuid_new(b.id) != NT_OK)
         rc = NT_ENOMEM;
     if (rc == NT_OK)
