@@ -1,8 +1,9 @@
 /* The memo of a group commit (group.h): values that handlers read inside one group and keep
  * for the later requests of the same group (ABI 1.6 memo_get / memo_put). A group holds the
  * store's write lock from its open to its commit, so stored data changes meanwhile only
- * through the group's own requests; a plugin keeps in it only what no group route writes.
- * Emptied (every value freed) when the group ends. Shared by the host and the plugin tests'
+ * through the group's own requests; a plugin keeps in it what no group route writes, or what
+ * its own writes keep exact. Emptied (every value freed) when the group ends, and when one of
+ * its requests fails or runs again (pipeline.c). Shared by the host and the plugin tests'
  * fake host. One thread at a time.
  */
 #ifndef NETTU_MEMO_H

@@ -271,6 +271,11 @@ pipeline_handle(pipeline *p, nt_req *r, int has_body, int read_txn, json_t **out
     for (int attempt = 1;; attempt++) {
         *out = NULL;
         status = r->route->handler(r, r->route->state, out);
+        /* A request of a group that failed, or runs again, may have changed what the group's
+         * memo keeps (a plugin updates it with its writes), and its writes are undone: the
+         * memo starts again (ABI 1.6, memo_put). */
+        if (r->memo != NULL && (status < 200 || status > 299))
+            memo_clear(r->memo);
         if (!pipeline_retryable(p, status))
             return status;
         json_decref(*out);

@@ -244,8 +244,9 @@ long fh_req_check_calls_in_txn(const fh_req *r);
 /* The memo of a group commit (ABI 1.6 memo_get / memo_put): between fh_group_begin and
  * fh_group_end the host's requests share one memo, as the requests of one group commit do in
  * the server; fh_group_end frees what it kept, as the server does when a group ends (no
- * transaction is opened: the memo only). Outside a group memo_get answers NULL and memo_put
- * NT_EUNAVAIL. fh_memo_count: the values kept now. */
+ * transaction is opened: the memo only), and so does a request of fh_call that answers
+ * other than 2xx. Outside a group memo_get answers NULL and memo_put NT_EUNAVAIL.
+ * fh_memo_count: the values kept now. */
 void fh_group_begin(fh_host *h);
 void fh_group_end(fh_host *h);
 size_t fh_memo_count(const fh_host *h);

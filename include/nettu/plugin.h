@@ -404,7 +404,11 @@ typedef struct nt_host_api {
      * NT_ROUTE_GROUP_COMMIT route (of any plugin) writes, under keys that start with the
      * plugin's name ("service/..."); one thread at a time (the request's).
      * memo_get: the value kept under key in the request's group; NULL when there is none or
-     * the request runs outside a group. Borrowed until the handler returns; never change it.
+     * the request runs outside a group. Borrowed until the handler returns. Only the plugin
+     * that kept it changes it: to keep it exact when its own writes change what it holds
+     * (the events plugin raises a kept newest time when it writes a newer event). The host
+     * empties the memo when a request of the group answers other than 2xx or runs again
+     * (NT_ERETRY): that request's writes are undone, and so must be what it kept or changed.
      * memo_put: keeps value under key (copied) until the group ends, when free_fn (may be
      * NULL) frees it. NT_OK when the memo took value; otherwise the caller still owns it:
      * NT_EUNAVAIL when the request runs outside a group or the memo is full (32 values),

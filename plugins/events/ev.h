@@ -212,6 +212,21 @@ int ev_user_in_account_memo(const ev_plugin *p, nt_req *req, nt_db *db, const ch
 int ev_user_cals_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *account_id,
                       const char *user_id, ev_cal **out, size_t *n_out);
 
+/* The round-robin statistic of service_stats (the newest creation time of the events of
+ * `service` of `user`; INT64_MIN when none) through the memo of the request's group
+ * (event_memo.c), kept exact by the group's own event writes: ev_memo_last_get answers 1 and
+ * *last when a valid one is kept; ev_memo_last_keep keeps what a query found;
+ * ev_memo_last_created raises it for a new event of the service (call it once the event is
+ * written); ev_memo_events_changed invalidates every kept one (call it for every update or
+ * deletion of events). All do nothing outside a group. */
+int ev_memo_last_get(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                     const char *user, int64_t *last);
+void ev_memo_last_keep(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                       const char *user, int64_t last);
+void ev_memo_last_created(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                          const char *user, int64_t created);
+void ev_memo_events_changed(const ev_plugin *p, nt_req *req);
+
 /* Looks up the users and calendars services (start). NT_OK, or NT_ERR after init_error. */
 int ev_peers_lookup(ev_plugin *p);
 

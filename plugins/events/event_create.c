@@ -104,6 +104,8 @@ ev_create_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_cal *cal, c
         rc = api->db_commit(db);
     if (rc != NT_OK)
         api->db_rollback(db);
+    else if (e->has_service)
+        ev_memo_last_created(p, req, account, e->service_id, e->user_id, e->created);
     ev_cal_clear(&now);
     return rc;
 }

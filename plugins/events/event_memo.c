@@ -118,3 +118,110 @@ ev_user_cals_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *accoun
     }
     return rc;
 }
+
+/* ---- the round-robin statistic: a host's newest event of a service -------------------------
+ * Unlike calendars and users, events are written by the group's own requests, so what the
+ * memo keeps of them is kept exact by those writes: a new event of a service raises the
+ * kept newest time of its (account, service, user) to its own creation time (the only way a
+ * new row changes a maximum), and every update or deletion of an event in the group
+ * invalidates all kept values at once (a generation number they carry; cheaper than finding
+ * which ones it touched). A request that fails or runs again leaves nothing behind: the host
+ * empties the memo then (ABI 1.6). */
+
+/* The generation every kept statistic must carry to be valid ("events/rrgen"). */
+typedef struct ev_memo_gen {
+    int64_t gen;
+} ev_memo_gen;
+
+/* A kept statistic ("events/rrlast/<account>/<service>/<user>"). */
+typedef struct ev_memo_last {
+    int64_t gen;
+    int64_t last; /* INT64_MIN: the host has no event of the service */
+} ev_memo_last;
+
+#define EV_MEMO_GEN_KEY "events/rrgen"
+
+/* The kept statistic of the triple when it is valid, else NULL. */
+static ev_memo_last *
+ev_memo_last_find(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                  const char *user, char *key, size_t cap)
+{
+    const nt_host_api *api = p->api;
+    const ev_memo_gen *g;
+    ev_memo_last *l;
+
+    if (!ev_memo_on(api, req) || service == NULL || user == NULL ||
+        !ev_memo_key(key, cap, "rrlast", account, service, user))
+        return NULL;
+    g = api->memo_get(req, EV_MEMO_GEN_KEY);
+    l = g != NULL ? api->memo_get(req, key) : NULL;
+    return l != NULL && l->gen == g->gen ? l : NULL;
+}
+
+int
+ev_memo_last_get(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                 const char *user, int64_t *last)
+{
+    char key[3 * NT_UUID_BUF + 32];
+    const ev_memo_last *l = ev_memo_last_find(p, req, account, service, user, key, sizeof(key));
+
+    if (l == NULL)
+        return 0;
+    *last = l->last;
+    return 1;
+}
+
+void
+ev_memo_last_keep(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                  const char *user, int64_t last)
+{
+    const nt_host_api *api = p->api;
+    char key[3 * NT_UUID_BUF + 32];
+    ev_memo_gen *g;
+    ev_memo_last *l;
+
+    if (!ev_memo_on(api, req) || service == NULL || user == NULL ||
+        !ev_memo_key(key, sizeof(key), "rrlast", account, service, user))
+        return;
+    /* the generation first: a statistic is never kept without it */
+    if ((g = api->memo_get(req, EV_MEMO_GEN_KEY)) == NULL) {
+        if ((g = calloc(1, sizeof(*g))) == NULL)
+            return;
+        if (api->memo_put(req, EV_MEMO_GEN_KEY, g, free) != NT_OK) {
+            free(g);
+            return;
+        }
+    }
+    if ((l = api->memo_get(req, key)) != NULL) { /* one of an older generation */
+        l->gen = g->gen;
+        l->last = last;
+        return;
+    }
+    if ((l = malloc(sizeof(*l))) == NULL)
+        return;
+    l->gen = g->gen;
+    l->last = last;
+    if (api->memo_put(req, key, l, free) != NT_OK)
+        free(l);
+}
+
+void
+ev_memo_last_created(const ev_plugin *p, nt_req *req, const char *account, const char *service,
+                     const char *user, int64_t created)
+{
+    char key[3 * NT_UUID_BUF + 32];
+    ev_memo_last *l = ev_memo_last_find(p, req, account, service, user, key, sizeof(key));
+
+    if (l != NULL && created > l->last)
+        l->last = created;
+}
+
+void
+ev_memo_events_changed(const ev_plugin *p, nt_req *req)
+{
+    const nt_host_api *api = p->api;
+    ev_memo_gen *g;
+
+    if (ev_memo_on(api, req) && (g = api->memo_get(req, EV_MEMO_GEN_KEY)) != NULL)
+        g->gen++;
+}

@@ -46,8 +46,10 @@ ev_delete(nt_req *req, void *state, json_t **out)
     rc = ev_store_load(api, db, id, api->req_account(req), api->req_user(req), &e);
     if (rc == NT_ENOTFOUND)
         rc = api->fail(req, rc, "no event with id '%s'", id);
-    if (rc == NT_OK)
+    if (rc == NT_OK) {
+        ev_memo_events_changed(p, req);
         rc = ev_store_delete(api, db, id);
+    }
     rc = ntc_tx_end(api, db, rc);
     if (rc == NT_OK)
         rc = ev_reply(&e, 200, out);

@@ -191,6 +191,7 @@ ev_svc_delete_by_service(void *state, nt_req *req, const char *account_id, const
 
     if (account_id == NULL || service_id == NULL)
         return NT_ERR;
+    ev_memo_events_changed(p, req);
     return ntc_exec(p->api, p->api->req_db(req),
                     "DELETE FROM events_events WHERE account_id = $1 AND service_id = $2", "tt",
                     account_id, service_id);
@@ -211,15 +212,19 @@ ev_svc_service_stats(void *state, nt_req *req, const char *account_id, const cha
      * of the host: that made each booking slower as a service's bookings grew. */
     for (size_t i = 0; rc == NT_OK && i < n; i++) {
         nt_stmt *st = NULL;
-        if (last_created != NULL)
+        int kept = last_created != NULL &&
+                   ev_memo_last_get(p, req, account_id, service_id, user_ids[i], &last_created[i]);
+        if (last_created != NULL && !kept)
             rc = ntc_prepare(api, api->req_db(req), &st,
                              "SELECT MAX(created) FROM events_events "
                              "WHERE user_id = $1 AND account_id = $2 AND service_id = $3",
                              "ttt", user_ids[i], account_id, service_id);
-        if (rc == NT_OK && last_created != NULL)
+        if (rc == NT_OK && last_created != NULL && !kept)
             rc = ntc_row(api, st);
-        if (rc == NT_OK && last_created != NULL)
+        if (rc == NT_OK && last_created != NULL && !kept) {
             last_created[i] = api->db_col_is_null(st, 0) ? INT64_MIN : api->db_col_int64(st, 0);
+            ev_memo_last_keep(p, req, account_id, service_id, user_ids[i], last_created[i]);
+        }
         api->db_finalize(st);
         st = NULL;
         if (count == NULL)
@@ -279,6 +284,8 @@ ev_svc_create_busy(void *state, nt_req *req, const char *account_id, const char 
     if (rc == NT_OK) /* a new event: nothing to delete (see ntc_meta_insert) */
         rc = ntc_meta_insert(api, db, "events_metadata", e.id, account_id, e.metadata);
     if (rc == NT_OK)
+        ev_memo_last_created(p, req, account_id, service_id, e.user_id, e.created);
+    if (rc == NT_OK)
         memcpy(id_out, e.id, NT_UUID_BUF);
     ev_event_clear(&e);
     ev_cal_clear(&cal);
@@ -293,6 +300,8 @@ ev_svc_delete_ids(void *state, nt_req *req, const char *account_id, const char *
     const ev_plugin *p = state;
     int rc = account_id != NULL ? NT_OK : NT_ERR;
 
+    if (rc == NT_OK && n > 0)
+        ev_memo_events_changed(p, req);
     for (size_t i = 0; rc == NT_OK && i < n; i++)
         rc = ntc_exec(p->api, p->api->req_db(req),
                       "DELETE FROM events_events WHERE id = $1 AND account_id = $2", "tt", ids[i],

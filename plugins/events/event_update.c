@@ -149,8 +149,10 @@ ev_update_write(const ev_plugin *p, nt_req *req, nt_db *db, const ev_event *befo
         (!ev_same_event(&now, before) || strcmp(now_cal.timezone, cal->timezone) != 0 ||
          now_cal.week_start != cal->week_start))
         rc = EV_CHANGED;
-    if (rc == NT_OK)
+    if (rc == NT_OK) {
+        ev_memo_events_changed(p, req);
         rc = ev_store_update(api, db, e);
+    }
     if (rc == NT_OK && meta)
         rc = ntc_meta_store(api, db, "events_metadata", e->id, account, e->metadata);
     if (rc == NT_OK)

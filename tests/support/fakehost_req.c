@@ -523,6 +523,8 @@ fh_call(fh_host *h, fh_req *r, const char *method, const char *path, json_t **ou
     live = h->db.live;
     bad = h->db.bad_sql;
     rc = rt->handler(r, rt->state, out);
+    if (h->in_group && (rc < 200 || rc > 299))
+        memo_clear(&h->memo); /* as the core does: a failed request's writes are undone */
     r->txn_left_open = fh_in_transaction(h);
     r->stmts_left = h->db.live - live;
     r->bad_sql = h->db.bad_sql - bad;

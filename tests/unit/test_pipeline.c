@@ -510,8 +510,24 @@ h_memo(nt_req *req, void *state, json_t **answer)
     return 200;
 }
 
+/* Keeps a value, then fails (409). */
+static int
+h_memo_fail(nt_req *req, void *state, json_t **answer)
+{
+    const nt_host_api *api = hostapi_table();
+    char *v = strdup("undone");
+
+    (void)state;
+    (void)answer;
+    calls++;
+    if (api->memo_put(req, "test/f", v, free) != NT_OK)
+        free(v);
+    return api->fail(req, NT_ECONFLICT, "conflict");
+}
+
 /* A groupable request's handler sees the memo the hook returned (a value one request kept is
- * there for the next), a request outside a group has none. */
+ * there for the next), a request outside a group has none, and a request that fails empties
+ * it (its writes are undone). */
 START_TEST(test_group_memo)
 {
     char err[256];
@@ -526,7 +542,11 @@ START_TEST(test_group_memo)
     router_free(rt);
     rt = router_new();
     ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
+    r.path = "/api/v1/memofail";
+    r.handler = h_memo_fail;
+    ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
     r.path = "/api/v1/nomemo";
+    r.handler = h_memo;
     r.flags = 0;
     ck_assert_msg(router_add(rt, NULL, &r, err, sizeof(err)) == NT_OK, "%s", err);
     ck_assert_int_eq(router_compile(rt), NT_OK);
@@ -543,7 +563,9 @@ START_TEST(test_group_memo)
     rep = serve(REQ("POST /api/v1/nomemo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
     ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":null"));
     ck_assert_msg(strstr(rep.body, "\"put\":-8") != NULL, "%s", rep.body); /* NT_EUNAVAIL */
-    memo_clear(&hook_memo);
+    rep = serve(REQ("POST /api/v1/memofail", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
+    ck_assert_int_eq(rep.status, 409);
+    ck_assert_uint_eq(hook_memo.n, 0);
     rep = serve(REQ("POST /api/v1/memo", "x-api-key: good\r\nContent-Length: 2\r\n") "{}");
     ck_assert_ptr_nonnull(strstr(rep.body, "\"kept\":null"));
     memo_clear(&hook_memo);

@@ -443,8 +443,8 @@ START_TEST(test_bookings)
 END_TEST
 
 /* In a group commit the first booking of a service keeps it in the group's memo and the later
- * ones use it (another account's request does not see it); the memo ends with the group, so
- * a change of the service after the group is seen at once. */
+ * ones use it (another account's request does not see it, and its 404 empties the memo); the
+ * memo ends with the group, so a change of the service after the group is seen at once. */
 START_TEST(test_group_memo)
 {
     char *sid = new_service(ACC_A, NULL);
@@ -481,14 +481,15 @@ START_TEST(test_group_memo)
                          USER_A1);
         json_decref(out);
         /* the service and the host's buffers; through the events plugin the host's
-         * calendars, its booking calendar and the host as a user of the account */
-        ck_assert_uint_eq(fh_memo_count(host), 5);
+         * calendars, its booking calendar, the host as a user of the account, and the
+         * round-robin statistic with its generation */
+        ck_assert_uint_eq(fh_memo_count(host), 7);
     }
     ck_assert_int_eq(service_events(sid), 3);
     ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_B, body, 0, &out,
                            msg, (const char *const[]){"p:serviceId", sid, NULL}),
                      NT_ENOTFOUND);
-    ck_assert_uint_eq(fh_memo_count(host), 5);
+    ck_assert_uint_eq(fh_memo_count(host), 0); /* a failed request empties the memo */
     fh_group_end(host);
     ck_assert_uint_eq(fh_memo_count(host), 0);
     ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/users/{userId}", ACC_A, NULL, &out,
@@ -505,6 +506,88 @@ START_TEST(test_group_memo)
     fh_group_end(host);
     free(cal);
     free(sched);
+    free(sid);
+}
+END_TEST
+
+/* Adds user as a member of sid with an all-day schedule and a busy (booking) calendar. */
+static void
+add_host(const char *sid, const char *user)
+{
+    char *sched = all_day_schedule(user), *cal, body[512];
+    json_t *out;
+    int rc;
+
+    snprintf(body, sizeof(body),
+             "{\"userId\":\"%s\",\"availability\":{\"variant\":\"Schedule\",\"id\":\"%s\"}}", user,
+             sched);
+    ck_assert_int_eq(
+        CALL("POST", "/api/v1/service/{serviceId}/users", ACC_A, body, &out, "p:serviceId", sid),
+        200);
+    json_decref(out);
+    rc = CALL("POST", "/api/v1/user/{userId}/calendar", ACC_A, "{\"timezone\":\"UTC\"}", &out,
+              "p:userId", user);
+    cal = created(rc, out, "calendar");
+    snprintf(body, sizeof(body), "{\"busy\":{\"provider\":\"Nettu\",\"id\":\"%s\"}}", cal);
+    ck_assert_int_eq(CALL("PUT", "/api/v1/service/{serviceId}/users/{userId}/busy", ACC_A, body,
+                          &out, "p:serviceId", sid, "p:userId", user),
+                     200);
+    json_decref(out);
+    free(cal);
+    free(sched);
+}
+
+/* Books sid at T_UTC + hour h; returns the booking id (malloc'd) and its host in *chosen. */
+static char *
+book(const char *sid, int h, const char **chosen)
+{
+    char body[128], *id;
+    json_t *out;
+    int rc;
+
+    snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
+             (long long)(T_UTC + h * H_MS), (long long)H_MS);
+    rc =
+        CALL("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, &out, "p:serviceId", sid);
+    ck_assert_int_eq(rc, 201);
+    *chosen = strcmp(json_string_value(json_array_get(
+                         json_object_get(json_object_get(out, "booking"), "hostUserIds"), 0)),
+                     USER_A1) == 0
+                  ? USER_A1
+                  : USER_A2;
+    id = strdup(json_string_value(json_object_get(json_object_get(out, "booking"), "id")));
+    json_decref(out);
+    return id;
+}
+
+/* Round robin inside one group: the memo keeps each host's newest booking time, and the
+ * group's own bookings and cancellations keep it exact, so the hosts alternate as they do
+ * without a group, and a cancelled booking gives its host the turn back. */
+START_TEST(test_group_round_robin)
+{
+    char *sid = new_service(ACC_A, NULL), *ids[6];
+    const char *chosen[6], *next;
+    json_t *out;
+
+    add_host(sid, USER_A1);
+    add_host(sid, USER_A2);
+    fh_clock_set(T_UTC - 24 * H_MS, 1); /* each reading of the clock is a millisecond later */
+    fh_group_begin(host);
+    for (int i = 0; i < 6; i++) {
+        ids[i] = book(sid, 2 * i, &chosen[i]);
+        if (i > 0)
+            ck_assert_msg(chosen[i] != chosen[i - 1], "booking %d went to the same host", i);
+    }
+    /* The newest booking goes: its host's newest is older than the other's now. */
+    ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/bookings/{bookingId}", ACC_A, NULL,
+                          &out, "p:serviceId", sid, "p:bookingId", ids[5]),
+                     200);
+    json_decref(out);
+    free(book(sid, 20, &next));
+    ck_assert_ptr_eq(next, chosen[5]);
+    fh_group_end(host);
+    for (int i = 0; i < 6; i++)
+        free(ids[i]);
     free(sid);
 }
 END_TEST
@@ -533,6 +616,7 @@ service_suite(void)
     tcase_add_test(tc, test_cross_account);
     tcase_add_test(tc, test_bookings);
     tcase_add_test(tc, test_group_memo);
+    tcase_add_test(tc, test_group_round_robin);
     suite_add_tcase(s, tc);
     tc = tcase_create("load");
     tcase_add_test(tc, test_needs_services);
