@@ -12,8 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Most values one memo keeps: a group serves at most GROUP_MAX_HELD requests. */
-#define MEMO_MAX 32
+/* Most values one memo keeps (a round-robin booking of a service with n hosts keeps about
+ * 2 + 5n); lookups compare a hash per value. */
+#define MEMO_MAX 64
 
 typedef struct memo_entry {
     uint64_t hash;

@@ -411,7 +411,7 @@ typedef struct nt_host_api {
      * (NT_ERETRY): that request's writes are undone, and so must be what it kept or changed.
      * memo_put: keeps value under key (copied) until the group ends, when free_fn (may be
      * NULL) frees it. NT_OK when the memo took value; otherwise the caller still owns it:
-     * NT_EUNAVAIL when the request runs outside a group or the memo is full (32 values),
+     * NT_EUNAVAIL when the request runs outside a group or the memo is full (64 values),
      * NT_ECONFLICT when key is kept already, NT_ENOMEM. */
     void *(*memo_get)(nt_req *r, const char *key);
     int (*memo_put)(nt_req *r, const char *key, void *value, void (*free_fn)(void *value));
