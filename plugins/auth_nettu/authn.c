@@ -118,7 +118,7 @@ authn_token(auth_state *st, nt_req *req, const char *account, int64_t version, c
     claims.policy = NULL;
 out:
     jwt_claims_fini(&claims);
-    EVP_PKEY_free(key);
+    keycache_release(st->keys, account, key);
     return rc;
 }
 

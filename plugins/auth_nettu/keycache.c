@@ -124,6 +124,10 @@ keycache_put(keycache *c, const char *account_id, int64_t version, EVP_PKEY *key
         if (e[w].key != NULL && strcmp(e[w].account, account_id) == 0)
             way = w;
     }
+    if (way >= 0 && e[way].version == version) { /* another thread cached it meanwhile */
+        pthread_mutex_unlock(&c->locks[set % c->nlocks]);
+        return;
+    }
     for (int w = 0; w < KC_WAYS && way < 0; w++) {
         if (e[w].key == NULL)
             way = w;
@@ -138,6 +142,23 @@ keycache_put(keycache *c, const char *account_id, int64_t version, EVP_PKEY *key
         e[way].version = version;
         e[way].key = key;
     }
+    EVP_PKEY_free(old); /* under the lock: see keycache_release */
     pthread_mutex_unlock(&c->locks[set % c->nlocks]);
-    EVP_PKEY_free(old);
+}
+
+void
+keycache_release(keycache *c, const char *account_id, EVP_PKEY *key)
+{
+    size_t set;
+
+    if (key == NULL)
+        return;
+    if (c == NULL || c->nsets == 0 || account_id == NULL) {
+        EVP_PKEY_free(key);
+        return;
+    }
+    set = (size_t)(kc_hash(account_id) % c->nsets);
+    pthread_mutex_lock(&c->locks[set % c->nlocks]);
+    EVP_PKEY_free(key);
+    pthread_mutex_unlock(&c->locks[set % c->nlocks]);
 }

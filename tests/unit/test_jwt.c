@@ -937,9 +937,15 @@ START_TEST(test_keycache)
     ck_assert_ptr_null(keycache_get(c, ACC, 1));
     k = keycache_get(c, ACC, 2);
     ck_assert_ptr_eq(k, k2);
-    EVP_PKEY_free(k);
+    keycache_release(c, ACC, k);
+    /* a second key for the same version (two workers parsed it at once) leaves the first */
+    keycache_put(c, ACC, 2, k1);
+    k = keycache_get(c, ACC, 2);
+    ck_assert_ptr_eq(k, k2);
+    keycache_release(c, ACC, k);
     keycache_put(off, ACC, 1, k1);
     ck_assert_ptr_null(keycache_get(off, ACC, 1));
+    keycache_release(off, ACC, NULL);
     keycache_free(c);
     keycache_free(off);
     keycache_free(NULL);
