@@ -140,10 +140,25 @@ char *ntc_meta_dump(const json_t *metadata);
  * malloc'd, caller frees; NULL for a NULL v or when out of memory. */
 char *ntc_json_dump(const json_t *v, int sort_keys);
 
+/* ---- the memo of a group commit (ntc_memo.c) ------------------------------------------- */
+
+/* 1 when the host has the memo (ABI 1.6) and req may use it (not NULL). */
+int ntc_memo_on(const nt_host_api *api, const nt_req *req);
+
 /* The n strings of parts (a NULL one as "-") joined by '/' into out (cap bytes, always
  * NUL-terminated when cap > 0): a key of the group's memo without snprintf's cost. 1 when it
- * fits, else 0. (ntc_json.c) */
+ * fits, else 0. */
 int ntc_key(char *out, size_t cap, size_t n, const char *const *parts);
+
+/* An array of n items of `size` bytes (no pointers in them) kept under key: 1 and a copy in
+ * *out (malloc'd, the caller frees it; NULL when n is 0) and *n; 0 when none is kept; -1 when
+ * out of memory. */
+int ntc_memo_get_array(const nt_host_api *api, nt_req *req, const char *key, size_t size,
+                       void **out, size_t *n);
+
+/* Keeps a copy of the n items v under key; nothing when the memo refuses it. */
+void ntc_memo_keep_array(const nt_host_api *api, nt_req *req, const char *key, const void *v,
+                         size_t n, size_t size);
 
 /* ---- weekdays -------------------------------------------------------------------------- */
 

@@ -37,29 +37,6 @@ ntc_json_sorted(const json_t *v, int depth)
     return 1;
 }
 
-int
-ntc_key(char *out, size_t cap, size_t n, const char *const *parts)
-{
-    size_t len = 0;
-
-    if (cap == 0)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *s = parts[i] != NULL ? parts[i] : "-";
-        size_t k = strlen(s);
-        if (len + k + (i > 0) >= cap) {
-            out[0] = '\0';
-            return 0;
-        }
-        if (i > 0)
-            out[len++] = '/';
-        memcpy(out + len, s, k);
-        len += k;
-    }
-    out[len] = '\0';
-    return 1;
-}
-
 char *
 ntc_json_dump(const json_t *v, int sort_keys)
 {

@@ -11,22 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A user's calendars as the memo keeps them. */
-typedef struct ev_memo_cals {
-    size_t n;
-    ev_cal v[];
-} ev_memo_cals;
-
 /* Kept for a user found in an account: any non-NULL value says so. */
 static char ev_memo_user_found;
-
-/* 1 when the host has the memo and req runs somewhere it may be used. */
-static int
-ev_memo_on(const nt_host_api *api, const nt_req *req)
-{
-    return req != NULL && NT_HAS_MEMBER(api, nt_host_api, memo_put) && api->memo_get != NULL &&
-           api->memo_put != NULL;
-}
 
 /* The key "events/<kind>/<a>/<b>/<c>" (b, c may be NULL: "-"); 0 when a is NULL or an id is
  * too long. */
@@ -48,7 +34,7 @@ ev_cal_load_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *id, con
     ev_cal *copy;
     int rc;
 
-    if (!ev_memo_on(api, req) || id == NULL ||
+    if (!ntc_memo_on(api, req) || id == NULL ||
         !ev_memo_key(key, sizeof(key), "cal", account_id, user_id, id))
         return ev_cal_load(p, db, id, account_id, user_id, c);
     if ((kept = api->memo_get(req, key)) != NULL) {
@@ -72,7 +58,7 @@ ev_user_in_account_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *
     char key[3 * NT_UUID_BUF + 32];
     int rc;
 
-    if (!ev_memo_on(api, req) || user_id == NULL ||
+    if (!ntc_memo_on(api, req) || user_id == NULL ||
         !ev_memo_key(key, sizeof(key), "user", account_id, user_id, NULL))
         return ev_user_in_account(p, db, account_id, user_id);
     if (api->memo_get(req, key) != NULL)
@@ -89,33 +75,17 @@ ev_user_cals_memo(const ev_plugin *p, nt_req *req, nt_db *db, const char *accoun
 {
     const nt_host_api *api = p->api;
     char key[3 * NT_UUID_BUF + 32];
-    const ev_memo_cals *kept;
-    ev_memo_cals *copy;
-    int rc;
+    int memo = ntc_memo_on(api, req) && user_id != NULL &&
+               ev_memo_key(key, sizeof(key), "ucals", account_id, user_id, NULL),
+        rc;
 
     *out = NULL;
     *n_out = 0;
-    if (!ev_memo_on(api, req) || user_id == NULL ||
-        !ev_memo_key(key, sizeof(key), "ucals", account_id, user_id, NULL))
-        return p->calendars->list_by_users(p->calendars_state, db, account_id, &user_id, 1, out,
-                                           n_out);
-    if ((kept = api->memo_get(req, key)) != NULL) {
-        if (kept->n == 0)
-            return NT_OK;
-        if ((*out = malloc(kept->n * sizeof(**out))) == NULL)
-            return NT_ENOMEM;
-        memcpy(*out, kept->v, kept->n * sizeof(**out));
-        *n_out = kept->n;
-        return NT_OK;
-    }
+    if (memo && (rc = ntc_memo_get_array(api, req, key, sizeof(**out), (void **)out, n_out)) != 0)
+        return rc > 0 ? NT_OK : NT_ENOMEM;
     rc = p->calendars->list_by_users(p->calendars_state, db, account_id, &user_id, 1, out, n_out);
-    if (rc == NT_OK && (copy = malloc(sizeof(*copy) + *n_out * sizeof(copy->v[0]))) != NULL) {
-        copy->n = *n_out;
-        if (*n_out > 0)
-            memcpy(copy->v, *out, *n_out * sizeof(copy->v[0]));
-        if (api->memo_put(req, key, copy, free) != NT_OK)
-            free(copy);
-    }
+    if (rc == NT_OK && memo)
+        ntc_memo_keep_array(api, req, key, *out, *n_out, sizeof(**out));
     return rc;
 }
 
@@ -150,7 +120,7 @@ ev_memo_last_find(const ev_plugin *p, nt_req *req, const char *account, const ch
     const ev_memo_gen *g;
     ev_memo_last *l;
 
-    if (!ev_memo_on(api, req) || service == NULL || user == NULL ||
+    if (!ntc_memo_on(api, req) || service == NULL || user == NULL ||
         !ev_memo_key(key, cap, "rrlast", account, service, user))
         return NULL;
     g = api->memo_get(req, EV_MEMO_GEN_KEY);
@@ -180,7 +150,7 @@ ev_memo_last_keep(const ev_plugin *p, nt_req *req, const char *account, const ch
     ev_memo_gen *g;
     ev_memo_last *l;
 
-    if (!ev_memo_on(api, req) || service == NULL || user == NULL ||
+    if (!ntc_memo_on(api, req) || service == NULL || user == NULL ||
         !ev_memo_key(key, sizeof(key), "rrlast", account, service, user))
         return;
     /* the generation first: a statistic is never kept without it */
@@ -222,6 +192,6 @@ ev_memo_events_changed(const ev_plugin *p, nt_req *req)
     const nt_host_api *api = p->api;
     ev_memo_gen *g;
 
-    if (ev_memo_on(api, req) && (g = api->memo_get(req, EV_MEMO_GEN_KEY)) != NULL)
+    if (ntc_memo_on(api, req) && (g = api->memo_get(req, EV_MEMO_GEN_KEY)) != NULL)
         g->gen++;
 }

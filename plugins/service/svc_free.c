@@ -31,9 +31,11 @@ svc_take(nt_intervals *in, ev_ilist *out, int busy)
     return rc;
 }
 
-/* The buffers of every membership of user_id (any service of the account): *out malloc'd. */
+/* The buffers of every membership of user_id in account_id (any service of the account): *out
+ * malloc'd. */
 static int
-svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf **out, size_t *n)
+svc_user_buffers(const nt_host_api *api, nt_db *db, const char *account_id, const char *user_id,
+                 svc_buf **out, size_t *n)
 {
     nt_stmt *st = NULL;
     size_t cap = 0;
@@ -43,8 +45,8 @@ svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf
     *n = 0;
     rc = ntc_prepare(api, db, &st,
                      "SELECT service_id, buffer_before, buffer_after FROM service_users "
-                     "WHERE user_id = $1",
-                     "t", user_id);
+                     "WHERE user_id = $1 AND account_id = $2",
+                     "tt", user_id, account_id);
     while (rc == NT_OK && (rc = api->db_step(st)) == 1) {
         const char *id = api->db_col_text(st, 0);
         rc = NT_OK;
@@ -71,46 +73,23 @@ svc_user_buffers(const nt_host_api *api, nt_db *db, const char *user_id, svc_buf
     return rc;
 }
 
-/* The buffers as the memo of a group commit keeps them. */
-typedef struct svc_bufs_kept {
-    size_t n;
-    svc_buf v[];
-} svc_bufs_kept;
-
 /* svc_user_buffers through the memo of the request's group commit (svc_memo.c says why that
  * is exact): the bookings of one group read a member's buffers once. */
 static int
-svc_user_buffers_memo(const nt_host_api *api, nt_req *req, const char *user_id, svc_buf **out,
-                      size_t *n)
+svc_user_buffers_memo(const nt_host_api *api, nt_req *req, const char *account_id,
+                      const char *user_id, svc_buf **out, size_t *n)
 {
-    const svc_bufs_kept *kept;
-    svc_bufs_kept *copy;
-    char key[NT_UUID_BUF + 24];
-    int rc, memo = NT_HAS_MEMBER(api, nt_host_api, memo_put) && api->memo_get != NULL &&
-                   api->memo_put != NULL && strlen(user_id) <= NT_UUID_LEN;
+    char key[2 * NT_UUID_BUF + 24];
+    int memo = ntc_memo_on(api, req) &&
+               ntc_key(key, sizeof(key), 4,
+                       (const char *const[]){"service", "buffers", account_id, user_id}),
+        rc;
 
-    memo =
-        memo && ntc_key(key, sizeof(key), 3, (const char *const[]){"service", "buffers", user_id});
-    if (memo) {
-        if ((kept = api->memo_get(req, key)) != NULL) {
-            *n = kept->n;
-            *out = NULL;
-            if (kept->n == 0)
-                return NT_OK;
-            if ((*out = malloc(kept->n * sizeof(**out))) == NULL)
-                return NT_ENOMEM;
-            memcpy(*out, kept->v, kept->n * sizeof(**out));
-            return NT_OK;
-        }
-    }
-    rc = svc_user_buffers(api, api->req_db(req), user_id, out, n);
-    if (rc == NT_OK && memo && (copy = malloc(sizeof(*copy) + *n * sizeof(copy->v[0]))) != NULL) {
-        copy->n = *n;
-        if (*n > 0)
-            memcpy(copy->v, *out, *n * sizeof(copy->v[0]));
-        if (api->memo_put(req, key, copy, free) != NT_OK)
-            free(copy);
-    }
+    if (memo && (rc = ntc_memo_get_array(api, req, key, sizeof(**out), (void **)out, n)) != 0)
+        return rc > 0 ? NT_OK : NT_ENOMEM;
+    rc = svc_user_buffers(api, api->req_db(req), account_id, user_id, out, n);
+    if (rc == NT_OK && memo)
+        ntc_memo_keep_array(api, req, key, *out, *n, sizeof(**out));
     return rc;
 }
 
@@ -209,7 +188,7 @@ svc_busy(const svc_plugin *p, nt_req *req, const svc_service *s, const svc_membe
     int64_t widen = 0;
     int rc;
 
-    rc = svc_user_buffers_memo(p->api, req, m->user_id, &bufs, &n_bufs);
+    rc = svc_user_buffers_memo(p->api, req, s->account_id, m->user_id, &bufs, &n_bufs);
     for (size_t i = 0; rc == NT_OK && i < n_bufs; i++) {
         int64_t w = (bufs[i].before > bufs[i].after ? bufs[i].before : bufs[i].after);
         if (w * SVC_MINUTE_MS > widen)

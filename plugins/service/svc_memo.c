@@ -73,8 +73,7 @@ svc_load_path_memo(const nt_host_api *api, nt_req *req, svc_service *s)
     char key[2 * NT_UUID_BUF + 16];
     int rc;
 
-    if (!NT_HAS_MEMBER(api, nt_host_api, memo_put) || api->memo_get == NULL ||
-        api->memo_put == NULL || id == NULL || account == NULL || strlen(id) > NT_UUID_LEN ||
+    if (!ntc_memo_on(api, req) || id == NULL || account == NULL || strlen(id) > NT_UUID_LEN ||
         strlen(account) > NT_UUID_LEN)
         return svc_load_path(api, req, s);
     if (!ntc_key(key, sizeof(key), 3, (const char *const[]){"service", account, id}))

@@ -442,74 +442,6 @@ START_TEST(test_bookings)
 }
 END_TEST
 
-/* In a group commit the first booking of a service keeps it in the group's memo and the later
- * ones use it (another account's request does not see it, and its 404 empties the memo); the
- * memo ends with the group, so a change of the service after the group is seen at once. */
-START_TEST(test_group_memo)
-{
-    char *sid = new_service(ACC_A, NULL);
-    char *sched = all_day_schedule(USER_A1);
-    char body[512], msg[256], *cal;
-    json_t *out;
-    int rc;
-
-    snprintf(body, sizeof(body),
-             "{\"userId\":\"" USER_A1
-             "\",\"availability\":{\"variant\":\"Schedule\",\"id\":\"%s\"}}",
-             sched);
-    ck_assert_int_eq(
-        CALL("POST", "/api/v1/service/{serviceId}/users", ACC_A, body, &out, "p:serviceId", sid),
-        200);
-    json_decref(out);
-    rc = CALL("POST", "/api/v1/user/{userId}/calendar", ACC_A, "{\"timezone\":\"UTC\"}", &out,
-              "p:userId", USER_A1);
-    cal = created(rc, out, "calendar");
-    snprintf(body, sizeof(body), "{\"busy\":{\"provider\":\"Nettu\",\"id\":\"%s\"}}", cal);
-    ck_assert_int_eq(CALL("PUT", "/api/v1/service/{serviceId}/users/{userId}/busy", ACC_A, body,
-                          &out, "p:serviceId", sid, "p:userId", USER_A1),
-                     200);
-    json_decref(out);
-    fh_group_begin(host);
-    for (int i = 0; i < 3; i++) {
-        snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
-                 (long long)(T_UTC + (10 + 2 * i) * H_MS), (long long)H_MS);
-        rc = CALL("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, &out, "p:serviceId",
-                  sid);
-        ck_assert_int_eq(rc, 201);
-        ck_assert_str_eq(json_string_value(json_array_get(
-                             json_object_get(json_object_get(out, "booking"), "hostUserIds"), 0)),
-                         USER_A1);
-        json_decref(out);
-        /* the service and the host's buffers; through the events plugin the host's
-         * calendars, its booking calendar, the host as a user of the account, and the
-         * round-robin statistic with its generation */
-        ck_assert_uint_eq(fh_memo_count(host), 7);
-    }
-    ck_assert_int_eq(service_events(sid), 3);
-    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_B, body, 0, &out,
-                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
-                     NT_ENOTFOUND);
-    ck_assert_uint_eq(fh_memo_count(host), 0); /* a failed request empties the memo */
-    fh_group_end(host);
-    ck_assert_uint_eq(fh_memo_count(host), 0);
-    ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/users/{userId}", ACC_A, NULL, &out,
-                          "p:serviceId", sid, "p:userId", USER_A1),
-                     200);
-    json_decref(out);
-    fh_group_begin(host);
-    snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
-             (long long)(T_UTC + 18 * H_MS), (long long)H_MS);
-    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, 0, &out,
-                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
-                     NT_ECONFLICT);
-    ck_assert_msg(strstr(msg, "no members") != NULL, "%s", msg);
-    fh_group_end(host);
-    free(cal);
-    free(sched);
-    free(sid);
-}
-END_TEST
-
 /* Adds user as a member of sid with an all-day schedule and a busy (booking) calendar. */
 static void
 add_host(const char *sid, const char *user)
@@ -559,6 +491,51 @@ book(const char *sid, int h, const char **chosen)
     json_decref(out);
     return id;
 }
+
+/* In a group commit the first booking of a service keeps it in the group's memo and the later
+ * ones use it (another account's request does not see it, and its 404 empties the memo); the
+ * memo ends with the group, so a change of the service after the group is seen at once. */
+START_TEST(test_group_memo)
+{
+    char *sid = new_service(ACC_A, NULL);
+    char body[512], msg[256];
+    json_t *out;
+
+    add_host(sid, USER_A1);
+    fh_group_begin(host);
+    for (int i = 0; i < 3; i++) {
+        const char *chosen = NULL;
+        free(book(sid, 10 + 2 * i, &chosen)); /* 201 */
+        ck_assert_ptr_eq(chosen, USER_A1);
+        /* the service and the host's buffers; through the events plugin the host's
+         * calendars, its booking calendar, the host as a user of the account, and the
+         * round-robin statistic with its generation */
+        ck_assert_uint_eq(fh_memo_count(host), 7);
+    }
+    ck_assert_int_eq(service_events(sid), 3);
+    snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
+             (long long)(T_UTC + 16 * H_MS), (long long)H_MS);
+    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_B, body, 0, &out,
+                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
+                     NT_ENOTFOUND);
+    ck_assert_uint_eq(fh_memo_count(host), 0); /* a failed request empties the memo */
+    fh_group_end(host);
+    ck_assert_uint_eq(fh_memo_count(host), 0);
+    ck_assert_int_eq(CALL("DELETE", "/api/v1/service/{serviceId}/users/{userId}", ACC_A, NULL, &out,
+                          "p:serviceId", sid, "p:userId", USER_A1),
+                     200);
+    json_decref(out);
+    fh_group_begin(host);
+    snprintf(body, sizeof(body), "{\"startTs\":%lld,\"duration\":%lld}",
+             (long long)(T_UTC + 18 * H_MS), (long long)H_MS);
+    ck_assert_int_eq(callv("POST", "/api/v1/service/{serviceId}/bookings", ACC_A, body, 0, &out,
+                           msg, (const char *const[]){"p:serviceId", sid, NULL}),
+                     NT_ECONFLICT);
+    ck_assert_msg(strstr(msg, "no members") != NULL, "%s", msg);
+    fh_group_end(host);
+    free(sid);
+}
+END_TEST
 
 /* Round robin inside one group: the memo keeps each host's newest booking time, and the
  * group's own bookings and cancellations keep it exact, so the hosts alternate as they do
